@@ -1,0 +1,35 @@
+# Two commands for a fresh machine with only python3:
+#   make run   - set up .venv and start the app on the bundled sample portfolio
+#   make test  - set up .venv and run the whole test suite (what .ci/run calls)
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test browser-test fuzz bench sample clean
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m streamlit run app.py
+
+# pytest exits 5 when it collected no test; make propagates any non-zero exit.
+test: $(STAMP)
+	$(PY) -m pytest
+
+fuzz: $(STAMP)
+	$(PY) -m pytest tests/fuzz -p no:cacheprovider --hypothesis-profile=fuzz
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.run
+
+sample: $(STAMP)
+	$(PY) -m personas sample --rows 5000 --seed 42 --out sample_data/sample_portfolio.csv
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
