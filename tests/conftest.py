@@ -1,0 +1,18 @@
+"""Shared test set-up: every test gets its own workspace and database, never the user's."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.dirname(__file__), "..", ".numba_cache"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_workspace(tmp_path, monkeypatch):
+    """Point PERSONAS_HOME at a temporary folder so no test touches ./workspace."""
+    home = tmp_path / "workspace"
+    monkeypatch.setenv("PERSONAS_HOME", str(home))
+    monkeypatch.delenv("PERSONAS_DB_URL", raising=False)
+    monkeypatch.delenv("PERSONAS_PASSWORD", raising=False)
+    return home
