@@ -1,0 +1,118 @@
+"""Persona collections: navigation, sign-in and the shared sidebar. Nothing else lives here."""
+from __future__ import annotations
+
+import streamlit as st
+
+from pages._state import current_user, get_store, show_error
+from portfolio.errors import UserError
+
+st.set_page_config(page_title="Persona collections", page_icon="📂", layout="wide")
+
+
+def _sso_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets.toml at all
+        return False
+
+
+def _sign_in_page() -> None:
+    from strategy.auth import authenticate
+
+    st.title("Persona collections")
+    st.caption(
+        "Personas, explained risk scores and strategies for delinquent accounts. "
+        "The app proposes; people decide."
+    )
+    store = get_store()
+    if store.count_users() == 0:
+        _first_admin_form(store)
+        return
+    if _sso_configured():
+        st.button("Sign in with your organisation", on_click=st.login, type="primary")
+        st.divider()
+    with st.form("sign_in"):
+        username = st.text_input("User name")
+        password = st.text_input("Password", type="password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        user = authenticate(store, username.strip(), password)
+        if user is None:
+            st.error("User name or password is not correct, or the account is disabled.")
+        else:
+            st.session_state["user"] = user
+            st.rerun()
+
+
+def _first_admin_form(store) -> None:
+    st.info("No user exists yet. Create the first administrator; they can then add analysts, "
+            "compliance reviewers and managers on the Users page.")
+    with st.form("first_admin"):
+        username = st.text_input("Administrator user name")
+        password = st.text_input("Password (at least 10 characters)", type="password")
+        submitted = st.form_submit_button("Create administrator", type="primary")
+    if submitted:
+        if len(password) < 10 or not username.strip():
+            st.error("Give a user name and a password of at least 10 characters.")
+            return
+        try:
+            store.bootstrap_admin(username.strip(), password)
+        except UserError as err:
+            show_error(err)
+            return
+        st.success(f"Administrator {username.strip()} created. Sign in below.")
+        st.rerun()
+
+
+def _sso_user():
+    """Map an OIDC identity (st.login) to a local user with a role from the configured mapping."""
+    from strategy.auth import user_for_identity
+
+    if not getattr(st.user, "is_logged_in", False):
+        return None
+    mapping = dict(st.secrets.get("roles", {}))
+    return user_for_identity(str(st.user.get("email", "")), mapping)
+
+
+def _sidebar(user) -> None:
+    with st.sidebar:
+        st.markdown(f"**{user.username}** · {user.role}")
+        if st.button("Sign out", key="sign_out"):
+            get_store().record_logout(user)
+            st.session_state.clear()
+            if _sso_configured() and getattr(st.user, "is_logged_in", False):
+                st.logout()
+            st.rerun()
+        st.caption(
+            "Risk score = probability that an account is **not** paid within the outcome window "
+            "(higher = riskier). Scores and personas are proposals for people to check, not decisions."
+        )
+
+
+def main() -> None:
+    user = current_user()
+    if user is None and _sso_configured():
+        user = _sso_user()
+        if user is not None:
+            st.session_state["user"] = user
+    if user is None:
+        st.navigation([st.Page(_sign_in_page, title="Sign in", icon="🔑")]).run()
+        return
+    _sidebar(user)
+    pages = {
+        "Analyse": [
+            st.Page("pages/1_portfolio.py", title="Portfolio", icon="📥", default=True),
+            st.Page("pages/2_personas.py", title="Personas", icon="🧭"),
+            st.Page("pages/3_explanations.py", title="Explanations", icon="🔍"),
+        ],
+        "Decide": [
+            st.Page("pages/4_strategies.py", title="Strategies", icon="✅"),
+            st.Page("pages/5_audit.py", title="Audit", icon="📜"),
+        ],
+    }
+    if user.role == "admin":
+        pages["Administer"] = [st.Page("pages/6_admin.py", title="Users", icon="👥")]
+    st.navigation(pages).run()
+
+
+main()

@@ -1,0 +1,164 @@
+"""Shared page state: the signed-in user, the current portfolio and run, and the cached library calls.
+
+Pages import from here; nothing here computes anything itself. Results live in Streamlit's caches
+(keyed by the data hash and the settings) or in the review database; ``st.session_state`` only holds
+the user's current choices (who is signed in, which file, which outcome column).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from portfolio.errors import UserError
+from portfolio.workspace import database_url, runs_dir
+
+SAMPLE_PATH = Path(__file__).resolve().parent.parent / "sample_data" / "sample_portfolio.csv"
+
+# How often the pipeline really ran in this process (app tests assert page switches reuse the cache).
+PIPELINE_CALLS = {"count": 0}
+
+
+# ---------------------------------------------------------------- review store and user
+@st.cache_resource(show_spinner=False)
+def _store(url: str):
+    from strategy.store import ReviewStore
+
+    return ReviewStore(url)
+
+
+def get_store():
+    """The review database (SQLite file in the workspace, or ``PERSONAS_DB_URL``)."""
+    return _store(database_url())
+
+
+def current_user():
+    """The signed-in user (``strategy.auth.User``) or ``None``."""
+    return st.session_state.get("user")
+
+
+def require_role(*roles: str):
+    """Stop the page unless the signed-in user holds one of ``roles``; return the user."""
+    user = current_user()
+    if user is None:
+        st.warning("Please sign in first.")
+        st.stop()
+    if roles and user.role not in roles and user.role != "admin":
+        st.error(f"This action needs the role {' or '.join(roles)}; you are signed in as {user.role}.")
+        st.stop()
+    return user
+
+
+# ---------------------------------------------------------------- portfolio
+@dataclass(frozen=True)
+class PortfolioChoice:
+    """What the user picked on the Portfolio page: a file's bytes and name, and a role mapping."""
+
+    data: bytes
+    filename: str
+    sha256: str
+    mapping_json: str = "{}"
+
+
+def sample_choice() -> PortfolioChoice:
+    data = SAMPLE_PATH.read_bytes()
+    return PortfolioChoice(data, SAMPLE_PATH.name, hashlib.sha256(data).hexdigest())
+
+
+def portfolio_choice() -> PortfolioChoice:
+    choice = st.session_state.get("portfolio_choice")
+    return choice if choice is not None else sample_choice()
+
+
+def set_portfolio_choice(data: bytes, filename: str, mapping: dict[str, str] | None = None) -> None:
+    st.session_state["portfolio_choice"] = PortfolioChoice(
+        data, filename, hashlib.sha256(data).hexdigest(), json.dumps(mapping or {}, sort_keys=True)
+    )
+
+
+@st.cache_resource(show_spinner="Reading the portfolio…", max_entries=4)
+def _load_portfolio(sha256: str, filename: str, mapping_json: str, _data: bytes):
+    from portfolio.load import load_portfolio
+
+    mapping = json.loads(mapping_json) or None
+    return load_portfolio(_data, filename=filename, mapping=mapping)
+
+
+def current_portfolio():
+    """The chosen portfolio (the bundled sample by default) as ``portfolio.load.Portfolio``.
+
+    Raises :class:`UserError` when the file cannot be read; pages show that with ``show_error``.
+    """
+    choice = portfolio_choice()
+    return _load_portfolio(choice.sha256, choice.filename, choice.mapping_json, choice.data)
+
+
+# ---------------------------------------------------------------- run settings and the pipeline
+def current_settings():
+    """Run settings from the user's current choices (outcome column, seed, language)."""
+    from personas.settings import RunSettings
+
+    return RunSettings(
+        target=st.session_state.get("target") or None,
+        target_event=st.session_state.get("target_event", "paid"),
+        seed=int(st.session_state.get("seed", 42)),
+        language=st.session_state.get("language", "en"),
+    )
+
+
+def _settings_key(settings: Any) -> str:
+    return hashlib.sha256(repr(settings).encode()).hexdigest()
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _run(portfolio_key: str, settings_key: str, _portfolio, _settings, _progress):
+    from personas.pipeline import run_pipeline
+
+    PIPELINE_CALLS["count"] += 1
+    result = run_pipeline(_portfolio, _settings, progress=_progress)
+    result.save(runs_dir() / result.run_id)
+    return result
+
+
+def run_for_portfolio(portfolio=None, settings=None):
+    """Run (or fetch from cache) the pipeline for a portfolio and settings, showing progress."""
+    portfolio = portfolio if portfolio is not None else current_portfolio()
+    settings = settings if settings is not None else current_settings()
+    choice = portfolio_choice()
+    placeholder = st.empty()
+    state: dict[str, Any] = {}
+
+    def progress(stage: str, fraction: float) -> None:
+        if "bar" not in state:
+            state["bar"] = placeholder.progress(0.0, text="Starting…")
+        state["bar"].progress(min(max(fraction, 0.0), 1.0), text=f"{stage}…")
+
+    result = _run(portfolio.sha256 + choice.mapping_json, _settings_key(settings), portfolio, settings, progress)
+    placeholder.empty()
+    st.session_state["run_dir"] = str(runs_dir() / result.run_id)
+    return result
+
+
+def current_run():
+    """The run the user last produced or opened (``personas.pipeline.RunResult``), or ``None``."""
+    run_dir = st.session_state.get("run_dir")
+    if not run_dir:
+        return None
+    return _load_run(run_dir)
+
+
+@st.cache_resource(show_spinner="Loading the run…", max_entries=8)
+def _load_run(run_dir: str):
+    from personas.pipeline import load_run
+
+    return load_run(Path(run_dir))
+
+
+def show_error(err: UserError) -> None:
+    """Show a user error as one clear message per problem, never a traceback."""
+    lines = getattr(err, "lines", None) or [str(err)]
+    st.error("\n\n".join(lines))
