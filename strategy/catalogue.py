@@ -1,0 +1,177 @@
+"""The strategy catalogue: what a collector does for one persona.
+
+A :class:`Strategy` is immutable and validated on construction; its :meth:`Strategy.content_hash`
+is the SHA-256 of its canonical JSON, so the review store can bind an approval to exactly what was
+approved. Validation here is structural (known values, consistent fields); whether a strategy is
+*allowed* is the job of :mod:`strategy.guardrails`.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from portfolio.errors import UserError
+from strategy.canonical import canonical_json, sha256_hex
+
+CHANNELS = ("sms", "email", "letter", "phone", "app_push", "whatsapp")
+TONES = ("friendly", "neutral", "firm")
+OFFERS = ("reminder", "payment_link", "instalment_plan", "settlement_discount", "hardship_referral")
+ESCALATIONS = ("none", "external_agency", "court_dunning")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WRITTEN_CHANNELS = ("letter", "email")
+
+
+class StrategyError(UserError):
+    """A strategy has unknown or inconsistent fields (one line per problem)."""
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """One collection strategy.
+
+    Parameters
+    ----------
+    channel : str
+        First-line channel, one of :data:`CHANNELS`.
+    contact_start_hour, contact_end_hour : int
+        Contact window ``[start, end)`` in the debtor's local hours (0-24).
+    contact_weekdays : tuple of str
+        Days of contact, subset of :data:`WEEKDAYS`.
+    contacts_per_week : int
+        Planned contacts per week on the channel (0-21).
+    max_call_attempts_per_7_days : int
+        Phone call attempts per debt in any rolling 7 days (0 when no calls are made).
+    tone : str
+        ``friendly`` reminder, ``neutral`` or ``firm``.
+    offer : str
+        One of :data:`OFFERS`; ``instalment_plan`` needs ``n_instalments`` (2-60),
+        ``settlement_discount`` needs ``discount_pct`` (0-100 exclusive).
+    escalation : str
+        ``none``, ``external_agency`` or ``court_dunning`` (gerichtliches Mahnverfahren, Mahnbescheid)
+        after ``escalation_after_days`` days past the first reminder.
+    reminders_sent_before_escalation : int
+        Written reminders (Mahnungen) sent before any escalation or credit-bureau report.
+    credit_bureau_report : bool
+        Whether the debt is reported to a credit bureau after the reminders.
+    includes_opt_out : bool
+        Whether e-mail / SMS / app / WhatsApp messages carry an opt-out.
+    payment_method : str or None
+        Payment method offered first (for example ``sepa_direct_debit``), when known.
+    rationale : str
+        Why this strategy, in words a reviewer reads.
+    """
+
+    channel: str = "letter"
+    contact_start_hour: int = 9
+    contact_end_hour: int = 18
+    contact_weekdays: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    contacts_per_week: int = 1
+    max_call_attempts_per_7_days: int = 0
+    tone: str = "neutral"
+    offer: str = "reminder"
+    n_instalments: int | None = None
+    discount_pct: float | None = None
+    escalation: str = "none"
+    escalation_after_days: int | None = None
+    reminders_sent_before_escalation: int = 1
+    credit_bureau_report: bool = False
+    includes_opt_out: bool = True
+    payment_method: str | None = None
+    rationale: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "contact_weekdays", tuple(self.contact_weekdays))
+        problems = _problems(self)
+        if problems:
+            raise StrategyError("; ".join(problems), lines=problems)
+
+    # --- serialisation -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (weekdays as a list), the form stored in the database and exported."""
+        data = asdict(self)
+        data["contact_weekdays"] = list(self.contact_weekdays)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Strategy":
+        """Build from :meth:`to_dict` output; unknown keys are refused with their names."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise StrategyError(f"unknown strategy fields: {', '.join(unknown)}")
+        values = dict(data)
+        if isinstance(values.get("contact_weekdays"), str):
+            values["contact_weekdays"] = tuple(
+                day.strip() for day in values["contact_weekdays"].split(",") if day.strip())
+        return cls(**values)
+
+    def canonical_json(self) -> str:
+        """Canonical JSON of the content (sorted keys, no whitespace)."""
+        return canonical_json(self.to_dict())
+
+    def content_hash(self) -> str:
+        """SHA-256 (hex) of :meth:`canonical_json`."""
+        return sha256_hex(self.canonical_json())
+
+    def with_changes(self, **changes: Any) -> "Strategy":
+        """A new, re-validated strategy with ``changes`` applied."""
+        return replace(self, **changes)
+
+
+def _problems(s: Strategy) -> list[str]:
+    out: list[str] = []
+
+    def choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+        if value not in allowed:
+            out.append(f"{name} {value!r} is not one of {', '.join(allowed)}")
+
+    choice("channel", s.channel, CHANNELS)
+    choice("tone", s.tone, TONES)
+    choice("offer", s.offer, OFFERS)
+    choice("escalation", s.escalation, ESCALATIONS)
+    not_int = [name for name in ("contact_start_hour", "contact_end_hour", "contacts_per_week",
+                                 "max_call_attempts_per_7_days", "reminders_sent_before_escalation")
+               if not _is_int(getattr(s, name))]
+    if not_int:
+        return out + [f"{name} must be a whole number, got {getattr(s, name)!r}" for name in not_int]
+    if not (0 <= s.contact_start_hour < s.contact_end_hour <= 24):
+        out.append(f"contact window {s.contact_start_hour}-{s.contact_end_hour} must satisfy "
+                   "0 <= start < end <= 24")
+    bad_days = [d for d in s.contact_weekdays if d not in WEEKDAYS]
+    if bad_days or not s.contact_weekdays or len(set(s.contact_weekdays)) != len(s.contact_weekdays):
+        out.append(f"contact_weekdays must be distinct days out of {', '.join(WEEKDAYS)}")
+    if not 0 <= s.contacts_per_week <= 21:
+        out.append("contacts_per_week must be between 0 and 21")
+    if s.max_call_attempts_per_7_days < 0 or s.reminders_sent_before_escalation < 0:
+        out.append("call attempts and reminders cannot be negative")
+    if s.channel == "phone" and s.max_call_attempts_per_7_days < 1:
+        out.append("a phone strategy needs max_call_attempts_per_7_days >= 1")
+    if s.offer == "instalment_plan":
+        if not _is_int(s.n_instalments) or not 2 <= s.n_instalments <= 60:
+            out.append("an instalment plan needs n_instalments between 2 and 60")
+    elif s.n_instalments is not None:
+        out.append("n_instalments is only used with offer instalment_plan")
+    if s.offer == "settlement_discount":
+        if not isinstance(s.discount_pct, (int, float)) or not 0 < s.discount_pct < 100:
+            out.append("a settlement discount needs discount_pct between 0 and 100 (exclusive)")
+    elif s.discount_pct is not None:
+        out.append("discount_pct is only used with offer settlement_discount")
+    if s.escalation == "none":
+        if s.escalation_after_days is not None:
+            out.append("escalation_after_days needs an escalation other than none")
+    elif not _is_int(s.escalation_after_days) or s.escalation_after_days < 1:
+        out.append(f"escalation {s.escalation} needs escalation_after_days >= 1")
+    if not isinstance(s.credit_bureau_report, bool) or not isinstance(s.includes_opt_out, bool):
+        out.append("credit_bureau_report and includes_opt_out must be true or false")
+    if not isinstance(s.rationale, str) or len(s.rationale) > 4000:
+        out.append("rationale must be text of at most 4000 characters")
+    if s.payment_method is not None and not isinstance(s.payment_method, str):
+        out.append("payment_method must be text")
+    return out
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+STRATEGY_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Strategy))

@@ -1,0 +1,197 @@
+"""Guardrails: the legal and policy rules every strategy must pass before approval and export.
+
+:func:`check_strategy` returns one :class:`GuardrailResult` per rule (passed or not) so the reviewer
+sees what was checked; any failed result blocks approval and export. :func:`account_blocks` applies
+the per-account part at account-level export (opted-out channel, disputed account, small balance,
+time-barred debt): the blocked step is removed for that account and the reason written beside it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pandas as pd
+
+from strategy.catalogue import Strategy
+from strategy.context import (DISPUTE_COLUMNS, PersonaContext, first_column, opt_out_columns,
+                              truthy)
+from strategy.settings import StrategySettings
+
+OPT_OUT_CHANNELS = ("sms", "email", "app_push", "whatsapp")
+HARDSHIP_OFFERS = ("hardship_referral", "instalment_plan")
+
+
+@dataclass(frozen=True)
+class GuardrailResult:
+    """Result of one rule: ``rule_id``, ``passed``, a message naming the rule, the legal source."""
+
+    rule_id: str
+    passed: bool
+    message: str
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule_id": self.rule_id, "passed": self.passed, "message": self.message,
+                "source": self.source}
+
+
+Rule = Callable[[Strategy, PersonaContext, StrategySettings], tuple[bool, str]]
+
+
+def _contact_hours(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tuple[bool, str]:
+    ok = s.contact_start_hour >= cfg.earliest_contact_hour and s.contact_end_hour <= cfg.latest_contact_hour
+    return ok, (f"contact window {s.contact_start_hour:02d}:00-{s.contact_end_hour:02d}:00 "
+                f"{'lies' if ok else 'does not lie'} within {cfg.earliest_contact_hour:02d}:00-"
+                f"{cfg.latest_contact_hour:02d}:00")
+
+
+def _call_frequency(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tuple[bool, str]:
+    calls = max(s.max_call_attempts_per_7_days, s.contacts_per_week if s.channel == "phone" else 0)
+    ok = calls <= cfg.max_call_attempts_per_7_days
+    return ok, (f"{calls} call attempts per 7 days "
+                f"({'within' if ok else 'above'} the limit of {cfg.max_call_attempts_per_7_days})")
+
+
+def _opt_out_included(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tuple[bool, str]:
+    if s.channel not in OPT_OUT_CHANNELS:
+        return True, f"channel {s.channel} needs no electronic opt-out"
+    if s.includes_opt_out:
+        return True, f"{s.channel} messages carry an opt-out"
+    return False, f"{s.channel} messages must carry an opt-out (includes_opt_out is off)"
+
+
+def _opted_out_channel(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tuple[bool, str]:
+    share = c.opt_out_shares.get(s.channel, 0.0)
+    if share >= cfg.opt_out_share_blocks_channel:
+        return False, (f"{share:.0%} of the persona opted out of {s.channel} (block at "
+                       f"{cfg.opt_out_share_blocks_channel:.0%}): the channel is blocked")
+    return True, (f"{share:.0%} of the persona opted out of {s.channel}; those accounts are "
+                  "blocked at account-level export")
+
+
+def _escalation_balance(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tuple[bool, str]:
+    if s.escalation == "none":
+        return True, "no legal escalation"
+    if c.median_balance is None:
+        return True, ("median balance unknown; accounts below "
+                      f"{cfg.legal_escalation_min_balance_eur:.0f} EUR are blocked at export")
+    ok = c.median_balance >= cfg.legal_escalation_min_balance_eur
+    return ok, (f"{s.escalation} for a median balance of {c.median_balance:,.2f} EUR "
+                f"({'at or above' if ok else 'below'} the threshold of "
+                f"{cfg.legal_escalation_min_balance_eur:,.2f} EUR)")
+
+
+def _time_barred(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tuple[bool, str]:
+    if s.escalation == "none":
+        return True, "no legal escalation"
+    ok = c.time_barred_share <= cfg.time_barred_share_blocks_escalation
+    return ok, (f"{c.time_barred_share:.0%} of the persona is past {cfg.time_barred_after_days} days "
+                f"(possibly time-barred; block above {cfg.time_barred_share_blocks_escalation:.0%})")
+
+
+def _hardship_route(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tuple[bool, str]:
+    if not c.over_indebted(cfg):
+        return True, f"persona not over-indebted ({c.hardship_share:.0%} hardship flags)"
+    ok = s.offer in HARDSHIP_OFFERS
+    return ok, (f"over-indebted persona ({c.hardship_share:.0%} hardship flags"
+                f"{', named as such' if c.hardship_by_name else ''}) "
+                f"{'gets' if ok else 'does not get'} a hardship route (offer {s.offer})")
+
+
+def _reminders_before_escalation(s: Strategy, c: PersonaContext,
+                                 cfg: StrategySettings) -> tuple[bool, str]:
+    if s.escalation == "none":
+        return True, "no legal escalation"
+    ok = s.reminders_sent_before_escalation >= cfg.min_reminders_before_escalation
+    return ok, (f"{s.reminders_sent_before_escalation} reminder(s) before {s.escalation} "
+                f"(at least {cfg.min_reminders_before_escalation} needed to establish default)")
+
+
+def _credit_bureau(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tuple[bool, str]:
+    if not s.credit_bureau_report:
+        return True, "no credit-bureau report"
+    problems = []
+    if s.reminders_sent_before_escalation < cfg.min_written_reminders_before_bureau:
+        problems.append(f"{s.reminders_sent_before_escalation} written reminder(s), "
+                        f"{cfg.min_written_reminders_before_bureau} needed")
+    if (s.escalation_after_days or 0) < cfg.min_days_first_reminder_before_bureau:
+        problems.append(f"report after {s.escalation_after_days or 0} days, the first reminder must "
+                        f"be at least {cfg.min_days_first_reminder_before_bureau} days before")
+    if c.dispute_share > cfg.dispute_share_blocks_bureau:
+        problems.append(f"{c.dispute_share:.0%} of the persona dispute the debt "
+                        f"(block above {cfg.dispute_share_blocks_bureau:.0%})")
+    if problems:
+        return False, "credit-bureau report not allowed: " + "; ".join(problems)
+    return True, "credit-bureau report after the required reminders; disputed accounts removed at export"
+
+
+RULES: tuple[tuple[str, str, str, Rule], ...] = (
+    ("contact_hours", "Contact hours", "12 CFR 1006.6(b)(1)(i)", _contact_hours),
+    ("call_frequency", "Call frequency", "12 CFR 1006.14(b)(2)", _call_frequency),
+    ("opt_out_included", "Opt-out on e-mail/SMS", "12 CFR 1006.6(e)", _opt_out_included),
+    ("opted_out_channel", "Opted-out channel blocked", "12 CFR 1006.14(h)", _opted_out_channel),
+    ("escalation_min_balance", "No legal escalation for small balances",
+     "proportionality; collection costs capped by § 13e RDG", _escalation_balance),
+    ("time_barred", "No legal escalation for time-barred debts",
+     "12 CFR 1006.26(b); § 214 BGB", _time_barred),
+    ("hardship_route", "Hardship route for over-indebted debtors",
+     "Art. 35 Directive (EU) 2023/2225 (forbearance before enforcement)", _hardship_route),
+    ("reminders_before_escalation", "Reminder before escalation",
+     "§ 286 BGB; BGH III ZR 91/07", _reminders_before_escalation),
+    ("credit_bureau", "Credit-bureau report conditions", "§ 31(2) Nr. 4 BDSG", _credit_bureau),
+)
+RULE_IDS = tuple(rule[0] for rule in RULES)
+
+
+def check_strategy(strategy: Strategy, persona_context: PersonaContext | None = None,
+                   settings: StrategySettings | None = None) -> list[GuardrailResult]:
+    """Check ``strategy`` for a persona against every rule in :data:`RULES`.
+
+    Returns
+    -------
+    list of GuardrailResult
+        One per rule, in rule order; the message starts with the rule's name and ends with its
+        source, e.g. ``"Contact hours: contact window 07:00-20:00 does not lie within 08:00-21:00
+        (12 CFR 1006.6(b)(1)(i))"``.
+    """
+    context = persona_context or PersonaContext()
+    cfg = settings or StrategySettings()
+    results = []
+    for rule_id, title, source, rule in RULES:
+        passed, detail = rule(strategy, context, cfg)
+        verdict = "passed" if passed else "VIOLATED"
+        results.append(GuardrailResult(rule_id, passed, f"{title} {verdict}: {detail} ({source})",
+                                       source))
+    return results
+
+
+def violations(results: list[GuardrailResult]) -> list[GuardrailResult]:
+    """The failed results."""
+    return [r for r in results if not r.passed]
+
+
+def account_blocks(strategy: Strategy, account: pd.Series | dict[str, Any],
+                   settings: StrategySettings | None = None) -> list[str]:
+    """Steps of ``strategy`` that must not be applied to one account, each with the rule's source.
+
+    ``account`` is the account's portfolio row; missing columns block nothing.
+    """
+    cfg = settings or StrategySettings()
+    row = pd.DataFrame([dict(account)])
+    blocks = []
+    column = first_column(row, opt_out_columns(strategy.channel))
+    if column is not None and bool(truthy(row[column]).iloc[0]):
+        blocks.append(f"channel {strategy.channel}: account opted out (12 CFR 1006.14(h))")
+    if strategy.escalation != "none":
+        balance = pd.to_numeric(row.get("balance", pd.Series([None])), errors="coerce").iloc[0]
+        if pd.notna(balance) and balance < cfg.legal_escalation_min_balance_eur:
+            blocks.append(f"escalation: balance {balance:,.2f} EUR below "
+                          f"{cfg.legal_escalation_min_balance_eur:,.2f} EUR (proportionality)")
+        dpd = pd.to_numeric(row.get("days_past_due", pd.Series([None])), errors="coerce").iloc[0]
+        if pd.notna(dpd) and dpd > cfg.time_barred_after_days:
+            blocks.append(f"escalation: {dpd:.0f} days past due, possibly time-barred "
+                          "(12 CFR 1006.26(b); § 214 BGB)")
+    column = first_column(row, DISPUTE_COLUMNS)
+    if strategy.credit_bureau_report and column is not None and bool(truthy(row[column]).iloc[0]):
+        blocks.append("credit_bureau_report: account disputes the debt (§ 31(2) Nr. 4 BDSG)")
+    return blocks

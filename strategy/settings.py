@@ -1,0 +1,59 @@
+"""Settings of proposals, guardrails and export: defaults and units in one place."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StrategySettings:
+    """Thresholds used by :mod:`strategy.proposals`, :mod:`strategy.guardrails` and the export.
+
+    Parameters
+    ----------
+    earliest_contact_hour, latest_contact_hour : int
+        Allowed contact window in local hours of the debtor, 08:00-21:00 (12 CFR 1006.6(b)(1)(i)).
+        A strategy's window ``[start, end)`` must lie inside it.
+    max_call_attempts_per_7_days : int
+        Call attempts per debt in any rolling 7 days (12 CFR 1006.14(b)(2)).
+    legal_escalation_min_balance_eur : float
+        No court dunning or agency (with collection costs) below this balance, in EUR. Checked on the
+        persona's median balance and, at account-level export, on each account's balance.
+    time_barred_after_days : int
+        Days past due after which a debt is treated as time-barred (3-year regular limitation,
+        § 195 BGB; the exact date depends on the year end, so this is a conservative screen).
+    time_barred_share_blocks_escalation : float
+        Share (0..1) of a persona's accounts that are time-barred above which legal escalation is
+        blocked for the whole persona.
+    opt_out_share_blocks_channel : float
+        Share (0..1) of a persona's accounts that opted out of a channel above which the channel is
+        blocked for the persona; single opted-out accounts are blocked at account-level export.
+    hardship_share_threshold : float
+        Share (0..1) of a persona's accounts with a hardship / over-indebtedness flag above which the
+        persona counts as over-indebted and needs a hardship route.
+    dispute_share_blocks_bureau : float
+        Share (0..1) of disputed accounts above which a credit-bureau report is blocked for the
+        persona (§ 31(2) Nr. 4 BDSG); disputed accounts are always removed from it at export.
+    min_reminders_before_escalation : int
+        Reminders after the due date before legal escalation (default by reminder, BGH III ZR 91/07).
+    min_written_reminders_before_bureau, min_days_first_reminder_before_bureau : int
+        Two written reminders, the first at least 28 days (4 weeks) before a bureau report.
+    min_sample_size : int
+        Contact attempts a persona needs on a channel before its response rate counts as evidence.
+    confidence_z : float
+        z value of the Wilson interval (1.96 = 95 %).
+    """
+
+    earliest_contact_hour: int = 8
+    latest_contact_hour: int = 21
+    max_call_attempts_per_7_days: int = 7
+    legal_escalation_min_balance_eur: float = 100.0
+    time_barred_after_days: int = 3 * 365
+    time_barred_share_blocks_escalation: float = 0.2
+    opt_out_share_blocks_channel: float = 0.5
+    hardship_share_threshold: float = 0.3
+    dispute_share_blocks_bureau: float = 0.1
+    min_reminders_before_escalation: int = 1
+    min_written_reminders_before_bureau: int = 2
+    min_days_first_reminder_before_bureau: int = 28
+    min_sample_size: int = 30
+    confidence_z: float = 1.959964
