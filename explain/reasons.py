@@ -1,0 +1,117 @@
+"""Plain-language reasons from SHAP values: "Days past due 182 → raises risk" (English and German).
+
+Risk means the probability of NOT paying, so a positive SHAP value (on the log-odds of NOT paying)
+"raises risk" and a negative one "lowers risk".
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+# Readable names of the columns this app knows; anything else is prettified from its name.
+LABELS: dict[str, dict[str, str]] = {
+    "balance": {"en": "Balance", "de": "Offener Betrag"},
+    "days_past_due": {"en": "Days past due", "de": "Verzugstage"},
+    "original_amount": {"en": "Original amount", "de": "Ursprünglicher Betrag"},
+    "broken_promises": {"en": "Broken promises", "de": "Gebrochene Zahlungszusagen"},
+    "promises_kept": {"en": "Promises kept", "de": "Eingehaltene Zahlungszusagen"},
+    "payments_last_6m": {"en": "Payments in the last 6 months", "de": "Zahlungen der letzten 6 Monate"},
+    "payments_last_12m": {"en": "Payments in the last 12 months", "de": "Zahlungen der letzten 12 Monate"},
+    "partial_payments": {"en": "Partial payments", "de": "Teilzahlungen"},
+    "contact_attempts": {"en": "Contact attempts", "de": "Kontaktversuche"},
+    "successful_contacts": {"en": "Successful contacts", "de": "Erfolgreiche Kontakte"},
+    "contact_rate": {"en": "Contact rate", "de": "Erreichbarkeitsquote"},
+    "reminders_sent": {"en": "Reminders sent", "de": "Versandte Mahnungen"},
+    "dunning_level": {"en": "Dunning level", "de": "Mahnstufe"},
+    "months_on_book": {"en": "Months as customer", "de": "Monate Kundenbeziehung"},
+    "tenure_months": {"en": "Months as customer", "de": "Monate Kundenbeziehung"},
+    "product": {"en": "Product", "de": "Produkt"},
+    "product_type": {"en": "Product", "de": "Produkt"},
+    "channel": {"en": "Channel", "de": "Kanal"},
+    "preferred_channel": {"en": "Preferred channel", "de": "Bevorzugter Kanal"},
+    "region": {"en": "Region", "de": "Region"},
+    "postcode": {"en": "Postcode", "de": "Postleitzahl"},
+    "disputes": {"en": "Disputes", "de": "Einsprüche"},
+    "dispute_flag": {"en": "Disputed", "de": "Bestritten"},
+    "income": {"en": "Income", "de": "Einkommen"},
+    "email_opens": {"en": "E-mails opened", "de": "Geöffnete E-Mails"},
+    "app_logins": {"en": "App log-ins", "de": "App-Anmeldungen"},
+    "last_payment_days": {"en": "Days since last payment", "de": "Tage seit letzter Zahlung"},
+    "days_since_last_payment": {"en": "Days since last payment", "de": "Tage seit letzter Zahlung"},
+    "days_since_last_contact": {"en": "Days since last contact", "de": "Tage seit letztem Kontakt"},
+    "number_of_debts": {"en": "Number of debts", "de": "Anzahl Forderungen"},
+    "open_debts": {"en": "Open debts", "de": "Offene Forderungen"},
+}
+MONEY_COLUMNS = {"balance", "original_amount", "income", "amount_recovered_90d"}
+DIRECTION = {"en": ("raises risk", "lowers risk"), "de": ("erhöht das Risiko", "senkt das Risiko")}
+MISSING = {"en": "missing", "de": "fehlt"}
+
+
+def feature_label(column: str, language: str = "en") -> str:
+    """Readable name of a column ("days_past_due" -> "Days past due" / "Verzugstage")."""
+    known = LABELS.get(column) or LABELS.get(column.lower())
+    if known:
+        return known.get(language, known["en"])
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", column).replace("_", " ").replace("-", " ").split()
+    text = " ".join(words) or column
+    return text[:1].upper() + text[1:]
+
+
+def format_number(value: float, language: str = "en", money: bool = False) -> str:
+    """A number as a person writes it: 182, 1,234.5 (en) / 1.234,5 (de), money with €."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return MISSING[language]
+    value = float(value)
+    if money:
+        text = f"{value:,.0f}"
+    elif value == int(value) and abs(value) < 1e15:
+        text = f"{int(value):,}"
+    elif abs(value) >= 100:
+        text = f"{value:,.0f}"
+    elif abs(value) >= 1:
+        text = f"{value:,.1f}"
+    else:
+        text = f"{value:.2f}"
+    if language == "de":
+        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    if money:
+        return f"€{text}" if language == "en" else f"{text} €"
+    return text
+
+
+def format_values(column: str, values: pd.Series, language: str = "en") -> np.ndarray:
+    """Each value of a feature column as display text (categoricals as they are)."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        money = column in MONEY_COLUMNS
+        numbers = values.to_numpy(dtype=float, na_value=np.nan)
+        return np.array([format_number(v, language, money) for v in numbers], dtype=object)
+    return np.array([MISSING[language] if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+                     else str(v) for v in values.astype(object)], dtype=object)
+
+
+def reason_text(column: str, shown_value: str, shap_value: float, language: str = "en") -> str:
+    up, down = DIRECTION[language]
+    return f"{feature_label(column, language)} {shown_value} → {up if shap_value > 0 else down}"
+
+
+def top_reasons(shap_values: pd.DataFrame, feature_values: pd.DataFrame, language: str = "en",
+                top: int = 3) -> list[str]:
+    """The ``top`` features with the largest |SHAP| per account, as one "; "-joined text each.
+
+    ``shap_values`` and ``feature_values`` share rows and columns (one column per feature).
+    Features with a SHAP value of exactly zero are never given as a reason.
+    """
+    columns = list(shap_values.columns)
+    values = shap_values.to_numpy(dtype=float)
+    shown = np.column_stack([format_values(c, feature_values[c], language) for c in columns]) \
+        if columns else np.empty((len(values), 0), dtype=object)
+    k = min(top, len(columns))
+    order = np.argsort(-np.abs(values), axis=1, kind="stable")[:, :k]
+    texts = []
+    for row, idx in enumerate(order):
+        parts = [reason_text(columns[j], shown[row, j], values[row, j], language)
+                 for j in idx if values[row, j] != 0]
+        texts.append("; ".join(parts))
+    return texts

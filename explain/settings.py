@@ -1,0 +1,98 @@
+"""Settings of the risk model, its explanations and the fairness audit, with defaults in one place."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+LANGUAGES = ("en", "de")
+TARGET_EVENTS = ("paid", "default")
+CALIBRATION_CHOICES = ("auto", "isotonic", "sigmoid", "none")
+
+
+@dataclass(frozen=True)
+class RiskSettings:
+    """How the risk model is trained, explained and audited.
+
+    The risk score is always the probability that an account is NOT paid within the outcome window
+    (0..1, higher = riskier).
+
+    Parameters
+    ----------
+    cv_folds : int
+        Stratified cross-validation folds; every reported per-account score is out-of-fold.
+    seed : int
+        Seed for the folds, the model, the bootstrap and every sample.
+    max_iter, learning_rate, max_leaf_nodes, min_samples_leaf, l2_regularization :
+        Gradient-boosting settings (scikit-learn ``HistGradientBoostingClassifier``).
+    max_categories : int
+        Levels kept per categorical feature; rarer levels are pooled as "(other)".
+    calibration : str
+        "auto" calibrates (isotonic or sigmoid, cross-fitted on the out-of-fold scores) only when that
+        lowers the out-of-fold Brier score; "isotonic"/"sigmoid" try only that method; "none" never.
+    bootstrap_resamples : int
+        Resamples for the percentile confidence intervals of every metric.
+    confidence : float
+        Coverage of the intervals (0.95 = 2.5th to 97.5th percentile).
+    shap_max_rows : int
+        SHAP values are computed for every account up to this many rows, else for a seeded sample.
+    beeswarm_points : int
+        Points per feature in the beeswarm data (seeded sample of the explained accounts).
+    language : str
+        "en" or "de" for the plain-language reasons.
+    high_risk_share : float | None
+        Fairness cut-off: the riskiest share of accounts is "flagged" (default top 30 %).
+    high_risk_threshold : float | None
+        Alternatively a risk-score threshold (0..1); used instead of the share when given.
+    min_group_size : int
+        Groups smaller than this are marked "small" and left out of the ratio and difference.
+    adverse_impact_warning : float
+        Adverse impact ratio below which a warning is raised (four-fifths rule: 0.8).
+    proxy_auc_threshold : float
+        A feature that predicts a sensitive attribute with cross-validated AUC at or above this is
+        flagged as a possible proxy.
+    age_bands : tuple
+        Left edges of the age bands (years); the last band is open-ended.
+    """
+
+    cv_folds: int = 5
+    seed: int = 42
+    max_iter: int = 300
+    learning_rate: float = 0.06
+    max_leaf_nodes: int = 15
+    min_samples_leaf: int = 40
+    l2_regularization: float = 1.0
+    max_categories: int = 50
+    calibration: str = "auto"
+    bootstrap_resamples: int = 200
+    confidence: float = 0.95
+    shap_max_rows: int = 20_000
+    beeswarm_points: int = 1_000
+    language: str = "en"
+    high_risk_share: float | None = 0.30
+    high_risk_threshold: float | None = None
+    min_group_size: int = 30
+    adverse_impact_warning: float = 0.8
+    proxy_auc_threshold: float = 0.65
+    age_bands: tuple[int, ...] = field(default=(18, 30, 45, 60))
+
+    def __post_init__(self) -> None:
+        if self.language not in LANGUAGES:
+            raise ValueError(f"language must be one of {LANGUAGES}, not {self.language!r}")
+        if self.calibration not in CALIBRATION_CHOICES:
+            raise ValueError(f"calibration must be one of {CALIBRATION_CHOICES}, not {self.calibration!r}")
+        if self.cv_folds < 2:
+            raise ValueError("cv_folds must be at least 2")
+        if self.high_risk_threshold is None and self.high_risk_share is None:
+            raise ValueError("give high_risk_share or high_risk_threshold")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["age_bands"] = list(self.age_bands)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RiskSettings":
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if "age_bands" in known:
+            known["age_bands"] = tuple(known["age_bands"])
+        return cls(**known)
