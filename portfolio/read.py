@@ -1,0 +1,308 @@
+"""Read a portfolio file (CSV, XLSX or Parquet; a path or bytes) into a raw DataFrame.
+
+The format is recognised from the content (``PK`` ZIP header: XLSX, ``PAR1``: Parquet, otherwise
+text) and must agree with the file extension. Limits protect the app from hostile files: a size cap
+checked before reading, a column cap, a line-length cap for text, and ZIP/XML-bomb checks for XLSX.
+
+Text numbers are converted per column when a clear majority of the column's cells are numbers
+(German "1.234,56" and English "1,234.56" conventions, decided from the data); identifiers stay
+text (columns named like ids, and any column with leading zeros such as "000123").
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import pandas as pd
+
+from portfolio import read_binary, read_text
+from portfolio.errors import PortfolioError
+from portfolio.numbers import NUMBER_MAJORITY, convention_evidence, has_leading_zeros, missing_mask, parse_numbers
+from portfolio.synonyms import looks_like_id_name
+
+DEFAULT_MAX_BYTES = 200 * 2**20
+#: Tables wider than this are refused (a portfolio has tens of columns, not thousands).
+MAX_COLUMNS = 1_000
+#: Text lines longer than this (in bytes) are refused before parsing.
+MAX_LINE_CHARS = 1 * 2**20
+
+_EXTENSIONS = {
+    ".csv": "csv", ".txt": "csv", ".tsv": "csv", ".tab": "csv", ".dat": "csv",
+    ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet", ".pq": "parquet", ".parq": "parquet",
+}
+_FORMAT_NAMES = {"csv": "delimited text (CSV)", "xlsx": "an Excel workbook (.xlsx)", "parquet": "a Parquet file"}
+_BINARY_SIGNATURES = {
+    b"\xd0\xcf\x11\xe0": "an old Excel 97-2003 (.xls) or other Office file; save it as .xlsx or CSV",
+    b"\x1f\x8b": "a gzip archive; unpack it first",
+    b"%PDF": "a PDF document, not a table",
+    b"Rar!": "a RAR archive; unpack it first",
+    b"7z\xbc\xaf": "a 7-Zip archive; unpack it first",
+    b"SQLite format 3": "an SQLite database; export the table as CSV",
+    b"\x89PNG": "a PNG image, not a table",
+    b"\xff\xd8\xff": "a JPEG image, not a table",
+}
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """A file read into a frame, and how it was read.
+
+    Attributes
+    ----------
+    frame
+        One row per data row of the file (RangeIndex; position ``i`` is file row ``i + 2`` when the
+        header is row 1). Numeric text is converted to float/int; everything else is text.
+    source_name, file_format, encoding, delimiter, sha256
+        File name, "csv" | "xlsx" | "parquet", text encoding and delimiter (text only), SHA-256 of the bytes.
+    notes
+        Things the user should know (mixed encodings, formulas kept as text, skipped columns).
+    unparsed
+        Column -> {row position: original text} for cells of converted numeric columns that are not
+        numbers; the validator reports them and excludes those rows when the column is required.
+    skipped_columns
+        Columns not read at all (e.g. nested Parquet columns), with the reason.
+    number_conventions
+        Column -> "de" or "en" for columns converted from text.
+    """
+
+    frame: pd.DataFrame
+    source_name: str
+    file_format: str
+    encoding: str | None
+    delimiter: str | None
+    sha256: str
+    notes: tuple[str, ...] = ()
+    unparsed: dict[str, dict[int, str]] = field(default_factory=dict)
+    skipped_columns: dict[str, str] = field(default_factory=dict)
+    number_conventions: dict[str, str] = field(default_factory=dict)
+
+
+def read_table(source: str | os.PathLike | bytes | BinaryIO, *, filename: str | None = None,
+               sheet: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+               max_columns: int = MAX_COLUMNS, max_line_chars: int = MAX_LINE_CHARS) -> ReadResult:
+    """Read a CSV, XLSX or Parquet portfolio file.
+
+    Parameters
+    ----------
+    source
+        Path, bytes, or a binary file object (e.g. a Streamlit upload).
+    filename
+        Name shown in messages and used for the extension check (defaults to the path's name).
+    sheet
+        XLSX sheet name; the first sheet when ``None``.
+    max_bytes
+        Size cap in bytes, checked before reading (default 200 MB).
+    max_columns, max_line_chars
+        Structure caps that refuse hostile or broken files quickly.
+
+    Raises
+    ------
+    PortfolioError
+        For every file that cannot be read, with a message naming the file and what to do.
+    """
+    data, name = _load_bytes(source, filename, max_bytes)
+    if not data.strip():
+        raise PortfolioError(f"{name}: the file is empty.")
+    file_format = _detect_format(data, name)
+    sha256 = hashlib.sha256(data).hexdigest()
+    if file_format == "csv":
+        return _read_csv(data, name, sha256, max_columns, max_line_chars)
+    if file_format == "xlsx":
+        sheet_data = read_binary.read_xlsx(data, name, sheet, max_columns)
+        frame, notes = _apply_header(sheet_data.frame, name)
+    else:
+        sheet_data = read_binary.read_parquet(data, name, max_columns)
+        frame, notes = sheet_data.frame, []
+        if frame.empty:
+            raise PortfolioError(f"{name}: the Parquet file has columns but no data rows.")
+    frame, unparsed, conventions = _convert_columns(frame, default="en")
+    return ReadResult(frame, name, file_format, None, None, sha256,
+                      tuple(sheet_data.notes + notes), unparsed, dict(sheet_data.skipped), conventions)
+
+
+def _load_bytes(source, filename: str | None, max_bytes: int) -> tuple[bytes, str]:
+    cap = f"{max_bytes / 2**20:,.0f} MB"
+    how = "raise the limit with --max-mb (command line) or max_bytes=..., or split the file"
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        name = filename or "uploaded file"
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        name = filename or path.name
+        if not path.is_file():
+            raise PortfolioError(f"{name}: file not found ({path}).")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise PortfolioError(f"{name}: the file is {size / 2**20:,.1f} MB, over the {cap} limit; {how}.")
+        data = path.read_bytes()
+    elif hasattr(source, "read"):
+        name = filename or getattr(source, "name", None) or "uploaded file"
+        data = source.read(max_bytes + 1)
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+    else:
+        raise PortfolioError(f"cannot read a {type(source).__name__}; give a file path or bytes.")
+    if len(data) > max_bytes:
+        raise PortfolioError(f"{name}: the file is over the {cap} limit ({len(data) / 2**20:,.1f} MB"
+                             f"{' or more' if hasattr(source, 'read') else ''}); {how}.")
+    return data, str(name)
+
+
+def _detect_format(data: bytes, name: str) -> str:
+    """Format from the content, checked against the file extension."""
+    if data.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
+        actual = "xlsx"
+    elif data.startswith(b"PAR1"):
+        actual = "parquet"
+    else:
+        for signature, what in _BINARY_SIGNATURES.items():
+            if data.startswith(signature):
+                raise PortfolioError(f"{name}: is {what}.")
+        head = data[:8192]
+        if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise PortfolioError(f"{name}: contains binary data, not text; it is not a CSV, XLSX or Parquet file.")
+        actual = "csv"
+    extension = Path(name).suffix.lower()
+    if extension == ".xls":
+        raise PortfolioError(f"{name}: old Excel (.xls) files are not supported; save it as .xlsx or CSV.")
+    expected = _EXTENSIONS.get(extension)
+    if expected and expected != actual:
+        looks = "a ZIP archive" if actual == "xlsx" and b"xl/" not in data[:4096] else _FORMAT_NAMES[actual]
+        raise PortfolioError(f"{name}: the name says {_FORMAT_NAMES[expected]} but the content looks like "
+                             f"{looks}. Rename the file to match its content or export it again.")
+    return actual
+
+
+def _read_csv(data: bytes, name: str, sha256: str, max_columns: int, max_line_chars: int) -> ReadResult:
+    read_text.check_line_lengths(data, name, max_line_chars)
+    decoded = read_text.decode(data, name)
+    text = decoded.text
+    delimiter = read_text.sniff_delimiter(text)
+    width = read_text.count_header_fields(text, delimiter)
+    if width > max_columns:
+        raise PortfolioError(f"{name}: the header has {width:,} columns (the limit is {max_columns:,}); "
+                             "this is not a portfolio table. Check the delimiter and the export.")
+    raw = read_text.parse_delimited(text, delimiter, name)
+    frame, header_notes = _apply_header(raw, name)
+    frame = frame.apply(lambda col: col.str.strip()) if len(frame.columns) else frame
+    frame, unparsed, conventions = _convert_columns(frame, default="de" if delimiter == ";" else "en")
+    notes = decoded.notes + read_text.mojibake_note(text, name, decoded.encoding) + tuple(header_notes)
+    return ReadResult(frame, name, "csv", decoded.encoding, delimiter, sha256, notes, unparsed, {}, conventions)
+
+
+def _apply_header(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]]:
+    """Use row 0 as the header: blank names become ``column_<n>``, repeated names get ``_2``, ``_3``."""
+    if raw.shape[0] == 0 or raw.shape[1] == 0:
+        raise PortfolioError(f"{name}: the file is empty (no header, no data).")
+    header = ["" if pd.isna(v) else str(v).strip().lstrip("\ufeff") for v in raw.iloc[0].tolist()]
+    if raw.shape[0] == 1:
+        raise PortfolioError(f"{name}: has a header row ({', '.join(h for h in header[:8] if h)}"
+                             f"{' ...' if len(header) > 8 else ''}) but no data rows.")
+    names: list[str] = []
+    notes: list[str] = []
+    seen: set[str] = set()
+    for position, label in enumerate(header, start=1):
+        if not label:
+            label = f"column_{position}"
+            notes.append(f"{name}: column {position} has no name; it is called '{label}'.")
+        unique, k = label, 2
+        while unique in seen:
+            unique, k = f"{label}_{k}", k + 1
+        if unique != label:
+            notes.append(f"{name}: column name '{label}' appears more than once; column {position} is called '{unique}'.")
+        seen.add(unique)
+        names.append(unique)
+    frame = raw.iloc[1:].reset_index(drop=True)
+    frame.columns = names
+    return frame, notes
+
+
+def _convert_columns(frame: pd.DataFrame, default: str) -> tuple[pd.DataFrame, dict, dict]:
+    """Convert text columns holding numbers; keep identifiers and codes as text."""
+    texts = {c: frame[c] for c in frame.columns if _is_text(frame[c])}
+    evidence = [convention_evidence(col[~missing_mask(col)].astype("str")) for col in texts.values()]
+    german, english = sum(e[0] for e in evidence), sum(e[1] for e in evidence)
+    default = "de" if german > english else "en" if english > german else default
+    out: dict[str, pd.Series] = {}
+    unparsed: dict[str, dict[int, str]] = {}
+    conventions: dict[str, str] = {}
+    for column in frame.columns:
+        values = frame[column]
+        if column in texts:
+            values = _convert_text(column, values, default, unparsed, conventions)
+        elif looks_like_id_name(column) and pd.api.types.is_numeric_dtype(values) \
+                and not pd.api.types.is_bool_dtype(values):
+            values = _numbers_as_text(values)
+        out[column] = _finish_object_column(values)
+    return pd.DataFrame(out, index=frame.index), unparsed, conventions
+
+
+def _is_text(values: pd.Series) -> bool:
+    if pd.api.types.is_string_dtype(values):
+        return True
+    if values.dtype != object:
+        return False
+    kinds = {type(v) for v in values.dropna().head(1000)}
+    return bool(kinds) and kinds <= {str, int, float}
+
+
+def _convert_text(column: str, values: pd.Series, default: str, unparsed: dict, conventions: dict) -> pd.Series:
+    # Spreadsheet cells may already be numbers; only their text cells need parsing.
+    is_number = values.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)).astype(bool) \
+        if values.dtype == object else pd.Series(False, index=values.index)
+    text = values.where(~is_number).map(lambda v: v if v is None or isinstance(v, str) else None) \
+        if values.dtype == object else values
+    text = text.astype("str").where(text.notna())
+    text = text.where(~missing_mask(text))
+    if looks_like_id_name(column) or has_leading_zeros(text):
+        return _numbers_as_text(values.where(is_number)).where(is_number, text)
+    if text.isna().all():
+        if not is_number.any():
+            return text
+        return _maybe_int(pd.to_numeric(values.where(is_number), errors="coerce").astype("float64"),
+                          values.map(lambda v: isinstance(v, float)).any())
+    parsed = parse_numbers(text, default=default)
+    n_numbers = int(is_number.sum()) + parsed.n_parsed
+    if n_numbers < NUMBER_MAJORITY * (parsed.n_filled + int(is_number.sum())):
+        return _numbers_as_text(values.where(is_number)).where(is_number, text) if is_number.any() else text
+    conventions[column] = parsed.convention
+    if len(parsed.unparsed):
+        unparsed[column] = {int(k): str(v) for k, v in parsed.unparsed.items()}
+    numbers = parsed.values.where(~is_number, pd.to_numeric(values.where(is_number), errors="coerce"))
+    decimals = bool(text.str.contains(r"[.,]\d", regex=True).fillna(False).any())
+    return _maybe_int(numbers.astype("float64"),
+                      decimals or bool((is_number & values.map(lambda v: isinstance(v, float))).any()))
+
+
+def _maybe_int(numbers: pd.Series, has_decimals: bool) -> pd.Series:
+    """Whole numbers without gaps become int64 (e.g. days past due); everything else stays float."""
+    if not has_decimals and numbers.notna().all() and numbers.abs().lt(2**53).all() \
+            and (numbers == numbers.round()).all():
+        return numbers.astype("int64")
+    return numbers
+
+
+def _finish_object_column(values: pd.Series) -> pd.Series:
+    """Spreadsheet columns of only booleans or only dates get a proper dtype."""
+    filled = values.dropna()
+    if values.dtype != object or filled.empty:
+        return values
+    if filled.map(lambda v: isinstance(v, bool)).all():
+        return values.astype("boolean") if values.isna().any() else values.astype(bool)
+    if filled.map(lambda v: isinstance(v, (pd.Timestamp, datetime.datetime, datetime.date))).all():
+        return pd.to_datetime(values, errors="coerce")
+    return values.map(lambda v: v if v is None or isinstance(v, str) else str(v)).astype("str").where(values.notna())
+
+
+def _numbers_as_text(values: pd.Series) -> pd.Series:
+    return values.map(_format_number).astype("str").where(values.notna())
+
+
+def _format_number(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,150 @@
+"""Delimited text (CSV, TSV, semicolon and pipe files): encoding, delimiter, structure limits.
+
+Used by :func:`portfolio.read.read_table`; every problem is a :class:`PortfolioError` naming the file.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from portfolio.errors import PortfolioError
+
+DELIMITERS = (";", ",", "\t", "|")
+_DELIMITER_NAMES = {";": "semicolon", ",": "comma", "\t": "tab", "|": "pipe"}
+# Mojibake left when UTF-8 text is decoded as Windows-1252 ("Ã¼" for "ü").
+_MOJIBAKE = re.compile("Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]|â‚¬")
+_PARSER_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+@dataclass(frozen=True)
+class DecodedText:
+    """Text of a file and how it was decoded."""
+
+    text: str
+    encoding: str
+    notes: tuple[str, ...] = ()
+
+
+def check_line_lengths(data: bytes, name: str, max_line_chars: int) -> None:
+    """Refuse a file with a line longer than ``max_line_chars`` bytes before parsing anything."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    breaks = np.flatnonzero(raw == 10)
+    edges = np.concatenate(([-1], breaks, [len(raw)]))
+    lengths = np.diff(edges) - 1
+    longest = int(lengths.max()) if len(lengths) else 0
+    if longest > max_line_chars:
+        line = int(np.argmax(lengths)) + 1
+        raise PortfolioError(
+            f"{name}: line {line} is {longest:,} characters long (the limit is {max_line_chars:,}); "
+            "this is not a normal table row. Check that the file is a CSV export with one row per line.")
+
+
+def decode(data: bytes, name: str) -> DecodedText:
+    """Decode bytes: UTF-8 (with or without BOM) strictly, then Windows-1252, then Latin-1.
+
+    A file that mixes UTF-8 lines with Windows-1252 lines is decoded line by line and the result
+    carries a note naming the first such lines.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return DecodedText(data.decode("utf-16"), "utf-16")
+        except UnicodeDecodeError as err:
+            raise PortfolioError(f"{name}: starts like UTF-16 text but is not valid UTF-16 ({err.reason}).") from None
+    try:
+        text = data.decode("utf-8-sig")
+        return DecodedText(text, "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8")
+    except UnicodeDecodeError:
+        pass
+    mixed = _decode_mixed(data, name)
+    if mixed is not None:
+        return mixed
+    try:
+        return DecodedText(data.decode("cp1252"), "cp1252")
+    except UnicodeDecodeError:
+        return DecodedText(data.decode("latin-1"), "latin-1")
+
+
+def _decode_mixed(data: bytes, name: str) -> DecodedText | None:
+    lines = data.split(b"\n")
+    utf8_lines: list[int] = []
+    legacy_lines: list[int] = []
+    decoded: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            decoded.append(line.decode("utf-8"))
+            if not line.isascii():
+                utf8_lines.append(number)
+        except UnicodeDecodeError:
+            decoded.append(line.decode("cp1252", errors="replace"))
+            legacy_lines.append(number)
+    if not utf8_lines or not legacy_lines:
+        return None
+    text = "\n".join(decoded).removeprefix("\ufeff")
+    note = (f"{name}: mixed text encodings: {len(utf8_lines):,} lines are UTF-8 and {len(legacy_lines):,} "
+            f"Windows-1252 (e.g. lines {', '.join(map(str, legacy_lines[:5]))}); each line was decoded on "
+            "its own. Check umlauts in those lines and re-export the file as UTF-8.")
+    return DecodedText(text, "mixed utf-8/cp1252", (note,))
+
+
+def mojibake_note(text: str, name: str, encoding: str) -> tuple[str, ...]:
+    """A note when text decoded as Windows-1252 looks like UTF-8 read the wrong way ("Ã¼")."""
+    if encoding in {"cp1252", "latin-1"} and _MOJIBAKE.search(text[:1_000_000]):
+        return (f"{name}: some text looks garbled (e.g. 'Ã¼' for 'ü'): the file may mix encodings. "
+                "Re-export it as UTF-8.",)
+    return ()
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter among ; , tab | that splits the first lines into the same number of fields."""
+    sample_lines = [line for line in text[:65_536].splitlines()[:50] if line.strip()]
+    if len(text) > 65_536 and len(sample_lines) > 1:
+        sample_lines = sample_lines[:-1]  # the last sampled line may be cut
+    best, best_score = ",", (0.0, 0)
+    for delimiter in DELIMITERS:
+        counts = [len(row) for row in csv.reader(sample_lines, delimiter=delimiter)]
+        if not counts or max(counts) < 2:
+            continue
+        header = counts[0]
+        consistency = sum(c == header for c in counts) / len(counts)
+        score = (consistency, header)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def count_header_fields(text: str, delimiter: str) -> int:
+    """Fields in the first non-empty line."""
+    for line in text.splitlines():
+        if line.strip():
+            return len(next(csv.reader([line], delimiter=delimiter)))
+    return 0
+
+
+def parse_delimited(text: str, delimiter: str, name: str) -> pd.DataFrame:
+    """Parse text into a frame of strings (header row included as row 0)."""
+    try:
+        return pd.read_csv(io.StringIO(text), sep=delimiter, header=None, index_col=False, dtype=str,
+                           keep_default_na=False, na_filter=False, skip_blank_lines=True,
+                           engine="c", quotechar='"', low_memory=False)
+    except pd.errors.EmptyDataError:
+        raise PortfolioError(f"{name}: the file is empty (no header, no data).") from None
+    except (pd.errors.ParserError, ValueError, csv.Error) as err:
+        raise PortfolioError(f"{name}: {_explain_parser_error(str(err), delimiter)}") from None
+
+
+def _explain_parser_error(message: str, delimiter: str) -> str:
+    found = _PARSER_FIELDS.search(message)
+    sep = _DELIMITER_NAMES.get(delimiter, repr(delimiter))
+    if found:
+        expected, line, seen = found.groups()
+        return (f"line {line} has {seen} fields but the header has {expected} ({sep}-separated); "
+                "the file may be damaged, or a value contains the delimiter without quotes.")
+    if "EOF inside string" in message:
+        return ("a quoted value is never closed (the file looks truncated or a quote character is "
+                "missing); check the end of the file.")
+    return f"could not be read as {sep}-separated text ({message.splitlines()[0][:200]})."
