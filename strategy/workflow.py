@@ -1,0 +1,362 @@
+"""Persona -> strategy mappings under four-eyes review (mixed into :class:`ReviewStore`).
+
+States: ``draft`` -> ``proposed`` -> ``approved`` | ``rejected`` (reason required) -> proposed
+again by a new proposal or edit. The user who proposed or last edited a mapping never approves it;
+only managers approve; managers and compliance reject (compliance's reject is a veto and also works
+on an approved mapping). An approval is bound to SHA-256 of (strategy content, persona definition,
+run id); an edit or a changed persona definition voids it. Every save passes the version the user
+opened; a stale save raises :class:`StaleMappingError` and changes nothing.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from sqlalchemy import Connection, insert, select, update
+
+from portfolio.errors import UserError
+from strategy import audit
+from strategy import tables as t
+from strategy.auth import User, require
+from strategy.canonical import canonical_json, content_hash
+from strategy.catalogue import Strategy
+from strategy.context import context_from_profile, persona_rows
+from strategy.guardrails import GuardrailResult, check_strategy, violations
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from strategy.run_view import RunView
+    from strategy.settings import StrategySettings
+
+STATES = ("draft", "proposed", "approved", "rejected")
+
+
+class StaleMappingError(UserError):
+    """A save based on an outdated version; ``attempted`` holds the unsaved strategy."""
+
+    def __init__(self, message: str, attempted: Strategy | None = None) -> None:
+        super().__init__(message)
+        self.attempted = attempted
+
+
+@dataclass
+class MappingView:
+    """A mapping as the Strategies page shows it (strategy, state, people, guardrails)."""
+
+    run_id: str
+    persona_id: int
+    persona_name: str
+    state: str
+    version: int
+    strategy: Strategy
+    strategy_version_id: int
+    strategy_hash: str
+    evidence: list[str]
+    proposed_by: str | None
+    last_edited_by: str | None
+    approved_by: str | None
+    approved_at: str | None
+    approval_hash: str | None
+    reason: str | None
+    updated_by: str
+    updated_at: str
+    guardrails: list[GuardrailResult] = field(default_factory=list)
+    approval_valid: bool | None = None
+
+    @property
+    def guardrails_pass(self) -> bool:
+        return not violations(self.guardrails)
+
+    def approval_blockers(self, user: User | None) -> list[str]:
+        """Why ``user`` may not approve this mapping now (empty list: they may)."""
+        out = []
+        if user is None or user.role != "manager":
+            out.append("only a manager may approve")
+        if self.state != "proposed":
+            out.append(f"the mapping is {self.state}, not proposed")
+        if user is not None and user.username in {self.proposed_by, self.last_edited_by}:
+            out.append(f"{user.username} proposed or last edited this mapping (four-eyes principle)")
+        out += [r.message for r in violations(self.guardrails)]
+        return out
+
+
+def approval_hash(run: "RunView", persona_id: int, strategy_hash: str) -> str:
+    """SHA-256 binding an approval to the strategy content, the persona definition and the run."""
+    return content_hash({"strategy_sha256": strategy_hash, "run_id": run.run_id,
+                         "persona_definition": run.profile(persona_id)})
+
+
+class MappingWorkflow:
+    """Mapping methods of :class:`strategy.store.ReviewStore`."""
+
+    engine: "Engine"
+    settings: "StrategySettings"
+
+    # --- runs ---------------------------------------------------------------------------------
+    def register_run(self, actor: User, run: "RunView") -> None:
+        """Record the run (idempotent); the first registration is an audit event."""
+        require(actor, "register_run")
+        with self._write() as conn:
+            self._ensure_run(conn, actor, run)
+
+    def _ensure_run(self, conn: Connection, actor: User, run: "RunView") -> None:
+        if conn.execute(select(t.runs.c.run_id).where(t.runs.c.run_id == run.run_id)).first():
+            return
+        conn.execute(insert(t.runs).values(
+            run_id=run.run_id, data_sha256=run.meta.get("data_sha256"),
+            personas_sha256=run.personas_hash(), registered_by=actor.username,
+            registered_at=audit.now_utc()))
+        audit.append(conn, actor, "run_registered", run_id=run.run_id, content=run.personas_hash(),
+                     details={"data_sha256": run.meta.get("data_sha256"),
+                              "personas": len(run.profiles)})
+
+    def sign_off_model(self, actor: User, run: "RunView", note: str = "") -> None:
+        """Compliance signs off the run's model and explanations."""
+        require(actor, "sign_off_model")
+        with self._write() as conn:
+            self._ensure_run(conn, actor, run)
+            now = audit.now_utc()
+            conn.execute(update(t.runs).where(t.runs.c.run_id == run.run_id).values(
+                model_signed_off_by=actor.username, model_signed_off_at=now))
+            audit.append(conn, actor, "model_signed_off", run_id=run.run_id,
+                         content=run.personas_hash(), details={"note": note})
+
+    def run_info(self, run_id: str) -> dict[str, Any] | None:
+        """The run's registration and model sign-off, or ``None`` if not registered."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.runs).where(t.runs.c.run_id == run_id)).first()
+        return None if row is None else dict(row._mapping)
+
+    # --- mutations ----------------------------------------------------------------------------
+    def save_draft(self, actor: User, run: "RunView", persona_id: int, strategy: Strategy, *,
+                   expected_version: int | None = None, evidence: Sequence[str] = ()) -> MappingView:
+        """Save a strategy without submitting it for review (state ``draft``)."""
+        return self._save(actor, run, persona_id, strategy, "draft", "draft_saved",
+                          expected_version, evidence, permission="propose")
+
+    def propose(self, actor: User, run: "RunView", persona_id: int, strategy: Strategy | None = None,
+                *, expected_version: int | None = None, evidence: Sequence[str] = ()) -> MappingView:
+        """Submit a strategy (or the current draft when ``strategy`` is None) for review."""
+        if strategy is None:
+            strategy = self.get_mapping(run, persona_id).strategy
+        return self._save(actor, run, persona_id, strategy, "proposed", "proposed",
+                          expected_version, evidence, permission="propose")
+
+    def edit(self, actor: User, run: "RunView", persona_id: int, strategy: Strategy, *,
+             expected_version: int, evidence: Sequence[str] | None = None) -> MappingView:
+        """Save a new strategy version; an approved or rejected mapping goes back to ``proposed``."""
+        return self._save(actor, run, persona_id, strategy, None, "edited", expected_version,
+                          evidence, permission="edit")
+
+    def approve(self, actor: User, run: "RunView", persona_id: int, *, expected_version: int,
+                portfolio: pd.DataFrame | None = None) -> MappingView:
+        """Approve a proposed mapping (manager, not its proposer or last editor, guardrails clean)."""
+        require(actor, "approve")
+        with self._write() as conn:
+            row = self._locked_row(conn, run.run_id, persona_id, expected_version, None)
+            view = self._view(conn, row, run, portfolio)
+            blockers = view.approval_blockers(actor)
+            if blockers:
+                raise UserError(f"approval of persona {persona_id} refused: " + "; ".join(blockers),
+                                lines=[f"approval of persona {persona_id} refused: {b}"
+                                       for b in blockers])
+            bound = approval_hash(run, persona_id, view.strategy_hash)
+            now = audit.now_utc()
+            self._update(conn, row, actor, state="approved", approved_by=actor.username,
+                         approved_at=now, approval_hash=bound, reason=None)
+            audit.append(conn, actor, "approved", run_id=run.run_id, persona_id=persona_id,
+                         content=bound, details={"strategy_sha256": view.strategy_hash,
+                                                 "persona_definition_sha256":
+                                                     run.persona_definition_hash(persona_id)})
+        return self.get_mapping(run, persona_id)
+
+    def reject(self, actor: User, run: "RunView", persona_id: int, reason: str, *,
+               expected_version: int) -> MappingView:
+        """Reject (manager) or veto (compliance) with a required reason."""
+        require(actor, "reject")
+        if not (reason or "").strip():
+            raise UserError("a rejection needs a reason the analyst can act on")
+        with self._write() as conn:
+            row = self._locked_row(conn, run.run_id, persona_id, expected_version, None)
+            allowed = ("proposed", "approved") if actor.role == "compliance" else ("proposed",)
+            if row["state"] not in allowed:
+                raise UserError(f"persona {persona_id} is {row['state']}; {actor.role} can reject "
+                                f"only a {' or '.join(allowed)} mapping")
+            if actor.username in {row["proposed_by"], row["last_edited_by"]}:
+                raise UserError(f"{actor.username} proposed or last edited persona {persona_id}; "
+                                "someone else must review it (four-eyes principle)")
+            self._update(conn, row, actor, state="rejected", reason=reason.strip(),
+                         approved_by=None, approved_at=None, approval_hash=None)
+            audit.append(conn, actor, "rejected", run_id=run.run_id, persona_id=persona_id,
+                         content=self._strategy_hash(conn, row["strategy_version_id"]),
+                         details={"reason": reason.strip(), "veto": actor.role == "compliance",
+                                  "previous_state": row["state"]})
+        return self.get_mapping(run, persona_id)
+
+    def override_account(self, actor: User, run: "RunView", account_id: str, *, reason: str,
+                         persona_id: int | None = None, strategy: Strategy | None = None) -> None:
+        """Override one account's persona and/or strategy (manager or compliance, reason required)."""
+        require(actor, "override")
+        if not (reason or "").strip():
+            raise UserError("an account override needs a reason")
+        if persona_id is None and strategy is None:
+            raise UserError("an override changes the persona, the strategy, or both")
+        if persona_id is not None:
+            run.profile(persona_id)
+        if str(account_id) not in set(run.accounts["account_id"]):
+            raise UserError(f"account {account_id} is not in run {run.run_id}")
+        with self._write() as conn:
+            self._ensure_run(conn, actor, run)
+            version_id = None
+            if strategy is not None:
+                version_id = self._insert_version(conn, actor, run.run_id, -1, strategy, [])
+            now = audit.now_utc()
+            conn.execute(insert(t.account_overrides).values(
+                run_id=run.run_id, account_id=str(account_id), persona_id=persona_id,
+                strategy_version_id=version_id, reason=reason.strip(), created_by=actor.username,
+                created_at=now))
+            audit.append(conn, actor, "overridden", run_id=run.run_id, persona_id=persona_id,
+                         content=strategy.content_hash() if strategy else None,
+                         details={"account_id": str(account_id), "reason": reason.strip()})
+
+    def revalidate_approvals(self, actor: User, run: "RunView") -> list[int]:
+        """Void approvals whose persona definition changed since approval; returns their ids."""
+        voided = []
+        with self._write() as conn:
+            rows = conn.execute(select(t.mappings).where(t.mappings.c.run_id == run.run_id,
+                                                         t.mappings.c.state == "approved")).all()
+            for row in rows:
+                row = dict(row._mapping)
+                strategy_hash = self._strategy_hash(conn, row["strategy_version_id"])
+                if row["persona_id"] in run.persona_ids and row["approval_hash"] == approval_hash(
+                        run, row["persona_id"], strategy_hash):
+                    continue
+                self._update(conn, row, actor, state="proposed", approved_by=None,
+                             approved_at=None, approval_hash=None)
+                audit.append(conn, actor, "approval_voided", run_id=run.run_id,
+                             persona_id=row["persona_id"], content=row["approval_hash"],
+                             details={"why": "persona definition changed since approval"})
+                voided.append(row["persona_id"])
+        return voided
+
+    # --- internals ----------------------------------------------------------------------------
+    def _save(self, actor: User, run: "RunView", persona_id: int, strategy: Strategy,
+              state: str | None, action: str, expected_version: int | None,
+              evidence: Sequence[str] | None, *, permission: str) -> MappingView:
+        require(actor, permission)
+        run.profile(persona_id)
+        with self._write() as conn:
+            self._ensure_run(conn, actor, run)
+            existing = self._row(conn, run.run_id, persona_id)
+            if existing is None:
+                if expected_version not in (None, 0):
+                    raise StaleMappingError(f"persona {persona_id} has no mapping any more; reload",
+                                            strategy)
+                if state is None:
+                    raise UserError(f"persona {persona_id} has no strategy yet; propose one first")
+            else:
+                self._locked_row(conn, run.run_id, persona_id, expected_version, strategy)
+                if evidence is None:
+                    evidence = json.loads(self._version(conn, existing["strategy_version_id"])
+                                          ["evidence"])
+            version_id = self._insert_version(conn, actor, run.run_id, persona_id, strategy,
+                                              list(evidence or []))
+            new_state = state or ("draft" if existing and existing["state"] == "draft"
+                                  else "proposed")
+            values = {"state": new_state, "strategy_version_id": version_id,
+                      "approved_by": None, "approved_at": None, "approval_hash": None,
+                      "last_edited_by": actor.username}
+            if state is not None:
+                values["proposed_by"] = actor.username
+            if existing is None:
+                now = audit.now_utc()
+                conn.execute(insert(t.mappings).values(
+                    run_id=run.run_id, persona_id=int(persona_id), version=1,
+                    updated_by=actor.username, updated_at=now, reason=None,
+                    proposed_by=values.pop("proposed_by", None), **values))
+            else:
+                self._update(conn, existing, actor, **values)
+            details = {"strategy_version_id": version_id, "state": new_state}
+            if existing is not None and existing["state"] == "approved":
+                details["approval_voided"] = existing["approval_hash"]
+            audit.append(conn, actor, action, run_id=run.run_id, persona_id=persona_id,
+                         content=strategy.content_hash(), details=details)
+        return self.get_mapping(run, persona_id)
+
+    def _locked_row(self, conn: Connection, run_id: str, persona_id: int,
+                    expected_version: int | None, attempted: Strategy | None) -> dict[str, Any]:
+        row = self._row(conn, run_id, persona_id)
+        if row is None:
+            raise UserError(f"persona {persona_id} of run {run_id} has no strategy yet")
+        if expected_version is None:
+            raise UserError(f"say which version of persona {persona_id}'s mapping you opened "
+                            f"(it is at version {row['version']})")
+        if row["version"] != expected_version:
+            raise StaleMappingError(
+                f"persona {persona_id}'s mapping was changed by {row['updated_by']} at "
+                f"{row['updated_at']} since you opened it (version {expected_version}, now "
+                f"{row['version']}); reload it and apply your change again", attempted)
+        return row
+
+    @staticmethod
+    def _update(conn: Connection, row: dict[str, Any], actor: User, **values: Any) -> None:
+        result = conn.execute(update(t.mappings).where(
+            t.mappings.c.id == row["id"], t.mappings.c.version == row["version"]).values(
+            version=row["version"] + 1, updated_by=actor.username, updated_at=audit.now_utc(),
+            **values))
+        if result.rowcount != 1:  # only possible without the write lock (e.g. PostgreSQL race)
+            raise StaleMappingError(f"persona {row['persona_id']}'s mapping was changed by someone "
+                                    "else at the same moment; reload it")
+
+    @staticmethod
+    def _row(conn: Connection, run_id: str, persona_id: int) -> dict[str, Any] | None:
+        row = conn.execute(select(t.mappings).where(t.mappings.c.run_id == run_id,
+                                                    t.mappings.c.persona_id == int(persona_id))
+                           ).first()
+        return None if row is None else dict(row._mapping)
+
+    @staticmethod
+    def _insert_version(conn: Connection, actor: User, run_id: str, persona_id: int,
+                        strategy: Strategy, evidence: list[str]) -> int:
+        result = conn.execute(insert(t.strategy_versions).values(
+            run_id=run_id, persona_id=int(persona_id), content_hash=strategy.content_hash(),
+            content=strategy.canonical_json(), evidence=canonical_json(evidence),
+            created_by=actor.username, created_at=audit.now_utc()))
+        return int(result.inserted_primary_key[0])
+
+    @staticmethod
+    def _version(conn: Connection, version_id: int) -> dict[str, Any]:
+        return dict(conn.execute(select(t.strategy_versions).where(
+            t.strategy_versions.c.id == version_id)).one()._mapping)
+
+    def _strategy_hash(self, conn: Connection, version_id: int) -> str:
+        return self._version(conn, version_id)["content_hash"]
+
+    def _view(self, conn: Connection, row: dict[str, Any], run: "RunView | None",
+              portfolio: pd.DataFrame | None = None) -> MappingView:
+        version = self._version(conn, row["strategy_version_id"])
+        strategy = Strategy.from_dict(json.loads(version["content"]))
+        name, guardrails, valid = "", [], None
+        if run is not None and row["persona_id"] in run.persona_ids:
+            profile = run.profile(row["persona_id"])
+            name = str(profile.get("name", ""))
+            rows = persona_rows(run.accounts if portfolio is not None else None, portfolio,
+                                row["persona_id"])
+            guardrails = check_strategy(strategy, context_from_profile(profile, rows, self.settings),
+                                        self.settings)
+            if row["state"] == "approved":
+                valid = row["approval_hash"] == approval_hash(run, row["persona_id"],
+                                                              version["content_hash"])
+        return MappingView(
+            run_id=row["run_id"], persona_id=row["persona_id"], persona_name=name,
+            state=row["state"], version=row["version"], strategy=strategy,
+            strategy_version_id=row["strategy_version_id"], strategy_hash=version["content_hash"],
+            evidence=json.loads(version["evidence"]), proposed_by=row["proposed_by"],
+            last_edited_by=row["last_edited_by"], approved_by=row["approved_by"],
+            approved_at=row["approved_at"], approval_hash=row["approval_hash"],
+            reason=row["reason"], updated_by=row["updated_by"], updated_at=row["updated_at"],
+            guardrails=guardrails, approval_valid=valid)
