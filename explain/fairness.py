@@ -1,0 +1,213 @@
+"""Fairness screens of the risk score for each sensitive attribute, and a proxy check of the features.
+
+Sensitive attributes never feed the model; they are read here only to audit it. The screens are
+warnings for a human reviewer, not verdicts:
+
+* score distribution and the share flagged high-risk per group, with counts (groups below
+  ``min_group_size`` are marked small and left out of the ratio and the difference);
+* adverse impact ratio: lowest favourable rate / highest, favourable = NOT flagged high-risk; below
+  0.8 is a warning (four-fifths rule, 29 CFR 1607.4(D));
+* demographic parity difference: highest minus lowest flagged rate;
+* calibration within groups: mean risk score against the observed NOT-paid rate per group;
+* proxy check: how well the model's features predict the attribute (cross-validated AUC).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+from explain.settings import RiskSettings
+
+MISSING_GROUP = "(missing)"
+CALIBRATION_GAP_WARNING = 0.05  # |mean score - observed rate| above which a group is called out
+
+
+def age_band_labels(edges: tuple[int, ...]) -> list[str]:
+    labels = [f"{lo}–{hi - 1}" for lo, hi in zip(edges[:-1], edges[1:])]
+    return labels + [f"{edges[-1]}+"]
+
+
+def group_labels(column: str, values: pd.Series, settings: RiskSettings) -> pd.Series:
+    """Group of each account: age in bands (18–29, 30–44, 45–59, 60+), other numbers in quartiles."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        numbers = values.astype(float)
+        if "age" in column.lower() or "alter" in column.lower() or values.nunique() > 12:
+            if "age" in column.lower() or "alter" in column.lower():
+                edges = list(settings.age_bands)
+                bands = pd.cut(numbers, bins=edges + [np.inf], right=False, labels=age_band_labels(settings.age_bands))
+                labels = bands.astype(object).where(bands.notna(), None)
+                labels[numbers.notna() & bands.isna()] = f"under {edges[0]}"
+            else:
+                labels = pd.qcut(numbers, 4, duplicates="drop").astype(object).map(
+                    lambda iv: None if iv is None or iv != iv else f"{iv.left:g}–{iv.right:g}")
+            return labels.fillna(MISSING_GROUP).astype(str)
+    text = values.astype(object).where(values.notna(), MISSING_GROUP)
+    return text.astype(str)
+
+
+def high_risk_cutoff(risk: np.ndarray, settings: RiskSettings) -> tuple[float, str]:
+    """The risk score at or above which an account counts as flagged, and how it was chosen."""
+    if settings.high_risk_threshold is not None:
+        return float(settings.high_risk_threshold), f"risk score ≥ {settings.high_risk_threshold:.2f}"
+    threshold = float(np.quantile(risk, 1 - settings.high_risk_share))
+    return threshold, (f"riskiest {settings.high_risk_share:.0%} of accounts "
+                       f"(risk score ≥ {threshold:.3f})")
+
+
+@dataclass
+class FairnessReport:
+    """Group tables, one summary per attribute, the proxy check, and the warnings in words."""
+
+    groups: pd.DataFrame
+    summary: list[dict[str, Any]]
+    proxies: pd.DataFrame
+    cutoff: float
+    cutoff_rule: str
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cutoff": self.cutoff, "cutoff_rule": self.cutoff_rule, "attributes": self.summary,
+                "warnings": self.warnings}
+
+
+def fairness_report(frame: pd.DataFrame, sensitive: list[str], risk: np.ndarray, event: np.ndarray,
+                    features: pd.DataFrame, settings: RiskSettings) -> FairnessReport:
+    """All fairness screens for each sensitive column present in ``frame``."""
+    cutoff, rule = high_risk_cutoff(risk, settings)
+    flagged = risk >= cutoff
+    tables, summaries, proxies, warnings = [], [], [], []
+    for column in [c for c in sensitive if c in frame.columns]:
+        groups = group_labels(column, frame[column], settings).to_numpy()
+        table = _group_table(column, groups, risk, event, flagged, settings)
+        summary = _summarise(column, table, settings)
+        tables.append(table)
+        summaries.append(summary)
+        warnings.extend(summary["warnings"])
+        proxy = proxy_check(column, groups, features, table, settings)
+        proxies.append(proxy)
+        flagged_features = proxy.loc[proxy["flagged"] & (proxy["feature"] != "(all features)"), "feature"]
+        if len(flagged_features):
+            warnings.append(f"{column}: the features {', '.join(flagged_features)} predict it "
+                            f"(AUC ≥ {settings.proxy_auc_threshold}); review them as possible proxies.")
+        elif proxy["flagged"].any():
+            warnings.append(f"{column}: the features together predict it (AUC ≥ "
+                            f"{settings.proxy_auc_threshold}); the score may carry it indirectly.")
+    return FairnessReport(
+        pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(),
+        summaries, pd.concat(proxies, ignore_index=True) if proxies else pd.DataFrame(),
+        cutoff, rule, warnings)
+
+
+def _group_table(column: str, groups: np.ndarray, risk: np.ndarray, event: np.ndarray,
+                 flagged: np.ndarray, settings: RiskSettings) -> pd.DataFrame:
+    data = pd.DataFrame({"group": groups, "risk": risk, "event": event, "flagged": flagged})
+    grouped = data.groupby("group", sort=True)
+    table = grouped.agg(accounts=("risk", "size"), mean_risk_score=("risk", "mean"),
+                        median_risk_score=("risk", "median"), flagged_rate=("flagged", "mean"),
+                        observed_not_paid_rate=("event", "mean")).reset_index()
+    for q in (0.1, 0.25, 0.75, 0.9):
+        table[f"risk_score_p{int(q * 100)}"] = grouped["risk"].quantile(q).to_numpy()
+    table.insert(0, "attribute", column)
+    table["share_of_accounts"] = table["accounts"] / len(data)
+    table["small_group"] = table["accounts"] < settings.min_group_size
+    table["favourable_rate"] = 1 - table["flagged_rate"]
+    table["calibration_gap"] = table["mean_risk_score"] - table["observed_not_paid_rate"]
+    return table
+
+
+def _summarise(column: str, table: pd.DataFrame, settings: RiskSettings) -> dict[str, Any]:
+    compared = table[~table["small_group"] & (table["group"] != MISSING_GROUP)]
+    summary: dict[str, Any] = {
+        "attribute": column, "groups": int(len(table)), "groups_compared": int(len(compared)),
+        "small_groups": table.loc[table["small_group"], "group"].tolist(),
+        "adverse_impact_ratio": None, "lowest_group": None, "highest_group": None,
+        "demographic_parity_difference": None, "adverse_impact_warning": False,
+        "calibration_gap_groups": [], "warnings": [],
+    }
+    if summary["small_groups"]:
+        summary["warnings"].append(f"{column}: groups {', '.join(summary['small_groups'])} have fewer than "
+                                   f"{settings.min_group_size} accounts; their figures are not reliable.")
+    if len(compared) < 2:
+        summary["warnings"].append(f"{column}: fewer than two groups large enough to compare.")
+        return summary
+    favourable = compared.set_index("group")["favourable_rate"]
+    low, high = favourable.idxmin(), favourable.idxmax()
+    ratio = float(favourable[low] / favourable[high]) if favourable[high] > 0 else float("nan")
+    flagged = compared["flagged_rate"]
+    summary.update(adverse_impact_ratio=ratio, lowest_group=str(low), highest_group=str(high),
+                   demographic_parity_difference=float(flagged.max() - flagged.min()),
+                   adverse_impact_warning=bool(ratio < settings.adverse_impact_warning))
+    if summary["adverse_impact_warning"]:
+        summary["warnings"].append(
+            f"{column}: adverse impact ratio {ratio:.2f} < {settings.adverse_impact_warning} (group "
+            f"{low} is flagged high-risk more often than {high}); a warning for review, not a verdict.")
+    gap = compared[(compared["calibration_gap"].abs() > CALIBRATION_GAP_WARNING)]
+    summary["calibration_gap_groups"] = gap["group"].tolist()
+    for _, row in gap.iterrows():
+        word = "over" if row["calibration_gap"] > 0 else "under"
+        summary["warnings"].append(
+            f"{column}: for group {row['group']} the score {word}states the observed NOT-paid rate "
+            f"({row['mean_risk_score']:.2f} vs {row['observed_not_paid_rate']:.2f}).")
+    return summary
+
+
+def proxy_check(column: str, groups: np.ndarray, features: pd.DataFrame, table: pd.DataFrame,
+                settings: RiskSettings) -> pd.DataFrame:
+    """Cross-validated AUC with which each feature (and all together) predicts the attribute.
+
+    Each feature: out-of-fold group shares per feature bin (deciles, or levels). All together: a
+    small gradient-boosting model. Multi-group attributes use the macro one-vs-rest AUC; rows in
+    small or missing groups are left out. 0.5 = no information, 1.0 = the attribute is revealed.
+    """
+    keep_groups = table.loc[~table["small_group"] & (table["group"] != MISSING_GROUP), "group"]
+    mask = np.isin(groups, keep_groups.to_numpy())
+    rows = []
+    if len(keep_groups) >= 2 and mask.sum() >= 3 * settings.min_group_size:
+        y = pd.Categorical(groups[mask]).codes
+        X = features.loc[mask]
+        splitter = StratifiedKFold(3, shuffle=True, random_state=settings.seed)
+        folds = np.empty(len(y), dtype=int)
+        for k, (_, test) in enumerate(splitter.split(X, y)):
+            folds[test] = k
+        for feature in X.columns:
+            rows.append((feature, _binned_auc(X[feature].to_numpy(), y, folds)))
+        model = HistGradientBoostingClassifier(max_iter=60, max_leaf_nodes=15, random_state=settings.seed)
+        proba = cross_val_predict(model, X, y, cv=splitter, method="predict_proba")
+        rows.append(("(all features)", _macro_auc(y, proba)))
+    table_out = pd.DataFrame(rows, columns=["feature", "auc"])
+    table_out.insert(0, "attribute", column)
+    table_out["flagged"] = table_out["auc"] >= settings.proxy_auc_threshold
+    return table_out.sort_values("auc", ascending=False, ignore_index=True)
+
+
+def _binned_auc(values: np.ndarray, y: np.ndarray, folds: np.ndarray) -> float:
+    finite = np.isfinite(values)
+    bins = np.full(len(values), -1)
+    if finite.any():
+        unique = np.unique(values[finite])
+        if len(unique) <= 20:
+            bins[finite] = np.searchsorted(unique, values[finite])
+        else:
+            edges = np.unique(np.quantile(values[finite], np.linspace(0, 1, 11)[1:-1]))
+            bins[finite] = np.searchsorted(edges, values[finite], side="right")
+    n_classes = y.max() + 1
+    proba = np.empty((len(y), n_classes))
+    prior = np.bincount(y, minlength=n_classes) / len(y)
+    for k in np.unique(folds):
+        train, test = folds != k, folds == k
+        counts = pd.crosstab(bins[train], y[train]).reindex(columns=range(n_classes), fill_value=0)
+        shares = (counts + prior) / (counts.sum(axis=1).to_numpy()[:, None] + 1)  # smoothed towards prior
+        looked_up = shares.reindex(bins[test])
+        proba[test] = np.where(looked_up.isna(), prior, looked_up.to_numpy())
+    return _macro_auc(y, proba)
+
+
+def _macro_auc(y: np.ndarray, proba: np.ndarray) -> float:
+    scores = [roc_auc_score(y == k, proba[:, k]) for k in range(proba.shape[1]) if 0 < (y == k).sum() < len(y)]
+    return float(np.mean(scores)) if scores else float("nan")

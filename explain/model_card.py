@@ -1,0 +1,200 @@
+"""The model card (Mitchell et al. 2019), written from the actual run: Markdown for people and files.
+
+Every section is filled from the run's figures; nothing is a placeholder. The score direction is
+stated in every section that shows a score.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from explain.reasons import feature_label
+
+if TYPE_CHECKING:
+    from explain.risk import RiskResult
+
+SECTIONS = (
+    "Model details", "Intended use", "Out-of-scope uses", "Factors", "Metrics", "Evaluation data",
+    "Training data", "Quantitative analyses", "Ethical considerations", "Caveats and recommendations",
+)
+DIRECTION = "risk score = probability that the account is NOT paid (0–1, higher = riskier)"
+METRIC_NAMES = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC (average precision, event = NOT paid)",
+                "brier": "Brier score (lower is better)", "log_loss": "Log loss (lower is better)",
+                "ks": "KS statistic"}
+
+
+def model_card(risk: "RiskResult") -> str:
+    """The model card of one run as Markdown, one ``##`` heading per Mitchell et al. section."""
+    body = {
+        "Model details": _details(risk), "Intended use": _intended_use(risk),
+        "Out-of-scope uses": _out_of_scope(), "Factors": _factors(risk), "Metrics": _metrics(risk),
+        "Evaluation data": _evaluation(risk), "Training data": _training(risk),
+        "Quantitative analyses": _quantitative(risk), "Ethical considerations": _ethics(risk),
+        "Caveats and recommendations": _caveats(risk),
+    }
+    parts = [f"# Model card: risk of NOT paying ({risk.target})", "", f"*{DIRECTION}.*", ""]
+    for title in SECTIONS:
+        parts += [f"## {title}", "", body[title].strip(), ""]
+    return "\n".join(parts)
+
+
+def _fmt(metric: dict) -> str:
+    return f"{metric['value']:.3f} ({metric['ci_low']:.3f}–{metric['ci_high']:.3f})"
+
+
+def _details(risk: "RiskResult") -> str:
+    cal = risk.calibration
+    cats = ", ".join(risk.categorical_features) or "none"
+    return f"""
+- Model: scikit-learn HistGradientBoostingClassifier (gradient-boosted trees), version
+  {risk.versions.get('scikit-learn', '?')}; {risk.settings.cv_folds}-fold stratified cross-validation, then
+  refit on all {risk.n_accounts:,} accounts. Boosting rounds per fold: {', '.join(map(str, risk.cv_iterations))}.
+- Output: {DIRECTION}. Outcome column `{risk.target}`, read as "1 = {risk.target_event}".
+- Features ({len(risk.features)}): {', '.join(f'`{f}`' for f in risk.features)}. Categorical features
+  ({cats}) are encoded as level codes so that SHAP values are exact.
+- Calibration: {'yes, ' + str(cal['method']) if cal['calibrated'] else 'no'}; {cal['reason']}.
+- Explanations: SHAP TreeExplainer (shap {risk.versions.get('shap', '?')}) on the log-odds of NOT paying;
+  base value {risk.shap.base_value:.3f} log-odds; base value + SHAP values = model output, checked to 1e-6
+  (largest error {risk.shap.max_additivity_error:.1e}).
+- Created {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by the persona-collections app; seed {risk.settings.seed}.
+"""
+
+
+def _intended_use(risk: "RiskResult") -> str:
+    return f"""
+- Primary use: help risk analysts and collectors order and plan the work on delinquent accounts, and help
+  compliance reviewers understand what drives the score. The {DIRECTION}.
+- Primary users: risk analysts, compliance reviewers and managers of a collections team, trained in reading
+  probabilities and SHAP explanations.
+- Every action on an account or a persona is decided by a person who has looked at the account; the score
+  is one input to that decision (GDPR Art. 22, EU AI Act Art. 14 human oversight). Reviewers may override or
+  disregard the score for any account or persona and can stop its use.
+- **Automation bias:** a precise-looking number invites over-reliance. Check the reasons and the account's
+  history before acting; a high score is not proof that a debtor will not pay.
+"""
+
+
+def _out_of_scope() -> str:
+    return """
+- Any decision about a person made solely by the score, without human review (GDPR Art. 22).
+- Credit decisions (granting, pricing or limiting credit), employment, housing or insurance decisions.
+- Choosing legal escalation, credit-bureau reporting or collection costs by the score alone; these need the
+  legal preconditions of the domain rules (e.g. default, reminders, no dispute) checked by a person.
+- Use on portfolios unlike the training data (other products, countries, outcome windows) without retraining
+  and a fresh review of this card.
+- Inferring or acting on protected attributes (gender, age, origin and the like).
+"""
+
+
+def _factors(risk: "RiskResult") -> str:
+    attrs = [s["attribute"] for s in risk.fairness.summary]
+    audited = ", ".join(f"`{a}`" for a in attrs) if attrs else "none were present in this portfolio"
+    return f"""
+- Relevant factors: the debtor's payment and contact behaviour and the account (balance, days past due),
+  which differ by persona; outcomes also depend on the economy and on the collection treatment applied.
+- Sensitive attributes audited (never model inputs): {audited}. Age is analysed in bands
+  ({', '.join(_bands(risk))}).
+- Columns never used as features (PII, protected, outcomes, planted labels, excluded):
+  {', '.join(f'`{c}`' for c in risk.excluded_columns) or 'none present'}.
+"""
+
+
+def _bands(risk: "RiskResult") -> list[str]:
+    from explain.fairness import age_band_labels
+
+    return age_band_labels(risk.settings.age_bands)
+
+
+def _metrics(risk: "RiskResult") -> str:
+    lines = [f"Cross-validated on out-of-fold scores ({DIRECTION}); {risk.settings.confidence:.0%} bootstrap "
+             f"percentile intervals from {risk.settings.bootstrap_resamples} seeded resamples.", "",
+             "| metric | value (interval) |", "| --- | --- |"]
+    lines += [f"| {METRIC_NAMES[name]} | {_fmt(values)} |" for name, values in risk.metrics.items()]
+    cal = risk.calibration
+    lines += ["", f"Brier score before calibration {cal['brier_uncalibrated']:.4f}; "
+              + ", ".join(f"{m} (cross-fitted) {v:.4f}" for m, v in cal["brier_by_method"].items())
+              + f". Decision: {cal['reason']}."]
+    gains = risk.gains()
+    top = gains.iloc[0]
+    lines += ["", f"The riskiest 10 % of accounts hold {top['cumulative_gain']:.0%} of the accounts not paid "
+              f"(lift {top['lift']:.2f}); the riskiest 30 % hold {gains.iloc[2]['cumulative_gain']:.0%}."]
+    return "\n".join(lines)
+
+
+def _evaluation(risk: "RiskResult") -> str:
+    return f"""
+- The same portfolio as the training data, evaluated by {risk.settings.cv_folds}-fold stratified cross-validation:
+  each account's reported risk score comes from a model that did not see that account (out-of-fold).
+- {risk.n_accounts:,} accounts; observed NOT-paid rate {risk.not_paid_rate:.1%}.
+- No separate later period was available: performance on next month's portfolio may be lower (drift).
+"""
+
+
+def _training(risk: "RiskResult") -> str:
+    meta = risk.shap.meta()
+    sample = (f"a seeded sample of {meta['accounts_explained']:,} of {meta['accounts_total']:,} accounts "
+              f"(seed {meta['sample_seed']})" if meta["sampled"] else f"all {meta['accounts_explained']:,} accounts")
+    return f"""
+- {risk.n_accounts:,} accounts of the uploaded portfolio with a known outcome in `{risk.target}`.
+- Features: {', '.join(feature_label(f) for f in risk.features)}.
+- SHAP values were computed for {sample}.
+"""
+
+
+def _quantitative(risk: "RiskResult") -> str:
+    fair = risk.fairness
+    if fair.groups.empty:
+        return ("No sensitive attribute was present, so no group analysis was possible. Add the attribute "
+                "(marked sensitive) to audit the score; it will not be used as a model input.")
+    lines = [f"Flagged high-risk = {fair.cutoff_rule}. Favourable = not flagged. Groups under "
+             f"{risk.settings.min_group_size} accounts are marked small and not compared.", ""]
+    for summary in fair.summary:
+        ratio = summary["adverse_impact_ratio"]
+        dpd = summary["demographic_parity_difference"]
+        lines.append(f"**{summary['attribute']}**: adverse impact ratio "
+                     f"{'n/a' if ratio is None else f'{ratio:.2f}'}"
+                     f"{' (below 0.8: warning)' if summary['adverse_impact_warning'] else ''}, demographic parity "
+                     f"difference {'n/a' if dpd is None else f'{dpd:.3f}'}.")
+        lines += ["", "| group | accounts | mean risk score | flagged rate | observed NOT-paid rate | small |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        groups = fair.groups[fair.groups["attribute"] == summary["attribute"]]
+        for _, g in groups.iterrows():
+            lines.append(f"| {g['group']} | {g['accounts']:,} | {g['mean_risk_score']:.3f} | {g['flagged_rate']:.1%} "
+                         f"| {g['observed_not_paid_rate']:.1%} | {'yes' if g['small_group'] else 'no'} |")
+        lines.append("")
+    proxies = fair.proxies
+    if not proxies.empty:
+        flagged = proxies[proxies["flagged"]]
+        lines.append("Proxy check (cross-validated AUC with which features predict a sensitive attribute): "
+                     + ("; ".join(f"`{r.feature}` → {r.attribute} {r.auc:.2f}" for r in flagged.itertuples())
+                        if len(flagged) else "no feature reached "
+                        f"AUC {risk.settings.proxy_auc_threshold}."))
+    lines += ["", "Warnings: " + (" ".join(fair.warnings) if fair.warnings else "none.")]
+    return "\n".join(lines)
+
+
+def _ethics(risk: "RiskResult") -> str:
+    return f"""
+- The score affects how people in financial difficulty are treated. Protected attributes are never model inputs;
+  they are used only for the audit above. Features that predict them (proxies) are listed for review.
+- Fairness screens are warnings, not verdicts: an adverse impact ratio below 0.8 (four-fifths rule) asks for a
+  human look at why, and whether a persona's treatment must change.
+- Vulnerable or over-indebted debtors must get a hardship route (payment plan, debt advice), whatever the score.
+- Debtors may ask which data were used and how (GDPR Art. 15): the per-account reasons and SHAP waterfall answer
+  that. {len(risk.fairness.warnings)} fairness warning(s) were raised in this run.
+"""
+
+
+def _caveats(risk: "RiskResult") -> str:
+    return f"""
+- The reported per-account scores are out-of-fold; SHAP explains the final model refit on all accounts, so its
+  probability can differ slightly from the reported score (and more when the score is calibrated).
+- SHAP values show what drives the model, not what causes non-payment; they are on the log-odds scale.
+- Outcomes reflect past collection treatment: accounts treated differently in future may behave differently.
+- Re-train and re-audit when the portfolio, the product mix or the collection strategy changes, and at least
+  quarterly; compare the metrics above with the new run before use.
+- Small groups (fewer than {risk.settings.min_group_size} accounts) have unreliable figures; do not read them as
+  evidence either way.
+"""

@@ -1,0 +1,350 @@
+"""The risk model end to end: ``fit_risk_model`` -> :class:`RiskResult` (scores, metrics, SHAP, fairness).
+
+The risk score is the probability that an account is NOT paid within the outcome window (0..1,
+higher = riskier), whichever way round the outcome column is coded. Per-account scores are
+out-of-fold; SHAP values explain the final model (refit on all rows) on the log-odds scale.
+
+>>> risk = fit_risk_model(frame, roles, target="paid_90d", target_event="paid")   # doctest: +SKIP
+>>> risk.scores.head(); risk.metrics["roc_auc"]; risk.save(run_dir)              # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from explain import artifacts
+from explain.fairness import FairnessReport, fairness_report
+from explain.features import (FeatureEncoder, check_both_outcomes, event_vector, forbidden_columns,
+                              model_features)
+from explain.metrics import bootstrap_metrics, gains_table, point_metrics, pr_points, reliability_points, roc_points
+from explain.model import RiskModel, fit_cross_validated
+from explain.reasons import top_reasons
+from explain.settings import RiskSettings
+from explain.shapley import ShapTable, compute_shap
+from portfolio.errors import UserError
+
+__all__ = ["fit_risk_model", "RiskSettings", "RiskResult"]
+
+SCORE_DIRECTION = "probability of NOT paying"
+NOT_EXPLAINED = {"en": "not explained: outside the SHAP sample", "de": "nicht erklärt: außerhalb der SHAP-Stichprobe"}
+CURVES = ("roc", "pr", "reliability", "reliability_uncalibrated", "gains")
+
+
+@dataclass
+class RiskResult:
+    """Everything the risk step produced; the app and the CLI only read from it.
+
+    Attributes
+    ----------
+    scores : DataFrame
+        account_id, risk_score (out-of-fold probability of NOT paying, 0..1), reasons (top three, plain words).
+    metrics : dict
+        roc_auc, pr_auc, brier, log_loss, ks, each ``{value, ci_low, ci_high}`` (bootstrap percentile).
+    persona_risk : dict
+        persona_id -> mean risk_score (empty without persona ids).
+    shap : ShapTable
+        SHAP values on the log-odds of NOT paying for every account (or a stated sample).
+    fairness : FairnessReport
+        group tables, adverse impact ratio, parity difference, proxy check and warnings.
+    """
+
+    target: str
+    target_event: str
+    settings: RiskSettings
+    features: list[str]
+    categorical_features: list[str]
+    excluded_columns: list[str]
+    n_accounts: int
+    not_paid_rate: float
+    scores: pd.DataFrame
+    metrics: dict[str, dict[str, float]]
+    metrics_uncalibrated: dict[str, float]
+    calibration: dict[str, Any]
+    curves: dict[str, pd.DataFrame]
+    shap: ShapTable
+    persona_table: pd.DataFrame | None
+    persona_risk: dict[int, float]
+    fairness: FairnessReport
+    model: RiskModel
+    cv_iterations: list[int] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ what pages ask for
+    def roc_curve(self) -> pd.DataFrame:
+        return self.curves["roc"]
+
+    def pr_curve(self) -> pd.DataFrame:
+        return self.curves["pr"]
+
+    def calibration_curve(self) -> pd.DataFrame:
+        """Reliability curve of the reported (out-of-fold, calibrated if chosen) risk score."""
+        return self.curves["reliability"]
+
+    def gains(self) -> pd.DataFrame:
+        return self.curves["gains"]
+
+    def metric_table(self) -> pd.DataFrame:
+        rows = [{"metric": name, **values} for name, values in self.metrics.items()]
+        return pd.DataFrame(rows)
+
+    def global_importance(self) -> pd.DataFrame:
+        return self.shap.global_importance(self.settings.language)
+
+    def beeswarm(self, max_points: int | None = None) -> pd.DataFrame:
+        return self.shap.beeswarm(max_points or self.settings.beeswarm_points, self.settings.seed,
+                                  self.settings.language)
+
+    def dependence(self, feature: str) -> pd.DataFrame:
+        return self.shap.dependence(feature, self.settings.language)
+
+    def waterfall(self, account_id: str) -> dict:
+        """SHAP waterfall of one account plus its reported risk score and reasons (KeyError if unknown)."""
+        account_id = str(account_id)
+        data = self.shap.waterfall(account_id, self.settings.language)
+        row = self.scores.loc[self.scores["account_id"] == account_id]
+        data["risk_score"] = float(row["risk_score"].iloc[0]) if len(row) else None
+        data["reasons"] = str(row["reasons"].iloc[0]) if len(row) else ""
+        return data
+
+    def has_account(self, account_id: str) -> bool:
+        return str(account_id) in self.shap.values.index
+
+    def persona_explanation(self) -> pd.DataFrame | None:
+        return self.persona_table
+
+    def model_card(self) -> str:
+        from explain.model_card import model_card
+
+        return model_card(self)
+
+    def score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Score a new portfolio with the final model: account_id, risk_score, reasons.
+
+        Unlike the run's own scores these are not out-of-fold (the model never saw these accounts).
+        """
+        shap_table = compute_shap(self.model, frame, frame["account_id"].astype(str),
+                                  cap=self.settings.shap_max_rows, seed=self.settings.seed)
+        return _score_table(frame["account_id"].astype(str), self.model.risk_score(frame), shap_table,
+                            self.settings.language)
+
+    # ------------------------------------------------------------------ run.json and files
+    def run_json_section(self) -> dict[str, Any]:
+        """The ``model`` section of run.json (JSON-serialisable)."""
+        section: dict[str, Any] = {
+            "target": self.target, "target_event": self.target_event,
+            "score_direction": SCORE_DIRECTION, "scores": "out-of-fold",
+            "algorithm": "scikit-learn HistGradientBoostingClassifier (categoricals as level codes)",
+            "features": self.features, "categorical_features": self.categorical_features,
+            "never_features": self.excluded_columns, "rows": self.n_accounts,
+            "not_paid_rate": self.not_paid_rate, "cv_folds": self.settings.cv_folds,
+            "cv_iterations": self.cv_iterations,
+            "calibrated": bool(self.calibration["calibrated"]),
+            "calibration_method": self.calibration["method"],
+            "calibration_reason": self.calibration["reason"],
+            "brier_uncalibrated": self.calibration["brier_uncalibrated"],
+            "bootstrap_resamples": self.settings.bootstrap_resamples,
+            "confidence_level": self.settings.confidence,
+        }
+        section.update({name: dict(values) for name, values in self.metrics.items()})
+        shap_meta = self.shap.meta()
+        section.update({"shap_scale": "log-odds", "shap_sample_size": shap_meta["accounts_explained"],
+                        "shap": shap_meta, "fairness_warnings": list(self.fairness.warnings),
+                        "fairness": self.fairness.to_json(), "timings": self.timings,
+                        "settings": self.settings.to_dict(), "versions": self.versions})
+        return _clean(json.loads(json.dumps(_clean(section), default=_json_default)))
+
+    def save(self, run_dir: str | Path) -> None:
+        """Write shap_values.parquet, model_card.md, fairness/, risk/ and the SHA-256 manifest."""
+        run_dir = Path(run_dir)
+        for sub in ("risk", "fairness"):
+            (run_dir / sub).mkdir(parents=True, exist_ok=True)
+        files = {"shap_values.parquet": self.shap.to_frame(),
+                 "risk/feature_values.parquet": self.shap.feature_values.reset_index(names="account_id"),
+                 "risk/scores.parquet": self.scores,
+                 "fairness/groups.parquet": self.fairness.groups,
+                 "fairness/proxies.parquet": self.fairness.proxies}
+        files.update({f"risk/curve_{name}.parquet": self.curves[name] for name in CURVES})
+        if self.persona_table is not None:
+            files["risk/persona_shap.parquet"] = self.persona_table
+        for name, table in files.items():
+            table.to_parquet(run_dir / name, index=False)
+        (run_dir / "fairness/summary.json").write_text(
+            json.dumps(_clean(self.fairness.to_json()), indent=2, default=_json_default), encoding="utf-8")
+        (run_dir / "risk/result.json").write_text(json.dumps(_clean(self._meta()), indent=2, default=_json_default),
+                                                  encoding="utf-8")
+        (run_dir / "model_card.md").write_text(self.model_card(), encoding="utf-8")
+        artifacts.dump_pickle(self.model, run_dir / "risk/model.pkl")
+        artifacts.write_manifest(run_dir, list(files) + ["fairness/summary.json", "risk/result.json",
+                                                         "model_card.md", "risk/model.pkl"])
+
+    def _meta(self) -> dict[str, Any]:
+        return {"target": self.target, "target_event": self.target_event, "settings": self.settings.to_dict(),
+                "features": self.features, "categorical_features": self.categorical_features,
+                "excluded_columns": self.excluded_columns, "n_accounts": self.n_accounts,
+                "not_paid_rate": self.not_paid_rate, "metrics": self.metrics,
+                "metrics_uncalibrated": self.metrics_uncalibrated, "calibration": self.calibration,
+                "shap": self.shap.meta(), "persona_risk": {str(k): v for k, v in self.persona_risk.items()},
+                "cv_iterations": self.cv_iterations, "timings": self.timings, "versions": self.versions,
+                "has_persona_table": self.persona_table is not None}
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> "RiskResult":
+        """Read a saved result; every file is checked against the manifest before it is read."""
+        run_dir = Path(run_dir)
+        meta = artifacts.load_verified_json(run_dir, "risk/result.json")
+
+        def table(name: str) -> pd.DataFrame:
+            return pd.read_parquet(artifacts.verified(run_dir, name))
+
+        shap_table = ShapTable.from_frames(table("shap_values.parquet"), table("risk/feature_values.parquet"),
+                                           meta["shap"])
+        summary = artifacts.load_verified_json(run_dir, "fairness/summary.json")
+        fairness = FairnessReport(table("fairness/groups.parquet"), summary["attributes"],
+                                  table("fairness/proxies.parquet"), summary["cutoff"],
+                                  summary["cutoff_rule"], summary["warnings"])
+        return cls(
+            target=meta["target"], target_event=meta["target_event"],
+            settings=RiskSettings.from_dict(meta["settings"]), features=meta["features"],
+            categorical_features=meta["categorical_features"], excluded_columns=meta["excluded_columns"],
+            n_accounts=meta["n_accounts"], not_paid_rate=meta["not_paid_rate"],
+            scores=table("risk/scores.parquet"), metrics=meta["metrics"],
+            metrics_uncalibrated=meta["metrics_uncalibrated"], calibration=meta["calibration"],
+            curves={name: table(f"risk/curve_{name}.parquet") for name in CURVES}, shap=shap_table,
+            persona_table=table("risk/persona_shap.parquet") if meta["has_persona_table"] else None,
+            persona_risk={int(k): v for k, v in meta["persona_risk"].items()}, fairness=fairness,
+            model=artifacts.load_verified_pickle(run_dir, "risk/model.pkl"),
+            cv_iterations=meta["cv_iterations"], timings=meta["timings"], versions=meta["versions"])
+
+
+def fit_risk_model(frame: pd.DataFrame, roles: Any, target: str, target_event: str = "paid",
+                   persona_ids: pd.Series | None = None, settings: RiskSettings | None = None,
+                   progress: Callable[[str, float], None] | None = None) -> RiskResult:
+    """Train, cross-validate, calibrate, explain and audit the risk model for one outcome column.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The portfolio (``Portfolio.frame``): account_id, balance, days_past_due and the other columns.
+    roles : ColumnRoles
+        Column roles; the model uses ``roles.features`` + balance + days_past_due only.
+    target : str
+        The outcome column, binary (0/1, yes/no, true/false). Never guessed.
+    target_event : {"paid", "default"}
+        What 1 in ``target`` means. The risk score is the probability of NOT paying either way.
+    persona_ids : Series, optional
+        Persona of each row of ``frame`` (same length, same order) for the persona views.
+    settings : RiskSettings, optional
+    progress : callable(stage, fraction), optional
+        Called with the stages "risk model", "shap" and "fairness".
+    """
+    settings = settings or RiskSettings()
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    if target is None or target == "":
+        raise UserError("Name the outcome column to train a risk model on (e.g. --target paid_90d).")
+    event = event_vector(frame, target, target_event)
+    check_both_outcomes(event, target, settings.cv_folds)
+    account_ids = frame["account_id"].astype(str).reset_index(drop=True)
+    duplicated = account_ids[account_ids.duplicated()]
+    if len(duplicated):
+        raise UserError(f"account_id must be unique for the risk model; {len(duplicated)} repeat, "
+                        f"e.g. {', '.join(duplicated.unique()[:3])}.")
+    frame = frame.reset_index(drop=True)
+    features = model_features(frame, roles, target)
+    encoder = FeatureEncoder(features, settings.max_categories).fit(frame)
+    fit = fit_cross_validated(frame, event, encoder, settings, progress)
+    timings["risk model"] = time.perf_counter() - started
+
+    lap = time.perf_counter()
+    metrics = bootstrap_metrics(event, fit.oof_risk, resamples=settings.bootstrap_resamples,
+                                seed=settings.seed, confidence=settings.confidence)
+    curves = {"roc": roc_points(event, fit.oof_risk), "pr": pr_points(event, fit.oof_risk),
+              "reliability": reliability_points(event, fit.oof_risk),
+              "reliability_uncalibrated": reliability_points(event, fit.oof_uncalibrated),
+              "gains": gains_table(event, fit.oof_risk)}
+    timings["metrics"] = time.perf_counter() - lap
+
+    lap = time.perf_counter()
+    if progress:
+        progress("shap", 0.0)
+    shap_table = compute_shap(fit.model, frame, account_ids, cap=settings.shap_max_rows, seed=settings.seed)
+    scores = _score_table(account_ids, fit.oof_risk, shap_table, settings.language)
+    persona_table, persona_risk = None, {}
+    if persona_ids is not None:
+        persona_ids = _aligned(persona_ids, frame)
+        persona_table = shap_table.persona_explanation(pd.Series(persona_ids.to_numpy(), index=account_ids),
+                                                       settings.language)
+        persona_risk = {int(k): float(v) for k, v in
+                        pd.Series(fit.oof_risk).groupby(persona_ids.to_numpy()).mean().items()}
+    timings["shap"] = time.perf_counter() - lap
+    if progress:
+        progress("shap", 1.0)
+
+    lap = time.perf_counter()
+    fairness = fairness_report(frame, list(getattr(roles, "sensitive", []) or []), fit.oof_risk, event,
+                               fit.model.matrix(frame), settings)
+    timings["fairness"] = time.perf_counter() - lap
+    if progress:
+        progress("fairness", 1.0)
+    return RiskResult(
+        target=target, target_event=target_event, settings=settings, features=features,
+        categorical_features=encoder.categorical,
+        excluded_columns=sorted(c for c in forbidden_columns(roles, target) if c in frame.columns),
+        n_accounts=len(frame), not_paid_rate=float(event.mean()), scores=scores, metrics=metrics,
+        metrics_uncalibrated=point_metrics(event, fit.oof_uncalibrated), calibration=fit.calibration.to_dict(),
+        curves=curves, shap=shap_table, persona_table=persona_table, persona_risk=persona_risk,
+        fairness=fairness, model=fit.model, cv_iterations=fit.iterations,
+        timings={k: round(v, 3) for k, v in timings.items()}, versions=_versions())
+
+
+def _score_table(account_ids: pd.Series, risk: np.ndarray, shap_table: ShapTable, language: str) -> pd.DataFrame:
+    reasons = pd.Series(top_reasons(shap_table.values, shap_table.feature_values, language),
+                        index=shap_table.values.index, dtype=object)
+    texts = reasons.reindex(account_ids.to_numpy()).fillna(NOT_EXPLAINED[language]).to_numpy()
+    return pd.DataFrame({"account_id": account_ids.to_numpy(), "risk_score": np.asarray(risk, dtype=float),
+                         "reasons": pd.array(texts, dtype="str")})
+
+
+def _aligned(persona_ids: pd.Series | np.ndarray, frame: pd.DataFrame) -> pd.Series:
+    ids = pd.Series(np.asarray(persona_ids))
+    if len(ids) != len(frame):
+        raise ValueError(f"persona_ids has {len(ids)} rows, the portfolio {len(frame)}")
+    return ids
+
+
+def _versions() -> dict[str, str]:
+    import shap
+    import sklearn
+
+    return {"scikit-learn": sklearn.__version__, "shap": shap.__version__, "pandas": pd.__version__,
+            "numpy": np.__version__}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    raise TypeError(f"not JSON-serialisable: {type(value)}")
+
+
+def _clean(value: Any) -> Any:
+    """NaN and infinities become None so the JSON is valid (json.dumps would write NaN)."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    return value
