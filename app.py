@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._state import current_user, get_store, show_error
+from pages._state import current_user, get_store, list_runs, show_error
 from portfolio.errors import UserError
 
 st.set_page_config(page_title="Persona collections", page_icon="📂", layout="wide")
@@ -66,12 +66,15 @@ def _first_admin_form(store) -> None:
 
 def _sso_user():
     """Map an OIDC identity (st.login) to a local user with a role from the configured mapping."""
-    from strategy.auth import user_for_identity
+    from strategy.auth import role_for_identity
 
     if not getattr(st.user, "is_logged_in", False):
         return None
     mapping = dict(st.secrets.get("roles", {}))
-    return user_for_identity(str(st.user.get("email", "")), mapping)
+    user = role_for_identity(str(st.user.get("email", "")), mapping)
+    if user is not None:
+        get_store().record_login(user, source="oidc")
+    return user
 
 
 def _sidebar(user) -> None:
@@ -83,10 +86,26 @@ def _sidebar(user) -> None:
             if _sso_configured() and getattr(st.user, "is_logged_in", False):
                 st.logout()
             st.rerun()
+        _run_picker()
         st.caption(
             "Risk score = probability that an account is **not** paid within the outcome window "
             "(higher = riskier). Scores and personas are proposals for people to check, not decisions."
         )
+
+
+def _run_picker() -> None:
+    """Choose which saved run the Explanations, Strategies and Audit pages show."""
+    runs = list_runs()
+    if not runs:
+        st.caption("No saved run yet.")
+        return
+    dirs = [r["run_dir"] for r in runs]
+    labels = {r["run_dir"]: f"{r['created_at'][:16].replace('T', ' ')} · {r['source_name']}" for r in runs}
+    current = st.session_state.get("run_dir")
+    if current not in dirs:
+        current = dirs[0]
+    st.session_state["run_dir"] = st.selectbox("Run", dirs, index=dirs.index(current),
+                                               format_func=labels.get)
 
 
 def main() -> None:

@@ -162,3 +162,44 @@ def show_error(err: UserError) -> None:
     """Show a user error as one clear message per problem, never a traceback."""
     lines = getattr(err, "lines", None) or [str(err)]
     st.error("\n\n".join(lines))
+
+
+# ---------------------------------------------------------------- review views of the current run
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _run_view(run_dir: str):
+    from strategy.run_view import load_run_view
+
+    return load_run_view(run_dir)
+
+
+def current_run_view():
+    """The current run as the review workflow sees it (``strategy.run_view.RunView``), or ``None``."""
+    run_dir = st.session_state.get("run_dir")
+    return _run_view(run_dir) if run_dir else None
+
+
+def portfolio_frame_for(run_view):
+    """The portfolio frame the run was made from, when it is the chosen one (for guardrail checks)."""
+    try:
+        portfolio = current_portfolio()
+    except UserError:
+        return None
+    if portfolio.sha256 != run_view.meta.get("data_sha256"):
+        return None
+    return portfolio.frame
+
+
+def list_runs() -> list[dict[str, Any]]:
+    """Saved runs in the workspace, newest first: ``{"run_dir", "run_id", "created_at", "source_name"}``."""
+    runs = []
+    for path in runs_dir().iterdir():
+        meta_path = path / "run.json"
+        if not meta_path.is_file():
+            continue
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # a run still being written or damaged: not offered
+        runs.append({"run_dir": str(path), "run_id": meta.get("run_id", path.name),
+                     "created_at": meta.get("created_at", ""), "source_name": meta.get("source_name", "")})
+    return sorted(runs, key=lambda r: r["created_at"], reverse=True)
