@@ -105,7 +105,8 @@ def median_feature(profile: dict[str, Any], names: tuple[str, ...]) -> tuple[flo
     for name in names:
         value = lower.get(name)
         if isinstance(value, dict) and value.get("persona") is not None:
-            return float(value["persona"]), float(value.get("portfolio") or np.nan)
+            portfolio = value.get("portfolio")
+            return float(value["persona"]), float("nan" if portfolio is None else portfolio)
     return None
 
 

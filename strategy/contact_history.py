@@ -1,0 +1,136 @@
+"""What a persona's contact history says: response rate per channel, best hour, payment method.
+
+Rates come with Wilson score intervals (z from the settings, 95 % by default); a channel with
+fewer attempts than ``settings.min_sample_size`` is reported as "not enough evidence" and never
+chosen as the best channel. The best channel is the one with the highest *lower* bound, so a
+channel wins only on evidence, not on a lucky small sample.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from strategy.catalogue import CHANNELS
+from strategy.context import first_column
+from strategy.settings import StrategySettings
+
+CHANNEL_LABELS = {"sms": "SMS", "email": "E-mail", "letter": "Letter", "phone": "Phone",
+                  "app_push": "App push", "whatsapp": "WhatsApp"}
+HOUR_COLUMNS = ("best_response_hour", "best_contact_hour", "response_hour")
+PAYMENT_COLUMNS = ("payment_method", "preferred_payment_method")
+PAID_COLUMNS = ("prior_payments", "payments_made", "partial_payments")
+
+
+def wilson_interval(successes: int, trials: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval of a proportion (``(0, 1)`` for zero trials)."""
+    if trials <= 0:
+        return 0.0, 1.0
+    p = successes / trials
+    denom = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denom
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass(frozen=True)
+class ChannelEvidence:
+    """Observed responses of a persona on one channel (rate and interval are 0..1)."""
+
+    channel: str
+    attempts: int
+    responses: int
+    rate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    enough: bool
+
+    def statement(self, min_sample: int) -> str:
+        label = CHANNEL_LABELS[self.channel]
+        if not self.enough:
+            return (f"{label}: {self.responses} responses to {self.attempts} attempts - not enough "
+                    f"evidence (minimum {min_sample} attempts)")
+        return (f"{label}: {self.responses} responses to {self.attempts} attempts = {self.rate:.1%} "
+                f"(95% CI {self.ci_low:.1%}-{self.ci_high:.1%})")
+
+
+def _channel_columns(frame: pd.DataFrame, channel: str) -> tuple[str, str] | None:
+    stems = (channel, channel.replace("_", "")) + (("e_mail",) if channel == "email" else ()) + (
+        ("push",) if channel == "app_push" else ())
+    attempts = first_column(frame, tuple(f"{s}_attempts" for s in stems))
+    responses = first_column(frame, tuple(f"{s}_responses" for s in stems))
+    return (attempts, responses) if attempts and responses else None
+
+
+def has_contact_history(frame: pd.DataFrame | None) -> bool:
+    """Whether ``frame`` has attempts and responses columns for at least one channel."""
+    return frame is not None and any(_channel_columns(frame, ch) for ch in CHANNELS)
+
+
+def channel_evidence(rows: pd.DataFrame, settings: StrategySettings) -> list[ChannelEvidence]:
+    """Response evidence per channel found in ``rows`` (the persona's portfolio rows)."""
+    out = []
+    for channel in CHANNELS:
+        columns = _channel_columns(rows, channel)
+        if columns is None:
+            continue
+        attempts = int(pd.to_numeric(rows[columns[0]], errors="coerce").fillna(0).clip(lower=0).sum())
+        responses = int(pd.to_numeric(rows[columns[1]], errors="coerce").fillna(0).clip(lower=0).sum())
+        responses = min(responses, attempts)
+        enough = attempts >= settings.min_sample_size
+        if attempts:
+            low, high = wilson_interval(responses, attempts, settings.confidence_z)
+            out.append(ChannelEvidence(channel, attempts, responses, responses / attempts, low,
+                                       high, enough))
+        else:
+            out.append(ChannelEvidence(channel, 0, 0, None, None, None, False))
+    return out
+
+
+def best_channel(evidence: list[ChannelEvidence],
+                 blocked: set[str] = frozenset()) -> ChannelEvidence | None:
+    """The channel with enough evidence and the highest lower confidence bound."""
+    candidates = [e for e in evidence if e.enough and e.channel not in blocked]
+    return max(candidates, key=lambda e: (e.ci_low, e.rate), default=None)
+
+
+def best_hour(rows: pd.DataFrame, settings: StrategySettings) -> tuple[int, str] | None:
+    """Most frequent best response hour, clamped into the allowed window, with its evidence."""
+    column = first_column(rows, HOUR_COLUMNS)
+    if column is None:
+        return None
+    hours = pd.to_numeric(rows[column], errors="coerce").dropna()
+    hours = hours[(hours >= 0) & (hours < 24)].round().astype(int)
+    if len(hours) < settings.min_sample_size:
+        return None
+    counts = hours.value_counts()
+    hour = int(counts.index[0])
+    share = counts.iloc[0] / len(hours)
+    latest = settings.latest_contact_hour - 1
+    clamped = min(max(hour, settings.earliest_contact_hour), latest)
+    text = f"best response hour {hour:02d}:00 for {share:.0%} of {len(hours)} accounts"
+    if clamped != hour:
+        text += (f", moved to {clamped:02d}:00 to stay within "
+                 f"{settings.earliest_contact_hour:02d}:00-{settings.latest_contact_hour:02d}:00")
+    return clamped, text
+
+
+def best_payment_method(rows: pd.DataFrame, settings: StrategySettings) -> tuple[str, str] | None:
+    """Most common payment method among accounts that paid before (else among all), with evidence."""
+    column = first_column(rows, PAYMENT_COLUMNS)
+    if column is None:
+        return None
+    methods = rows[column].dropna().astype(str)
+    basis = "accounts"
+    paid = first_column(rows, PAID_COLUMNS)
+    if paid is not None:
+        payers = rows.loc[pd.to_numeric(rows[paid], errors="coerce").fillna(0) > 0, column].dropna()
+        if len(payers) >= settings.min_sample_size:
+            methods, basis = payers.astype(str), "accounts that paid before"
+    if len(methods) < settings.min_sample_size:
+        return None
+    counts = methods.value_counts()
+    method = str(counts.index[0])
+    return method, (f"payment method {method}: {counts.iloc[0] / len(methods):.0%} of "
+                    f"{len(methods)} {basis}")

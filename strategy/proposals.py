@@ -1,0 +1,256 @@
+"""Proposed strategies, one per persona, with the evidence behind each choice.
+
+A proposal reads the persona profile along the industry's four axes (risk level, ability to pay,
+willingness to pay, contactability) and, where the portfolio has contact history, the persona's
+observed response rates (:mod:`strategy.contact_history`). It is guardrail-clean by construction:
+after the rules of thumb pick a strategy, any step a guardrail forbids is removed and the removal
+is stated in the evidence. A proposal is a suggestion for a person to review, never a decision.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from strategy.catalogue import Strategy
+from strategy.contact_history import (ChannelEvidence, best_channel, best_hour, best_payment_method,
+                                      channel_evidence, has_contact_history)
+from strategy.context import PersonaContext, context_from_profile, median_feature, persona_rows
+from strategy.guardrails import GuardrailResult, check_strategy, violations
+from strategy.settings import StrategySettings
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A proposed strategy for one persona, with axes, evidence and guardrail results."""
+
+    persona_id: int
+    persona_name: str
+    strategy: Strategy
+    axes: dict[str, str]
+    evidence: tuple[str, ...]
+    channels: tuple[ChannelEvidence, ...] = ()
+    guardrails: tuple[GuardrailResult, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"persona_id": self.persona_id, "persona_name": self.persona_name,
+                "strategy": self.strategy.to_dict(), "axes": dict(self.axes),
+                "evidence": list(self.evidence),
+                "guardrails": [g.to_dict() for g in self.guardrails]}
+
+
+def propose_strategies(profiles: list[dict[str, Any]], accounts: pd.DataFrame | None = None,
+                       portfolio_frame: pd.DataFrame | None = None,
+                       settings: StrategySettings | None = None) -> list[Proposal]:
+    """One :class:`Proposal` per persona profile.
+
+    Parameters
+    ----------
+    profiles : list of dict
+        ``personas.json`` of a run.
+    accounts : DataFrame, optional
+        ``accounts.parquet`` (account_id, persona_id); needed with ``portfolio_frame``.
+    portfolio_frame : DataFrame, optional
+        The portfolio (account_id plus contact history, flags); enables per-channel response rates
+        with confidence intervals, best hour and best payment method.
+    settings : StrategySettings, optional
+    """
+    cfg = settings or StrategySettings()
+    return [_propose_one(p, persona_rows(accounts, portfolio_frame, int(p["persona_id"])), cfg)
+            for p in profiles]
+
+
+def _propose_one(profile: dict[str, Any], rows: pd.DataFrame | None,
+                 cfg: StrategySettings) -> Proposal:
+    ctx = context_from_profile(profile, rows, cfg)
+    evidence: list[str] = []
+    risk = _risk_level(profile, evidence)
+    ability = _ability(profile, ctx, cfg, evidence)
+    willingness = _willingness(profile, ctx, evidence)
+    channels = channel_evidence(rows, cfg) if has_contact_history(rows) else []
+    blocked = {ch for ch, share in ctx.opt_out_shares.items() if share >= cfg.opt_out_share_blocks_channel}
+    best = best_channel(channels, blocked)
+    contactability = _contactability(channels, best, cfg, evidence)
+    strategy = _rules_of_thumb(risk, ability, willingness, ctx, cfg)
+    strategy = _apply_contact_evidence(strategy, best, rows, cfg, evidence)
+    strategy, notes = _make_compliant(strategy, ctx, cfg)
+    evidence += notes
+    results = check_strategy(strategy, ctx, cfg)
+    assert not violations(results), f"proposal for persona {ctx.persona_id} violates guardrails"
+    axes = {"risk": risk, "ability_to_pay": ability, "willingness_to_pay": willingness,
+            "contactability": contactability}
+    rationale = (f"{risk} risk, {ability} ability and {willingness} willingness to pay, "
+                 f"{contactability} contactability: {strategy.tone} {strategy.offer.replace('_', ' ')} "
+                 f"by {strategy.channel}" + (f", {strategy.escalation.replace('_', ' ')} after "
+                                             f"{strategy.escalation_after_days} days"
+                                             if strategy.escalation != "none" else ""))
+    strategy = strategy.with_changes(rationale=rationale)
+    return Proposal(ctx.persona_id, ctx.name, strategy, axes, tuple(evidence), tuple(channels),
+                    tuple(results))
+
+
+def _risk_level(profile: dict[str, Any], evidence: list[str]) -> str:
+    risk = profile.get("mean_risk_score")
+    if risk is not None:
+        level = "high" if risk >= 0.6 else "low" if risk < 0.35 else "medium"
+        evidence.append(f"Risk level {level}: mean risk score {risk:.2f} (probability of not paying)")
+        return level
+    pay_rate = profile.get("pay_rate")
+    if pay_rate is not None:
+        level = "high" if pay_rate < 0.35 else "low" if pay_rate >= 0.65 else "medium"
+        evidence.append(f"Risk level {level}: {pay_rate:.0%} of the persona paid")
+        return level
+    dpd = median_feature(profile, ("days_past_due",))
+    if dpd is not None:
+        level = "high" if dpd[0] >= 90 else "low" if dpd[0] <= 30 else "medium"
+        evidence.append(f"Risk level {level}: median {dpd[0]:.0f} days past due")
+        return level
+    evidence.append("Risk level medium: no risk score, pay rate or days past due in the profile")
+    return "medium"
+
+
+def _ability(profile: dict[str, Any], ctx: PersonaContext, cfg: StrategySettings,
+             evidence: list[str]) -> str:
+    if ctx.over_indebted(cfg):
+        evidence.append(f"Ability to pay low: {ctx.hardship_share:.0%} of accounts carry a hardship "
+                        "flag (over-indebted persona)")
+        return "low"
+    balance = median_feature(profile, ("balance",))
+    partial = median_feature(profile, ("partial_payment_ratio",))
+    prior = median_feature(profile, ("prior_payments", "payments_made"))
+    pays = (partial is not None and partial[0] >= 0.3) or (prior is not None and prior[0] > 0)
+    large = balance is not None and balance[1] > 0 and balance[0] >= 2 * balance[1]
+    level = "high" if pays and not large else "low" if large and not pays else "medium"
+    facts = []
+    if balance is not None:
+        facts.append(f"median balance {balance[0]:,.2f} EUR (portfolio {balance[1]:,.2f} EUR)")
+    if partial is not None:
+        facts.append(f"partial payment ratio {partial[0]:.2f}")
+    if prior is not None:
+        facts.append(f"median prior payments {prior[0]:.0f}")
+    evidence.append(f"Ability to pay {level}: " + (", ".join(facts) or "no balance or payment data"))
+    return level
+
+
+def _willingness(profile: dict[str, Any], ctx: PersonaContext, evidence: list[str]) -> str:
+    broken = median_feature(profile, ("broken_promises", "broken_promises_to_pay"))
+    facts, level = [f"{ctx.dispute_share:.0%} dispute the debt"], "medium"
+    if broken is not None:
+        facts.insert(0, f"median broken promises {broken[0]:.1f} (portfolio {broken[1]:.1f})")
+        if broken[0] >= 2 or (broken[0] > 0 and broken[0] >= 2 * (broken[1] or 0)):
+            level = "low"
+        elif broken[0] == 0 and ctx.dispute_share < 0.1:
+            level = "high"
+    if ctx.dispute_share >= 0.2:
+        level = "low"
+    evidence.append(f"Willingness to pay {level}: " + ", ".join(facts))
+    return level
+
+
+def _contactability(channels: list[ChannelEvidence], best: ChannelEvidence | None,
+                    cfg: StrategySettings, evidence: list[str]) -> str:
+    if not channels:
+        evidence.append("Contactability unknown: no contact history in the portfolio; channel "
+                        "chosen from the risk level")
+        return "unknown"
+    evidence += [e.statement(cfg.min_sample_size) for e in channels]
+    if best is None:
+        evidence.append("Contactability unknown: no channel has enough attempts to compare")
+        return "unknown"
+    level = "high" if best.ci_low >= 0.3 else "low" if best.ci_low < 0.1 else "medium"
+    evidence.append(f"Contactability {level}: best channel {best.channel} (highest lower 95% bound, "
+                    f"{best.ci_low:.1%})")
+    return level
+
+
+def _rules_of_thumb(risk: str, ability: str, willingness: str, ctx: PersonaContext,
+                    cfg: StrategySettings) -> Strategy:
+    large = (ctx.median_balance or 0) >= 1000
+    if ctx.over_indebted(cfg):
+        return Strategy(channel="letter", tone="friendly", offer="hardship_referral")
+    if risk == "low":
+        return Strategy(channel="sms", tone="friendly", offer="payment_link")
+    escalate = dict(reminders_sent_before_escalation=2)
+    if risk == "medium":
+        if ability == "low":
+            return Strategy(channel="letter", tone="neutral", offer="instalment_plan",
+                            n_instalments=12 if large else 6)
+        return Strategy(channel="email", tone="neutral", offer="payment_link",
+                        escalation="external_agency", escalation_after_days=60, **escalate)
+    if willingness == "low":
+        return Strategy(channel="letter", tone="firm", offer="settlement_discount", discount_pct=15.0,
+                        escalation="court_dunning", escalation_after_days=60,
+                        credit_bureau_report=True, **escalate)
+    if ability == "low":
+        return Strategy(channel="letter", tone="firm", offer="instalment_plan", n_instalments=12,
+                        escalation="court_dunning", escalation_after_days=90, **escalate)
+    return Strategy(channel="phone", tone="firm", offer="instalment_plan", n_instalments=6,
+                    contacts_per_week=3, max_call_attempts_per_7_days=3,
+                    escalation="external_agency", escalation_after_days=45, **escalate)
+
+
+def _apply_contact_evidence(strategy: Strategy, best: ChannelEvidence | None,
+                            rows: pd.DataFrame | None, cfg: StrategySettings,
+                            evidence: list[str]) -> Strategy:
+    changes: dict[str, Any] = {}
+    if best is not None and strategy.offer != "hardship_referral" and best.channel != strategy.channel:
+        changes["channel"] = best.channel
+        evidence.append(f"Channel {best.channel} instead of {strategy.channel}: best observed response")
+        if best.channel == "phone":
+            changes.update(contacts_per_week=3, max_call_attempts_per_7_days=3)
+        elif strategy.channel == "phone":
+            changes.update(contacts_per_week=1, max_call_attempts_per_7_days=0)
+    if rows is not None and len(rows):
+        hour = best_hour(rows, cfg)
+        if hour is not None:
+            start = max(cfg.earliest_contact_hour, min(hour[0] - 1, cfg.latest_contact_hour - 3))
+            changes.update(contact_start_hour=start,
+                           contact_end_hour=min(cfg.latest_contact_hour, start + 3))
+            evidence.append(f"Contact window {start:02d}:00-{start + 3:02d}:00: {hour[1]}")
+        method = best_payment_method(rows, cfg)
+        if method is not None:
+            changes["payment_method"] = method[0]
+            evidence.append(f"Payment method offered first: {method[1]}")
+    return strategy.with_changes(**changes) if changes else strategy
+
+
+def _make_compliant(strategy: Strategy, ctx: PersonaContext,
+                    cfg: StrategySettings) -> tuple[Strategy, list[str]]:
+    """Remove every step a guardrail forbids; say what was removed and why."""
+    notes = []
+    for _ in range(len(check_strategy(strategy, ctx, cfg))):
+        failed = violations(check_strategy(strategy, ctx, cfg))
+        if not failed:
+            break
+        rule = failed[0]
+        notes.append(f"Adjusted for guardrail {rule.rule_id}: {rule.message}")
+        strategy = strategy.with_changes(**_fix(rule.rule_id, strategy, ctx, cfg))
+    return strategy, notes
+
+
+def _fix(rule_id: str, s: Strategy, ctx: PersonaContext, cfg: StrategySettings) -> dict[str, Any]:
+    no_escalation = {"escalation": "none", "escalation_after_days": None, "credit_bureau_report": False}
+    if rule_id == "contact_hours":
+        start = min(max(s.contact_start_hour, cfg.earliest_contact_hour), cfg.latest_contact_hour - 1)
+        return {"contact_start_hour": start,
+                "contact_end_hour": max(start + 1, min(s.contact_end_hour, cfg.latest_contact_hour))}
+    if rule_id == "call_frequency":
+        limit = cfg.max_call_attempts_per_7_days
+        return {"max_call_attempts_per_7_days": min(s.max_call_attempts_per_7_days, limit),
+                "contacts_per_week": min(s.contacts_per_week, limit)}
+    if rule_id == "opt_out_included":
+        return {"includes_opt_out": True}
+    if rule_id == "opted_out_channel":
+        return {"channel": "letter", "max_call_attempts_per_7_days": 0,
+                "contacts_per_week": min(s.contacts_per_week, 1)}
+    if rule_id in ("escalation_min_balance", "time_barred"):
+        return no_escalation
+    if rule_id == "hardship_route":
+        return {**no_escalation, "offer": "hardship_referral", "n_instalments": None,
+                "discount_pct": None, "tone": "friendly"}
+    if rule_id == "reminders_before_escalation":
+        return {"reminders_sent_before_escalation": cfg.min_reminders_before_escalation}
+    if rule_id == "credit_bureau":
+        return {"credit_bureau_report": False}
+    raise AssertionError(f"no automatic fix for guardrail {rule_id}")
