@@ -1,0 +1,290 @@
+"""Persona discovery: UMAP + HDBSCAN on a fitted sample, k-NN assignment of every account.
+
+``PersonaModel.fit`` clusters a (stratified, capped) sample: UMAP to ``n_components`` dimensions
+with ``min_dist=0`` (tight, density-preserving clumps) and HDBSCAN on that embedding, after an
+optional settings search (:mod:`personas.search`). ``PersonaModel.assign`` gives every account its
+most likely persona by a k-nearest-neighbour vote in *feature space* against the clustered accounts
+of the fitted sample (the reference). We chose k-NN over ``UMAP.transform`` +
+``hdbscan.approximate_predict`` because it is one to two orders of magnitude faster on large books,
+needs no pickled numba objects (the reference is two plain arrays), and agrees with the fitted
+HDBSCAN labels for >= 98 % of accounts on the training portfolio (reported as ``assign_agreement``).
+"""
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from personas.settings import DiscoverySettings
+
+Progress = Callable[[str, float], None] | None
+
+
+# ---------------------------------------------------------------------------- building blocks
+def umap_embedding(X: np.ndarray, *, n_neighbors: int, n_components: int, n_epochs: int,
+                   seed: int) -> np.ndarray:
+    """UMAP embedding with a fixed seed (single-threaded so the result repeats exactly)."""
+    import umap
+
+    n_neighbors = int(min(n_neighbors, max(2, len(X) - 1)))
+    reducer = umap.UMAP(n_neighbors=n_neighbors, n_components=n_components, min_dist=0.0,
+                        n_epochs=n_epochs, random_state=seed, n_jobs=1, low_memory=True,
+                        init="spectral" if len(X) > n_components + 1 else "random")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return reducer.fit_transform(X).astype(np.float32)
+
+
+def hdbscan_labels(embedding: np.ndarray, *, min_cluster_size: int, min_samples: int,
+                   validity: bool = True) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """HDBSCAN labels (-1 = noise), membership strengths and relative validity (DBCV proxy)."""
+    import hdbscan
+
+    clusterer = hdbscan.HDBSCAN(min_cluster_size=int(min_cluster_size),
+                                min_samples=int(min(min_samples, min_cluster_size)),
+                                gen_min_span_tree=validity, core_dist_n_jobs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        labels = clusterer.fit_predict(embedding)
+        validity_score = None
+        if validity and labels.max() >= 1:
+            try:
+                validity_score = float(clusterer.relative_validity_)
+            except (ValueError, ZeroDivisionError, AttributeError):
+                validity_score = None
+    return labels.astype(np.int64), clusterer.probabilities_.astype(np.float32), validity_score
+
+
+def order_by_size(labels: np.ndarray) -> np.ndarray:
+    """Renumber clusters 0, 1, ... from the largest down (noise stays -1); deterministic."""
+    ids, counts = np.unique(labels[labels >= 0], return_counts=True)
+    order = ids[np.lexsort((ids, -counts))]
+    mapping = {old: new for new, old in enumerate(order)}
+    return np.array([mapping.get(int(v), -1) for v in labels], dtype=np.int64)
+
+
+def stratified_sample(frame: pd.DataFrame, n_rows: int, seed: int,
+                      columns: tuple[str, ...] = ("days_past_due", "balance"), bins: int = 5) -> np.ndarray:
+    """Sorted row positions of a sample of about ``n_rows`` accounts, stratified on quantile bins.
+
+    Stratifying on days-past-due and balance bins keeps small but distinct groups (very late,
+    very large debts) in the fitted sample in their true proportion.
+    """
+    n = len(frame)
+    if n <= n_rows:
+        return np.arange(n)
+    strata = np.zeros(n, dtype=np.int64)
+    for column in columns:
+        if column in frame.columns:
+            values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64")
+            ranks = pd.Series(values).rank(method="first", na_option="bottom").to_numpy()
+            strata = strata * bins + np.minimum((ranks - 1) * bins // n, bins - 1).astype(np.int64)
+    rng = np.random.default_rng(seed)
+    keys = rng.random(n)
+    chosen = []
+    fraction = n_rows / n
+    for stratum in np.unique(strata):
+        members = np.flatnonzero(strata == stratum)
+        take = int(round(fraction * len(members)))
+        chosen.append(members[np.argsort(keys[members], kind="stable")[:take]])
+    return np.sort(np.concatenate(chosen))
+
+
+# ---------------------------------------------------------------------------- the model
+class PersonaModel:
+    """Find personas on a feature matrix and assign accounts to them.
+
+    Parameters
+    ----------
+    settings : DiscoverySettings
+    seed : int
+        Seeds UMAP, the search's sub-samples and the reference sample: same seed, same labels.
+
+    Attributes
+    ----------
+    labels_ : ndarray of int
+        HDBSCAN persona per fitted row (0 = largest persona; -1 = noise).
+    probabilities_ : ndarray of float
+        HDBSCAN membership strength per fitted row (0..1).
+    embedding_ : ndarray
+        The clustering embedding of the fitted rows.
+    params_ : dict
+        The n_neighbors and min_cluster_size actually used.
+    metrics_ : dict
+        personas, noise_share, stability_ari, relative_validity, assign_agreement.
+    search_ : dict or None
+        The settings search table and the chosen row (see :mod:`personas.search`).
+    reference_X_, reference_labels_ : ndarray
+        The clustered accounts used to assign new accounts, and their current persona ids
+        (after analyst edits); ``base_reference_labels_`` keeps the fitted ids.
+    names_ : dict
+        Persona id -> name (set by the pipeline; kept stable through assign).
+    """
+
+    def __init__(self, settings: DiscoverySettings | None = None, seed: int = 42) -> None:
+        self.settings = settings or DiscoverySettings()
+        self.seed = seed
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X: np.ndarray, X_embed: np.ndarray | None = None,
+            progress: Progress = None) -> "PersonaModel":
+        """Fit on the feature matrix ``X`` of the sample.
+
+        ``X_embed`` (same rows, e.g. with dequantised counts) is what UMAP sees when given;
+        the assignment reference always uses ``X``.
+        """
+        from personas.search import search_settings
+
+        s = self.settings
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        X_embed = X if X_embed is None else np.ascontiguousarray(X_embed, dtype=np.float32)
+        report = progress or (lambda stage, fraction: None)
+        self.search_ = search_settings(X_embed, s, self.seed, progress=report)
+        chosen = self.search_["chosen"]
+        n_neighbors, share = int(chosen["n_neighbors"]), float(chosen["min_cluster_share"])
+        min_cluster_size = s.min_cluster_size(len(X), share)
+        report("discovery: UMAP embedding", 0.7)
+        self.embedding_ = umap_embedding(X_embed, n_neighbors=n_neighbors, n_components=s.n_components,
+                                         n_epochs=s.n_epochs, seed=self.seed)
+        report("discovery: HDBSCAN", 0.9)
+        labels, strengths, validity = hdbscan_labels(self.embedding_, min_cluster_size=min_cluster_size,
+                                                     min_samples=s.min_samples)
+        if labels.max() < 0:  # everything noise: one persona rather than none
+            labels = np.zeros(len(X), dtype=np.int64)
+            strengths = np.ones(len(X), dtype=np.float32)
+        self.labels_ = order_by_size(labels)
+        self.probabilities_ = strengths
+        self.params_ = {"n_neighbors": n_neighbors, "min_cluster_share": share,
+                        "min_cluster_size": min_cluster_size,
+                        "min_samples": int(min(s.min_samples, min_cluster_size)),
+                        "n_components": s.n_components, "n_epochs": s.n_epochs, "fit_rows": int(len(X))}
+        self._fit_reference(X)
+        agreement = self._agreement(X)
+        self.metrics_ = {"personas": int(self.labels_.max() + 1),
+                         "noise_share": float(np.mean(self.labels_ < 0)),
+                         "stability_ari": chosen.get("stability_ari"),
+                         "relative_validity": validity,
+                         "assign_agreement": agreement}
+        self.names_ = {int(p): f"Persona {p}" for p in range(self.metrics_["personas"])}
+        return self
+
+    def _fit_reference(self, X: np.ndarray) -> None:
+        clustered = np.flatnonzero(self.labels_ >= 0)
+        cap = self.settings.knn_reference_rows
+        if len(clustered) > cap:  # keep each persona in proportion, deterministically
+            rng = np.random.default_rng(self.seed + 1)
+            keep = []
+            for persona in np.unique(self.labels_[clustered]):
+                members = clustered[self.labels_[clustered] == persona]
+                take = max(self.settings.knn_neighbors, int(round(cap * len(members) / len(clustered))))
+                keep.append(rng.choice(members, size=min(take, len(members)), replace=False))
+            clustered = np.sort(np.concatenate(keep))
+        self.reference_X_ = X[clustered]
+        self.base_reference_labels_ = self.labels_[clustered].copy()
+        self.reference_labels_ = self.base_reference_labels_.copy()
+        self._build_index()
+        # Accounts farther from every reference account than this (feature units) are flagged
+        # needs_review: twice the 99th percentile of the reference's own nearest-neighbour distance.
+        k = min(2, len(self.reference_X_))
+        dist, _ = self._index.kneighbors(self.reference_X_[: 20_000], n_neighbors=k)
+        self.far_distance_ = float(2.0 * np.quantile(dist[:, -1], 0.99)) if k > 1 else float("inf")
+
+    def _build_index(self) -> None:
+        from sklearn.neighbors import NearestNeighbors
+
+        k = int(min(self.settings.knn_neighbors, len(self.reference_X_)))
+        self._index = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(self.reference_X_)
+
+    def _agreement(self, X: np.ndarray) -> float:
+        clustered = self.labels_ >= 0
+        assigned = self.assign(X[clustered])["persona_id"].to_numpy()
+        return float(np.mean(assigned == self.labels_[clustered]))
+
+    # ------------------------------------------------------------------ assign
+    def assign(self, X: np.ndarray) -> pd.DataFrame:
+        """Most likely persona for every row, in batches.
+
+        Returns
+        -------
+        DataFrame with ``persona_id`` (int >= 0), ``membership_probability`` (share of the k nearest
+        reference accounts in that persona, 0..1; higher = surer) and ``needs_review`` (probability
+        below ``review_threshold`` or farther from every persona than the reference ever is).
+        """
+        X = np.asarray(X, dtype=np.float32)
+        n_personas = int(self.reference_labels_.max()) + 1
+        ids = np.empty(len(X), dtype=np.int64)
+        prob = np.empty(len(X), dtype=np.float32)
+        far = np.empty(len(X), dtype=bool)
+        for start in range(0, len(X), self.settings.batch_rows):
+            batch = X[start:start + self.settings.batch_rows]
+            dist, idx = self._index.kneighbors(batch)
+            votes = self.reference_labels_[idx]
+            counts = np.zeros((len(batch), n_personas), dtype=np.int32)
+            np.add.at(counts, (np.repeat(np.arange(len(batch)), votes.shape[1]), votes.ravel()), 1)
+            winner = counts.argmax(axis=1)
+            stop = start + len(batch)
+            ids[start:stop] = winner
+            prob[start:stop] = counts[np.arange(len(batch)), winner] / votes.shape[1]
+            far[start:stop] = dist[:, 0] > self.far_distance_
+        review = (prob < self.settings.review_threshold) | far
+        return pd.DataFrame({"persona_id": ids, "membership_probability": prob, "needs_review": review})
+
+    transform = assign
+
+    # ------------------------------------------------------------------ edits support
+    def set_reference_labels(self, labels: np.ndarray) -> None:
+        """Replace the reference's persona ids (after a merge, split or reduce)."""
+        self.reference_labels_ = np.asarray(labels, dtype=np.int64)
+
+    @property
+    def persona_ids(self) -> list[int]:
+        return sorted(int(p) for p in np.unique(self.reference_labels_))
+
+    # ------------------------------------------------------------------ persistence (no pickle)
+    def save(self, directory: Path) -> list[str]:
+        """Write ``persona_model.json`` and ``reference.npz``; return the file names written."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        meta = {"settings": self.settings.to_dict(), "seed": self.seed, "params": self.params_,
+                "metrics": self.metrics_, "far_distance": self.far_distance_,
+                "names": {str(k): v for k, v in self.names_.items()}}
+        (directory / "persona_model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        with open(directory / "reference.npz", "wb") as handle:
+            np.savez(handle, X=self.reference_X_, base_labels=self.base_reference_labels_)
+        return ["persona_model.json", "reference.npz"]
+
+    @classmethod
+    def load(cls, directory: Path) -> "PersonaModel":
+        """Load a saved model (call only after its manifest was verified)."""
+        directory = Path(directory)
+        meta = json.loads((directory / "persona_model.json").read_text(encoding="utf-8"))
+        model = cls(DiscoverySettings.from_dict(meta["settings"]), seed=int(meta["seed"]))
+        with np.load(directory / "reference.npz", allow_pickle=False) as arrays:
+            model.reference_X_ = arrays["X"].astype(np.float32)
+            model.base_reference_labels_ = arrays["base_labels"].astype(np.int64)
+        model.reference_labels_ = model.base_reference_labels_.copy()
+        model.params_, model.metrics_ = meta["params"], meta["metrics"]
+        model.far_distance_ = float(meta["far_distance"])
+        model.names_ = {int(k): v for k, v in meta["names"].items()}
+        model.search_ = None
+        model._build_index()
+        return model
+
+
+def map_coordinates(X: np.ndarray, seed: int, n_neighbors: int = 15, n_epochs: int = 200) -> np.ndarray:
+    """2-D UMAP of a display sample for the persona map (``min_dist`` 0.1 keeps points readable)."""
+    import umap
+
+    reducer = umap.UMAP(n_neighbors=int(min(n_neighbors, max(2, len(X) - 1))), n_components=2,
+                        min_dist=0.1, n_epochs=n_epochs, random_state=seed, n_jobs=1, low_memory=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return reducer.fit_transform(X).astype(np.float32)
+
+
+def describe_params(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in params.items())

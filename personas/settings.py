@@ -1,0 +1,140 @@
+"""Settings for persona discovery and for a whole run, with their defaults in one place.
+
+Both classes are frozen dataclasses so a run's settings can be hashed (the app caches results by
+them), written to ``run.json`` and read back unchanged.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DiscoverySettings:
+    """How personas are found: features, UMAP, HDBSCAN, the settings search and assignment.
+
+    Parameters
+    ----------
+    n_components : int
+        Dimensions of the UMAP embedding that HDBSCAN clusters (5-8 keeps density structure that
+        2-D squeezes away).
+    n_neighbors : int
+        UMAP neighbourhood size in accounts. Larger: broader structure, fewer and bigger personas.
+    n_epochs : int
+        UMAP optimisation epochs. Fewer is faster; 200 is umap-learn's own choice above 10,000 rows.
+    min_cluster_share : float
+        Smallest persona as a share of the fitted rows (0.02 = 2 %). Larger: fewer, bigger personas.
+        Given as a share so the same setting means the same thing at 2,000 and at 2,000,000 rows.
+    min_cluster_size_floor : int
+        Lower bound of HDBSCAN's ``min_cluster_size`` in accounts, for small portfolios.
+    min_samples : int
+        HDBSCAN ``min_samples``: how conservative the density estimate is. Larger: more accounts
+        called noise (they still get a persona, flagged ``needs_review``).
+    review_threshold : float
+        Accounts whose membership probability (0..1) is below this are flagged ``needs_review``.
+    display_rows : int
+        Accounts drawn on the 2-D map (a stratified display sample; the rest have no x, y).
+    categorical_weight : float
+        Weight of each categorical column relative to one numeric feature (1.0 = the whole one-hot
+        group weighs like one numeric feature; 0.5 halves it). Keeps personas about behaviour rather
+        than product or region.
+    max_levels : int
+        Categorical columns with more distinct values than this are not one-hot encoded (excluded
+        with a reason); levels rarer than ``rare_level_share`` are grouped as "other".
+    rare_level_share : float
+        Share of rows below which a categorical level is grouped into "other".
+    search : bool
+        Run the settings search (min cluster size x neighbours) before the final fit.
+    search_min_cluster_shares, search_n_neighbors : tuple
+        The grid searched.
+    search_rows : int
+        Accounts in each sub-sample the search fits (the search never fits on the full sample).
+    stability_resamples : int
+        Sub-samples (each with its own UMAP seed) whose labels are compared pairwise (ARI on the
+        overlap) to measure stability. At least 2.
+    knn_neighbors : int
+        Neighbours used to assign accounts to personas (see ``PersonaModel.assign``).
+    knn_reference_rows : int
+        Most clustered accounts kept as the assignment reference (bounded memory and time).
+    batch_rows : int
+        Accounts assigned per batch.
+    """
+
+    n_components: int = 6
+    n_neighbors: int = 15
+    n_epochs: int = 200
+    min_cluster_share: float = 0.02
+    min_cluster_size_floor: int = 15
+    min_samples: int = 10
+    review_threshold: float = 0.5
+    display_rows: int = 5_000
+    categorical_weight: float = 1.0
+    max_levels: int = 20
+    rare_level_share: float = 0.01
+    search: bool = True
+    search_min_cluster_shares: tuple[float, ...] = (0.01, 0.02, 0.04)
+    search_n_neighbors: tuple[int, ...] = (15, 30)
+    search_rows: int = 3_000
+    stability_resamples: int = 3
+    knn_neighbors: int = 15
+    knn_reference_rows: int = 20_000
+    batch_rows: int = 50_000
+
+    def min_cluster_size(self, n_rows: int, share: float | None = None) -> int:
+        """HDBSCAN ``min_cluster_size`` in accounts for ``n_rows`` fitted rows."""
+        share = self.min_cluster_share if share is None else share
+        return max(self.min_cluster_size_floor, int(round(share * n_rows)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "DiscoverySettings":
+        known = {f.name for f in fields(cls)}
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything one run needs besides the portfolio.
+
+    Parameters
+    ----------
+    discovery : DiscoverySettings
+        Persona discovery settings.
+    target : str or None
+        Outcome column for the risk model (issue 4); ``None`` skips the risk model step.
+    target_event : {"paid", "default"}
+        What a 1 in ``target`` means. The risk score is always the probability of NOT paying.
+    truth_col : str or None
+        Planted labels to evaluate against (truth ARI). Never a feature.
+    seed : int
+        Seed for sampling, UMAP and the search: the same seed repeats a run exactly.
+    max_fit_rows : int
+        Most accounts UMAP and HDBSCAN are fitted on (a stratified sample); all accounts are assigned.
+    language : {"en", "de"}
+        Language of the generated persona names.
+    """
+
+    discovery: DiscoverySettings = field(default_factory=DiscoverySettings)
+    target: str | None = None
+    target_event: str = "paid"
+    truth_col: str | None = None
+    seed: int = 42
+    max_fit_rows: int = 50_000
+    language: str = "en"
+
+    def with_discovery(self, **changes: Any) -> "RunSettings":
+        return replace(self, discovery=replace(self.discovery, **changes))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "discovery"}
+        data["discovery"] = self.discovery.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunSettings":
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known and k != "discovery"}
+        return cls(discovery=DiscoverySettings.from_dict(data.get("discovery", {})), **values)
