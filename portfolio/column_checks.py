@@ -1,0 +1,114 @@
+"""Warnings about whole columns: gaps, constant columns, unusual amounts, too many categories.
+
+These never exclude a row; they tell the analyst what to look at. Computed on the usable rows.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from portfolio.report import ROW_CONVENTION, Problem, first_rows, rows_text
+from portfolio.roles import ColumnRoles, Role
+
+if TYPE_CHECKING:
+    from portfolio.validate import ValidationSettings
+
+_CHECKED_ROLES = {Role.FEATURE, Role.TARGET, Role.SENSITIVE, Role.BALANCE, Role.DAYS_PAST_DUE, Role.ACCOUNT_ID}
+
+
+def column_warnings(data: pd.DataFrame, roles: ColumnRoles, unparsed: dict,
+                    settings: "ValidationSettings") -> list[Problem]:
+    """Warnings for every column of ``data`` (canonical names for the required columns)."""
+    problems: list[Problem] = []
+    for column in data.columns:
+        role = roles.roles.get(column)
+        source = roles.source_of(column)
+        reason = roles.reasons.get(column, "")
+        if role == Role.EXCLUDED and reason.startswith(("constant", "all values are empty")):
+            problems.append(Problem("warning", source, 0, [], f"column '{source}' is excluded: {reason}",
+                                    code="constant_column"))
+            continue
+        if role in _CHECKED_ROLES:
+            problems += _missing_share(data[column], source, settings.missing_share)
+        if column in unparsed and role not in Role.REQUIRED:
+            problems.append(_unparsed_cells(source, unparsed[column]))
+        if role == Role.FEATURE and not _is_numeric(data[column]):
+            levels = _nunique(data[column])
+            if levels > settings.high_cardinality:
+                problems.append(Problem("warning", source, levels, [], (
+                    f"column '{source}' has {levels:,} categories (more than {settings.high_cardinality}); "
+                    "rare categories carry little information, consider grouping them"), code="high_cardinality"))
+    if Role.BALANCE in data.columns and _is_numeric(data[Role.BALANCE]):
+        problems += _balance_outliers(data[Role.BALANCE], roles.source_of(Role.BALANCE), settings.outlier_iqr)
+    if Role.DAYS_PAST_DUE in data.columns and _is_numeric(data[Role.DAYS_PAST_DUE]):
+        problems += _implausible_dpd(data[Role.DAYS_PAST_DUE], roles.source_of(Role.DAYS_PAST_DUE),
+                                     settings.max_plausible_dpd)
+    return problems
+
+
+def _is_numeric(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def _nunique(values: pd.Series) -> int:
+    try:
+        return int(values.nunique())
+    except TypeError:
+        return int(values.astype("str").nunique())
+
+
+def _positions(mask: pd.Series) -> np.ndarray:
+    """Row positions in the file (the frame's index is the 0-based data row position)."""
+    return mask.index[mask.fillna(False).to_numpy(dtype=bool)].to_numpy(dtype="int64")
+
+
+def _missing_share(values: pd.Series, source: str, limit: float) -> list[Problem]:
+    if len(values) == 0:
+        return []
+    missing = values.isna()
+    share = float(missing.mean())
+    if share <= limit:
+        return []
+    positions = _positions(missing)
+    return [Problem("warning", source, len(positions), first_rows(positions), (
+        f"column '{source}': {share:.0%} of values are empty ({len(positions):,} of {len(values):,} rows, "
+        f"e.g. {rows_text(positions)}; {ROW_CONVENTION})"), code="missing_share")]
+
+
+def _unparsed_cells(source: str, cells: dict[int, str]) -> Problem:
+    positions = sorted(cells)
+    examples = ", ".join(f"'{cells[p][:30]}'" for p in positions[:3])
+    return Problem("warning", source, len(positions), first_rows(positions), (
+        f"column '{source}': {len(positions):,} values are not numbers (e.g. {examples}; {rows_text(positions)}; "
+        f"{ROW_CONVENTION}); they are treated as empty"), code="not_a_number")
+
+
+def _balance_outliers(balance: pd.Series, source: str, factor: float) -> list[Problem]:
+    """Balances above Q3 + factor * IQR on the log scale (balances are right-skewed)."""
+    finite = balance[np.isfinite(balance) & (balance >= 0)]
+    if len(finite) < 20:
+        return []
+    logged = np.log1p(finite)
+    q1, q3 = np.percentile(logged, [25, 75])
+    fence = float(np.expm1(q3 + factor * (q3 - q1)))
+    high = balance > fence
+    if not high.any() or q3 == q1:
+        return []
+    positions = _positions(high)
+    return [Problem("warning", source, len(positions), first_rows(positions), (
+        f"column '{source}' (balance): {len(positions):,} balances are unusually large (above {fence:,.2f}, "
+        f"the robust upper fence Q3 + {factor:g} IQR on a log scale; {rows_text(positions)}; {ROW_CONVENTION}); "
+        "check for typing or unit errors, they are kept"), code="outlier")]
+
+
+def _implausible_dpd(dpd: pd.Series, source: str, limit: float) -> list[Problem]:
+    high = dpd > limit
+    if not high.any():
+        return []
+    positions = _positions(high)
+    return [Problem("warning", source, len(positions), first_rows(positions), (
+        f"column '{source}' (days past due): {len(positions):,} values are above {limit:,.0f} days "
+        f"({rows_text(positions)}; {ROW_CONVENTION}); check for date errors or time-barred debts, they are kept"),
+        code="outlier")]

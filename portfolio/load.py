@@ -1,0 +1,101 @@
+"""Read, detect roles and validate in one call: the portfolio the app and the command line work with."""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import pandas as pd
+
+from portfolio.read import DEFAULT_MAX_BYTES, ReadResult, read_table
+from portfolio.report import ValidationReport
+from portfolio.roles import ColumnRoles, Role, detect_roles
+from portfolio.validate import ValidationSettings, check_portfolio
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """A validated portfolio.
+
+    Attributes
+    ----------
+    frame
+        Usable rows only (RangeIndex). ``account_id`` (str), ``balance`` (float, EUR) and
+        ``days_past_due`` (float, days) under their canonical names; other columns keep their source names.
+    roles
+        Column roles and the reason for each.
+    report
+        Problems, excluded rows (with reasons) and whether the portfolio is usable at all.
+    sha256, source_name
+        Hash of the file's bytes and its name.
+    row_numbers
+        File row number (header = row 1) of each row of ``frame``, aligned with it.
+    read
+        How the file was read (encoding, delimiter, notes); ``None`` for a frame given directly.
+    """
+
+    frame: pd.DataFrame
+    roles: ColumnRoles
+    report: ValidationReport
+    sha256: str
+    source_name: str
+    row_numbers: pd.Series | None = None
+    read: ReadResult | None = None
+
+    @property
+    def is_usable(self) -> bool:
+        return self.report.is_usable
+
+    @property
+    def model_features(self) -> list[str]:
+        """Columns models and personas may use: balance, days_past_due and the feature columns."""
+        return [Role.BALANCE, Role.DAYS_PAST_DUE] + self.roles.features
+
+
+def load_portfolio(source: str | os.PathLike | bytes | BinaryIO | pd.DataFrame, *, filename: str | None = None,
+                   mapping: dict | str | os.PathLike | None = None, sheet: str | None = None,
+                   max_bytes: int = DEFAULT_MAX_BYTES,
+                   settings: ValidationSettings = ValidationSettings()) -> Portfolio:
+    """Read a file (or take a frame), detect column roles, validate, and keep the usable rows.
+
+    Parameters
+    ----------
+    source
+        Path, bytes, binary file object, or a DataFrame already in memory.
+    filename, sheet, max_bytes
+        As for :func:`portfolio.read.read_table`.
+    mapping
+        Source column -> role or canonical name (dict or JSON file), overriding detection.
+    settings
+        Validation thresholds.
+
+    Raises
+    ------
+    PortfolioError
+        When the file cannot be read or the mapping is wrong. A readable file with problems is
+        returned with ``report.is_usable`` False instead.
+    """
+    if isinstance(source, pd.DataFrame):
+        raw, result = source.reset_index(drop=True), None
+        sha256 = _frame_sha256(raw)
+        name = filename or "data frame"
+    else:
+        result = read_table(source, filename=filename, sheet=sheet, max_bytes=max_bytes)
+        raw, sha256, name = result.frame, result.sha256, result.source_name
+    roles = detect_roles(raw, mapping)
+    checked = check_portfolio(
+        raw, roles, unparsed=result.unparsed if result else None, notes=result.notes if result else (),
+        skipped_columns=result.skipped_columns if result else None, settings=settings)
+    usable = checked.usable.to_numpy(dtype=bool)
+    frame = checked.frame[usable].reset_index(drop=True)
+    row_numbers = pd.Series(checked.frame.index[usable] + 2, name="row")
+    return Portfolio(frame=frame, roles=roles, report=checked.report, sha256=sha256, source_name=name,
+                     row_numbers=row_numbers, read=result)
+
+
+def _frame_sha256(frame: pd.DataFrame) -> str:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    return hashlib.sha256(buffer.getvalue().encode("utf-8", "replace")).hexdigest()

@@ -1,0 +1,117 @@
+"""The validation report: problems found in a portfolio and the rows left out because of them.
+
+Row numbers are the ones a person sees in the file or spreadsheet: the header is row 1, so the
+first data row is row 2.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pandas as pd
+
+#: Columns of :attr:`ValidationReport.excluded_rows`.
+EXCLUDED_COLUMNS = ("row", "account_id", "column", "reason")
+ROW_CONVENTION = "row numbers count the header as row 1"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem: which column, how many cells or rows, the first row numbers, and what it means.
+
+    Attributes
+    ----------
+    severity
+        "error" (blocking: the rows concerned are excluded, or the file is unusable) or "warning".
+    column
+        Column name as in the file (``None`` for a problem of the whole file).
+    count
+        Number of rows (or cells) affected; 0 for a problem of the whole file or column.
+    rows
+        First affected row numbers (header = row 1), at most ten.
+    message
+        Plain sentence for a person, naming the column, the rows and what to do.
+    code
+        Short machine-readable kind, e.g. ``"duplicate_id"``.
+    """
+
+    severity: Literal["error", "warning"]
+    column: str | None
+    count: int
+    rows: list[int]
+    message: str
+    code: str = ""
+
+    def line(self) -> str:
+        """The problem as one line of text."""
+        return f"{self.severity}: {self.message}"
+
+
+@dataclass
+class ValidationReport:
+    """All problems of a portfolio at once, and every row left out with its reason.
+
+    Attributes
+    ----------
+    problems
+        Errors first, then warnings.
+    excluded_rows
+        One row per excluded file row: ``row`` (header = row 1), ``account_id``, ``column``, ``reason``.
+    n_rows_read, n_rows_usable
+        Data rows in the file, and rows that passed every blocking check.
+    unusable_reasons
+        Why the portfolio cannot be used at all (empty when it can).
+    """
+
+    problems: list[Problem]
+    excluded_rows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(EXCLUDED_COLUMNS)))
+    n_rows_read: int = 0
+    n_rows_usable: int = 0
+    unusable_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def is_usable(self) -> bool:
+        """False when a required column is missing, no row is left, or too many rows were excluded."""
+        return not self.unusable_reasons
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per problem: severity, column, count, rows (text), message."""
+        return pd.DataFrame({
+            "severity": [p.severity for p in self.problems],
+            "column": [p.column or "" for p in self.problems],
+            "count": [p.count for p in self.problems],
+            "rows": [", ".join(map(str, p.rows)) for p in self.problems],
+            "message": [p.message for p in self.problems],
+        })
+
+    def lines(self) -> list[str]:
+        """One line per problem (errors first), then a summary line."""
+        lines = [p.line() for p in self.problems]
+        excluded = self.n_rows_read - self.n_rows_usable
+        status = "usable" if self.is_usable else "NOT usable"
+        lines.append(f"summary: {self.n_rows_read:,} rows read, {excluded:,} excluded, "
+                     f"{self.n_rows_usable:,} usable; {len(self.errors)} errors, {len(self.warnings)} warnings; "
+                     f"portfolio is {status}")
+        return lines
+
+
+def first_rows(positions, limit: int = 10) -> list[int]:
+    """File row numbers (header = row 1) of the first ``limit`` 0-based data positions."""
+    return [int(p) + 2 for p in sorted(positions)[:limit]]
+
+
+def rows_text(positions, count: int | None = None) -> str:
+    """"rows 4, 18, 33 ..." for a message (header = row 1)."""
+    rows = first_rows(positions)
+    count = len(positions) if count is None else count
+    more = " ..." if count > len(rows) else ""
+    label = "row" if len(rows) == 1 else "rows"
+    return f"{label} {', '.join(map(str, rows))}{more}"

@@ -1,0 +1,268 @@
+"""Validate a portfolio with pandera (lazy: every problem at once) and decide which rows can be used.
+
+Blocking problems (severity "error"):
+
+* a required column (account_id, balance, days_past_due) is missing: the portfolio is not usable;
+* per row: empty account id; duplicate account id (all rows of a duplicated id are excluded,
+  because nobody can tell which of them is right); balance or days past due empty, NaN, infinite,
+  not a number or negative. Such rows are excluded and listed in ``excluded_rows``; none is dropped
+  silently.
+
+Warnings: more than ``missing_share`` of a column empty, constant or empty columns, unusually large
+balances (above a robust upper fence), implausible days past due, high-cardinality categories,
+and everything the reader noticed (mixed encodings, formulas, skipped columns).
+
+The portfolio is not usable when a required column is missing, no row is left, or more than
+``max_excluded_share`` of the rows were excluded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from portfolio.numbers import missing_mask, parse_numbers
+from portfolio.report import EXCLUDED_COLUMNS, ROW_CONVENTION, Problem, ValidationReport, rows_text, first_rows
+from portfolio.column_checks import column_warnings
+from portfolio.roles import ColumnRoles, Role
+from portfolio.synonyms import REQUIRED_SYNONYMS
+
+
+@dataclass(frozen=True)
+class ValidationSettings:
+    """Thresholds of the validator (shares are 0..1)."""
+
+    missing_share: float = 0.2  #: warn when more of a column is empty
+    max_excluded_share: float = 0.5  #: not usable when more rows are excluded
+    outlier_iqr: float = 3.0  #: balance fence: Q3 + outlier_iqr * IQR of log(1 + balance)
+    max_plausible_dpd: float = 3650.0  #: warn above (days; 10 years)
+    high_cardinality: int = 50  #: warn for categorical features with more levels
+
+
+_LABELS = {"account_id": "account id", "balance": "balance", "days_past_due": "days past due"}
+_MESSAGES = {
+    "empty_id": "{n} {rows_have} an empty account id ({rows}); excluded",
+    "duplicate_id": ("{n} {rows_share} {k} account id(s) that appear more than once (e.g. {examples}; {rows}); "
+                     "all of them are excluded because it is unclear which row is right"),
+    "not_a_number": "{n} {values_are} not {numbers} (e.g. {examples}; {rows}); excluded",
+    "empty": "{n} {values_are} empty or NaN ({rows}); excluded",
+    "infinite": "{n} {values_are} infinite ({rows}); excluded",
+    "negative": "{n} {values_are} negative (e.g. {examples}; {rows}); excluded",
+}
+_REASONS = {"empty_id": "empty account id", "duplicate_id": "duplicate account id",
+            "not_a_number": "{label} is not a number", "empty": "{label} is empty or NaN",
+            "infinite": "{label} is infinite", "negative": "{label} is negative"}
+
+
+@dataclass(frozen=True)
+class CheckedFrame:
+    """The frame with canonical, coerced required columns, and which rows passed."""
+
+    frame: pd.DataFrame
+    usable: pd.Series  #: bool per row position
+    report: ValidationReport
+
+
+def validate_portfolio(frame: pd.DataFrame, roles: ColumnRoles, *, unparsed: dict | None = None,
+                       notes: tuple[str, ...] | list[str] = (), skipped_columns: dict | None = None,
+                       settings: ValidationSettings = ValidationSettings()) -> ValidationReport:
+    """Check a portfolio and report every problem at once.
+
+    Parameters
+    ----------
+    frame
+        The raw frame (source column names) or one already renamed with ``roles.renamed``.
+    roles
+        Column roles from :func:`portfolio.roles.detect_roles`.
+    unparsed, notes, skipped_columns
+        What the reader found (see :class:`portfolio.read.ReadResult`); reported too.
+    settings
+        Thresholds.
+    """
+    return check_portfolio(frame, roles, unparsed=unparsed, notes=notes,
+                           skipped_columns=skipped_columns, settings=settings).report
+
+
+def check_portfolio(frame: pd.DataFrame, roles: ColumnRoles, *, unparsed: dict | None = None,
+                    notes=(), skipped_columns: dict | None = None,
+                    settings: ValidationSettings = ValidationSettings()) -> CheckedFrame:
+    """Like :func:`validate_portfolio`, and also return the coerced frame and the usable-row mask."""
+    data = frame.reset_index(drop=True).rename(columns=roles.renamed)
+    unparsed = {roles.renamed.get(k, k): v for k, v in (unparsed or {}).items()}
+    problems: list[Problem] = []
+    unusable: list[str] = []
+    missing = [r for r in Role.REQUIRED if r not in data.columns or roles.roles.get(r) != r]
+    for role in missing:
+        problems.append(_missing_column_problem(role))
+        unusable.append(f"no {_LABELS[role]} column")
+    bad_cells: dict[str, pd.Series] = {}
+    raw = {role: data[role].copy() for role in Role.REQUIRED if role not in missing}
+    for role in Role.REQUIRED:
+        if role in missing:
+            continue
+        if role == Role.ACCOUNT_ID:
+            data[role] = _coerce_ids(data[role])
+        else:
+            data[role], bad_cells[role] = _coerce_numbers(data[role], unparsed.get(role, {}))
+    failures = _run_schema(data, [r for r in Role.REQUIRED if r not in missing], bad_cells)
+    excluded = _excluded_rows(data, roles, failures)
+    problems += _row_problems(raw, roles, failures, unparsed)
+    usable = pd.Series(True, index=data.index)
+    usable[excluded["_position"].to_numpy()] = False
+    n_read, n_usable = len(data), int(usable.sum())
+    problems += _usability(n_read, n_usable, settings, unusable)
+    problems += _warnings(data[usable] if not missing else data, roles, unparsed, notes, skipped_columns or {}, settings)
+    problems.sort(key=lambda p: p.severity != "error")
+    report = ValidationReport(problems=problems, excluded_rows=excluded.drop(columns="_position"),
+                              n_rows_read=n_read, n_rows_usable=n_usable, unusable_reasons=unusable)
+    return CheckedFrame(frame=data, usable=usable, report=report)
+
+
+def _missing_column_problem(role: str) -> Problem:
+    tried = REQUIRED_SYNONYMS[role]
+    shown = ", ".join(f"'{s}'" for s in tried[:15]) + (f" and {len(tried) - 15} more" if len(tried) > 15 else "")
+    return Problem("error", None, 0, [], (
+        f"no column for {_LABELS[role]} ({role}) was found; names tried (any case, umlauts and punctuation "
+        f"ignored): {shown}. Add a mapping file such as {{\"<your column>\": \"{role}\"}} "
+        "(command line: --mapping FILE.json)"), code="missing_column")
+
+
+def _coerce_ids(values: pd.Series) -> pd.Series:
+    def as_text(value: object) -> object:
+        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT:
+            return None
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value).strip()
+
+    text = values.map(as_text).astype("str").where(values.notna())
+    return text.where(~missing_mask(text))
+
+
+def _coerce_numbers(values: pd.Series, unparsed: dict[int, str]) -> tuple[pd.Series, pd.Series]:
+    """Float values (NaN when empty or bad) and a mask of cells that are there but are not numbers."""
+    if pd.api.types.is_timedelta64_dtype(values):
+        return values.dt.total_seconds() / 86400.0, pd.Series(False, index=values.index)
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+        bad = pd.Series(False, index=values.index)
+    else:
+        is_number = values.map(lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)))
+        is_number = is_number.astype(bool)
+        as_text = values.map(lambda v: v if isinstance(v, str) else (None if v is None else repr(v)))
+        as_text = as_text.where(~is_number & values.notna()).astype("str").where(~is_number & values.notna())
+        parsed = parse_numbers(as_text)
+        numbers = parsed.values.where(~is_number, pd.to_numeric(values.where(is_number), errors="coerce"))
+        numbers = numbers.astype("float64")
+        bad = pd.Series(False, index=values.index)
+        bad[parsed.unparsed.index] = True
+    for position in unparsed:
+        if 0 <= position < len(bad):
+            bad.iloc[position] = True
+    return numbers, bad
+
+
+def _run_schema(data: pd.DataFrame, present: list[str], bad_cells: dict[str, pd.Series]) -> pd.DataFrame:
+    """Failure cases of the pandera schema: columns ``column``, ``check``, ``position``."""
+    columns = {}
+    if Role.ACCOUNT_ID in present:
+        columns[Role.ACCOUNT_ID] = pa.Column(checks=[
+            pa.Check(lambda s: s.notna(), ignore_na=False, name="empty_id"),
+            pa.Check(lambda s: s.isna() | ~s.duplicated(keep=False), ignore_na=False, name="duplicate_id"),
+        ], nullable=True, coerce=False)
+    for role in (Role.BALANCE, Role.DAYS_PAST_DUE):
+        if role in present:
+            bad = bad_cells[role]
+            columns[role] = pa.Column(checks=[
+                pa.Check(lambda s, bad=bad: ~bad, ignore_na=False, name="not_a_number"),
+                pa.Check(lambda s, bad=bad: s.notna() | bad, ignore_na=False, name="empty"),
+                pa.Check(lambda s: ~np.isinf(s), name="infinite"),
+                pa.Check(lambda s: s.ge(0) | np.isneginf(s), name="negative"),
+            ], nullable=True, coerce=False)
+    if not columns:
+        return pd.DataFrame(columns=["column", "check", "position"])
+    schema = pa.DataFrameSchema(columns, strict=False)
+    try:
+        schema.validate(data[list(columns)], lazy=True)
+    except SchemaErrors as err:
+        cases = err.failure_cases
+        cases = cases[cases["index"].notna() & cases["column"].isin(list(columns))]
+        return pd.DataFrame({"column": cases["column"].astype(str).to_numpy(),
+                             "check": cases["check"].astype(str).to_numpy(),
+                             "position": cases["index"].astype("int64").to_numpy()})
+    return pd.DataFrame(columns=["column", "check", "position"])
+
+
+def _excluded_rows(data: pd.DataFrame, roles: ColumnRoles, failures: pd.DataFrame) -> pd.DataFrame:
+    if failures.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in (*EXCLUDED_COLUMNS, "_position")}).astype(
+            {"row": "int64", "_position": "int64"})
+    reasons = failures.assign(
+        source=failures["column"].map(roles.source_of),
+        reason=[_REASONS.get(c, c).format(label=_LABELS.get(col, col)) for c, col in
+                zip(failures["check"], failures["column"])])
+    grouped = reasons.groupby("position", sort=True).agg(
+        column=("source", lambda s: ", ".join(dict.fromkeys(s))),
+        reason=("reason", lambda s: "; ".join(dict.fromkeys(s))))
+    positions = grouped.index.to_numpy(dtype="int64")
+    ids = data[Role.ACCOUNT_ID].iloc[positions].to_numpy() if Role.ACCOUNT_ID in data.columns \
+        else np.full(len(positions), None)
+    return pd.DataFrame({"row": positions + 2, "account_id": ids, "column": grouped["column"].to_numpy(),
+                         "reason": grouped["reason"].to_numpy(), "_position": positions})
+
+
+def _row_problems(raw: dict[str, pd.Series], roles: ColumnRoles, failures: pd.DataFrame,
+                  unparsed: dict) -> list[Problem]:
+    problems = []
+    for (column, check), group in failures.groupby(["column", "check"], sort=False):
+        positions = group["position"].to_numpy()
+        source = roles.source_of(column)
+        values = raw[column].iloc[positions]
+        cells = unparsed.get(column, {})
+        texts = [cells.get(int(p), v) for p, v in zip(positions, values.tolist())]
+        shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in texts]
+        examples = ", ".join(f"'{v[:30]}'" for v in list(dict.fromkeys(shown))[:3])
+        one = len(positions) == 1
+        text = _MESSAGES.get(check, "{n} {values_are} failing the check " + check + " ({rows})").format(
+            n=f"{len(positions):,}", rows=rows_text(positions), examples=examples,
+            k=f"{values.nunique():,}", rows_have="row has" if one else "rows have",
+            rows_share="row shares" if one else "rows share", values_are="value is" if one else "values are",
+            numbers="a number" if one else "numbers")
+        label = f"column '{source}'" + (f" ({column})" if source != column else "")
+        problems.append(Problem("error", source, len(positions), first_rows(positions),
+                                f"{label}: {text} [{ROW_CONVENTION}]", code=check))
+    return problems
+
+
+def _usability(n_read: int, n_usable: int, settings: ValidationSettings, unusable: list[str]) -> list[Problem]:
+    excluded = n_read - n_usable
+    if n_read == 0:
+        unusable.append("no data rows")
+        return [Problem("error", None, 0, [], "the file has no data rows", code="no_rows")]
+    if n_usable == 0:
+        unusable.append("no usable rows")
+        return [Problem("error", None, excluded, [], f"all {n_read:,} rows have blocking problems; no row is usable",
+                        code="no_usable_rows")]
+    share = excluded / n_read
+    if share > settings.max_excluded_share:
+        unusable.append("too many rows excluded")
+        return [Problem("error", None, excluded, [], (
+            f"{excluded:,} of {n_read:,} rows ({share:.0%}) have blocking problems, more than the "
+            f"{settings.max_excluded_share:.0%} allowed; fix the file before using it"), code="too_many_excluded")]
+    if excluded:
+        return [Problem("warning", None, excluded, [], (
+            f"{excluded:,} of {n_read:,} rows ({share:.0%}) are excluded because of the errors above; "
+            f"the other {n_usable:,} rows are usable (see the excluded rows)"), code="rows_excluded")]
+    return []
+
+
+def _warnings(data, roles, unparsed, notes, skipped, settings) -> list[Problem]:
+    problems = [Problem("warning", None, 0, [], str(note), code="reader_note") for note in notes]
+    for column, reason in skipped.items():
+        if not any(f"'{column}'" in str(note) for note in notes):
+            problems.append(Problem("warning", str(column), 0, [], f"column '{column}' {reason}", code="skipped_column"))
+    problems += column_warnings(data, roles, unparsed, settings)
+    return problems
