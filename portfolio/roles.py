@@ -239,7 +239,9 @@ def _role_by_name(column: Any) -> tuple[str, str] | None:
         return Role.SENSITIVE, (f"named like a protected attribute ('{column}'): kept only for fairness "
                                 "audits, never a feature")
     is_metric = bool(words & METRIC_WORDS)
-    if not is_metric and (name_matches(norm, PII_NAMES) or any(stem in compact for stem in PII_STEMS)):
+    # Stems only for one-word German compounds ("Kundenemail", "Rechnungsadresse").
+    single_word = " " not in strip_owner(norm)
+    if not is_metric and (name_matches(norm, PII_NAMES) or (single_word and any(s in compact for s in PII_STEMS))):
         return Role.PII, f"named like personal data ('{column}'): masked when shown, never a feature"
     if name_matches(norm, POSTCODE_NAMES):
         return Role.EXCLUDED, (f"postcode/place ('{column}') is a possible proxy for protected attributes; "

@@ -85,7 +85,8 @@ TARGET_NAMES = _norm_set(
 )
 # Word-level hints: paid_*, *_paid, *recovered*, *recovery*, *outcome*, *cured*, default flags.
 TARGET_WORDS = frozenset({"paid", "recovered", "recovery", "outcome", "cured", "defaulted",
-                          "bezahlt", "gezahlt", "zahlungseingang", "abgeschrieben", "settled"})
+                          "bezahlt", "gezahlt", "zahlungseingang", "abgeschrieben", "settled",
+                          "eingezogen", "beigetrieben", "eingegangen", "realisiert", "collected"})
 
 SENSITIVE_NAMES = _norm_set(
     "age", "age years", "age group", "age band", "alter", "alter jahre", "altersgruppe", "altersklasse",
@@ -121,6 +122,8 @@ METRIC_WORDS = frozenset({
     "response", "responses", "responded", "sent", "opened", "clicks", "calls", "days", "hour",
     "hours", "logins", "score", "flag", "valid", "verified", "anzahl", "quote", "versuche",
     "optin", "opt", "out", "consent", "bounced", "available", "vorhanden", "type", "channel",
+    "kontaktversuche", "kontaktversuch", "reaktionen", "reaktion", "widerspruch", "versuche",
+    "antworten", "quote", "gueltig", "bounce", "kanal",
 })
 
 # Geographic columns: possible proxies for protected attributes (AGG § 19; domain notes).
@@ -141,6 +144,8 @@ def looks_like_id_name(name: object) -> bool:
     if norm in _norm_set(*ACCOUNT_ID_SYNONYMS):
         return True
     words = set(norm.split())
+    if words & METRIC_WORDS:
+        return False
     if words & {"id", "nr", "nummer", "ref", "referenz", "reference", "iban", "bic", "plz",
                 "postcode", "zip", "telefon", "phone", "mobil", "tel", "uuid", "guid"}:
         return True
