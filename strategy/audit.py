@@ -103,6 +103,13 @@ def append(conn: Connection, user: "User", action: str, *, run_id: str | None = 
     return AuditEntry(**{**fields, "details": details or {}})
 
 
+def read_head(conn: Connection, *, lock: bool = False) -> tuple[int, str]:
+    """(seq, entry_hash) of the newest entry, read inside ``conn``'s transaction."""
+    query = select(t.settings.c.value).where(t.settings.c.key == HEAD_KEY)
+    seq, head = json.loads(conn.execute(query.with_for_update() if lock else query).scalar_one())
+    return int(seq), str(head)
+
+
 def verify_chain(store: "ReviewStore") -> VerifyResult:
     """Recompute the chain and compare it with the stored hashes and the recorded head.
 

@@ -66,6 +66,15 @@ def truthy(series: pd.Series) -> pd.Series:
     return series.astype(str).str.strip().str.lower().isin(TRUE_LEVELS)
 
 
+def truthy_value(value: Any) -> bool:
+    """Scalar version of :func:`truthy` (``None``/NaN are False)."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return bool(value == value and value > 0)
+    return str(value).strip().lower() in TRUE_LEVELS
+
+
 def persona_rows(accounts: pd.DataFrame | None, portfolio: pd.DataFrame | None,
                  persona_id: int) -> pd.DataFrame | None:
     """Portfolio rows of the persona's accounts (joined on ``account_id``), or ``None``."""

@@ -13,8 +13,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from strategy.catalogue import Strategy
-from strategy.context import (DISPUTE_COLUMNS, PersonaContext, first_column, opt_out_columns,
-                              truthy)
+from strategy.context import DISPUTE_COLUMNS, PersonaContext, opt_out_columns, truthy_value
 from strategy.settings import StrategySettings
 
 OPT_OUT_CHANNELS = ("sms", "email", "app_push", "whatsapp")
@@ -170,28 +169,42 @@ def violations(results: list[GuardrailResult]) -> list[GuardrailResult]:
     return [r for r in results if not r.passed]
 
 
-def account_blocks(strategy: Strategy, account: pd.Series | dict[str, Any],
-                   settings: StrategySettings | None = None) -> list[str]:
-    """Steps of ``strategy`` that must not be applied to one account, each with the rule's source.
+def account_block_map(strategy: Strategy, account: dict[str, Any],
+                      settings: StrategySettings | None = None) -> dict[str, str]:
+    """Steps of ``strategy`` one account is protected from: ``{step: reason with its source}``.
 
-    ``account`` is the account's portfolio row; missing columns block nothing.
+    ``account`` is the account's portfolio row as a dict; missing columns block nothing. Steps are
+    ``channel`` (opted out), ``escalation`` (small balance or time-barred) and
+    ``credit_bureau_report`` (disputed debt).
     """
     cfg = settings or StrategySettings()
-    row = pd.DataFrame([dict(account)])
-    blocks = []
-    column = first_column(row, opt_out_columns(strategy.channel))
-    if column is not None and bool(truthy(row[column]).iloc[0]):
-        blocks.append(f"channel {strategy.channel}: account opted out (12 CFR 1006.14(h))")
+    lower = {str(k).lower(): v for k, v in account.items()}
+    blocks: dict[str, str] = {}
+    if any(truthy_value(lower.get(c)) for c in opt_out_columns(strategy.channel)):
+        blocks["channel"] = f"channel {strategy.channel}: account opted out (12 CFR 1006.14(h))"
     if strategy.escalation != "none":
-        balance = pd.to_numeric(row.get("balance", pd.Series([None])), errors="coerce").iloc[0]
-        if pd.notna(balance) and balance < cfg.legal_escalation_min_balance_eur:
-            blocks.append(f"escalation: balance {balance:,.2f} EUR below "
-                          f"{cfg.legal_escalation_min_balance_eur:,.2f} EUR (proportionality)")
-        dpd = pd.to_numeric(row.get("days_past_due", pd.Series([None])), errors="coerce").iloc[0]
-        if pd.notna(dpd) and dpd > cfg.time_barred_after_days:
-            blocks.append(f"escalation: {dpd:.0f} days past due, possibly time-barred "
-                          "(12 CFR 1006.26(b); § 214 BGB)")
-    column = first_column(row, DISPUTE_COLUMNS)
-    if strategy.credit_bureau_report and column is not None and bool(truthy(row[column]).iloc[0]):
-        blocks.append("credit_bureau_report: account disputes the debt (§ 31(2) Nr. 4 BDSG)")
+        balance, dpd = _number(lower.get("balance")), _number(lower.get("days_past_due"))
+        if balance is not None and balance < cfg.legal_escalation_min_balance_eur:
+            blocks["escalation"] = (f"escalation: balance {balance:,.2f} EUR below "
+                                    f"{cfg.legal_escalation_min_balance_eur:,.2f} EUR (proportionality)")
+        elif dpd is not None and dpd > cfg.time_barred_after_days:
+            blocks["escalation"] = (f"escalation: {dpd:.0f} days past due, possibly time-barred "
+                                    "(12 CFR 1006.26(b); § 214 BGB)")
+    if strategy.credit_bureau_report and any(truthy_value(lower.get(c)) for c in DISPUTE_COLUMNS):
+        blocks["credit_bureau_report"] = ("credit_bureau_report: account disputes the debt "
+                                          "(§ 31(2) Nr. 4 BDSG)")
     return blocks
+
+
+def account_blocks(strategy: Strategy, account: dict[str, Any] | pd.Series,
+                   settings: StrategySettings | None = None) -> list[str]:
+    """The reasons of :func:`account_block_map` as a list."""
+    return list(account_block_map(strategy, dict(account), settings).values())
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number

@@ -104,6 +104,8 @@ class ReviewStore(MappingWorkflow, MappingQueries):
             with conn.begin():
                 yield conn
 
+    transaction = _write  # public name for modules writing with the store's lock (export)
+
     # --- users --------------------------------------------------------------------------------
     def add_user(self, actor: User | None, username: str, role: str, password: str | None) -> User:
         """Create a local account (admin or CLI operator only; ``password`` None for OIDC users)."""

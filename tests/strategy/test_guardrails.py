@@ -5,7 +5,7 @@ import pytest
 
 from strategy.catalogue import Strategy, StrategyError
 from strategy.context import PersonaContext
-from strategy.guardrails import RULE_IDS, account_blocks, check_strategy, violations
+from strategy.guardrails import RULE_IDS, account_block_map, account_blocks, check_strategy, violations
 from strategy.settings import StrategySettings
 
 PERSONA = PersonaContext(persona_id=0, name="Steady payers", size=100, median_balance=800.0,
@@ -79,8 +79,9 @@ def test_the_small_balance_threshold_is_configurable():
 def test_single_accounts_lose_the_steps_they_are_protected_from():
     account = {"account_id": "A1", "balance": 30.0, "days_past_due": 1500, "disputes": 1,
                "sms_opt_out": True}
-    blocks = account_blocks(COMPLIANT.with_changes(channel="sms"), account)
-    assert len(blocks) == 4
+    blocks = account_block_map(COMPLIANT.with_changes(channel="sms"), account)
+    assert set(blocks) == {"channel", "escalation", "credit_bureau_report"}
+    assert "§ 31(2) Nr. 4 BDSG" in blocks["credit_bureau_report"]
     assert account_blocks(COMPLIANT, {"account_id": "A2", "balance": 900.0}) == []
 
 

@@ -1,0 +1,42 @@
+"""Protection of exported spreadsheet cells against formula injection (OWASP CSV Injection, CWE-1236).
+
+A text cell that starts with ``=``, ``+``, ``-``, ``@``, tab, carriage return, line feed or NUL is
+prefixed with a single quote, so a spreadsheet shows it as text instead of evaluating it. The rule
+is idempotent: an escaped cell starts with ``'``, which is not a trigger, so escaping it again
+changes nothing. Only text is touched; numbers and booleans stay what they are.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
+# Characters XML 1.0 cannot hold (openpyxl refuses them); removed before escaping so that a
+# hidden control character can never move a trigger to the front after escaping.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def escape_cell(value: Any) -> Any:
+    """Return ``value`` with a leading ``'`` if it is text starting with a formula trigger."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def xlsx_safe_cell(value: Any) -> Any:
+    """Remove characters XML cannot store, then :func:`escape_cell` (for XLSX cells)."""
+    if isinstance(value, str):
+        value = _XML_ILLEGAL.sub("", value)
+    return escape_cell(value)
+
+
+def escape_frame(frame: pd.DataFrame, cell=escape_cell) -> pd.DataFrame:
+    """A copy of ``frame`` with every text cell and every column name escaped."""
+    out = frame.copy()
+    for column in out.columns:
+        if not (pd.api.types.is_numeric_dtype(out[column]) or pd.api.types.is_bool_dtype(out[column])):
+            out[column] = out[column].map(cell).astype(object)
+    out.columns = [cell(str(c)) for c in out.columns]
+    return out

@@ -1,0 +1,264 @@
+"""Export of approved persona -> strategy mappings: CSV, XLSX or JSON, with provenance.
+
+Refused (:class:`ExportRefused`, one line per reason) while the kill switch is on, while any persona
+of the run is not approved or its approval no longer matches, or while a guardrail fails. Written
+atomically (temporary file + ``os.replace`` inside the audit transaction), so a crash never leaves
+a half-written file under the final name, and every export is an audit event with the file's hash.
+
+* JSON: ``{"provenance": {...}, "personas": [...], "accounts": [...]}`` validated against
+  ``docs/export_schema.json`` before writing.
+* CSV: the table only (a dialler parses it as is) plus ``<name>.provenance.json`` beside it,
+  which carries the CSV's SHA-256.
+* XLSX: the table, a ``provenance`` sheet (key, value) and a ``persona_definitions`` sheet.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import jsonschema
+import pandas as pd
+
+from portfolio.errors import UserError
+from strategy import audit
+from strategy.auth import User, require
+from strategy.canonical import canonical_json, sha256_hex
+from strategy.escape import escape_frame, xlsx_safe_cell
+from strategy.export_tables import account_table, persona_table, provenance, to_json_records
+from strategy.run_view import RunView, load_run_view
+
+if TYPE_CHECKING:
+    from strategy.store import ReviewStore
+
+FORMATS = {"csv": "text/csv", "json": "application/json",
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+LEVELS = ("personas", "accounts")
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "export_schema.json"
+XLSX_CELL_LIMIT = 32_000
+
+
+class ExportRefused(UserError):
+    """The export is not allowed now; ``lines`` say why (unapproved personas, guardrails, kill switch)."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What was exported: the bytes (for a download button) and where they were written."""
+
+    run_id: str
+    format: str
+    level: str
+    filename: str
+    mime: str
+    content: bytes
+    sha256: str
+    rows: int
+    provenance: dict[str, Any]
+    path: Path | None = None
+    provenance_path: Path | None = None
+    audit_seq: int = 0
+    provenance_content: bytes | None = field(default=None, repr=False)
+
+
+@lru_cache(maxsize=1)
+def export_schema() -> dict[str, Any]:
+    """The published JSON schema of the JSON export (``docs/export_schema.json``)."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def export_mappings(store: "ReviewStore", run: RunView | str | Path, actor: User, *, fmt: str,
+                    out: str | Path | None = None, level: str = "personas",
+                    portfolio: pd.DataFrame | None = None, include_columns: Sequence[str] = (),
+                    settings: Any = None) -> ExportResult:
+    """Export the approved mappings of ``run``.
+
+    Parameters
+    ----------
+    store : ReviewStore
+    run : RunView or path of a run directory
+    actor : User
+        The signed-in user (any role; the CLI operator without ``--user``). ``run`` and ``actor``
+        are also accepted in the other order.
+    fmt : {"csv", "xlsx", "json"}
+    out : path, optional
+        Where to write; ``None`` returns the bytes only (for a download button), still audited.
+    level : {"personas", "accounts"}
+        One row per persona, or one row per account with overrides applied.
+    portfolio : DataFrame, optional
+        Portfolio rows (``account_id`` + flags); enables per-account guardrails at account level.
+    include_columns : sequence of str
+        Portfolio columns (for example contact data, i.e. PII) to add at account level. Nothing
+        from the portfolio is exported unless named here.
+
+    Raises
+    ------
+    ExportRefused
+        With one line per reason; the refusal itself is recorded in the audit log.
+    """
+    if isinstance(run, User):  # tolerate (store, user, run)
+        run, actor = actor, run
+    run = run if isinstance(run, RunView) else load_run_view(run)
+    require(actor, "export")
+    cfg = settings or store.settings
+    if fmt not in FORMATS:
+        raise UserError(f"export format {fmt!r} is not one of {', '.join(FORMATS)}")
+    if level not in LEVELS:
+        raise UserError(f"export level {level!r} is not one of {', '.join(LEVELS)}")
+    missing = [c for c in include_columns if portfolio is None or c not in portfolio.columns]
+    if missing:
+        raise UserError(f"cannot include {', '.join(missing)}: not in the portfolio given")
+    if portfolio is not None and "account_id" not in portfolio.columns:
+        raise UserError("the portfolio has no account_id column")
+    store.revalidate_approvals(actor, run)
+    try:
+        with store.transaction() as conn:  # holds the write lock: nothing changes meanwhile
+            result = _export_locked(store, conn, run, actor, fmt, out, level, portfolio,
+                                    list(include_columns), cfg)
+    except ExportRefused as refused:
+        with store.transaction() as conn:
+            audit.append(conn, actor, "export_refused", run_id=run.run_id,
+                         details={"format": fmt, "level": level, "reasons": refused.lines})
+        raise
+    return result
+
+
+def _refusals(store: "ReviewStore", run: RunView, portfolio: pd.DataFrame | None) -> list[str]:
+    lines = []
+    switch = store.kill_switch()
+    if switch.get("on"):
+        lines.append(f"exports are stopped by the kill switch ({switch.get('updated_by')}: "
+                     f"{switch.get('reason') or 'no reason given'})")
+    mappings = {m.persona_id: m for m in store.list_mappings(run, portfolio)}
+    for profile in run.profiles:
+        pid, name = int(profile["persona_id"]), profile.get("name", "")
+        mapping = mappings.get(pid)
+        if mapping is None:
+            lines.append(f"persona {pid} ({name}) has no strategy yet")
+        elif mapping.state != "approved":
+            lines.append(f"persona {pid} ({name}) is {mapping.state}, not approved")
+        elif not mapping.approval_valid:
+            lines.append(f"persona {pid} ({name}): the approval no longer matches its strategy "
+                         "or persona definition")
+        for result in (mapping.guardrails if mapping else []):
+            if not result.passed:
+                lines.append(f"persona {pid} ({name}): {result.message}")
+    return lines
+
+
+def _export_locked(store: "ReviewStore", conn: Any, run: RunView, actor: User, fmt: str,
+                   out: str | Path | None, level: str, portfolio: pd.DataFrame | None,
+                   include_columns: list[str], cfg: Any) -> ExportResult:
+    lines = _refusals(store, run, portfolio)
+    if lines:
+        raise ExportRefused("export refused: " + "; ".join(lines), lines=lines)
+    mappings = {m.persona_id: m for m in store.list_mappings(run, portfolio)}
+    personas = persona_table(run, mappings)
+    accounts = None
+    if level == "accounts":
+        accounts, problems = account_table(run, mappings, store.account_overrides(run.run_id),
+                                           portfolio, include_columns, cfg)
+        if problems:
+            raise ExportRefused("export refused: " + "; ".join(problems), lines=problems)
+    block = provenance(run, fmt=fmt, level=level, exported_by=actor.username, role=actor.role,
+                       exported_at=audit.now_utc(), audit_head=audit.read_head(conn, lock=True),
+                       run_info=store.run_info(run.run_id), include_columns=include_columns,
+                       account_guardrails_checked=portfolio is not None)
+    table = accounts if accounts is not None else personas
+    content, sidecar = _render(fmt, table, personas, accounts, block)
+    digest = sha256_hex(content)
+    stem = Path(out).name if out else f"{run.run_id}_{level}.{fmt}"
+    path = Path(out) if out else None
+    side_path = path.with_name(path.stem + ".provenance.json") if path and sidecar else None
+    temps = []
+    try:
+        if path is not None:
+            temps.append((_write_temp(path, content), path))
+            if side_path is not None:
+                temps.append((_write_temp(side_path, sidecar), side_path))
+        entry = audit.append(conn, actor, "exported", run_id=run.run_id, content=digest, details={
+            "format": fmt, "level": level, "file": stem, "rows": int(len(table)),
+            "personas": len(personas), "audit_head_sha256": block["audit_head_sha256"],
+            "included_columns": include_columns})
+        for temp, final in temps:  # inside the transaction: no file without its audit entry
+            os.replace(temp, final)
+        temps = []
+    finally:
+        for temp, _final in temps:
+            Path(temp).unlink(missing_ok=True)
+    return ExportResult(run.run_id, fmt, level, stem, FORMATS[fmt], content, digest, int(len(table)),
+                        block, path, side_path, entry.seq, sidecar)
+
+
+def _render(fmt: str, table: pd.DataFrame, personas: pd.DataFrame, accounts: pd.DataFrame | None,
+            block: dict[str, Any]) -> tuple[bytes, bytes | None]:
+    if fmt == "json":
+        document = {"provenance": block, "personas": to_json_records(personas)}
+        if accounts is not None:
+            document["accounts"] = to_json_records(accounts)
+        try:
+            jsonschema.validate(document, export_schema())
+        except jsonschema.ValidationError as err:
+            raise UserError(f"the export does not match docs/export_schema.json: {err.message} "
+                            f"at {'/'.join(map(str, err.absolute_path))}") from None
+        return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8"), None
+    if fmt == "csv":
+        content = escape_frame(table).to_csv(index=False, lineterminator="\r\n").encode("utf-8")
+        sidecar = {**block, "csv_file_sha256": sha256_hex(content)}
+        return content, json.dumps(sidecar, ensure_ascii=False, indent=2).encode("utf-8")
+    return _xlsx(table, "accounts" if accounts is not None else "personas", block), None
+
+
+def _xlsx(table: pd.DataFrame, sheet: str, block: dict[str, Any]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    main = book.create_sheet(sheet)
+    safe = escape_frame(table, xlsx_safe_cell)
+    main.append(list(safe.columns))
+    for row in safe.itertuples(index=False):
+        main.append([None if _missing(v) else v for v in row])
+    prov = book.create_sheet("provenance")
+    prov.append(["key", "value"])
+    for key, value in block.items():
+        if key == "persona_definitions":
+            continue
+        text = value if isinstance(value, (str, int, float, bool)) or value is None \
+            else canonical_json(value)
+        prov.append([xlsx_safe_cell(key), xlsx_safe_cell(_clip(text))])
+    defs = book.create_sheet("persona_definitions")
+    defs.append(["persona_id", "definition_json"])
+    for profile in block["persona_definitions"]:
+        defs.append([profile.get("persona_id"), xlsx_safe_cell(_clip(canonical_json(profile)))])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _clip(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > XLSX_CELL_LIMIT:
+        return value[:XLSX_CELL_LIMIT] + " [cut: full text in the JSON export]"
+    return value
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def _write_temp(final: Path, content: bytes) -> str:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+            stream.flush()
+            os.fsync(stream.fileno())
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return temp
