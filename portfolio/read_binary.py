@@ -70,10 +70,10 @@ def read_xlsx(data: bytes, name: str, sheet: str | None, max_columns: int) -> Sh
     check_zip(data, name)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except DefusedXmlException:
-        raise PortfolioError(f"{name}: the Excel file declares XML entities (an 'XML bomb' pattern); "
-                             "refused. Save the sheet again from Excel or export it as CSV.") from None
-    except Exception as err:  # openpyxl raises many types for damaged files
+    except Exception as err:  # openpyxl raises many types for damaged files, and wraps defusedxml's
+        if _caused_by(err, DefusedXmlException):
+            raise PortfolioError(f"{name}: the Excel file declares XML entities (an 'XML bomb' pattern); "
+                                 "refused. Save the sheet again from Excel or export it as CSV.") from None
         raise PortfolioError(f"{name}: could not be opened as an Excel workbook ({_short(err)}).") from None
     try:
         return _read_sheet(workbook, name, sheet, max_columns)
@@ -104,11 +104,11 @@ def _read_sheet(workbook, name: str, sheet: str | None, max_columns: int) -> She
             formulas += sum(isinstance(v, str) and v.startswith("=") for v in row)
             width = max(width, len(row))
             rows.append(row)
-    except DefusedXmlException:
-        raise PortfolioError(f"{name}: the sheet declares XML entities (an 'XML bomb' pattern); refused.") from None
     except PortfolioError:
         raise
     except Exception as err:
+        if _caused_by(err, DefusedXmlException):
+            raise PortfolioError(f"{name}: the sheet declares XML entities (an 'XML bomb' pattern); refused.") from None
         raise PortfolioError(f"{name}: sheet '{worksheet.title}' could not be read ({_short(err)}).") from None
     notes = []
     if formulas:
@@ -180,6 +180,16 @@ def _unusable_type(arrow_type, pa) -> str | None:
     if types.is_extension_type(arrow_type) if hasattr(types, "is_extension_type") else False:
         return "extension-type"
     return None
+
+
+def _caused_by(err: BaseException | None, kind: type) -> bool:
+    """Whether ``err`` or an exception it wraps is a ``kind``."""
+    seen = 0
+    while err is not None and seen < 20:
+        if isinstance(err, kind):
+            return True
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return False
 
 
 def _short(err: BaseException) -> str:

@@ -93,7 +93,7 @@ def _decode_mixed(data: bytes, name: str) -> DecodedText | None:
 
 def mojibake_note(text: str, name: str, encoding: str) -> tuple[str, ...]:
     """A note when text decoded as Windows-1252 looks like UTF-8 read the wrong way ("Ã¼")."""
-    if encoding in {"cp1252", "latin-1"} and _MOJIBAKE.search(text[:1_000_000]):
+    if _MOJIBAKE.search(text[:1_000_000]):
         return (f"{name}: some text looks garbled (e.g. 'Ã¼' for 'ü'): the file may mix encodings. "
                 "Re-export it as UTF-8.",)
     return ()
