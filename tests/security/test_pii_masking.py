@@ -1,0 +1,115 @@
+"""Personal data (names, e-mail, phone, IBAN, street) never appears unmasked where the app shows data,
+and never leaves in an export unless someone asked for it explicitly.
+
+The checks collect every piece of text a page renders (all dataframe cells, markdown, captions,
+alerts, metrics, widget labels and options) and look for the raw values of the PII columns.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from strategy.auth import User
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "sample_data" / "sample_portfolio.csv"
+ANALYST = User("ana", "analyst")
+TIMEOUT_S = 240
+MIN_LENGTH = 6  # shorter values (first names like "Ali") could appear by coincidence
+
+
+def raw_pii_values(source: Path | bytes, filename: str) -> set[str]:
+    """Distinctive raw values of the columns the reader classes as PII."""
+    from portfolio.load import load_portfolio
+
+    portfolio = load_portfolio(source, filename=filename)
+    assert portfolio.roles.pii, "the sample must contain PII columns for this test to mean anything"
+    values = set()
+    for column in portfolio.roles.pii:
+        for value in portfolio.frame[column].dropna().astype(str):
+            if len(value.strip()) >= MIN_LENGTH:
+                values.add(value.strip())
+    return values
+
+
+def rendered_text(at: AppTest) -> list[str]:
+    """Every string the page shows: dataframe cells and headers, text elements, widget labels/options."""
+    texts: list[str] = []
+    for frame_element in list(at.dataframe) + list(at.get("arrow_data_frame")):
+        frame = frame_element.value if hasattr(frame_element, "value") else None
+        if isinstance(frame, pd.DataFrame):
+            texts += [str(c) for c in frame.columns]
+            texts += [str(value) for value in frame.to_numpy().ravel()]
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "success", "warning",
+                 "error", "metric", "code", "text", "json", "table"):
+        for element in at.get(kind):
+            texts.append(str(getattr(element, "value", "")))
+            texts.append(str(getattr(element, "label", "")))
+    for widget in list(at.selectbox) + list(at.multiselect) + list(at.radio):
+        texts += [str(option) for option in widget.options]
+    return texts
+
+
+def leaked(texts: list[str], raw: set[str]) -> list[str]:
+    joined = "\n".join(texts)
+    return sorted(value for value in raw if value in joined)
+
+
+def _portfolio_page(data: bytes, filename: str) -> AppTest:
+    from pages._state import PortfolioChoice
+
+    at = AppTest.from_file(str(REPO / "pages" / "1_portfolio.py"), default_timeout=TIMEOUT_S)
+    at.session_state["user"] = ANALYST
+    at.session_state["portfolio_choice"] = PortfolioChoice(data, filename,
+                                                           hashlib.sha256(data).hexdigest())
+    at.run()
+    assert not at.exception, at.exception
+    return at  # AppTest renders expander content whether or not it is expanded
+
+
+def test_portfolio_page_shows_no_raw_personal_data_of_the_sample():
+    data = SAMPLE.read_bytes()
+    raw = raw_pii_values(data, SAMPLE.name)
+    at = _portfolio_page(data, SAMPLE.name)
+    texts = rendered_text(at)
+    assert any("***" in t for t in texts), "the masked preview is shown (positive control)"
+    assert leaked(texts, raw) == []
+
+
+def test_the_leak_check_would_notice_an_unmasked_preview(monkeypatch):
+    """Mutation control: with masking switched off, the same check must find the raw values."""
+    import portfolio.mask
+
+    monkeypatch.setattr(portfolio.mask, "mask_pii", lambda frame, roles: frame)
+    data = SAMPLE.read_bytes()
+    at = _portfolio_page(data, SAMPLE.name)
+    assert leaked(rendered_text(at), raw_pii_values(data, SAMPLE.name)) != []
+
+
+def test_problem_rows_and_messages_show_no_raw_personal_data(tmp_path):
+    """Rows excluded by validation are listed with row number and reason, never with their PII."""
+    from sample_data.generator import GERMAN_COLUMNS, generate_portfolio, write_portfolio
+
+    frame = generate_portfolio(400, seed=9, language="de")
+    balance = GERMAN_COLUMNS["balance"]
+    frame[balance] = frame[balance].astype(object)
+    frame.loc[[3, 50, 120], balance] = "kein Betrag"          # not an amount
+    frame.loc[[7], GERMAN_COLUMNS["account_id"]] = frame.loc[8, GERMAN_COLUMNS["account_id"]]  # duplicate id
+    frame.loc[[11], GERMAN_COLUMNS["email"]] = "=HYPERLINK(\"http://evil.example\")"
+    path = write_portfolio(frame, tmp_path / "mit_fehlern.csv")
+    data = path.read_bytes()
+
+    raw = {str(v).strip() for column in ("first_name", "last_name", "email", "phone", "iban", "street")
+           for v in frame[GERMAN_COLUMNS[column]].dropna() if len(str(v).strip()) >= MIN_LENGTH}
+    at = _portfolio_page(data, path.name)
+    texts = rendered_text(at)
+    assert leaked(texts, raw) == []
+
+
+# ---------------------------------------------------------------- exports
+needs_export = pytest.mark.skipif(not (REPO / "strategy" / "export.py").exists(),
+                                  reason="strategy/export.py not written yet")
