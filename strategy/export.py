@@ -170,7 +170,7 @@ def _export_locked(store: "ReviewStore", conn: Any, run: RunView, actor: User, f
                        run_info=store.run_info(run.run_id), include_columns=include_columns,
                        account_guardrails_checked=portfolio is not None)
     table = accounts if accounts is not None else personas
-    content, sidecar = _render(fmt, table, personas, accounts, block)
+    content, sidecar = render(fmt, table, personas, accounts, block)
     digest = sha256_hex(content)
     stem = Path(out).name if out else f"{run.run_id}_{level}.{fmt}"
     path = Path(out) if out else None
@@ -195,8 +195,9 @@ def _export_locked(store: "ReviewStore", conn: Any, run: RunView, actor: User, f
                         block, path, side_path, entry.seq, sidecar)
 
 
-def _render(fmt: str, table: pd.DataFrame, personas: pd.DataFrame, accounts: pd.DataFrame | None,
-            block: dict[str, Any]) -> tuple[bytes, bytes | None]:
+def render(fmt: str, table: pd.DataFrame, personas: pd.DataFrame, accounts: pd.DataFrame | None,
+           block: dict[str, Any]) -> tuple[bytes, bytes | None]:
+    """File bytes of an export (and the CSV's provenance sidecar); text cells escaped in CSV/XLSX."""
     if fmt == "json":
         document = {"provenance": block, "personas": to_json_records(personas)}
         if accounts is not None:
