@@ -14,6 +14,7 @@ database. After every kill:
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import random
@@ -34,7 +35,7 @@ WORKER = HERE / "crash_worker.py"
 
 KILLS = 5
 SEED = int(os.environ.get("CRASH_TEST_SEED", "20261123"))
-FINAL_EXPORT = re.compile(r"^mappings_\d+\.(csv|json|xlsx)$")
+FINAL_EXPORT = re.compile(r"^mappings_\d+(\.provenance)?\.(csv|json|xlsx)$")
 
 pytestmark = pytest.mark.slow
 
@@ -96,6 +97,12 @@ def _audit_head_seq(db: Path) -> int:
         return int(conn.execute("SELECT max(seq) FROM audit_log").fetchone()[0] or 0)
 
 
+def _exported_hashes(db: Path) -> set[str]:
+    with sqlite3.connect(db) as conn:
+        return {row[0] for row in conn.execute(
+            "SELECT content_hash FROM audit_log WHERE action = 'exported'")}
+
+
 def _complete(path: Path) -> bool:
     """Whether an export file parses completely in its format."""
     try:
@@ -114,18 +121,23 @@ def _complete(path: Path) -> bool:
     return True
 
 
-def _check_exports(export_dir: Path) -> tuple[int, list[str]]:
-    final, partial = 0, []
-    for path in export_dir.iterdir():
+def _check_exports(export_dir: Path, db: Path) -> tuple[int, list[str], list[str]]:
+    """(number of finished exports, half-written ones, ones without an ``exported`` audit entry)."""
+    final, partial, unaudited = 0, [], []
+    audited = _exported_hashes(db)
+    for path in sorted(export_dir.iterdir()):
         if FINAL_EXPORT.match(path.name):
-            final += 1
             if not _complete(path):
                 partial.append(path.name)
+            if ".provenance." not in path.name:
+                final += 1
+                if hashlib.sha256(path.read_bytes()).hexdigest() not in audited:
+                    unaudited.append(path.name)
         else:
             # A temporary file left by the kill must never look like a finished export.
             assert path.name.startswith(".") or path.suffix in {".tmp", ".part"}, \
                 f"unexpected file in the export folder: {path.name}"
-    return final, partial
+    return final, partial, unaudited
 
 
 def _store_still_works(db: Path, run_dir: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -160,7 +172,7 @@ def test_killing_the_writer_mid_write_leaves_database_audit_log_and_exports_inta
                               cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert prepared.returncode == 0, prepared.stderr
 
-    total_commits = 0
+    total_commits, total_exports = 0, 0
     for kill in range(KILLS):
         worker = Worker([str(db), str(run_dir), str(export_dir)], env)
         assert worker.ready.wait(60), "the worker did not start"
@@ -177,9 +189,12 @@ def test_killing_the_writer_mid_write_leaves_database_audit_log_and_exports_inta
         assert verify.returncode == 0, f"{where}: audit verify failed:\n{verify.stdout}{verify.stderr}"
         assert _audit_head_seq(db) >= worker.last_committed, \
             f"{where}: committed audit entries were lost"
-        _final, partial = _check_exports(export_dir)
+        n_exports, partial, unaudited = _check_exports(export_dir, db)
+        total_exports = n_exports
         assert partial == [], f"{where}: half-written export files: {partial}"
+        assert unaudited == [], f"{where}: export files without an audit entry: {unaudited}"
         still = _store_still_works(db, run_dir, env)
         assert still.returncode == 0, f"{where}: the store no longer works:\n{still.stderr}"
 
     assert total_commits > 50, "the worker did too little work for the kills to land mid-write"
+    assert total_exports > 0, "no export was written, so the export part was not tested"
