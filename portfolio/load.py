@@ -87,7 +87,8 @@ def load_portfolio(source: str | os.PathLike | bytes | BinaryIO | pd.DataFrame, 
     roles = detect_roles(raw, mapping)
     checked = check_portfolio(
         raw, roles, unparsed=result.unparsed if result else None, notes=result.notes if result else (),
-        skipped_columns=result.skipped_columns if result else None, settings=settings)
+        skipped_columns=result.skipped_columns if result else None,
+        suspect_rows=result.suspect_rows if result else None, settings=settings)
     usable = checked.usable.to_numpy(dtype=bool)
     frame = checked.frame[usable].reset_index(drop=True)
     row_numbers = pd.Series(checked.frame.index[usable] + 2, name="row")

@@ -67,6 +67,9 @@ class ReadResult:
         Columns not read at all (e.g. nested Parquet columns), with the reason.
     number_conventions
         Column -> "de" or "en" for columns converted from text.
+    suspect_rows
+        Row position -> reason for rows that cannot be trusted as a whole (e.g. the last row of a
+        file cut off in the middle of that row); the validator excludes them.
     """
 
     frame: pd.DataFrame
@@ -79,6 +82,7 @@ class ReadResult:
     unparsed: dict[str, dict[int, str]] = field(default_factory=dict)
     skipped_columns: dict[str, str] = field(default_factory=dict)
     number_conventions: dict[str, str] = field(default_factory=dict)
+    suspect_rows: dict[int, str] = field(default_factory=dict)
 
 
 def read_table(source: str | os.PathLike | bytes | BinaryIO, *, filename: str | None = None,
@@ -191,7 +195,11 @@ def _read_csv(data: bytes, name: str, sha256: str, max_columns: int, max_line_ch
     frame = frame.apply(lambda col: col.str.strip()) if len(frame.columns) else frame
     frame, unparsed, conventions = _convert_columns(frame, default="de" if delimiter == ";" else "en")
     notes = decoded.notes + read_text.mojibake_note(text, name, decoded.encoding) + tuple(header_notes)
-    return ReadResult(frame, name, "csv", decoded.encoding, delimiter, sha256, notes, unparsed, {}, conventions)
+    suspect = {}
+    if read_text.truncated_last_line(text, delimiter, width):
+        suspect[len(frame) - 1] = "the file ends in the middle of this row (truncated?)"
+    return ReadResult(frame, name, "csv", decoded.encoding, delimiter, sha256, notes, unparsed, {},
+                      conventions, suspect)
 
 
 def _apply_header(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]]:

@@ -148,3 +148,15 @@ def _explain_parser_error(message: str, delimiter: str) -> str:
         return ("a quoted value is never closed (the file looks truncated or a quote character is "
                 "missing); check the end of the file.")
     return f"could not be read as {sep}-separated text ({message.splitlines()[0][:200]})."
+
+
+def truncated_last_line(text: str, delimiter: str, header_fields: int) -> bool:
+    """Whether the file ends mid-row: no line break at the end and fewer fields than the header."""
+    if text.endswith(("\n", "\r")):
+        return False
+    last = text.rsplit("\n", 1)[-1]
+    try:
+        fields = len(next(csv.reader([last], delimiter=delimiter)))
+    except (csv.Error, StopIteration):
+        return True
+    return fields < header_fields

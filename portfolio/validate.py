@@ -52,7 +52,8 @@ _MESSAGES = {
     "infinite": "{n} {values_are} infinite ({rows}); excluded",
     "negative": "{n} {values_are} negative (e.g. {examples}; {rows}); excluded",
 }
-_REASONS = {"empty_id": "empty account id", "duplicate_id": "duplicate account id",
+FILE_COLUMN = "(whole row)"
+_REASONS = {"suspect_row": "the file ends in the middle of this row","empty_id": "empty account id", "duplicate_id": "duplicate account id",
             "not_a_number": "{label} is not a number", "empty": "{label} is empty or NaN",
             "infinite": "{label} is infinite", "negative": "{label} is negative"}
 
@@ -68,7 +69,7 @@ class CheckedFrame:
 
 def validate_portfolio(frame: pd.DataFrame, roles: ColumnRoles, *, unparsed: dict | None = None,
                        notes: tuple[str, ...] | list[str] = (), skipped_columns: dict | None = None,
-                       settings: ValidationSettings = ValidationSettings()) -> ValidationReport:
+                       suspect_rows: dict[int, str] | None = None, settings: ValidationSettings = ValidationSettings()) -> ValidationReport:
     """Check a portfolio and report every problem at once.
 
     Parameters
@@ -77,17 +78,17 @@ def validate_portfolio(frame: pd.DataFrame, roles: ColumnRoles, *, unparsed: dic
         The raw frame (source column names) or one already renamed with ``roles.renamed``.
     roles
         Column roles from :func:`portfolio.roles.detect_roles`.
-    unparsed, notes, skipped_columns
+    unparsed, notes, skipped_columns, suspect_rows
         What the reader found (see :class:`portfolio.read.ReadResult`); reported too.
     settings
         Thresholds.
     """
-    return check_portfolio(frame, roles, unparsed=unparsed, notes=notes,
-                           skipped_columns=skipped_columns, settings=settings).report
+    return check_portfolio(frame, roles, unparsed=unparsed, notes=notes, skipped_columns=skipped_columns,
+                           suspect_rows=suspect_rows, settings=settings).report
 
 
 def check_portfolio(frame: pd.DataFrame, roles: ColumnRoles, *, unparsed: dict | None = None,
-                    notes=(), skipped_columns: dict | None = None,
+                    notes=(), skipped_columns: dict | None = None, suspect_rows: dict[int, str] | None = None,
                     settings: ValidationSettings = ValidationSettings()) -> CheckedFrame:
     """Like :func:`validate_portfolio`, and also return the coerced frame and the usable-row mask."""
     data = frame.reset_index(drop=True).rename(columns=roles.renamed)
@@ -108,8 +109,14 @@ def check_portfolio(frame: pd.DataFrame, roles: ColumnRoles, *, unparsed: dict |
         else:
             data[role], bad_cells[role] = _coerce_numbers(data[role], unparsed.get(role, {}))
     failures = _run_schema(data, [r for r in Role.REQUIRED if r not in missing], bad_cells)
+    suspect = {int(p): str(r) for p, r in (suspect_rows or {}).items() if 0 <= int(p) < len(data)}
+    if suspect:
+        failures = pd.concat([failures, pd.DataFrame(
+            {"column": FILE_COLUMN, "check": "suspect_row", "position": list(suspect)})], ignore_index=True)
     excluded = _excluded_rows(data, roles, failures)
-    problems += _row_problems(raw, roles, failures, unparsed)
+    problems += _row_problems(raw, roles, failures[failures["column"] != FILE_COLUMN], unparsed)
+    problems += [Problem("error", None, 1, first_rows([p]), (
+        f"row {p + 2}: {reason}; excluded [{ROW_CONVENTION}]"), code="suspect_row") for p, reason in suspect.items()]
     usable = pd.Series(True, index=data.index)
     usable[excluded["_position"].to_numpy()] = False
     n_read, n_usable = len(data), int(usable.sum())
