@@ -113,3 +113,63 @@ def test_problem_rows_and_messages_show_no_raw_personal_data(tmp_path):
 # ---------------------------------------------------------------- exports
 needs_export = pytest.mark.skipif(not (REPO / "strategy" / "export.py").exists(),
                                   reason="strategy/export.py not written yet")
+
+
+def _approved_review(review):
+    """The fabricated run with both personas approved, and a portfolio frame with contact data."""
+    from strategy.auth import User as _User
+
+    store, run, run_dir = review
+    manager = _User("mia", "manager")
+    for pid in run.persona_ids:
+        mapping = store.get_mapping(run, pid)
+        store.approve(manager, run, pid, expected_version=mapping.version)
+    accounts = run.accounts
+    portfolio = pd.DataFrame({
+        "account_id": accounts["account_id"].astype(str),
+        "balance": 100.0, "days_past_due": 30,
+        "email": [f"person.{i}@example.org" for i in range(len(accounts))],
+        "iban": [f"DE89370400440532{i:06d}" for i in range(len(accounts))],
+    })
+    return store, run, manager, portfolio
+
+
+def _export_text(result) -> str:
+    if result.format == "xlsx":
+        import io
+
+        from openpyxl import load_workbook
+
+        book = load_workbook(io.BytesIO(result.content), read_only=True)
+        return "\n".join(str(cell) for sheet in book.worksheets
+                         for row in sheet.iter_rows(values_only=True) for cell in row)
+    return result.content.decode("utf-8")
+
+
+@needs_export
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "json"])
+def test_account_export_carries_no_personal_data_unless_asked_for(review, fmt):
+    from strategy.export import export_mappings
+
+    store, run, manager, portfolio = _approved_review(review)
+    result = export_mappings(store, run, manager, fmt=fmt, level="accounts", portfolio=portfolio)
+    text = _export_text(result)
+    assert result.rows == len(portfolio)
+    assert "S0000" in text  # positive control: the accounts are there
+    for column in ("email", "iban"):
+        assert not any(value in text for value in portfolio[column]), f"{column} values exported"
+    assert "example.org" not in text and "DE893704" not in text
+
+
+@needs_export
+def test_personal_data_is_exported_only_when_named_and_the_audit_log_says_so(review):
+    from strategy.export import export_mappings
+
+    store, run, manager, portfolio = _approved_review(review)
+    result = export_mappings(store, run, manager, fmt="csv", level="accounts", portfolio=portfolio,
+                             include_columns=["email"])
+    text = result.content.decode("utf-8")
+    assert portfolio["email"].iloc[0] in text
+    assert not any(value in text for value in portfolio["iban"]), "only the named column is exported"
+    entry = store.export_history(run.run_id)[0]
+    assert entry.details["included_columns"] == ["email"]
