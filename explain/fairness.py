@@ -7,7 +7,7 @@ warnings for a human reviewer, not verdicts:
   ``min_group_size`` are marked small and left out of the ratio and the difference);
 * adverse impact ratio: lowest favourable rate / highest, favourable = NOT flagged high-risk; below
   0.8 is a warning (four-fifths rule, 29 CFR 1607.4(D));
-* demographic parity difference: highest minus lowest flagged rate;
+* demographic parity difference: highest minus lowest flagged rate (warning above 10 points);
 * calibration within groups: mean risk score against the observed NOT-paid rate per group;
 * proxy check: how well the model's features predict the attribute (cross-validated AUC).
 """
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import roc_auc_score
+from scipy.stats import rankdata
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from explain.settings import RiskSettings
@@ -127,7 +127,8 @@ def _summarise(column: str, table: pd.DataFrame, settings: RiskSettings) -> dict
         "attribute": column, "groups": int(len(table)), "groups_compared": int(len(compared)),
         "small_groups": table.loc[table["small_group"], "group"].tolist(),
         "adverse_impact_ratio": None, "lowest_group": None, "highest_group": None,
-        "demographic_parity_difference": None, "adverse_impact_warning": False,
+        "demographic_parity_difference": None, "adverse_impact_warning": False, "parity_warning": False,
+        "disparity_warning": False,
         "calibration_gap_groups": [], "warnings": [],
     }
     if summary["small_groups"]:
@@ -147,7 +148,17 @@ def _summarise(column: str, table: pd.DataFrame, settings: RiskSettings) -> dict
         summary["warnings"].append(
             f"{column}: adverse impact ratio {ratio:.2f} < {settings.adverse_impact_warning} (group "
             f"{low} is flagged high-risk more often than {high}); a warning for review, not a verdict.")
-    gap = compared[(compared["calibration_gap"].abs() > CALIBRATION_GAP_WARNING)]
+    parity = summary["demographic_parity_difference"]
+    if parity > settings.parity_difference_warning:
+        summary["parity_warning"] = True
+        summary["warnings"].append(
+            f"{column}: flagged high-risk rates differ by {parity:.1%} between groups ({flagged.min():.1%} "
+            f"to {flagged.max():.1%}; warning above {settings.parity_difference_warning:.0%}).")
+    summary["disparity_warning"] = bool(summary["adverse_impact_warning"] or summary["parity_warning"])
+    # a gap only counts when it is also larger than twice its sampling error (small groups are noisy)
+    rate = compared["observed_not_paid_rate"].clip(0.01, 0.99)
+    noise = 2 * np.sqrt(rate * (1 - rate) / compared["accounts"])
+    gap = compared[(compared["calibration_gap"].abs() > np.maximum(CALIBRATION_GAP_WARNING, noise))]
     summary["calibration_gap_groups"] = gap["group"].tolist()
     for _, row in gap.iterrows():
         word = "over" if row["calibration_gap"] > 0 else "under"
@@ -177,7 +188,8 @@ def proxy_check(column: str, groups: np.ndarray, features: pd.DataFrame, table: 
             folds[test] = k
         for feature in X.columns:
             rows.append((feature, _binned_auc(X[feature].to_numpy(), y, folds)))
-        model = HistGradientBoostingClassifier(max_iter=60, max_leaf_nodes=15, random_state=settings.seed)
+        model = HistGradientBoostingClassifier(max_iter=40, max_leaf_nodes=8, max_bins=32, early_stopping=False,
+                                               random_state=settings.seed)
         proba = cross_val_predict(model, X, y, cv=splitter, method="predict_proba")
         rows.append(("(all features)", _macro_auc(y, proba)))
     table_out = pd.DataFrame(rows, columns=["feature", "auc"])
@@ -188,26 +200,32 @@ def proxy_check(column: str, groups: np.ndarray, features: pd.DataFrame, table: 
 
 def _binned_auc(values: np.ndarray, y: np.ndarray, folds: np.ndarray) -> float:
     finite = np.isfinite(values)
-    bins = np.full(len(values), -1)
+    bins = np.zeros(len(values), dtype=np.int64)  # bin 0 = missing
     if finite.any():
         unique = np.unique(values[finite])
         if len(unique) <= 20:
-            bins[finite] = np.searchsorted(unique, values[finite])
+            bins[finite] = 1 + np.searchsorted(unique, values[finite])
         else:
             edges = np.unique(np.quantile(values[finite], np.linspace(0, 1, 11)[1:-1]))
-            bins[finite] = np.searchsorted(edges, values[finite], side="right")
-    n_classes = y.max() + 1
-    proba = np.empty((len(y), n_classes))
+            bins[finite] = 1 + np.searchsorted(edges, values[finite], side="right")
+    n_classes, n_bins = int(y.max()) + 1, int(bins.max()) + 1
     prior = np.bincount(y, minlength=n_classes) / len(y)
+    proba = np.empty((len(y), n_classes))
     for k in np.unique(folds):
         train, test = folds != k, folds == k
-        counts = pd.crosstab(bins[train], y[train]).reindex(columns=range(n_classes), fill_value=0)
-        shares = (counts + prior) / (counts.sum(axis=1).to_numpy()[:, None] + 1)  # smoothed towards prior
-        looked_up = shares.reindex(bins[test])
-        proba[test] = np.where(looked_up.isna(), prior, looked_up.to_numpy())
+        counts = np.bincount(bins[train] * n_classes + y[train], minlength=n_bins * n_classes)
+        counts = counts.reshape(n_bins, n_classes)
+        shares = (counts + prior) / (counts.sum(axis=1, keepdims=True) + 1)  # smoothed towards the prior
+        proba[test] = shares[bins[test]]
     return _macro_auc(y, proba)
 
 
 def _macro_auc(y: np.ndarray, proba: np.ndarray) -> float:
-    scores = [roc_auc_score(y == k, proba[:, k]) for k in range(proba.shape[1]) if 0 < (y == k).sum() < len(y)]
+    scores = []
+    for k in range(proba.shape[1]):
+        positive = y == k
+        n_pos = int(positive.sum())
+        if 0 < n_pos < len(y):
+            ranks = rankdata(proba[:, k])  # Mann-Whitney: AUC from the ranks of the positives
+            scores.append((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * (len(y) - n_pos)))
     return float(np.mean(scores)) if scores else float("nan")

@@ -165,11 +165,11 @@ def decide_calibration(oof: np.ndarray, event: np.ndarray, folds: np.ndarray, se
         return (CalibrationDecision(False, None, base, {}, "calibration switched off in the settings"),
                 raw, None)
     best = min(scores, key=scores.get)
-    if scores[best] < base:
+    if scores[best] < base - settings.calibration_min_gain:
         reason = (f"{best} calibration lowered the out-of-fold Brier score from {base:.4f} to "
                   f"{scores[best]:.4f}")
         calibrator = Calibrator(best).fit(oof, event)
         return CalibrationDecision(True, best, base, scores, reason), fitted[best], calibrator
-    reason = (f"not calibrated: the raw scores' out-of-fold Brier score {base:.4f} was not improved "
-              f"(best: {best} {scores[best]:.4f})")
+    reason = (f"not calibrated: no method lowered the out-of-fold Brier score {base:.4f} by at least "
+              f"{settings.calibration_min_gain} (best: {best}, {scores[best]:.4f})")
     return CalibrationDecision(False, None, base, scores, reason), raw, None

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from explain import artifacts
 from explain.fairness import FairnessReport, fairness_report
@@ -129,6 +130,10 @@ class RiskResult:
 
         Unlike the run's own scores these are not out-of-fold (the model never saw these accounts).
         """
+        with threadpool_limits(self.settings.thread_count(len(frame))):
+            return self._score(frame)
+
+    def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
         shap_table = compute_shap(self.model, frame, frame["account_id"].astype(str),
                                   cap=self.settings.shap_max_rows, seed=self.settings.seed)
         return _score_table(frame["account_id"].astype(str), self.model.risk_score(frame), shap_table,
@@ -245,6 +250,11 @@ def fit_risk_model(frame: pd.DataFrame, roles: Any, target: str, target_event: s
         Called with the stages "risk model", "shap" and "fairness".
     """
     settings = settings or RiskSettings()
+    with threadpool_limits(settings.thread_count(len(frame))):
+        return _fit(frame, roles, target, target_event, persona_ids, settings, progress)
+
+
+def _fit(frame, roles, target, target_event, persona_ids, settings, progress) -> RiskResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     if target is None or target == "":

@@ -29,6 +29,11 @@ class RiskSettings:
     calibration : str
         "auto" calibrates (isotonic or sigmoid, cross-fitted on the out-of-fold scores) only when that
         lowers the out-of-fold Brier score; "isotonic"/"sigmoid" try only that method; "none" never.
+    calibration_min_gain : float
+        Smallest drop in the Brier score that counts as an improvement (smaller gains are noise).
+    threads : int | None
+        OpenMP threads for the trees. None: one thread per 50,000 rows (at least one), because on a
+        shared machine extra threads on small data make fitting many times slower, not faster.
     bootstrap_resamples : int
         Resamples for the percentile confidence intervals of every metric.
     confidence : float
@@ -47,6 +52,8 @@ class RiskSettings:
         Groups smaller than this are marked "small" and left out of the ratio and difference.
     adverse_impact_warning : float
         Adverse impact ratio below which a warning is raised (four-fifths rule: 0.8).
+    parity_difference_warning : float
+        Demographic parity difference (highest minus lowest flagged rate) above which a warning is raised.
     proxy_auc_threshold : float
         A feature that predicts a sensitive attribute with cross-validated AUC at or above this is
         flagged as a possible proxy.
@@ -63,6 +70,8 @@ class RiskSettings:
     l2_regularization: float = 1.0
     max_categories: int = 50
     calibration: str = "auto"
+    calibration_min_gain: float = 0.0005
+    threads: int | None = None
     bootstrap_resamples: int = 200
     confidence: float = 0.95
     shap_max_rows: int = 20_000
@@ -72,6 +81,7 @@ class RiskSettings:
     high_risk_threshold: float | None = None
     min_group_size: int = 30
     adverse_impact_warning: float = 0.8
+    parity_difference_warning: float = 0.10
     proxy_auc_threshold: float = 0.65
     age_bands: tuple[int, ...] = field(default=(18, 30, 45, 60))
 
@@ -84,6 +94,13 @@ class RiskSettings:
             raise ValueError("cv_folds must be at least 2")
         if self.high_risk_threshold is None and self.high_risk_share is None:
             raise ValueError("give high_risk_share or high_risk_threshold")
+
+    def thread_count(self, rows: int) -> int:
+        if self.threads:
+            return int(self.threads)
+        import os
+
+        return max(1, min(os.cpu_count() or 1, rows // 50_000))
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
