@@ -102,6 +102,15 @@ def write_run(directory: Path, portfolio: pd.DataFrame, run_id: str = "run-20261
     return directory
 
 
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch):
+    """Argon2 with the cheapest parameters: the tests check behaviour, not hashing cost."""
+    from argon2 import PasswordHasher, profiles
+
+    import strategy.auth
+    monkeypatch.setattr(strategy.auth, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+
 @pytest.fixture(scope="session")
 def portfolio_frame() -> pd.DataFrame:
     return make_portfolio()
