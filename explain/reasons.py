@@ -17,8 +17,8 @@ LABELS: dict[str, dict[str, str]] = {
     "original_amount": {"en": "Original amount", "de": "Ursprungsbetrag"},
     "sector": {"en": "Sector", "de": "Branche"},
     "product": {"en": "Product", "de": "Produkt"},
-    "months_on_book": {"en": "Months on book", "de": "Vertragsdauer in Monaten"},
-    "prior_payments": {"en": "Prior payments", "de": "Bisherige Zahlungen"},
+    "months_on_book": {"en": "Months on book", "de": "Vertragsdauer Monate"},
+    "prior_payments": {"en": "Prior payments", "de": "Anzahl bisheriger Zahlungen"},
     "partial_payment_ratio": {"en": "Share already paid", "de": "Teilzahlungsquote"},
     "broken_promises": {"en": "Broken promises", "de": "Gebrochene Zahlungszusagen"},
     "best_response_hour": {"en": "Best response hour", "de": "Beste Antwortstunde"},
@@ -42,6 +42,8 @@ _CHANNELS = {"sms": ("SMS", "SMS"), "email": ("e-mail", "E-Mail"), "letter": ("l
 for _key, (_en, _de) in _CHANNELS.items():
     LABELS[f"{_key}_attempts"] = {"en": f"Contact attempts by {_en}", "de": f"Kontaktversuche {_de}"}
     LABELS[f"{_key}_responses"] = {"en": f"Responses by {_en}", "de": f"Reaktionen {_de}"}
+# German ERP exports name the columns in German; they get the same labels in either language.
+_BY_GERMAN_NAME = {names["de"].lower(): names for names in LABELS.values()}
 MONEY_COLUMNS = {"balance", "original_amount", "income", "amount_recovered_90d"}
 DIRECTION = {"en": ("raises risk", "lowers risk"), "de": ("erhöht das Risiko", "senkt das Risiko")}
 MISSING = {"en": "missing", "de": "fehlt"}
@@ -49,7 +51,7 @@ MISSING = {"en": "missing", "de": "fehlt"}
 
 def feature_label(column: str, language: str = "en") -> str:
     """Readable name of a column ("days_past_due" -> "Days past due" / "Verzugstage")."""
-    known = LABELS.get(column) or LABELS.get(column.lower())
+    known = LABELS.get(column) or LABELS.get(column.lower()) or _BY_GERMAN_NAME.get(column.lower())
     if known:
         return known.get(language, known["en"])
     words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", column).replace("_", " ").replace("-", " ").split()
