@@ -79,10 +79,25 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+_dummy_hash: str | None = None
+
+
 def password_matches(password_hash: str | None, password: str) -> bool:
-    """Whether ``password`` matches the stored argon2 hash (False for no hash or a bad hash)."""
+    """Whether ``password`` matches the stored argon2 hash (False for no hash or a bad hash).
+
+    Without a hash (unknown user, OIDC-only user) a dummy hash is still verified, so the time
+    taken does not tell whether a user name exists.
+    """
+    global _dummy_hash
     if not password_hash:
+        if _dummy_hash is None:
+            _dummy_hash = _hasher.hash("not a real password")
+        _safe_verify(_dummy_hash, password)
         return False
+    return _safe_verify(password_hash, password)
+
+
+def _safe_verify(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):

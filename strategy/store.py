@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from portfolio.errors import UserError
 from portfolio.workspace import database_url
@@ -82,7 +82,10 @@ class ReviewStore(MappingWorkflow, MappingQueries):
             raise UserError(f"cannot open the review database {self.url!r}: {err}") from None
         if self.engine.dialect.name == "sqlite":
             _sqlite_setup(self.engine)
-        t.metadata.create_all(self.engine)
+        try:
+            t.metadata.create_all(self.engine)
+        except OperationalError:  # another process created the tables at the same moment
+            t.metadata.create_all(self.engine)
         with self._write() as conn:
             existing = set(conn.execute(select(t.settings.c.key)).scalars())
             now = audit.now_utc()
@@ -196,8 +199,8 @@ class ReviewStore(MappingWorkflow, MappingQueries):
         """Check a password; records ``login`` or ``login_failed`` in the audit log."""
         with self._write() as conn:
             row = conn.execute(select(t.users).where(t.users.c.username == username)).first()
-            ok = (row is not None and not row.disabled
-                  and password_matches(row.password_hash, password or ""))
+            matches = password_matches(None if row is None else row.password_hash, password or "")
+            ok = row is not None and not row.disabled and matches
             if not ok:
                 audit.append(conn, User(str(username)[:200], "unknown"), "login_failed")
                 return None
