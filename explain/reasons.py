@@ -64,8 +64,8 @@ def format_number(value: float, language: str = "en", money: bool = False) -> st
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return MISSING[language]
     value = float(value)
-    if money:
-        text = f"{value:,.0f}"
+    if money:  # whole euros, half up (format() rounds half to even: 1234.5 -> 1,234)
+        text = f"{np.sign(value) * np.floor(abs(value) + 0.5):,.0f}"
     elif value == int(value) and abs(value) < 1e15:
         text = f"{int(value):,}"
     elif abs(value) >= 100:

@@ -1,0 +1,81 @@
+"""Fairness screens: planted disparity flagged, absent disparity not, small groups and proxies shown."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from explain.fairness import fairness_report, group_labels
+from explain.settings import RiskSettings
+
+
+def _summary(result, attribute):
+    return next(s for s in result.fairness.summary if s["attribute"] == attribute)
+
+
+def test_a_planted_gender_disparity_is_flagged(planted_risk):
+    gender = _summary(planted_risk, "gender")
+    assert gender["disparity_warning"]
+    assert any(w.startswith("gender:") for w in planted_risk.fairness.warnings)
+    assert any("gender" in w for w in planted_risk.run_json_section()["fairness_warnings"])
+    groups = planted_risk.fairness.groups.set_index(["attribute", "group"])
+    assert groups.loc[("gender", "m"), "flagged_rate"] > groups.loc[("gender", "f"), "flagged_rate"] + 0.08
+
+
+def test_no_disparity_is_flagged_when_none_was_planted(risk_5k):
+    for attribute in ("gender", "age"):
+        summary = _summary(risk_5k, attribute)
+        assert not summary["disparity_warning"], summary
+        assert summary["adverse_impact_ratio"] >= 0.8
+        assert summary["demographic_parity_difference"] < 0.1
+
+
+def test_group_table_has_counts_distribution_and_rates(risk_5k):
+    groups = risk_5k.fairness.groups
+    assert set(groups["attribute"]) == {"age", "gender"}
+    ages = groups[groups["attribute"] == "age"]
+    assert ages["group"].tolist() == ["18–29", "30–44", "45–59", "60+"]
+    assert ages["accounts"].sum() == risk_5k.n_accounts
+    for column in ("mean_risk_score", "median_risk_score", "risk_score_p10", "risk_score_p90", "flagged_rate",
+                   "favourable_rate", "small_group"):
+        assert column in groups
+    flagged_share = (groups[groups["attribute"] == "gender"]["flagged_rate"]
+                     * groups[groups["attribute"] == "gender"]["accounts"]).sum() / risk_5k.n_accounts
+    assert abs(flagged_share - 0.30) < 0.01  # default cut-off: the riskiest 30 %
+
+
+def test_small_groups_are_marked_and_left_out_of_the_ratio():
+    rng = np.random.default_rng(0)
+    n = 1_000
+    frame = pd.DataFrame({"gender": np.r_[np.repeat(["f", "m"], 495), ["d"] * 10]})
+    risk = rng.random(n)
+    risk[-10:] = 0.99  # the tiny group is all flagged ...
+    report = fairness_report(frame, ["gender"], risk, (rng.random(n) < risk).astype(int),
+                             pd.DataFrame({"x": rng.random(n)}), RiskSettings())
+    summary = report.summary[0]
+    assert summary["small_groups"] == ["d"]
+    assert summary["groups_compared"] == 2  # ... but does not decide the ratio
+    assert not summary["adverse_impact_warning"]
+    assert report.groups.set_index("group").loc["d", "small_group"]
+
+
+def test_a_feature_that_reveals_a_sensitive_attribute_is_flagged_as_proxy():
+    rng = np.random.default_rng(1)
+    n = 2_000
+    gender = rng.choice(["f", "m"], n)
+    features = pd.DataFrame({"postcode_area": np.where(gender == "m", rng.integers(0, 5, n), rng.integers(4, 9, n)),
+                             "noise": rng.normal(size=n)}).astype(float)
+    risk = rng.random(n)
+    report = fairness_report(pd.DataFrame({"gender": gender}), ["gender"], risk,
+                             (rng.random(n) < risk).astype(int), features, RiskSettings())
+    proxies = report.proxies.set_index("feature")
+    assert proxies.loc["postcode_area", "flagged"] and proxies.loc["postcode_area", "auc"] > 0.85
+    assert not proxies.loc["noise", "flagged"]
+    assert any("postcode_area" in w for w in report.warnings)
+
+
+def test_age_is_banded_and_other_numbers_in_quartiles():
+    settings = RiskSettings()
+    ages = group_labels("age", pd.Series([18, 29, 30, 44, 45, 59, 60, 90, None]), settings)
+    assert ages.tolist() == ["18–29", "18–29", "30–44", "30–44", "45–59", "45–59", "60+", "60+", "(missing)"]
+    german = group_labels("Alter", pd.Series([25, 70]), settings)
+    assert german.tolist() == ["18–29", "60+"]
