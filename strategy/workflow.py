@@ -270,7 +270,7 @@ class MappingWorkflow:
             values = {"state": new_state, "strategy_version_id": version_id,
                       "approved_by": None, "approved_at": None, "approval_hash": None,
                       "last_edited_by": actor.username}
-            if state is not None:
+            if state == "proposed":
                 values["proposed_by"] = actor.username
             if existing is None:
                 now = audit.now_utc()

@@ -101,3 +101,19 @@ def test_audit_verify_names_the_first_tampered_entry(cli_db, capsys):
 
 def test_audit_verify_of_a_missing_database_is_an_error(tmp_path, capsys):
     assert main(["audit", "verify", "--db", str(tmp_path / "nope.db")]) == 1
+
+
+def test_db_accepts_a_sqlalchemy_url_and_propose_uses_the_portfolio(cli_db, run_dir, tmp_path,
+                                                                     portfolio_frame, monkeypatch,
+                                                                     capsys):
+    portfolio_file = tmp_path / "portfolio.csv"
+    portfolio_frame.to_csv(portfolio_file, index=False)
+    as_user(monkeypatch, "analyst-secret")
+    url = f"sqlite:///{cli_db}"
+    assert main(["review", "propose", "--db", url, "--run", str(run_dir), "--user", "ana",
+                 "--persona", "0", "--portfolio", str(portfolio_file)]) == 0
+    assert "by sms" in capsys.readouterr().out
+    from strategy.run_view import load_run_view
+    from strategy.store import ReviewStore
+    mapping = ReviewStore(cli_db).get_mapping(load_run_view(run_dir), 0)
+    assert any(line.startswith("SMS:") and "95% CI" in line for line in mapping.evidence)
