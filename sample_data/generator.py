@@ -40,15 +40,15 @@ PERSONA_SHARES = np.array([0.25, 0.18, 0.12, 0.12, 0.10, 0.15, 0.08])
 CHANNELS = ("sms", "email", "letter", "phone", "push")
 
 # One row per persona, in PERSONAS order.  Medians and sigmas of log-normal draws.
-_BALANCE_MEDIAN = np.array([180.0, 850.0, 2400.0, 650.0, 1100.0, 45.0, 320.0])
-_BALANCE_SIGMA = np.array([0.8, 0.8, 0.9, 1.0, 0.9, 0.6, 0.7])
-_DPD_MEDIAN = np.array([18.0, 55.0, 170.0, 140.0, 95.0, 14.0, 40.0])
-_DPD_SIGMA = np.array([0.6, 0.6, 0.7, 0.8, 0.6, 0.6, 0.45])
+_BALANCE_MEDIAN = np.array([260.0, 850.0, 2400.0, 650.0, 1100.0, 35.0, 320.0])
+_BALANCE_SIGMA = np.array([0.6, 0.65, 0.7, 0.8, 0.7, 0.45, 0.6])
+_DPD_MEDIAN = np.array([18.0, 55.0, 170.0, 140.0, 95.0, 10.0, 40.0])
+_DPD_SIGMA = np.array([0.5, 0.5, 0.55, 0.6, 0.5, 0.5, 0.4])
 _LEGACY_DEBT = np.array([0.005, 0.01, 0.06, 0.08, 0.03, 0.0, 0.0])
-_MONTHS_MEDIAN = np.array([40.0, 30.0, 36.0, 24.0, 20.0, 14.0, 2.0])
+_MONTHS_MEDIAN = np.array([48.0, 30.0, 36.0, 24.0, 20.0, 10.0, 2.0])
 _MONTHS_SIGMA = np.array([0.7, 0.7, 0.7, 0.8, 0.8, 0.7, 0.35])
 _PAY_PER_MONTH = np.array([0.92, 0.75, 0.5, 0.45, 0.65, 0.88, 0.0])
-_PARTIAL_BETA = np.array([[1.2, 8.0], [3.0, 4.0], [2.0, 4.0], [0.4, 8.0], [0.5, 6.0], [1.0, 6.0], [0.3, 20.0]])
+_PARTIAL_BETA = np.array([[1.5, 12.0], [6.0, 8.0], [4.0, 8.0], [0.4, 8.0], [0.5, 6.0], [1.0, 6.0], [0.3, 20.0]])
 _BROKEN_PROMISES = np.array([0.15, 1.4, 2.6, 0.1, 0.4, 0.15, 0.7])
 _PORTAL_LOGINS = np.array([1.2, 2.5, 0.8, 0.05, 2.0, 7.0, 0.3])
 _BEST_HOUR = np.array([[19.0, 2.5], [18.0, 2.5], [11.0, 2.5], [14.0, 5.0], [10.0, 2.5], [21.0, 1.8], [15.0, 4.0]])
@@ -60,15 +60,25 @@ _SMS_OPT_OUT = np.array([0.03, 0.04, 0.06, 0.08, 0.15, 0.02, 0.05])
 _AGE_MEAN = np.array([46.0, 43.0, 47.0, 42.0, 49.0, 38.0, 36.0])
 # Response probability per contact attempt; columns in CHANNELS order.
 _RESPONSE = np.array([
-    [0.35, 0.30, 0.15, 0.40, 0.25],
+    [0.45, 0.40, 0.20, 0.45, 0.30],
     [0.25, 0.20, 0.20, 0.35, 0.15],
     [0.15, 0.10, 0.30, 0.25, 0.05],
     [0.02, 0.02, 0.03, 0.02, 0.01],
     [0.10, 0.25, 0.35, 0.15, 0.05],
-    [0.30, 0.45, 0.05, 0.10, 0.55],
+    [0.35, 0.50, 0.05, 0.10, 0.60],
     [0.08, 0.06, 0.08, 0.10, 0.05],
 ])
 _ATTEMPTS_PER_30_DAYS = np.array([1.5, 2.0, 0.8, 1.2, 1.0])
+# Past treatment already differs by segment (the book's existing rules): multiplier per channel.
+_ATTEMPT_FOCUS = np.array([
+    [1.0, 1.0, 0.6, 0.5, 1.0],
+    [1.0, 1.0, 1.0, 1.2, 0.8],
+    [0.8, 0.6, 1.5, 1.2, 0.5],
+    [1.5, 1.2, 1.5, 2.0, 0.5],
+    [0.5, 1.0, 1.8, 0.6, 0.5],
+    [0.8, 1.5, 0.3, 0.2, 2.0],
+    [1.2, 1.0, 1.0, 1.5, 1.0],
+])
 
 PAYMENT_METHODS = ("SEPA direct debit", "bank transfer", "PayPal", "card", "none")
 _PAYMENT_P = np.array([
@@ -230,8 +240,8 @@ def generate_portfolio(rows: int, seed: int = 42, *, language: str = "en",
 
 def _behaviour(rng: np.random.Generator, persona: np.ndarray) -> dict[str, np.ndarray]:
     n = persona.size
-    engagement = rng.normal(0.0, 0.45, n)   # latent: how reachable and self-serving the debtor is
-    stress = rng.normal(0.0, 0.4, n)        # latent: financial pressure beyond the persona's typical
+    engagement = rng.normal(0.0, 0.35, n)   # latent: how reachable and self-serving the debtor is
+    stress = rng.normal(0.0, 0.3, n)        # latent: financial pressure beyond the persona's typical
 
     balance = np.exp(np.log(_BALANCE_MEDIAN[persona]) + _BALANCE_SIGMA[persona] * rng.standard_normal(n))
     balance = np.round(np.clip(balance, 5.0, 250_000.0), 2)
@@ -259,8 +269,10 @@ def _behaviour(rng: np.random.Generator, persona: np.ndarray) -> dict[str, np.nd
     total_attempts = np.zeros(n, np.int64)
     total_responses = np.zeros(n, np.int64)
     for k, channel in enumerate(CHANNELS):
-        rate = _ATTEMPTS_PER_30_DAYS[k] * (0.5 + months_in_collection) * np.exp(0.2 * rng.standard_normal(n))
+        rate = _ATTEMPTS_PER_30_DAYS[k] * _ATTEMPT_FOCUS[persona, k] * (0.5 + months_in_collection) * np.exp(0.2 * rng.standard_normal(n))
         attempts = np.where(reachable[channel], rng.poisson(rate), 0)
+        if channel == "letter":  # a written reminder (Mahnung) precedes every collection case
+            attempts = attempts + 1
         p = _sigmoid(_logit(_RESPONSE[persona, k]) + engagement)
         responses = rng.binomial(attempts, p)
         cols[f"{channel}_attempts"], cols[f"{channel}_responses"] = attempts, responses
