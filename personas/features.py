@@ -124,6 +124,13 @@ class FeatureBuilder:
         if observed.nunique() <= 1:
             self.excluded_[column] = "constant: the same value for every account"
             return None
+        distinct = np.unique(observed.to_numpy())
+        if len(distinct) == 2 and set(distinct) <= {0.0, 1.0}:
+            # A 0/1 flag: left as 0/1 (one robust unit apart). Scaling a rare flag by its standard
+            # deviation would put the few flagged accounts five or more units away from everyone.
+            return {"column": column, "kind": "numeric", "fill": float(observed.median()), "log": False,
+                    "centre": 0.0, "scale": 1.0, "missing_indicator": bool(values.isna().any()),
+                    "discrete_step": 1.0, "binary": True}
         use_log = bool(observed.min() >= 0 and observed.skew() > self.skew_threshold)
         transformed = np.log1p(observed) if use_log else observed
         centre = float(transformed.median())
@@ -131,7 +138,6 @@ class FeatureBuilder:
         scale = float((q75 - q25) / 1.349)
         if not scale > 1e-9:  # many identical values (e.g. mostly zero counts): fall back to std
             scale = float(transformed.std()) or 1.0
-        distinct = np.unique(observed.to_numpy())
         # Counts with few values (broken promises 0, 1, 2, ...) make UMAP with min_dist=0 cut each
         # persona into one clump per value; ``transform(jitter_seed=...)`` spreads them for UMAP only.
         discrete = bool(len(distinct) <= 30 and np.allclose(distinct, np.round(distinct)))
