@@ -76,6 +76,7 @@ class RiskResult:
     cv_iterations: list[int] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+    saved_card: str | None = None  # the card as written at save time (set by load)
 
     # ------------------------------------------------------------------ what pages ask for
     def roc_curve(self) -> pd.DataFrame:
@@ -121,6 +122,9 @@ class RiskResult:
         return self.persona_table
 
     def model_card(self) -> str:
+        """The model card Markdown (as saved, for a loaded result; else written from this run)."""
+        if self.saved_card is not None:
+            return self.saved_card
         from explain.model_card import model_card
 
         return model_card(self)
@@ -225,7 +229,8 @@ class RiskResult:
             persona_table=table("risk/persona_shap.parquet") if meta["has_persona_table"] else None,
             persona_risk={int(k): v for k, v in meta["persona_risk"].items()}, fairness=fairness,
             model=artifacts.load_verified_pickle(run_dir, "risk/model.pkl"),
-            cv_iterations=meta["cv_iterations"], timings=meta["timings"], versions=meta["versions"])
+            cv_iterations=meta["cv_iterations"], timings=meta["timings"], versions=meta["versions"],
+            saved_card=artifacts.verified(run_dir, "model_card.md").read_text(encoding="utf-8"))
 
 
 def fit_risk_model(frame: pd.DataFrame, roles: Any, target: str, target_event: str = "paid",
