@@ -16,7 +16,20 @@ class UserError(Exception):
 
 
 class PortfolioError(UserError):
-    """A portfolio file cannot be read or used (names the file, column, rows and what to do)."""
+    """A portfolio file cannot be read or used (names the file, column, rows and what to do).
+
+    Line breaks and other control characters (e.g. from a column name in the file) are shown as
+    escapes, so every problem stays on one line.
+    """
+
+    def __init__(self, message: str, *, lines: list[str] | None = None) -> None:
+        super().__init__(one_line(message), lines=[one_line(line) for line in lines] if lines else None)
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters escaped ("\\n", "\\x00"), so it prints as one line."""
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+                   for ch in str(text))
 
 
 class UsageError(UserError):

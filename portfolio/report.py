@@ -10,6 +10,8 @@ from typing import Literal
 
 import pandas as pd
 
+from portfolio.errors import one_line
+
 #: Columns of :attr:`ValidationReport.excluded_rows`.
 EXCLUDED_COLUMNS = ("row", "account_id", "column", "reason")
 ROW_CONVENTION = "row numbers count the header as row 1"
@@ -41,6 +43,9 @@ class Problem:
     rows: list[int]
     message: str
     code: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", one_line(self.message))
 
     def line(self) -> str:
         """The problem as one line of text."""

@@ -1,6 +1,7 @@
 """Hypothesis strategies for files and frames a user could upload (shared with tests/fuzz)."""
 from __future__ import annotations
 
+import functools
 import io
 import math
 
@@ -62,14 +63,19 @@ def small_frames(draw) -> pd.DataFrame:
                          for name in names})
 
 
+@functools.cache
+def _valid_files() -> dict[str, bytes]:
+    # Built once: XLSX bytes carry a timestamp, and hypothesis needs the same input on replay.
+    frame = pd.DataFrame({"Konto": ["A1", "A2", "A3"], "Saldo": [1.5, 2.0, 3.25], "Verzugstage": [1, 2, 3]})
+    return {"csv": GERMAN_CSV.encode("cp1252"), "parquet": parquet_bytes(frame),
+            "xlsx": xlsx_bytes({"S": [list(frame.columns), *frame.values.tolist()]})}
+
+
 @st.composite
 def damaged_files(draw) -> tuple[bytes, str]:
     """A valid CSV, XLSX or Parquet file with bytes cut, flipped or inserted."""
     kind = draw(st.sampled_from(["csv", "xlsx", "parquet"]))
-    frame = pd.DataFrame({"Konto": ["A1", "A2", "A3"], "Saldo": [1.5, 2.0, 3.25], "Verzugstage": [1, 2, 3]})
-    data = {"csv": GERMAN_CSV.encode("cp1252"), "parquet": parquet_bytes(frame),
-            "xlsx": xlsx_bytes({"S": [list(frame.columns), *frame.values.tolist()]})}[kind]
-    data = bytearray(data)
+    data = bytearray(_valid_files()[kind])
     for _ in range(draw(st.integers(1, 4))):
         action = draw(st.sampled_from(["cut", "flip", "insert"]))
         position = draw(st.integers(0, max(len(data) - 1, 0)))
