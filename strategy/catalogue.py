@@ -7,7 +7,7 @@ approved. Validation here is structural (known values, consistent fields); wheth
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from portfolio.errors import UserError

@@ -260,6 +260,9 @@ def run_export(args: argparse.Namespace) -> int:
     portfolio = _portfolio(args.portfolio)
     if args.include_columns and portfolio is None:
         raise UsageError("--include-column needs --portfolio")
+    if args.level == "accounts" and portfolio is None:
+        print("note: without --portfolio, per-account guardrails (opt-outs, disputes, small or "
+              "time-barred balances) are not applied", file=sys.stderr)
     result = export_mappings(store, run, user, fmt=args.format, out=Path(args.out),
                              level=args.level, portfolio=portfolio,
                              include_columns=args.include_columns)

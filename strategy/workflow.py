@@ -11,84 +11,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from portfolio.errors import UserError
 from strategy import audit
 from strategy import tables as t
 from strategy.auth import User, require
-from strategy.canonical import canonical_json, content_hash
+from strategy.canonical import canonical_json
 from strategy.catalogue import Strategy
 from strategy.context import context_from_profile, persona_rows
-from strategy.guardrails import GuardrailResult, check_strategy, violations
+from strategy.guardrails import check_strategy
+from strategy.mapping_view import STATES, MappingView, StaleMappingError, approval_hash
+
+__all__ = ["STATES", "MappingView", "MappingWorkflow", "StaleMappingError", "approval_hash"]
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from strategy.run_view import RunView
     from strategy.settings import StrategySettings
-
-STATES = ("draft", "proposed", "approved", "rejected")
-
-
-class StaleMappingError(UserError):
-    """A save based on an outdated version; ``attempted`` holds the unsaved strategy."""
-
-    def __init__(self, message: str, attempted: Strategy | None = None) -> None:
-        super().__init__(message)
-        self.attempted = attempted
-
-
-@dataclass
-class MappingView:
-    """A mapping as the Strategies page shows it (strategy, state, people, guardrails)."""
-
-    run_id: str
-    persona_id: int
-    persona_name: str
-    state: str
-    version: int
-    strategy: Strategy
-    strategy_version_id: int
-    strategy_hash: str
-    evidence: list[str]
-    proposed_by: str | None
-    last_edited_by: str | None
-    approved_by: str | None
-    approved_at: str | None
-    approval_hash: str | None
-    reason: str | None
-    updated_by: str
-    updated_at: str
-    guardrails: list[GuardrailResult] = field(default_factory=list)
-    approval_valid: bool | None = None
-
-    @property
-    def guardrails_pass(self) -> bool:
-        return not violations(self.guardrails)
-
-    def approval_blockers(self, user: User | None) -> list[str]:
-        """Why ``user`` may not approve this mapping now (empty list: they may)."""
-        out = []
-        if user is None or user.role != "manager":
-            out.append("only a manager may approve")
-        if self.state != "proposed":
-            out.append(f"the mapping is {self.state}, not proposed")
-        if user is not None and user.username in {self.proposed_by, self.last_edited_by}:
-            out.append(f"{user.username} proposed or last edited this mapping (four-eyes principle)")
-        out += [r.message for r in violations(self.guardrails)]
-        return out
-
-
-def approval_hash(run: "RunView", persona_id: int, strategy_hash: str) -> str:
-    """SHA-256 binding an approval to the strategy content, the persona definition and the run."""
-    return content_hash({"strategy_sha256": strategy_hash, "run_id": run.run_id,
-                         "persona_definition": run.profile(persona_id)})
-
 
 class MappingWorkflow:
     """Mapping methods of :class:`strategy.store.ReviewStore`."""
@@ -249,6 +194,16 @@ class MappingWorkflow:
               evidence: Sequence[str] | None, *, permission: str) -> MappingView:
         require(actor, permission)
         run.profile(persona_id)
+        try:
+            return self._save_locked(actor, run, persona_id, strategy, state, action,
+                                     expected_version, evidence)
+        except IntegrityError:  # PostgreSQL: another session created the mapping meanwhile
+            raise StaleMappingError(f"persona {persona_id}'s mapping was created by someone else "
+                                    "at the same moment; reload it", strategy) from None
+
+    def _save_locked(self, actor: User, run: "RunView", persona_id: int, strategy: Strategy,
+                     state: str | None, action: str, expected_version: int | None,
+                     evidence: Sequence[str] | None) -> MappingView:
         with self._write() as conn:
             self._ensure_run(conn, actor, run)
             existing = self._row(conn, run.run_id, persona_id)
