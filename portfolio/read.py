@@ -232,16 +232,18 @@ def _apply_header(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]
 def _convert_columns(frame: pd.DataFrame, default: str) -> tuple[pd.DataFrame, dict, dict]:
     """Convert text columns holding numbers; keep identifiers and codes as text."""
     texts = {c: frame[c] for c in frame.columns if _is_text(frame[c])}
-    evidence = [convention_evidence(col[~missing_mask(col)].astype("str")) for col in texts.values()]
-    german, english = sum(e[0] for e in evidence), sum(e[1] for e in evidence)
+    evidence = {c: convention_evidence(col[~missing_mask(col)].astype("str")) for c, col in texts.items()}
+    german, english = sum(e[0] for e in evidence.values()), sum(e[1] for e in evidence.values())
     default = "de" if german > english else "en" if english > german else default
+    # Each column follows its own unambiguous cells, else the file's majority.
+    column_conventions = {c: "de" if g > e else "en" if e > g else default for c, (g, e) in evidence.items()}
     out: dict[str, pd.Series] = {}
     unparsed: dict[str, dict[int, str]] = {}
     conventions: dict[str, str] = {}
     for column in frame.columns:
         values = frame[column]
         if column in texts:
-            values = _convert_text(column, values, default, unparsed, conventions)
+            values = _convert_text(column, values, column_conventions[column], unparsed, conventions)
         elif looks_like_id_name(column) and pd.api.types.is_numeric_dtype(values) \
                 and not pd.api.types.is_bool_dtype(values):
             values = _numbers_as_text(values)
@@ -258,7 +260,7 @@ def _is_text(values: pd.Series) -> bool:
     return bool(kinds) and kinds <= {str, int, float}
 
 
-def _convert_text(column: str, values: pd.Series, default: str, unparsed: dict, conventions: dict) -> pd.Series:
+def _convert_text(column: str, values: pd.Series, convention: str, unparsed: dict, conventions: dict) -> pd.Series:
     # Spreadsheet cells may already be numbers; only their text cells need parsing.
     is_number = values.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)).astype(bool) \
         if values.dtype == object else pd.Series(False, index=values.index)
@@ -273,7 +275,7 @@ def _convert_text(column: str, values: pd.Series, default: str, unparsed: dict, 
             return text
         return _maybe_int(pd.to_numeric(values.where(is_number), errors="coerce").astype("float64"),
                           values.map(lambda v: isinstance(v, float)).any())
-    parsed = parse_numbers(text, default=default)
+    parsed = parse_numbers(text, convention=convention)
     n_numbers = int(is_number.sum()) + parsed.n_parsed
     if n_numbers < NUMBER_MAJORITY * (parsed.n_filled + int(is_number.sum())):
         return _numbers_as_text(values.where(is_number)).where(is_number, text) if is_number.any() else text
