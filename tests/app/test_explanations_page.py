@@ -1,0 +1,101 @@
+"""The Explanations page opens on a small run with a risk model and looks up one account.
+
+Runs ``pages/3_explanations.py`` with Streamlit's ``AppTest`` (no browser), signed in as an analyst.
+The run comes from ``personas.pipeline`` when it exists; until then a saved risk result stands in.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[2]
+PAGE = str(REPO / "pages" / "3_explanations.py")
+TIMEOUT_S = 120
+
+
+def _has_pipeline() -> bool:
+    try:
+        return importlib.util.find_spec("personas.pipeline") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _run_with_pipeline(tmp_path: Path) -> Path:
+    from personas.pipeline import run_pipeline
+    from personas.settings import RunSettings
+    from portfolio.load import load_portfolio
+    from sample_data.generator import generate_portfolio
+
+    portfolio = load_portfolio(generate_portfolio(1_500, seed=3))
+    result = run_pipeline(portfolio, RunSettings(target="paid_90d", target_event="paid", seed=42))
+    run_dir = tmp_path / "run"
+    result.save(run_dir)
+    return run_dir
+
+
+def _run_with_stand_in(tmp_path: Path, monkeypatch) -> Path:
+    """Save a risk result and serve it through a stand-in ``personas.pipeline.load_run``."""
+    from explain.risk import RiskResult, RiskSettings, fit_risk_model
+    from portfolio.load import load_portfolio
+    from sample_data.generator import generate_portfolio
+
+    portfolio = load_portfolio(generate_portfolio(1_500, seed=3))
+    frame = portfolio.frame
+    persona_ids = frame["true_persona"].astype("category").cat.codes
+    risk = fit_risk_model(frame, portfolio.roles, "paid_90d", persona_ids=persona_ids,
+                          settings=RiskSettings(bootstrap_resamples=20))
+    run_dir = tmp_path / "run"
+    risk.save(run_dir)
+    stand_in = types.ModuleType("personas.pipeline")
+    stand_in.load_run = lambda path: types.SimpleNamespace(
+        risk=RiskResult.load(path), meta={"run_id": "test"},
+        profiles=[{"persona_id": i, "name": name} for i, name in
+                  enumerate(frame["true_persona"].astype("category").cat.categories)])
+    monkeypatch.setitem(sys.modules, "personas.pipeline", stand_in)
+    return run_dir
+
+
+@pytest.fixture
+def run_dir(tmp_path, monkeypatch) -> Path:
+    return _run_with_pipeline(tmp_path) if _has_pipeline() else _run_with_stand_in(tmp_path, monkeypatch)
+
+
+def _page(run_dir: Path | None) -> AppTest:
+    from strategy.auth import User
+
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT_S)
+    at.session_state["user"] = User("ana", "analyst")
+    if run_dir is not None:
+        at.session_state["run_dir"] = str(run_dir)
+    at.run()
+    return at
+
+
+def test_page_shows_the_model_and_looks_up_one_account(run_dir):
+    at = _page(run_dir)
+    assert not at.exception
+    assert "NOT paid" in " ".join(c.value for c in at.caption)
+    account_box = next(t for t in at.text_input if t.label == "Account id")
+    account_box.input("AKT-0000007").run()
+    assert not at.exception
+    texts = " ".join(m.value for m in at.markdown)
+    assert "Main reasons:" in texts and ("raises risk" in texts or "lowers risk" in texts)
+    assert any(m.label.startswith("Risk score") for m in at.metric)
+
+
+def test_unknown_account_gives_a_clear_message(run_dir):
+    at = _page(run_dir)
+    next(t for t in at.text_input if t.label == "Account id").input("NO-SUCH-ID").run()
+    assert not at.exception
+    assert any("No account 'NO-SUCH-ID'" in w.value for w in at.warning)
+
+
+def test_without_a_risk_model_the_page_says_how_to_get_one():
+    at = _page(None)
+    assert not at.exception
+    assert any("--target paid_90d" in i.value for i in at.info)
