@@ -17,7 +17,7 @@ from strategy.catalogue import Strategy
 from strategy.contact_history import (ChannelEvidence, best_channel, best_hour, best_payment_method,
                                       channel_evidence, has_contact_history)
 from strategy.context import PersonaContext, context_from_profile, median_feature, persona_rows
-from strategy.guardrails import GuardrailResult, check_strategy, violations
+from strategy.guardrails import RULE_IDS, GuardrailResult, check_strategy, violations
 from strategy.settings import StrategySettings
 
 
@@ -77,7 +77,7 @@ def _propose_one(profile: dict[str, Any], rows: pd.DataFrame | None,
     strategy, notes = _make_compliant(strategy, ctx, cfg)
     evidence += notes
     results = check_strategy(strategy, ctx, cfg)
-    assert not violations(results), f"proposal for persona {ctx.persona_id} violates guardrails"
+    evidence += [f"Not compliant, needs a person's decision: {r.message}" for r in violations(results)]
     axes = {"risk": risk, "ability_to_pay": ability, "willingness_to_pay": willingness,
             "contactability": contactability}
     rationale = (f"{risk} risk, {ability} ability and {willingness} willingness to pay, "
@@ -217,15 +217,23 @@ def _apply_contact_evidence(strategy: Strategy, best: ChannelEvidence | None,
 
 def _make_compliant(strategy: Strategy, ctx: PersonaContext,
                     cfg: StrategySettings) -> tuple[Strategy, list[str]]:
-    """Remove every step a guardrail forbids; say what was removed and why."""
+    """Remove every step a guardrail forbids; say what was removed and why.
+
+    A violation that cannot be fixed (for example every channel opted out) stays visible in the
+    proposal's guardrail results, which blocks its approval.
+    """
     notes = []
-    for _ in range(len(check_strategy(strategy, ctx, cfg))):
-        failed = violations(check_strategy(strategy, ctx, cfg))
-        if not failed:
+    for _ in range(2 * len(RULE_IDS)):
+        fixable = []
+        for rule in violations(check_strategy(strategy, ctx, cfg)):
+            changes = _fix(rule.rule_id, strategy, ctx, cfg)
+            if strategy.with_changes(**changes) != strategy:
+                fixable.append((rule, changes))
+        if not fixable:
             break
-        rule = failed[0]
+        rule, changes = fixable[0]
         notes.append(f"Adjusted for guardrail {rule.rule_id}: {rule.message}")
-        strategy = strategy.with_changes(**_fix(rule.rule_id, strategy, ctx, cfg))
+        strategy = strategy.with_changes(**changes)
     return strategy, notes
 
 
@@ -242,8 +250,10 @@ def _fix(rule_id: str, s: Strategy, ctx: PersonaContext, cfg: StrategySettings) 
     if rule_id == "opt_out_included":
         return {"includes_opt_out": True}
     if rule_id == "opted_out_channel":
-        return {"channel": "letter", "max_call_attempts_per_7_days": 0,
-                "contacts_per_week": min(s.contacts_per_week, 1)}
+        open_channels = [ch for ch in ("letter", "email", "sms", "app_push", "whatsapp")
+                         if ctx.opt_out_shares.get(ch, 0.0) < cfg.opt_out_share_blocks_channel]
+        return {"channel": (open_channels or ["letter"])[0], "max_call_attempts_per_7_days": 0,
+                "contacts_per_week": min(s.contacts_per_week, 1), "includes_opt_out": True}
     if rule_id in ("escalation_min_balance", "time_barred"):
         return no_escalation
     if rule_id == "hardship_route":

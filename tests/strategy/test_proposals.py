@@ -79,3 +79,13 @@ def test_every_proposal_passes_every_guardrail(values):
                                       "disputed": {"yes": values["dispute"]}}}
     proposal = propose_strategies([profile])[0]
     assert not violations(list(proposal.guardrails))
+
+
+def test_a_violation_that_cannot_be_fixed_is_shown_not_hidden():
+    profile = {"persona_id": 9, "name": "Nobody to reach", "size": 40, "mean_risk_score": 0.2,
+               "categorical_shares": {f"{ch}_opt_out": {"True": 1.0} for ch in
+                                      ("sms", "email", "letter", "phone", "app_push", "whatsapp")}}
+    proposal = propose_strategies([profile])[0]
+    failed = violations(list(proposal.guardrails))
+    assert [r.rule_id for r in failed] == ["opted_out_channel"]
+    assert any(line.startswith("Not compliant, needs a person's decision") for line in proposal.evidence)
