@@ -33,7 +33,7 @@ class DecodedText:
 def check_line_lengths(data: bytes, name: str, max_line_chars: int) -> None:
     """Refuse a file with a line longer than ``max_line_chars`` bytes before parsing anything."""
     raw = np.frombuffer(data, dtype=np.uint8)
-    breaks = np.flatnonzero(raw == 10)
+    breaks = np.flatnonzero((raw == 10) | (raw == 13))  # LF, CRLF and old Mac CR line ends
     edges = np.concatenate(([-1], breaks, [len(raw)]))
     lengths = np.diff(edges) - 1
     longest = int(lengths.max()) if len(lengths) else 0
@@ -154,7 +154,10 @@ def truncated_last_line(text: str, delimiter: str, header_fields: int) -> bool:
     """Whether the file ends mid-row: no line break at the end and fewer fields than the header."""
     if text.endswith(("\n", "\r")):
         return False
-    last = text.rsplit("\n", 1)[-1]
+    lines = text[-2 * 2**20:].splitlines()
+    if not lines:
+        return False
+    last = lines[-1]
     try:
         fields = len(next(csv.reader([last], delimiter=delimiter)))
     except (csv.Error, StopIteration):
