@@ -101,17 +101,21 @@ def top_reasons(shap_values: pd.DataFrame, feature_values: pd.DataFrame, languag
     """The ``top`` features with the largest |SHAP| per account, as one "; "-joined text each.
 
     ``shap_values`` and ``feature_values`` share rows and columns (one column per feature).
-    Features with a SHAP value of exactly zero are never given as a reason.
+    Features with a SHAP value of exactly zero are never given as a reason. Only the cells that
+    become reasons are formatted (a few per account, not every feature).
     """
     columns = list(shap_values.columns)
     values = shap_values.to_numpy(dtype=float)
-    shown = np.column_stack([format_values(c, feature_values[c], language) for c in columns]) \
-        if columns else np.empty((len(values), 0), dtype=object)
     k = min(top, len(columns))
     order = np.argsort(-np.abs(values), axis=1, kind="stable")[:, :k]
-    texts = []
-    for row, idx in enumerate(order):
-        parts = [reason_text(columns[j], shown[row, j], values[row, j], language)
-                 for j in idx if values[row, j] != 0]
-        texts.append("; ".join(parts))
-    return texts
+    parts = np.full(order.shape, "", dtype=object)
+    for j, column in enumerate(columns):
+        rows, ranks = np.nonzero(order == j)
+        if len(rows) == 0:
+            continue
+        shown = format_values(column, feature_values[column].iloc[rows], language)
+        for row, rank, text in zip(rows, ranks, shown):
+            value = values[row, j]
+            if value != 0:
+                parts[row, rank] = reason_text(column, text, value, language)
+    return ["; ".join(p for p in row if p) for row in parts]
