@@ -170,7 +170,13 @@ class PersonaModel:
                          "relative_validity": validity,
                          "assign_agreement": agreement}
         self.names_ = {int(p): f"Persona {p}" for p in range(self.metrics_["personas"])}
+        self._init_edit_state()
         return self
+
+    def _init_edit_state(self) -> None:
+        self.fixed_names_: set[int] = set()   # renamed by an analyst: never regenerated
+        self.stale_names_: set[int] = set()   # changed by a merge or split: name to regenerate
+        self.all_ids_: set[int] = {int(p) for p in np.unique(self.base_reference_labels_)}
 
     def _fit_reference(self, X: np.ndarray) -> None:
         clustered = np.flatnonzero(self.labels_ >= 0)
@@ -205,8 +211,11 @@ class PersonaModel:
         return float(np.mean(assigned == self.labels_[clustered]))
 
     # ------------------------------------------------------------------ assign
-    def assign(self, X: np.ndarray) -> pd.DataFrame:
+    def assign(self, X: np.ndarray, given: np.ndarray | None = None) -> pd.DataFrame:
         """Most likely persona for every row, in batches.
+
+        ``given`` (optional, -1 = none) fixes the persona of some rows (the fitted accounts HDBSCAN
+        clustered); their probability is then the vote share of that persona.
 
         Returns
         -------
@@ -215,7 +224,7 @@ class PersonaModel:
         below ``review_threshold`` or farther from every persona than the reference ever is).
         """
         X = np.asarray(X, dtype=np.float32)
-        n_personas = int(self.reference_labels_.max()) + 1
+        n_personas = int(max(self.reference_labels_.max(), -1 if given is None else given.max())) + 1
         ids = np.empty(len(X), dtype=np.int64)
         prob = np.empty(len(X), dtype=np.float32)
         far = np.empty(len(X), dtype=bool)
@@ -227,6 +236,9 @@ class PersonaModel:
             np.add.at(counts, (np.repeat(np.arange(len(batch)), votes.shape[1]), votes.ravel()), 1)
             winner = counts.argmax(axis=1)
             stop = start + len(batch)
+            if given is not None:
+                fixed = given[start:stop]
+                winner = np.where(fixed >= 0, fixed, winner)
             ids[start:stop] = winner
             prob[start:stop] = counts[np.arange(len(batch)), winner] / votes.shape[1]
             far[start:stop] = dist[:, 0] > self.far_distance_
@@ -251,7 +263,8 @@ class PersonaModel:
         directory.mkdir(parents=True, exist_ok=True)
         meta = {"settings": self.settings.to_dict(), "seed": self.seed, "params": self.params_,
                 "metrics": self.metrics_, "far_distance": self.far_distance_,
-                "names": {str(k): v for k, v in self.names_.items()}}
+                "names": {str(k): v for k, v in self.names_.items()},
+                "fixed_names": sorted(self.fixed_names_)}
         (directory / "persona_model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         with open(directory / "reference.npz", "wb") as handle:
             np.savez(handle, X=self.reference_X_, base_labels=self.base_reference_labels_)
@@ -271,6 +284,8 @@ class PersonaModel:
         model.far_distance_ = float(meta["far_distance"])
         model.names_ = {int(k): v for k, v in meta["names"].items()}
         model.search_ = None
+        model._init_edit_state()
+        model.fixed_names_ = set(meta.get("fixed_names", []))
         model._build_index()
         return model
 

@@ -1,0 +1,448 @@
+"""The one entry point for the CLI and the app: portfolio + settings -> a saved, reloadable run.
+
+Stages (each timed in seconds in ``run.json``): validation, features, discovery, map, profiles,
+risk model (when ``settings.target`` is set; shap and fairness are part of it), save.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from personas import edits as edit_ops
+from personas.artefacts import verify_manifest, write_manifest
+from personas.discovery import PersonaModel, map_coordinates, stratified_sample
+from personas.features import FeatureBuilder, feature_columns
+from personas.names import name_personas
+from personas.profiles import build_profiles, outcome_columns
+from personas.settings import RunSettings
+from portfolio.errors import UserError
+
+Progress = Callable[[str, float], None] | None
+MIN_ROWS = 50
+LIBRARIES = ("umap-learn", "hdbscan", "scikit-learn", "pandas", "numpy", "pyarrow", "numba", "pynndescent")
+RISK_SKIPPED = {"skipped": "no --target given; the risk model step was skipped"}
+
+
+@dataclass
+class RunResult:
+    """A finished run: metadata (= run.json), one row per account, profiles and the fitted model."""
+
+    run_id: str
+    meta: dict[str, Any]
+    accounts: pd.DataFrame
+    profiles: list[dict[str, Any]]
+    model: PersonaModel
+    builder: FeatureBuilder
+    edits: list[dict[str, Any]] = field(default_factory=list)
+    risk: Any = None
+    features: np.ndarray | None = field(default=None, repr=False)  # in memory only, for edits
+
+    def profile(self, persona_id: int) -> dict[str, Any]:
+        return next(p for p in self.profiles if p["persona_id"] == int(persona_id))
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the run directory atomically (a temporary sibling folder renamed into place)."""
+        return _save(self, Path(directory))
+
+
+# ---------------------------------------------------------------------------- run
+def run_pipeline(portfolio: Any, settings: RunSettings | None = None, progress: Progress = None) -> RunResult:
+    """Find personas in ``portfolio`` (``portfolio.load.Portfolio``) and, with a target, score risk.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        ``frame``, ``roles``, ``report``, ``sha256``, ``source_name``.
+    settings : RunSettings
+    progress : callable(stage: str, fraction: float), optional
+        Called as the run advances (fraction 0..1 of the whole run).
+    """
+    settings = settings or RunSettings()
+    report = progress or (lambda stage, fraction: None)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        timings[stage] = round(time.perf_counter() - clock, 3)
+        clock = time.perf_counter()
+
+    report("validation", 0.0)
+    frame = _validated_frame(portfolio, settings)
+    lap("validation")
+
+    report("features", 0.03)
+    columns = [c for c in feature_columns(frame, portfolio.roles) if c not in (settings.truth_col, settings.target)]
+    sample = stratified_sample(frame, settings.max_fit_rows, settings.seed)
+    d = settings.discovery
+    builder = FeatureBuilder(columns, categorical_weight=d.categorical_weight, max_levels=d.max_levels,
+                             rare_level_share=d.rare_level_share).fit(frame.iloc[sample])
+    X = builder.transform(frame)
+    X_embed = builder.transform(frame.iloc[sample], jitter_seed=settings.seed)
+    lap("features")
+
+    def discovery_progress(stage: str, fraction: float) -> None:
+        report(stage, 0.08 + 0.62 * fraction)
+
+    model = PersonaModel(d, seed=settings.seed).fit(X[sample], X_embed, progress=discovery_progress)
+    accounts = _assign_all(model, X, sample, frame)
+    lap("discovery")
+
+    report("map", 0.72)
+    display = stratified_sample(frame, d.display_rows, settings.seed + 7)
+    xy = map_coordinates(X[display], settings.seed)
+    accounts["x"], accounts["y"] = np.nan, np.nan
+    accounts.loc[accounts.index[display], ["x", "y"]] = xy
+    lap("map")
+
+    report("profiles", 0.82)
+    outcomes = outcome_columns(frame, portfolio.roles, settings.target, settings.target_event)
+    profiles = build_profiles(frame, accounts, builder, X, outcomes)
+    model.names_ = name_personas(profiles, settings.language)
+    _apply_names(accounts, profiles, model.names_)
+    lap("profiles")
+
+    risk, risk_section = _risk_step(frame, portfolio.roles, accounts, settings, report)
+    if risk is not None:
+        lap("risk model")
+    meta = _meta(portfolio, settings, frame, builder, model, accounts, timings, outcomes, risk_section)
+    report("done", 1.0)
+    return RunResult(meta["run_id"], meta, accounts, profiles, model, builder, [], risk, X)
+
+
+def _validated_frame(portfolio: Any, settings: RunSettings) -> pd.DataFrame:
+    report = getattr(portfolio, "report", None)
+    if report is not None and hasattr(report, "is_usable") and not report.is_usable:
+        raise UserError(f"{portfolio.source_name}: the portfolio cannot be used; fix the problems the "
+                        "Portfolio page or `personas validate` lists first.")
+    frame = portfolio.frame
+    missing = [c for c in ("account_id", "balance", "days_past_due") if c not in frame.columns]
+    if missing:
+        raise UserError(f"{portfolio.source_name}: required column(s) {', '.join(missing)} not found; "
+                        "name them in a mapping file (--mapping).")
+    if len(frame) < MIN_ROWS:
+        raise UserError(f"{portfolio.source_name}: {len(frame)} usable accounts; persona discovery needs "
+                        f"at least {MIN_ROWS}.")
+    for option, column in (("--truth-col", settings.truth_col), ("--target", settings.target)):
+        if column and column not in frame.columns:
+            raise UserError(f"{option} {column!r} is not a column of {portfolio.source_name}; "
+                            f"columns are: {', '.join(map(str, frame.columns[:30]))}.")
+    if settings.target_event not in ("paid", "default"):
+        raise UserError(f"--target-event must be 'paid' or 'default', not {settings.target_event!r}.")
+    if settings.language not in ("en", "de"):
+        raise UserError(f"--language must be 'en' or 'de', not {settings.language!r}.")
+    return frame.reset_index(drop=True)
+
+
+def _assign_all(model: PersonaModel, X: np.ndarray, sample: np.ndarray, frame: pd.DataFrame) -> pd.DataFrame:
+    """Every account's persona: HDBSCAN's label for clustered fitted accounts, k-NN for the rest."""
+    given = np.full(len(X), -1, dtype=np.int64)
+    given[sample] = model.labels_
+    assigned = model.assign(X, given=given)
+    noise = np.zeros(len(X), dtype=bool)
+    noise[sample] = model.labels_ < 0
+    assigned["needs_review"] = assigned["needs_review"].to_numpy() | noise
+    assigned.insert(0, "account_id", frame["account_id"].astype(str).to_numpy())
+    assigned.insert(2, "persona_name", "")
+    return assigned
+
+
+def _apply_names(accounts: pd.DataFrame, profiles: list[dict[str, Any]], names: dict[int, str]) -> None:
+    for profile in profiles:
+        profile["name"] = names.get(profile["persona_id"], f"Persona {profile['persona_id']}")
+    accounts["persona_name"] = accounts["persona_id"].map(names).fillna("").astype(str)
+
+
+def _risk_step(frame, roles, accounts, settings, report):
+    if not settings.target:
+        return None, dict(RISK_SKIPPED)
+    try:
+        from explain.risk import RiskSettings, fit_risk_model
+    except ImportError as err:
+        return None, {"skipped": f"the risk model is not available in this installation ({err})"}
+    report("risk model", 0.86)
+    persona_ids = pd.Series(accounts["persona_id"].to_numpy(), index=frame.index)
+    risk = fit_risk_model(frame, roles, target=settings.target, target_event=settings.target_event,
+                          persona_ids=persona_ids,
+                          settings=RiskSettings(seed=settings.seed, language=settings.language),
+                          progress=lambda stage, f: report(stage, 0.86 + 0.13 * f))
+    scores = risk.scores[["account_id", "risk_score", "reasons"]].copy()
+    scores["account_id"] = scores["account_id"].astype(str)
+    merged = accounts[["account_id"]].merge(scores, on="account_id", how="left")
+    accounts["risk_score"] = merged["risk_score"].to_numpy()
+    accounts["reasons"] = merged["reasons"].to_numpy()
+    return risk, risk.run_json_section()
+
+
+# ---------------------------------------------------------------------------- run.json
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def _columns_section(frame, roles, builder: FeatureBuilder, settings: RunSettings) -> dict[str, Any]:
+    role_of = dict(getattr(roles, "roles", {}) or {})
+    reason_of = dict(getattr(roles, "reasons", {}) or {})
+    used = []
+    for spec in builder.specs_:
+        transform = ("one-hot, weighted as one feature" if spec["kind"] == "categorical"
+                     else "0/1 flag" if spec.get("binary")
+                     else ("log1p, " if spec["log"] else "") + "robust scaling")
+        used.append({"column": spec["column"], "role": role_of.get(spec["column"], "feature"),
+                     "transform": transform, "reason": reason_of.get(spec["column"], "")})
+    used_names = {u["column"] for u in used}
+    excluded = []
+    for column in map(str, frame.columns):
+        if column in used_names:
+            continue
+        role = role_of.get(column, "excluded")
+        if column == settings.truth_col:
+            reason = "planted truth column named with --truth-col: evaluation only, never a feature"
+        elif column in builder.excluded_:
+            reason = builder.excluded_[column]
+        else:
+            reason = reason_of.get(column) or f"role {role}: not a behavioural feature"
+        excluded.append({"column": column, "role": role, "reason": reason})
+    return {"used": used, "excluded": excluded}
+
+
+def _metrics(model: PersonaModel, accounts: pd.DataFrame, frame: pd.DataFrame, settings: RunSettings) -> dict:
+    metrics = dict(model.metrics_)
+    metrics["personas"] = int(accounts["persona_id"].nunique())
+    metrics["needs_review_share"] = float(accounts["needs_review"].mean())
+    if settings.truth_col:
+        from sklearn.metrics import adjusted_rand_score
+
+        truth = frame[settings.truth_col].astype("object").fillna("(missing)").astype(str)
+        metrics["truth_ari"] = float(adjusted_rand_score(truth, accounts["persona_id"]))
+    return metrics
+
+
+def _meta(portfolio, settings, frame, builder, model, accounts, timings, outcomes, risk_section) -> dict:
+    created = datetime.now(timezone.utc)
+    report = getattr(portfolio, "report", None)
+    return {
+        "run_id": f"{created:%Y%m%d-%H%M%S}-{str(portfolio.sha256)[:8]}",
+        "created_at": created.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "data_sha256": portfolio.sha256,
+        "source_name": portfolio.source_name,
+        "rows": {"read": int(getattr(report, "n_rows_read", len(frame)) or len(frame)),
+                 "used": int(len(frame)), "fitted": int(model.params_["fit_rows"]),
+                 "displayed": int(accounts["x"].notna().sum())},
+        "columns": _columns_section(frame, portfolio.roles, builder, settings),
+        "roles": portfolio.roles.to_dict() if hasattr(portfolio.roles, "to_dict") else {},
+        "parameters": {"settings": settings.to_dict(), "chosen": model.params_,
+                       "assignment": "k-nearest-neighbour vote in feature space against the clustered "
+                                     "fitted accounts (see personas.discovery)",
+                       "outcomes": outcomes},
+        "seed": settings.seed,
+        "library_versions": _versions(),
+        "timings": timings,
+        "metrics": _metrics(model, accounts, frame, settings),
+        "settings_search": model.search_,
+        "model": risk_section,
+        "edits": 0,
+    }
+
+
+# ---------------------------------------------------------------------------- edits on a run
+def apply_edit(result: RunResult, edit: dict[str, Any], portfolio: Any = None) -> RunResult:
+    """Apply one analyst edit (see :mod:`personas.edits`) to a run; returns the updated run.
+
+    Merges and renames need nothing else; a split (and new profiles after a merge) needs the
+    features, which a loaded run gets from ``portfolio`` (the same data as the run).
+    """
+    if edit.get("action") == "rename":
+        done = edit_ops.apply_to_model(result.model, edit)
+        profiles = [dict(p) for p in result.profiles]
+        accounts = result.accounts.copy()
+        _apply_names(accounts, profiles, result.model.names_)
+        meta = dict(result.meta, edits=len(result.edits) + 1)
+        return RunResult(result.run_id, meta, accounts, profiles, result.model, result.builder,
+                         result.edits + [done], result.risk, result.features)
+    X = result.features
+    if X is None:
+        if portfolio is None:
+            raise UserError("This edit needs the run's portfolio: open the same portfolio and try again.")
+        if portfolio.sha256 != result.meta["data_sha256"]:
+            raise UserError("The open portfolio is not the one this run was made from; edits change "
+                            "personas only on the run's own data.")
+        X = result.builder.transform(portfolio.frame.reset_index(drop=True))
+    if portfolio is None:
+        raise UserError("This edit needs the run's portfolio to recompute the persona profiles.")
+    frame = portfolio.frame.reset_index(drop=True)
+    model = result.model
+    before = model.reference_labels_.copy()
+    done = edit_ops.apply_to_model(model, edit)
+    accounts = result.accounts.copy()
+    labels = accounts["persona_id"].to_numpy().copy()
+    if done["action"] in ("merge", "reduce"):
+        labels = _relabel_merges(labels, before, model.reference_labels_)
+    elif done["action"] == "split":
+        labels = _relabel_split(model, X, labels, done)
+    accounts["persona_id"] = labels
+    profiles = build_profiles(frame, accounts, result.builder, X, result.meta["parameters"]["outcomes"])
+    _rename_changed(model, profiles, result.meta["parameters"]["settings"].get("language", "en"))
+    _apply_names(accounts, profiles, model.names_)
+    _carry_risk(profiles, accounts)
+    meta = dict(result.meta)
+    meta["metrics"] = dict(meta["metrics"], personas=int(accounts["persona_id"].nunique()))
+    meta["edits"] = len(result.edits) + 1
+    return RunResult(result.run_id, meta, accounts, profiles, model, result.builder,
+                     result.edits + [done], result.risk, X)
+
+
+def _relabel_merges(labels: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    mapping = {int(b): int(a) for b, a in zip(before, after)}
+    return np.array([mapping.get(int(v), int(v)) for v in labels], dtype=np.int64) if len(mapping) else labels
+
+
+def _relabel_split(model: PersonaModel, X: np.ndarray, labels: np.ndarray, done: dict) -> np.ndarray:
+    from sklearn.neighbors import KNeighborsClassifier
+
+    ids = [done["persona_id"]] + done["new_ids"]
+    members = np.isin(model.reference_labels_, ids)
+    knn = KNeighborsClassifier(n_neighbors=min(model.settings.knn_neighbors, int(members.sum())))
+    knn.fit(model.reference_X_[members], model.reference_labels_[members])
+    rows = np.flatnonzero(labels == done["persona_id"])
+    labels = labels.copy()
+    if len(rows):
+        labels[rows] = knn.predict(X[rows])
+    return labels
+
+
+def _rename_changed(model: PersonaModel, profiles: list[dict], language: str) -> None:
+    present = {p["persona_id"] for p in profiles}
+    keep = {p: n for p, n in model.names_.items() if p in present and p not in model.stale_names_}
+    keep.update({p: model.names_[p] for p in model.fixed_names_ if p in present and p in model.names_})
+    model.names_ = name_personas(profiles, language, fixed=keep)
+    model.stale_names_.clear()
+
+
+def _carry_risk(profiles: list[dict], accounts: pd.DataFrame) -> None:
+    if "risk_score" in accounts.columns:
+        means = accounts.groupby("persona_id")["risk_score"].mean()
+        for profile in profiles:
+            value = means.get(profile["persona_id"])
+            profile["mean_risk_score"] = None if value is None or pd.isna(value) else float(value)
+
+
+# ---------------------------------------------------------------------------- save / load
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, (set, tuple, np.ndarray)):
+        return list(value)
+    return str(value)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default), encoding="utf-8")
+
+
+def _save(result: RunResult, directory: Path) -> Path:
+    started = time.perf_counter()
+    directory = directory.resolve()
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        model_dir = staging / "model"
+        model_dir.mkdir()
+        _write_json(model_dir / "features.json", result.builder.to_dict())
+        files = ["model/features.json"] + [f"model/{f}" for f in result.model.save(model_dir)]
+        result.accounts.to_parquet(staging / "accounts.parquet", index=False)
+        _write_json(staging / "personas.json", result.profiles)
+        _write_json(staging / "edits.json", result.edits)
+        if result.risk is not None:
+            result.risk.save(staging)
+        meta = dict(result.meta)
+        meta["timings"] = dict(meta["timings"], save=round(time.perf_counter() - started, 3))
+        _write_json(staging / "run.json", meta)
+        write_manifest(staging, files + ["accounts.parquet", "personas.json", "edits.json", "run.json"])
+        result.meta = meta
+        _swap_into_place(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return directory
+
+
+def _swap_into_place(staging: Path, directory: Path) -> None:
+    old = None
+    if directory.exists():
+        old = directory.parent / f".{directory.name}.old-{os.getpid()}-{time.time_ns()}"
+        directory.rename(old)
+    staging.rename(directory)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def load_model(directory: str | Path) -> tuple[PersonaModel, FeatureBuilder, list[dict[str, Any]]]:
+    """The saved discovery model, feature builder and edits of a run (hashes verified first)."""
+    directory = Path(directory)
+    verify_manifest(directory)
+    builder = FeatureBuilder.from_dict(json.loads((directory / "model" / "features.json").read_text("utf-8")))
+    model = PersonaModel.load(directory / "model")
+    edits = json.loads((directory / "edits.json").read_text("utf-8"))
+    names = dict(model.names_)
+    edit_ops.replay(model, edits)
+    model.names_, model.stale_names_ = names, set()  # saved names are already the edited ones
+    return model, builder, edits
+
+
+def load_run(directory: str | Path) -> RunResult:
+    """Load a saved run; refuses (``UserError``) if any artefact differs from its recorded hash."""
+    directory = Path(directory)
+    model, builder, edits = load_model(directory)
+    meta = json.loads((directory / "run.json").read_text("utf-8"))
+    accounts = pd.read_parquet(directory / "accounts.parquet")
+    profiles = json.loads((directory / "personas.json").read_text("utf-8"))
+    model.search_ = meta.get("settings_search")
+    risk = None
+    if isinstance(meta.get("model"), dict) and "skipped" not in meta["model"]:
+        try:
+            from explain.risk import RiskResult
+
+            risk = RiskResult.load(directory)
+        except Exception:  # the persona part of a run stays usable without the risk artefacts
+            risk = None
+    return RunResult(meta["run_id"], meta, accounts, profiles, model, builder, edits, risk, None)
+
+
+def assign_portfolio(run_dir: str | Path, portfolio: Any) -> pd.DataFrame:
+    """Assign a new portfolio to a saved run's personas (ids, names and analyst edits kept).
+
+    Returns one row per account: account_id, persona_id, persona_name, membership_probability,
+    needs_review.
+    """
+    model, builder, _ = load_model(run_dir)
+    frame = portfolio.frame.reset_index(drop=True)
+    missing = [s["column"] for s in builder.specs_ if s["column"] not in frame.columns]
+    if len(missing) == len(builder.specs_):
+        raise UserError(f"{portfolio.source_name}: none of the run's feature columns is present "
+                        f"({', '.join(builder.used_columns)}).")
+    assigned = model.assign(builder.transform(frame))
+    assigned.insert(0, "account_id", frame["account_id"].astype(str).to_numpy())
+    assigned.insert(2, "persona_name", assigned["persona_id"].map(model.names_).fillna("").astype(str))
+    return assigned
