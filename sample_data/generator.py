@@ -228,6 +228,7 @@ def generate_portfolio(rows: int, seed: int = 42, *, language: str = "en",
     gender_code = rng_pii.choice(3, size=n, p=[0.49, 0.50, 0.01])
     if plant_disparity:
         _plant_gender_effect(rng_behaviour, cols, gender_code == 1)
+    cols["time_barred"] = (cols["days_past_due"] > cols["limitation_days"]).astype(np.int64)
     cols.update(_outcomes(rng_outcome, cols, gender_code == 1 if plant_disparity else None))
     cols.update(_region_and_address(rng_region, n))
     cols.update(_people(rng_pii, n, persona, gender_code))
@@ -282,7 +283,6 @@ def _behaviour(rng: np.random.Generator, persona: np.ndarray) -> dict[str, np.nd
     hour = rng.normal(_BEST_HOUR[persona, 0], _BEST_HOUR[persona, 1])
     hour = np.clip(np.rint(hour), 0, 23).astype(np.int64)
     logins = rng.poisson(_PORTAL_LOGINS[persona] * np.exp(engagement) * np.where(app_user, 1.5, 1.0))
-    time_barred = dpd > 1095 + rng.integers(0, 365, n)  # 3 years from the end of the year it fell due
     cols.update(
         balance=balance, original_amount=original, days_past_due=dpd, months_on_book=months,
         prior_payments=prior_payments, partial_payment_ratio=partial, broken_promises=broken,
@@ -291,7 +291,8 @@ def _behaviour(rng: np.random.Generator, persona: np.ndarray) -> dict[str, np.nd
         email_opt_out=email_opt_out.astype(np.int64), sms_opt_out=sms_opt_out.astype(np.int64),
         dispute_flag=(rng.random(n) < _DISPUTE[persona]).astype(np.int64),
         over_indebted_flag=(rng.random(n) < _OVER_INDEBTED[persona]).astype(np.int64),
-        time_barred=time_barred.astype(np.int64),
+        # limitation: 3 years from the end of the year the claim fell due (§§ 195, 199 BGB)
+        limitation_days=1095 + rng.integers(0, 365, n),
         payment_code=_choose_rows(rng, _PAYMENT_P[persona]),
         sector_code=_choose_rows(rng, _SECTOR_P[persona]),
         product_code=rng.integers(0, 3, n),
@@ -302,8 +303,8 @@ def _behaviour(rng: np.random.Generator, persona: np.ndarray) -> dict[str, np.nd
 def _plant_gender_effect(rng: np.random.Generator, cols: dict, group: np.ndarray) -> None:
     """Worse observable behaviour for one gender group (feeds the risk score) - fairness tests only."""
     dpd = cols["days_past_due"]
-    cols["days_past_due"] = np.where(group, np.clip(np.rint(dpd * 1.6), 1, 3650).astype(np.int64), dpd)
-    cols["broken_promises"] = cols["broken_promises"] + np.where(group, rng.poisson(0.8, dpd.size), 0)
+    cols["days_past_due"] = np.where(group, np.clip(np.rint(dpd * 2.2), 1, 3650).astype(np.int64), dpd)
+    cols["broken_promises"] = cols["broken_promises"] + np.where(group, rng.poisson(1.5, dpd.size), 0)
 
 
 def _outcomes(rng: np.random.Generator, cols: dict, disparity_group: np.ndarray | None) -> dict:
