@@ -153,7 +153,8 @@ class FeatureBuilder:
             self.excluded_[column] = "constant: the same value for every account"
             return None
         kept = [str(level) for level, share in shares.items() if share >= self.rare_level_share]
-        if len(kept) > self.max_levels:
+        other_share = float(shares[~shares.index.isin(kept)].sum())
+        if len(kept) > self.max_levels or (len(shares) > self.max_levels and other_share > 0.5):
             self.excluded_[column] = (f"{len(shares)} distinct values: too many for a behavioural "
                                       f"category (at most {self.max_levels})")
             return None

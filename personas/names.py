@@ -14,13 +14,13 @@ MIN_STD_DIFF = 0.25  # weaker differences are not worth a word in the name
 
 # (keywords in the column name, {language: (phrase if higher, phrase if lower)})
 VOCABULARY: list[tuple[tuple[str, ...], dict[str, tuple[str | None, str | None]]]] = [
-    (("balance", "saldo", "offener betrag"), {"en": ("High balance", "Small balance"),
-                                             "de": ("Hoher Saldo", "Kleiner Saldo")}),
+    (("balance", "saldo", "offener betrag"), {"en": ("high balance", "small balance"),
+                                             "de": ("hoher Saldo", "kleiner Saldo")}),
     (("original_amount", "ursprungsbetrag"), {"en": ("large original debt", "small original debt"),
                                              "de": ("hohe Ursprungsforderung", "kleine Ursprungsforderung")}),
     (("hour", "stunde"), {"en": ("answers in the evening", "answers in the daytime"),
                           "de": ("abends erreichbar", "tagsüber erreichbar")}),
-    (("response", "reach", "contact_rate", "antwort", "erreich"),
+    (("response", "reach", "contact_rate", "antwort", "reaktion", "erreich"),
      {"en": ("responsive", "unreachable"), "de": ("gut erreichbar", "nicht erreichbar")}),
     (("attempt", "versuch"), {"en": ("many contact attempts", "few contact attempts"),
                               "de": ("viele Kontaktversuche", "wenige Kontaktversuche")}),
@@ -35,7 +35,7 @@ VOCABULARY: list[tuple[tuple[str, ...], dict[str, tuple[str | None, str | None]]
                                "de": ("teilweise bezahlt", "noch nichts bezahlt")}),
     (("prior_payments", "payments", "zahlungen"), {"en": ("regular payer", "few payments so far"),
                                                   "de": ("zahlt regelmäßig", "bisher kaum Zahlungen")}),
-    (("months", "tenure", "vertragsdauer", "laufzeit"), {"en": ("long-standing customer", "new customer"),
+    (("months", "tenure", "vertragsdauer", "laufzeit", "monat"), {"en": ("long-standing customer", "new customer"),
                                                          "de": ("langjähriger Kunde", "Neukunde")}),
 ]
 GENERIC = {"en": ("high {col}", "low {col}"), "de": ("hoch: {col}", "niedrig: {col}")}

@@ -1,0 +1,136 @@
+"""``personas run FILE --out DIR ...`` and ``personas assign DIR FILE --out FILE``.
+
+``run`` finds personas (and, with ``--target``, risk scores) and writes a run directory;
+``assign`` gives the accounts of a new portfolio the personas of a saved run (ids, names and
+analyst edits kept). Bad input raises :class:`portfolio.errors.UserError` (exit 1).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from portfolio.errors import UsageError, UserError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``run`` and ``assign`` subcommands."""
+    run = subparsers.add_parser(
+        "run", help="find personas in a portfolio and write a run directory",
+        description="Find behavioural personas (UMAP + HDBSCAN) and, with --target, explained risk "
+                    "scores. Writes run.json, accounts.parquet, personas.json and model/ to DIR.")
+    run.add_argument("file", metavar="FILE", help="portfolio file (.csv, .xlsx or .parquet)")
+    run.add_argument("--out", required=True, metavar="DIR", help="run directory to write (replaced atomically)")
+    run.add_argument("--mapping", metavar="FILE.json", help="JSON object: source column -> role")
+    run.add_argument("--truth-col", metavar="COL", help="planted persona labels, for truth ARI only (never a feature)")
+    run.add_argument("--seed", type=int, default=42, metavar="N", help="seed (default %(default)s): same seed, same personas")
+    run.add_argument("--max-fit-rows", type=int, default=50_000, metavar="N",
+                     help="accounts UMAP/HDBSCAN are fitted on (stratified sample; default %(default)s)")
+    run.add_argument("--target", metavar="COL", help="outcome column for the risk model (none: step skipped)")
+    run.add_argument("--target-event", choices=("paid", "default"), default="paid",
+                     help="what 1 in --target means (default %(default)s); risk = probability of NOT paying")
+    run.add_argument("--language", choices=("en", "de"), default="en", help="language of persona names")
+    run.add_argument("--no-search", action="store_true",
+                     help="skip the settings search and use the default min cluster size and neighbours")
+    run.set_defaults(func=run_command)
+
+    assign = subparsers.add_parser(
+        "assign", help="assign a new portfolio to a saved run's personas",
+        description="Give each account of FILE the persona of the run in DIR (hash-checked model).")
+    assign.add_argument("run_dir", metavar="DIR", help="a run directory written by `personas run`")
+    assign.add_argument("file", metavar="FILE", help="portfolio file to assign")
+    assign.add_argument("--out", required=True, metavar="FILE", help="output .parquet or .csv")
+    assign.add_argument("--mapping", metavar="FILE.json", help="JSON object: source column -> role")
+    assign.set_defaults(func=assign_command)
+
+
+def _portfolio(path_text: str, mapping: str | None):
+    from portfolio.load import load_portfolio
+
+    path = Path(path_text)
+    if not path.is_file():
+        raise UsageError(f"{path_text}: file not found.")
+    if mapping is not None and not Path(mapping).is_file():
+        raise UsageError(f"{mapping}: mapping file not found.")
+    portfolio = load_portfolio(path, mapping=mapping)
+    if hasattr(portfolio.report, "is_usable") and not portfolio.report.is_usable:
+        lines = [p.message for p in getattr(portfolio.report, "errors", [])] or ["the portfolio is not usable"]
+        raise UserError(lines[0], lines=[f"{path_text}: {line}" for line in lines])
+    return portfolio
+
+
+def _progress(stage: str, fraction: float) -> None:
+    print(f"  [{fraction:4.0%}] {stage}", file=sys.stderr, flush=True)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from personas.pipeline import run_pipeline
+    from personas.settings import RunSettings
+
+    if args.max_fit_rows < 100:
+        raise UsageError(f"--max-fit-rows must be at least 100, not {args.max_fit_rows}.")
+    started = time.perf_counter()
+    portfolio = _portfolio(args.file, args.mapping)
+    settings = RunSettings(target=args.target, target_event=args.target_event, truth_col=args.truth_col,
+                           seed=args.seed, max_fit_rows=args.max_fit_rows, language=args.language)
+    if args.no_search:
+        settings = settings.with_discovery(search=False)
+    result = run_pipeline(portfolio, settings, progress=_progress)
+    out = result.save(Path(args.out))
+    _summary(result, out, time.perf_counter() - started)
+    return 0
+
+
+def _summary(result, out: Path, seconds: float) -> None:
+    meta, m = result.meta, result.meta["metrics"]
+    print(f"{meta['source_name']}: {meta['rows']['used']:,} accounts, {m['personas']} personas "
+          f"(fitted on {meta['rows']['fitted']:,})")
+    stability = "n/a" if m.get("stability_ari") is None else f"{m['stability_ari']:.2f}"
+    validity = "n/a" if m.get("relative_validity") is None else f"{m['relative_validity']:.2f}"
+    print(f"  noise share {m['noise_share']:.1%} (kept, flagged needs_review) · stability ARI {stability} "
+          f"· relative validity {validity} · needs review {m['needs_review_share']:.1%}")
+    if "truth_ari" in m:
+        print(f"  truth ARI {m['truth_ari']:.3f} against {result.meta['parameters']['settings']['truth_col']}")
+    if meta.get("settings_search"):
+        print(f"  settings: {meta['settings_search']['reason']}")
+    for profile in result.profiles:
+        print(f"  {profile['persona_id']:>3}  {profile['share_accounts']:6.1%}  {profile['name']}")
+    model = meta.get("model") or {}
+    if "skipped" in model:
+        print(f"  note: {model['skipped']}")
+    timings = ", ".join(f"{k} {v:.1f}s" for k, v in meta["timings"].items())
+    print(f"  timings: {timings}; total {seconds:.1f}s")
+    print(f"wrote {out}/run.json, accounts.parquet, personas.json, edits.json, model/")
+
+
+def assign_command(args: argparse.Namespace) -> int:
+    from personas.pipeline import assign_portfolio
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".parquet", ".csv"):
+        raise UsageError(f"--out {args.out}: give a .parquet or .csv file name.")
+    if not Path(args.run_dir).is_dir():
+        raise UsageError(f"{args.run_dir}: run directory not found.")
+    portfolio = _portfolio(args.file, args.mapping)
+    assigned = assign_portfolio(args.run_dir, portfolio)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".csv":
+        _csv_safe(assigned).to_csv(out, index=False)
+    else:
+        assigned.to_parquet(out, index=False)
+    counts = assigned["persona_id"].value_counts().sort_index()
+    print(f"{portfolio.source_name}: {len(assigned):,} accounts assigned to {len(counts)} personas; "
+          f"{int(assigned['needs_review'].sum()):,} need review")
+    print(f"wrote {out}")
+    return 0
+
+
+def _csv_safe(frame):
+    """Prefix text cells that a spreadsheet would run as a formula (OWASP CSV injection)."""
+    frame = frame.copy()
+    for column in ("account_id", "persona_name"):
+        text = frame[column].astype(str)
+        risky = text.str.match(r"^[=+\-@\t\r\x00]")
+        frame[column] = text.where(~risky, "'" + text)
+    return frame
