@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 from sklearn.ensemble import HistGradientBoostingClassifier
 from scipy.stats import rankdata
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -79,6 +80,11 @@ class FairnessReport:
 def fairness_report(frame: pd.DataFrame, sensitive: list[str], risk: np.ndarray, event: np.ndarray,
                     features: pd.DataFrame, settings: RiskSettings) -> FairnessReport:
     """All fairness screens for each sensitive column present in ``frame``."""
+    with threadpool_limits(settings.thread_count(len(frame))):
+        return _fairness_report(frame, sensitive, risk, event, features, settings)
+
+
+def _fairness_report(frame, sensitive, risk, event, features, settings) -> FairnessReport:
     cutoff, rule = high_risk_cutoff(risk, settings)
     flagged = risk >= cutoff
     tables, summaries, proxies, warnings = [], [], [], []

@@ -31,14 +31,14 @@ def _run_with_pipeline(tmp_path: Path) -> Path:
     from portfolio.load import load_portfolio
     from sample_data.generator import generate_portfolio
 
-    portfolio = load_portfolio(generate_portfolio(1_500, seed=3))
+    portfolio = load_portfolio(generate_portfolio(1_000, seed=3))
     result = run_pipeline(portfolio, RunSettings(target="paid_90d", target_event="paid", seed=42))
     run_dir = tmp_path / "run"
     result.save(run_dir)
     return run_dir
 
 
-def _run_with_stand_in(tmp_path: Path, monkeypatch) -> Path:
+def _run_with_stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Save a risk result and serve it through a stand-in ``personas.pipeline.load_run``."""
     from explain.risk import RiskResult, RiskSettings, fit_risk_model
     from portfolio.load import load_portfolio
@@ -60,9 +60,13 @@ def _run_with_stand_in(tmp_path: Path, monkeypatch) -> Path:
     return run_dir
 
 
-@pytest.fixture
-def run_dir(tmp_path, monkeypatch) -> Path:
-    return _run_with_pipeline(tmp_path) if _has_pipeline() else _run_with_stand_in(tmp_path, monkeypatch)
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """One saved run with a risk model for all tests here (the pipeline is the slow part)."""
+    tmp_path = tmp_path_factory.mktemp("explanations")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("PERSONAS_HOME", str(tmp_path / "workspace"))
+        yield _run_with_pipeline(tmp_path) if _has_pipeline() else _run_with_stand_in(tmp_path, monkeypatch)
 
 
 def _page(run_dir: Path | None) -> AppTest:
