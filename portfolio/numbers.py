@@ -26,7 +26,6 @@ _CELL = re.compile(
     rf"{_CURRENCY}?(?P<s3>-)?$",
     re.IGNORECASE,
 )
-_CELL_PATTERN = _CELL.pattern
 _GERMAN = re.compile(r"^(?:\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?|,\d+)$")
 _ENGLISH = re.compile(r"^(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:e[-+]?\d+)?|\.\d+)$", re.I)
 _GERMAN_ONLY = r"^(?:\d*,\d{1,2}|\d*,\d{4,}|\d{1,3}(?:\.\d{3})+,\d+|\d{1,3}(?:\.\d{3}){2,})$"
@@ -52,22 +51,62 @@ def missing_mask(text: pd.Series) -> pd.Series:
     return text.isna() | stripped.isin(MISSING_TOKENS)
 
 
+#: Cells looked at to decide a column's convention, and to decide whether it is numeric at all.
+EVIDENCE_SAMPLE = 2_000
+_FAST = {"de": r"^-?\d+(?:,\d+)?$", "en": r"^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$"}
+
+
 def _split_cells(text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    compact = text.astype("str").str.replace(_SPACES, "", regex=True)
-    parts = compact.str.extract(_CELL_PATTERN, flags=re.IGNORECASE)
-    negative = (parts["s1"] == "-") | (parts["s2"] == "-") | (parts["s3"] == "-")
-    return parts["num"], negative.fillna(False).astype(bool)
+    """Number part and sign of each cell (slow: use on few cells only)."""
+    compact = text.astype("object").map(lambda v: re.sub(_SPACES, "", v) if isinstance(v, str) else v)
+    matches = compact.map(lambda v: _CELL.match(v) if isinstance(v, str) else None)
+    num = matches.map(lambda m: m.group("num") if m else None)
+    negative = matches.map(lambda m: bool(m) and "-" in (m.group("s1") or "", m.group("s2") or "", m.group("s3") or ""))
+    return num, negative.astype(bool)
+
+
+def _sample(text: pd.Series, size: int = EVIDENCE_SAMPLE) -> pd.Series:
+    step = max(len(text) // size, 1)
+    return text.iloc[::step].head(size)
 
 
 def convention_evidence(text: pd.Series) -> tuple[int, int]:
-    """Cells that can only be German, and only English, in a text column."""
-    num, _ = _split_cells(text.dropna())
+    """Cells that can only be German, and only English, among a sample of a text column."""
+    num, _ = _split_cells(_sample(text.dropna()))
     num = num.dropna()
-    return int(num.str.fullmatch(_GERMAN_ONLY).sum()), int(num.str.fullmatch(_ENGLISH_ONLY).sum())
+    if num.empty:
+        return 0, 0
+    return (int(num.map(lambda v: bool(re.match(_GERMAN_ONLY, v))).sum()),
+            int(num.map(lambda v: bool(re.match(_ENGLISH_ONLY, v))).sum()))
+
+
+def _parse_slow(text: pd.Series, convention: str) -> pd.Series:
+    """Numbers (NaN where not a number) for cells with currency, grouping, trailing signs ..."""
+    num, negative = _split_cells(text)
+    grammar = _GERMAN if convention == "de" else _ENGLISH
+
+    def convert(value: object) -> float:
+        if not isinstance(value, str):
+            return np.nan
+        if value.lower() in {"inf", "infinity"}:
+            return np.inf
+        if not grammar.match(value):
+            return np.nan
+        plain = value.replace(".", "").replace(",", ".") if convention == "de" else value.replace(",", "")
+        try:
+            return float(plain)
+        except ValueError:
+            return np.nan
+
+    numbers = num.map(convert).astype("float64")
+    return numbers.where(~negative, -numbers)
 
 
 def parse_numbers(text: pd.Series, convention: str | None = None, default: str = "en") -> ParsedColumn:
     """Read a text column as numbers.
+
+    Plain cells ("1234,56" in German, "1234.56" in English) are converted in bulk; only the others
+    (currency signs, thousands separators, trailing minus) go through the slower cell-by-cell parser.
 
     Parameters
     ----------
@@ -84,23 +123,28 @@ def parse_numbers(text: pd.Series, convention: str | None = None, default: str =
     if convention is None:
         german, english = convention_evidence(filled)
         convention = "de" if german > english else "en" if english > german else default
-    num, negative = _split_cells(filled)
-    lowered = num.str.lower()
-    infinite = lowered.isin(["inf", "infinity"])
-    grammar = _GERMAN if convention == "de" else _ENGLISH
-    valid = (num.str.fullmatch(grammar.pattern, flags=grammar.flags).fillna(False) | infinite).astype(bool)
+    stripped = filled.str.strip()
+    fast = stripped.str.fullmatch(_FAST[convention]).fillna(False).astype(bool)
+    plain = stripped.where(fast)
     if convention == "de":
-        plain = num.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    else:
-        plain = num.str.replace(",", "", regex=False)
-    numbers = pd.to_numeric(plain.where(valid & ~infinite), errors="coerce").astype("float64")
-    numbers = numbers.where(~infinite, np.inf)
-    numbers = numbers.where(~negative, -numbers)
-    valid = valid & numbers.notna()
+        plain = plain.str.replace(",", ".", regex=False)
+    numbers = pd.to_numeric(plain, errors="coerce").astype("float64")
+    rest = filled[~fast]
+    if len(rest):
+        numbers.loc[rest.index] = _parse_slow(rest, convention).to_numpy()
+    valid = numbers.notna()
     values = pd.Series(np.nan, index=index, dtype="float64")
     values.loc[valid[valid].index] = numbers[valid]
     return ParsedColumn(values=values, convention=convention, n_filled=int(len(filled)),
                         n_parsed=int(valid.sum()), unparsed=filled[~valid])
+
+
+def looks_numeric(text: pd.Series, convention: str) -> bool:
+    """Whether a clear majority of a sample of the filled cells are numbers (cheap pre-check)."""
+    sample = _sample(text[~missing_mask(text)])
+    if sample.empty:
+        return False
+    return parse_numbers(sample, convention=convention).n_parsed >= NUMBER_MAJORITY * len(sample)
 
 
 def has_leading_zeros(text: pd.Series) -> bool:

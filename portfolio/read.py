@@ -21,7 +21,9 @@ import pandas as pd
 
 from portfolio import read_binary, read_text
 from portfolio.errors import PortfolioError
-from portfolio.numbers import NUMBER_MAJORITY, convention_evidence, has_leading_zeros, missing_mask, parse_numbers
+from portfolio.numbers import (
+    NUMBER_MAJORITY, convention_evidence, has_leading_zeros, looks_numeric, missing_mask, parse_numbers,
+)
 from portfolio.synonyms import looks_like_id_name
 
 DEFAULT_MAX_BYTES = 200 * 2**20
@@ -262,30 +264,39 @@ def _is_text(values: pd.Series) -> bool:
 
 def _convert_text(column: str, values: pd.Series, convention: str, unparsed: dict, conventions: dict) -> pd.Series:
     # Spreadsheet cells may already be numbers; only their text cells need parsing.
+    mixed = values.dtype == object
     is_number = values.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)).astype(bool) \
-        if values.dtype == object else pd.Series(False, index=values.index)
+        if mixed else pd.Series(False, index=values.index)
+    any_number = bool(is_number.any())
     text = values.where(~is_number).map(lambda v: v if v is None or isinstance(v, str) else None) \
-        if values.dtype == object else values
+        if mixed else values
     text = text.astype("str").where(text.notna())
     text = text.where(~missing_mask(text))
+
+    def as_text() -> pd.Series:
+        return _numbers_as_text(values.where(is_number)).where(is_number, text) if any_number else text
+
     if looks_like_id_name(column) or has_leading_zeros(text):
-        return _numbers_as_text(values.where(is_number)).where(is_number, text)
+        return as_text()
+    cell_numbers = pd.to_numeric(values.where(is_number), errors="coerce").astype("float64") if any_number else None
     if text.isna().all():
-        if not is_number.any():
+        if not any_number:
             return text
-        return _maybe_int(pd.to_numeric(values.where(is_number), errors="coerce").astype("float64"),
-                          values.map(lambda v: isinstance(v, float)).any())
+        return _maybe_int(cell_numbers, values.map(lambda v: isinstance(v, float)).any())
+    if not any_number and not looks_numeric(text, convention):
+        return text
     parsed = parse_numbers(text, convention=convention)
     n_numbers = int(is_number.sum()) + parsed.n_parsed
     if n_numbers < NUMBER_MAJORITY * (parsed.n_filled + int(is_number.sum())):
-        return _numbers_as_text(values.where(is_number)).where(is_number, text) if is_number.any() else text
+        return as_text()
     conventions[column] = parsed.convention
     if len(parsed.unparsed):
         unparsed[column] = {int(k): str(v) for k, v in parsed.unparsed.items()}
-    numbers = parsed.values.where(~is_number, pd.to_numeric(values.where(is_number), errors="coerce"))
+    numbers = parsed.values.where(~is_number, cell_numbers) if any_number else parsed.values
     decimals = bool(text.str.contains(r"[.,]\d", regex=True).fillna(False).any())
-    return _maybe_int(numbers.astype("float64"),
-                      decimals or bool((is_number & values.map(lambda v: isinstance(v, float))).any()))
+    if any_number:
+        decimals = decimals or bool((is_number & values.map(lambda v: isinstance(v, float))).any())
+    return _maybe_int(numbers.astype("float64"), decimals)
 
 
 def _maybe_int(numbers: pd.Series, has_decimals: bool) -> pd.Series:
