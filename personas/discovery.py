@@ -252,6 +252,17 @@ class PersonaModel:
         """Replace the reference's persona ids (after a merge, split or reduce)."""
         self.reference_labels_ = np.asarray(labels, dtype=np.int64)
 
+    def copy_for_edit(self) -> "PersonaModel":
+        """A copy whose labels and names can change without touching this model (arrays shared)."""
+        import copy
+
+        twin = copy.copy(self)
+        twin.reference_labels_ = self.reference_labels_.copy()
+        twin.names_ = dict(self.names_)
+        twin.fixed_names_, twin.stale_names_ = set(self.fixed_names_), set(self.stale_names_)
+        twin.all_ids_ = set(self.all_ids_)
+        return twin
+
     @property
     def persona_ids(self) -> list[int]:
         return sorted(int(p) for p in np.unique(self.reference_labels_))

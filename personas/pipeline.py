@@ -270,12 +270,13 @@ def apply_edit(result: RunResult, edit: dict[str, Any], portfolio: Any = None) -
     features, which a loaded run gets from ``portfolio`` (the same data as the run).
     """
     if edit.get("action") == "rename":
-        done = edit_ops.apply_to_model(result.model, edit)
+        model = result.model.copy_for_edit()
+        done = edit_ops.apply_to_model(model, edit)
         profiles = [dict(p) for p in result.profiles]
         accounts = result.accounts.copy()
-        _apply_names(accounts, profiles, result.model.names_)
+        _apply_names(accounts, profiles, model.names_)
         meta = dict(result.meta, edits=len(result.edits) + 1)
-        return RunResult(result.run_id, meta, accounts, profiles, result.model, result.builder,
+        return RunResult(result.run_id, meta, accounts, profiles, model, result.builder,
                          result.edits + [done], result.risk, result.features)
     X = result.features
     if X is None:
@@ -288,7 +289,7 @@ def apply_edit(result: RunResult, edit: dict[str, Any], portfolio: Any = None) -
     if portfolio is None:
         raise UserError("This edit needs the run's portfolio to recompute the persona profiles.")
     frame = portfolio.frame.reset_index(drop=True)
-    model = result.model
+    model = result.model.copy_for_edit()
     before = model.reference_labels_.copy()
     done = edit_ops.apply_to_model(model, edit)
     accounts = result.accounts.copy()

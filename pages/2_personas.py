@@ -1,0 +1,161 @@
+"""Personas: the map, a card per persona, comparison, the settings search, analyst edits, review list.
+
+Discovery runs in ``personas.pipeline`` through the cached ``run_for_portfolio``; edits are applied
+by ``personas.pipeline.apply_edit`` and saved as a new run folder. This page only lays things out.
+"""
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from pages._state import current_portfolio, current_run, current_user, require_role, run_for_portfolio, show_error
+from personas import edits, views
+from personas.pipeline import apply_edit
+from portfolio.errors import UserError
+from portfolio.workspace import runs_dir
+
+require_role()
+st.title("Personas")
+st.caption("Groups of debtors who behave alike, found by UMAP + HDBSCAN on behavioural columns only "
+           "(never PII, age, gender or outcomes). Personas are proposals for people to check.")
+
+with st.sidebar:
+    st.radio("Persona names", ["en", "de"], key="language_choice",
+             index=0 if st.session_state.get("language", "en") == "en" else 1,
+             format_func={"en": "English", "de": "Deutsch"}.get)
+    st.number_input("Seed (same seed, same personas)", min_value=0, step=1, key="seed_choice",
+                    value=int(st.session_state.get("seed", 42)))
+st.session_state["language"] = st.session_state["language_choice"]
+st.session_state["seed"] = int(st.session_state["seed_choice"])
+
+try:
+    portfolio = current_portfolio()
+    base = run_for_portfolio(portfolio)
+except UserError as err:
+    show_error(err)
+    st.stop()
+
+edited_dir = st.session_state.get("persona_edited_dir")
+if edited_dir and st.session_state.get("persona_edited_base") == base.run_id:
+    st.session_state["run_dir"] = edited_dir
+    run = current_run()
+else:
+    run = base
+meta, metrics = run.meta, run.meta["metrics"]
+
+target = meta["parameters"]["settings"].get("target")
+st.caption(f"Portfolio **{meta['source_name']}** · {meta['rows']['used']:,} accounts · fitted on "
+           f"{meta['rows']['fitted']:,} · outcome column: {target or 'none (choose one on the Portfolio page)'}"
+           f" · run `{run.run_id}`" + (f" · {len(run.edits)} edit(s)" if run.edits else ""))
+cols = st.columns(5)
+cols[0].metric("Personas", metrics["personas"])
+cols[1].metric("Noise share", f"{metrics['noise_share']:.1%}", help="Accounts HDBSCAN left unassigned in the "
+               "fitted sample. They are kept: each gets its most likely persona and needs_review.")
+cols[2].metric("Stability (ARI)", "–" if metrics.get("stability_ari") is None else f"{metrics['stability_ari']:.2f}",
+               help="Mean pairwise adjusted Rand index across sub-samples and seeds (1 = identical).")
+cols[3].metric("Relative validity", "–" if metrics.get("relative_validity") is None
+               else f"{metrics['relative_validity']:.2f}", help="HDBSCAN's DBCV approximation; higher = better separated.")
+cols[4].metric("Needs review", f"{metrics['needs_review_share']:.1%}")
+if "truth_ari" in metrics:
+    st.caption(f"Agreement with the planted labels (truth ARI): {metrics['truth_ari']:.2f}")
+
+tab_map, tab_cards, tab_compare, tab_search, tab_edit, tab_review = st.tabs(
+    ["Map", "Personas", "Compare", "Settings search", "Edit", "Needs review"])
+
+with tab_map:
+    points = views.map_points(run.accounts, portfolio.frame)
+    st.caption(f"Display sample: {len(points):,} of {len(run.accounts):,} accounts. Position is a 2-D "
+               "UMAP of the features; nearby accounts behave alike, distances between clumps mean little.")
+    chart = alt.Chart(points).mark_circle(size=18, opacity=0.7).encode(
+        x=alt.X("x:Q", axis=None), y=alt.Y("y:Q", axis=None),
+        color=alt.Color("persona:N", legend=alt.Legend(title="Persona", orient="bottom", columns=2)),
+        tooltip=[alt.Tooltip("persona:N"), alt.Tooltip("balance:Q", format=",.2f"),
+                 alt.Tooltip("days_past_due:Q"), alt.Tooltip("membership_probability:Q", format=".2f"),
+                 alt.Tooltip("needs_review:N")],
+    ).properties(height=520, title=f"{len(points):,} accounts shown (display sample)").interactive()
+    st.altair_chart(chart, use_container_width=True)
+
+with tab_cards:
+    grid = st.columns(3)
+    for i, profile in enumerate(run.profiles):
+        card = views.card(profile)
+        with grid[i % 3].container(border=True):
+            st.markdown(f"**{card['id']} · {card['name']}**")
+            st.markdown(f"{card['size']} accounts ({card['share_accounts']}) · {card['share_balance']} of balance")
+            st.markdown(f"Pay rate {card['pay_rate']} · mean recovery {card['mean_recovery']} · "
+                        f"mean risk score {card['mean_risk_score']}")
+            st.markdown("\n".join(f"- {f}" for f in card["features"]))
+            if card["needs_review"]:
+                st.caption(f"{card['needs_review']:,} accounts need review")
+
+persona_ids = [p["persona_id"] for p in run.profiles]
+label = {p["persona_id"]: f"{p['persona_id']}: {p['name']}" for p in run.profiles}
+
+with tab_compare:
+    chosen = st.multiselect("Personas to compare (two or more)", persona_ids, default=persona_ids[:2],
+                            format_func=label.get, key="compare_ids")
+    if len(chosen) >= 2:
+        st.dataframe(views.comparison_table(run.profiles, chosen), use_container_width=True)
+    else:
+        st.info("Choose at least two personas.")
+
+with tab_search:
+    search = meta.get("settings_search") or {}
+    st.markdown(f"**Why {metrics['personas']} personas:** {search.get('reason', 'no search recorded')}")
+    st.dataframe(views.search_table(meta), hide_index=True, use_container_width=True)
+    st.caption("score = 0.5 × stability + 0.3 × relative validity + 0.2 × (1 − noise share). "
+               "Larger min cluster share: fewer, bigger personas. More neighbours: broader structure.")
+
+
+def _edit(make_edit) -> None:
+    """Apply an edit to the shown run, save it as a new run folder and show that one."""
+    try:
+        updated = apply_edit(run, make_edit(), portfolio)
+        folder = updated.save(runs_dir() / f"{updated.run_id}-edit{len(updated.edits)}")
+    except UserError as err:
+        show_error(err)
+        return
+    st.session_state["persona_edited_dir"] = str(folder)
+    st.session_state["persona_edited_base"] = base.run_id
+    st.session_state["run_dir"] = str(folder)
+    st.rerun()
+
+
+user = getattr(current_user(), "username", None) or "analyst"
+with tab_edit:
+    st.caption(f"Edits are recorded with your name ({user}) and the time, kept with the run and "
+               "re-applied when the model assigns a new portfolio.")
+    left, right = st.columns(2)
+    with left.form("rename"):
+        pid = st.selectbox("Rename persona", persona_ids, format_func=label.get)
+        new_name = st.text_input("New name")
+        if st.form_submit_button("Rename"):
+            _edit(lambda: edits.rename(pid, new_name, user=user))
+    with right.form("merge"):
+        ids = st.multiselect("Merge personas (two or more)", persona_ids, format_func=label.get)
+        if st.form_submit_button("Merge"):
+            _edit(lambda: edits.merge(ids, user=user))
+    left, right = st.columns(2)
+    with left.form("split"):
+        pid_split = st.selectbox("Split persona", persona_ids, format_func=label.get)
+        parts = st.number_input("into parts", min_value=2, max_value=6, value=2)
+        if st.form_submit_button("Split"):
+            _edit(lambda: edits.split(pid_split, int(parts), user=user, seed=int(meta["seed"])))
+    with right.form("reduce"):
+        target_n = st.number_input("Reduce to N personas (merge the most similar)", min_value=1,
+                                   max_value=max(1, len(persona_ids)), value=max(1, len(persona_ids) - 1))
+        if st.form_submit_button("Reduce"):
+            _edit(lambda: edits.reduce(int(target_n), user=user))
+    if run.edits:
+        st.dataframe(views.edits_table(run.edits), hide_index=True, use_container_width=True)
+        if st.button("Discard edits (show the run as found)"):
+            st.session_state.pop("persona_edited_dir", None)
+            st.session_state["run_dir"] = str(runs_dir() / base.run_id)
+            st.rerun()
+
+with tab_review:
+    review = views.review_accounts(run.accounts, portfolio.frame, portfolio.roles)
+    st.caption(f"{int(run.accounts['needs_review'].sum()):,} accounts need review: membership probability "
+               "below the threshold, noise in the fitted sample, or far from every persona. PII is masked. "
+               f"Showing up to {len(review):,}, least certain first.")
+    st.dataframe(review, hide_index=True, use_container_width=True)
