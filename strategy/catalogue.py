@@ -7,7 +7,7 @@ approved. Validation here is structural (known values, consistent fields); wheth
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from portfolio.errors import UserError
@@ -88,7 +88,7 @@ class Strategy:
     # --- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (weekdays as a list), the form stored in the database and exported."""
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)}  # all values immutable
         data["contact_weekdays"] = list(self.contact_weekdays)
         return data
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
@@ -36,7 +37,12 @@ def escape_frame(frame: pd.DataFrame, cell=escape_cell) -> pd.DataFrame:
     """A copy of ``frame`` with every text cell and every column name escaped."""
     out = frame.copy()
     for column in out.columns:
-        if not (pd.api.types.is_numeric_dtype(out[column]) or pd.api.types.is_bool_dtype(out[column])):
-            out[column] = out[column].map(cell).astype(object)
+        values = out[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        # Escape each distinct value once: export columns repeat a handful of values.
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        escaped = np.array([cell(u) for u in uniques] + [None], dtype=object)
+        out[column] = pd.Series(escaped[codes], index=values.index, dtype=object)
     out.columns = [cell(str(c)) for c in out.columns]
     return out

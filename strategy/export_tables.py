@@ -61,7 +61,9 @@ def account_table(run: "RunView", mappings: dict[int, "MappingView"], overrides:
     latest = {r["account_id"]: r for r in overrides.to_dict("records")}  # later rows win
     names = {int(p["persona_id"]): str(p.get("name", "")) for p in run.profiles}
     rows = {} if portfolio is None else {
-        str(r["account_id"]): r for r in portfolio.to_dict("records")}
+        str(r["account_id"]): r for r in portfolio.rename(columns=lambda c: str(c).lower())
+        .to_dict("records")}
+    columns_of: dict[Strategy, dict[str, Any]] = {}  # strategy -> its cells, computed once
     problems: list[str] = []
     checked: set[tuple[int, str]] = set()
     out = []
@@ -80,8 +82,11 @@ def account_table(run: "RunView", mappings: dict[int, "MappingView"], overrides:
                                                    account_id, settings)
         strategy = strategy or mappings[persona_id].strategy
         row = rows.get(account_id)
-        blocks = {} if row is None else account_block_map(strategy, row, settings)
-        fields = strategy_columns(strategy)
+        blocks = {} if row is None else account_block_map(strategy, row, settings,
+                                                          keys_lowercase=True)
+        if strategy not in columns_of:
+            columns_of[strategy] = strategy_columns(strategy)
+        fields = dict(columns_of[strategy])
         if "channel" in blocks:
             fields.update(channel="letter", max_call_attempts_per_7_days=0)
         if "escalation" in blocks:
@@ -95,7 +100,7 @@ def account_table(run: "RunView", mappings: dict[int, "MappingView"], overrides:
                   "override_by": None if override is None else override["created_by"],
                   "blocked_steps": "; ".join(blocks.values())}
         for column in include_columns:
-            record[column] = None if row is None else _plain(row.get(column))
+            record[column] = None if row is None else _plain(row.get(str(column).lower()))
         out.append(record)
     return with_integer_columns(pd.DataFrame.from_records(out)), problems
 

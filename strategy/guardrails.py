@@ -170,15 +170,17 @@ def violations(results: list[GuardrailResult]) -> list[GuardrailResult]:
 
 
 def account_block_map(strategy: Strategy, account: dict[str, Any],
-                      settings: StrategySettings | None = None) -> dict[str, str]:
+                      settings: StrategySettings | None = None, *,
+                      keys_lowercase: bool = False) -> dict[str, str]:
     """Steps of ``strategy`` one account is protected from: ``{step: reason with its source}``.
 
     ``account`` is the account's portfolio row as a dict; missing columns block nothing. Steps are
     ``channel`` (opted out), ``escalation`` (small balance or time-barred) and
-    ``credit_bureau_report`` (disputed debt).
+    ``credit_bureau_report`` (disputed debt). ``keys_lowercase=True`` promises that the column
+    names are lower case already (saves work when called per account of a large portfolio).
     """
     cfg = settings or StrategySettings()
-    lower = {str(k).lower(): v for k, v in account.items()}
+    lower = account if keys_lowercase else {str(k).lower(): v for k, v in account.items()}
     blocks: dict[str, str] = {}
     if any(truthy_value(lower.get(c)) for c in opt_out_columns(strategy.channel)):
         blocks["channel"] = f"channel {strategy.channel}: account opted out (12 CFR 1006.14(h))"
