@@ -28,10 +28,12 @@ _CELL = re.compile(
 )
 _GERMAN = re.compile(r"^(?:\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?|,\d+)$")
 _ENGLISH = re.compile(r"^(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:e[-+]?\d+)?|\.\d+)$", re.I)
-_GERMAN_ONLY = r"^(?:\d*,\d{1,2}|\d*,\d{4,}|\d{1,3}(?:\.\d{3})+,\d+|\d{1,3}(?:\.\d{3}){2,})$"
-_ENGLISH_ONLY = r"^(?:\d*\.\d{1,2}|\d*\.\d{4,}|\d{1,3}(?:,\d{3})+\.\d+|\d{1,3}(?:,\d{3}){2,})$"
+_GERMAN_ONLY_RAW = r"^(?:\d*,\d{1,2}|\d*,\d{4,}|\d{1,3}(?:\.\d{3})+,\d+|\d{1,3}(?:\.\d{3}){2,})$"
+_ENGLISH_ONLY_RAW = r"^(?:\d*\.\d{1,2}|\d*\.\d{4,}|\d{1,3}(?:,\d{3})+\.\d+|\d{1,3}(?:,\d{3}){2,})$"
 _LEADING_ZERO = r"^0\d"
-_SPACES = r"[\s\u00a0\u202f']"
+_SPACES = re.compile(r"[\s\u00a0\u202f']")
+_GERMAN_ONLY = re.compile(_GERMAN_ONLY_RAW)
+_ENGLISH_ONLY = re.compile(_ENGLISH_ONLY_RAW)
 
 
 @dataclass(frozen=True)
@@ -52,13 +54,13 @@ def missing_mask(text: pd.Series) -> pd.Series:
 
 
 #: Cells looked at to decide a column's convention, and to decide whether it is numeric at all.
-EVIDENCE_SAMPLE = 2_000
+EVIDENCE_SAMPLE = 500
 _FAST = {"de": r"^-?\d+(?:,\d+)?$", "en": r"^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$"}
 
 
 def _split_cells(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Number part and sign of each cell (slow: use on few cells only)."""
-    compact = text.astype("object").map(lambda v: re.sub(_SPACES, "", v) if isinstance(v, str) else v)
+    compact = text.astype("object").map(lambda v: _SPACES.sub("", v) if isinstance(v, str) else v)
     matches = compact.map(lambda v: _CELL.match(v) if isinstance(v, str) else None)
     num = matches.map(lambda m: m.group("num") if m else None)
     negative = matches.map(lambda m: bool(m) and "-" in (m.group("s1") or "", m.group("s2") or "", m.group("s3") or ""))
@@ -76,8 +78,8 @@ def convention_evidence(text: pd.Series) -> tuple[int, int]:
     num = num.dropna()
     if num.empty:
         return 0, 0
-    return (int(num.map(lambda v: bool(re.match(_GERMAN_ONLY, v))).sum()),
-            int(num.map(lambda v: bool(re.match(_ENGLISH_ONLY, v))).sum()))
+    return (int(num.map(lambda v: bool(_GERMAN_ONLY.match(v))).sum()),
+            int(num.map(lambda v: bool(_ENGLISH_ONLY.match(v))).sum()))
 
 
 def _parse_slow(text: pd.Series, convention: str) -> pd.Series:
