@@ -465,7 +465,7 @@ def write_portfolio(frame: pd.DataFrame, path: str | os.PathLike, *, german_form
     if not folder.is_dir():
         raise UserError(f"{path}: folder {folder} does not exist; create it or choose another --out")
     try:
-        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=folder)
     except OSError as err:
         raise UserError(f"{path}: cannot write in folder {folder} ({err.strerror}); choose another --out") from err
     os.close(handle)
