@@ -27,12 +27,14 @@ def _has_pipeline() -> bool:
 
 def _run_with_pipeline(tmp_path: Path) -> Path:
     from personas.pipeline import run_pipeline
-    from personas.settings import RunSettings
+    from personas.settings import DiscoverySettings, RunSettings
     from portfolio.load import load_portfolio
     from sample_data.generator import generate_portfolio
 
     portfolio = load_portfolio(generate_portfolio(1_000, seed=3))
-    result = run_pipeline(portfolio, RunSettings(target="paid_90d", target_event="paid", seed=42))
+    result = run_pipeline(portfolio, RunSettings(
+        discovery=DiscoverySettings(search=False, stability_resamples=2, n_epochs=100),
+        target="paid_90d", target_event="paid", seed=42))
     run_dir = tmp_path / "run"
     result.save(run_dir)
     return run_dir
