@@ -111,7 +111,7 @@ def read_table(source: str | os.PathLike | bytes | BinaryIO, *, filename: str | 
         For every file that cannot be read, with a message naming the file and what to do.
     """
     data, name = _load_bytes(source, filename, max_bytes)
-    if not data.strip():
+    if not data[:65_536].strip() and not data.strip():
         raise PortfolioError(f"{name}: the file is empty.")
     file_format = _detect_format(data, name)
     sha256 = hashlib.sha256(data).hexdigest()

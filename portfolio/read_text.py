@@ -30,18 +30,32 @@ class DecodedText:
     notes: tuple[str, ...] = ()
 
 
-def check_line_lengths(data: bytes, name: str, max_line_chars: int) -> None:
-    """Refuse a file with a line longer than ``max_line_chars`` bytes before parsing anything."""
+def check_line_lengths(data: bytes, name: str, max_line_chars: int, chunk: int = 16 * 2**20) -> None:
+    """Refuse a file with a line longer than ``max_line_chars`` bytes, before parsing anything.
+
+    Scans the bytes in chunks so the check itself needs little memory.
+    """
     raw = np.frombuffer(data, dtype=np.uint8)
-    breaks = np.flatnonzero((raw == 10) | (raw == 13))  # LF, CRLF and old Mac CR line ends
-    edges = np.concatenate(([-1], breaks, [len(raw)]))
-    lengths = np.diff(edges) - 1
-    longest = int(lengths.max()) if len(lengths) else 0
-    if longest > max_line_chars:
-        line = int(np.argmax(lengths)) + 1
-        raise PortfolioError(
-            f"{name}: line {line} is {longest:,} characters long (the limit is {max_line_chars:,}); "
-            "this is not a normal table row. Check that the file is a CSV export with one row per line.")
+    previous_break, line_number = -1, 0
+    for start in range(0, len(raw), chunk):
+        part = raw[start:start + chunk]
+        breaks = np.flatnonzero((part == 10) | (part == 13)) + start  # LF, CRLF and old Mac CR
+        edges = np.concatenate(([previous_break], breaks))
+        lengths = np.diff(edges) - 1
+        if len(lengths) and lengths.max() > max_line_chars:
+            _refuse_long_line(name, line_number + int(np.argmax(lengths)) + 1, int(lengths.max()), max_line_chars)
+        line_number += len(breaks)
+        if len(breaks):
+            previous_break = int(breaks[-1])
+    tail = len(raw) - previous_break - 1
+    if tail > max_line_chars:
+        _refuse_long_line(name, line_number + 1, tail, max_line_chars)
+
+
+def _refuse_long_line(name: str, line: int, length: int, limit: int) -> None:
+    raise PortfolioError(
+        f"{name}: line {line} is {length:,} characters long (the limit is {limit:,}); "
+        "this is not a normal table row. Check that the file is a CSV export with one row per line.")
 
 
 def decode(data: bytes, name: str) -> DecodedText:

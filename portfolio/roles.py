@@ -165,6 +165,10 @@ def detect_roles(frame: pd.DataFrame, mapping: dict | str | os.PathLike | None =
     PortfolioError
         When the mapping names unknown roles or columns, or gives one required role to two columns.
     """
+    repeated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+    if repeated:
+        raise PortfolioError(f"column names appear more than once: {', '.join(map(repr, repeated))}; "
+                             "give every column its own name.")
     forced = _resolve_mapping(frame, load_mapping(mapping))
     decided: dict[Any, tuple[str, str]] = {}
     candidates: dict[str, list[tuple[int, Any, str]]] = {r: [] for r in Role.REQUIRED}

@@ -168,3 +168,19 @@ def test_openpyxl_parses_through_defusedxml():
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(PortfolioError, match="file not found"):
         read_table(tmp_path / "fehlt.csv")
+
+
+def test_long_line_at_the_end_of_a_large_file_is_found_across_scan_chunks():
+    from portfolio.read_text import check_line_lengths
+
+    data = b"a;b\n" * 10 + b"x" * 5000
+    with pytest.raises(PortfolioError, match="line 11 is 5,000 characters"):
+        check_line_lengths(data, "f.csv", max_line_chars=1000, chunk=64)
+
+
+def test_frame_with_repeated_column_names_is_a_clear_error():
+    from portfolio.load import load_portfolio
+
+    frame = pd.DataFrame([[1, 2]], columns=["Saldo", "Saldo"])
+    with pytest.raises(PortfolioError, match="more than once: 'Saldo'"):
+        load_portfolio(frame)
