@@ -67,3 +67,12 @@ def test_an_oidc_identity_gets_its_role_from_the_mapping():
     assert role_for_identity(None, mapping) is None
     with pytest.raises(UserError, match="unknown role"):
         role_for_identity("a@b.de", {"a@b.de": "god"})
+
+
+def test_sign_ins_verified_elsewhere_and_sign_outs_are_audited(store):
+    user = role_for_identity("boss@bank.de", {"boss@bank.de": "manager"})
+    store.record_login(user, source="oidc")
+    store.record_logout(user)
+    entries = store.audit_entries(user="boss@bank.de")
+    assert [(e.action, e.role) for e in entries] == [("login", "manager"), ("logout", "manager")]
+    assert entries[0].details == {"source": "oidc"}

@@ -193,3 +193,16 @@ def test_an_export_without_out_returns_bytes_and_is_still_audited(store, run, po
     result = export_mappings(store, MANAGER, run, fmt="xlsx")  # user and run in either order
     assert result.path is None and result.content.startswith(b"PK")
     assert store.export_history()[0].details["format"] == "xlsx"
+
+
+def test_export_is_refused_after_a_persona_definition_changed_since_approval(store, run_dir,
+                                                                           portfolio_frame,
+                                                                           tmp_path):
+    run = load_run_view(run_dir)
+    approve_all(store, run, portfolio_frame)
+    profiles = json.loads((run_dir / "personas.json").read_text())
+    profiles[3]["size"] = 101
+    (run_dir / "personas.json").write_text(json.dumps(profiles))
+    with pytest.raises(ExportRefused, match="persona 3 .* is proposed, not approved"):
+        export_mappings(store, run_dir, MANAGER, fmt="json", out=tmp_path / "out.json")
+    assert store.audit_entries(action="approval_voided")[0].persona_id == 3
