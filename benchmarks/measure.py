@@ -1,0 +1,256 @@
+"""One measurement in a fresh interpreter: generate a portfolio, or time the app's run or the naive baseline.
+
+Called by :mod:`benchmarks.run` (``python -m benchmarks.measure KIND --rows N --data FILE --out JSON``),
+one subprocess per measurement so that peak memory and numba's compiled state belong to that
+measurement alone. Both pipelines first call :func:`personas.warmup.warm_up` (as the app does at
+start-up); its seconds are reported separately and are NOT part of any timed stage, so numba
+compilation is excluded from the timings of both pipelines alike.
+
+Peak memory is the largest resident set size of this process (``ru_maxrss``), which covers reading
+the file, every stage and the warm-up; a psutil thread also samples RSS every 0.1 s to attribute
+the peak to a stage.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+
+class MemorySampler:
+    """Samples this process's RSS in a thread; ``peak_by_stage`` attributes the peak to stages."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        import psutil
+
+        self._process = psutil.Process()
+        self.interval = interval
+        self.stage = "start"
+        self.peak_by_stage: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> "MemorySampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            gb = self._process.memory_info().rss / 2**30
+            if gb > self.peak_by_stage.get(self.stage, 0.0):
+                self.peak_by_stage[self.stage] = gb
+            self._stop.wait(self.interval)
+
+
+class StageClock:
+    """Wall time per named stage, switched by ``start(stage)``."""
+
+    def __init__(self, sampler: MemorySampler | None = None) -> None:
+        self.seconds: dict[str, float] = {}
+        self._current: str | None = None
+        self._since = time.perf_counter()
+        self._sampler = sampler
+
+    def start(self, stage: str) -> None:
+        now = time.perf_counter()
+        if self._current is not None:
+            self.seconds[self._current] = self.seconds.get(self._current, 0.0) + now - self._since
+        self._current, self._since = stage, now
+        if self._sampler is not None:
+            self._sampler.stage = stage
+
+    def stop(self) -> dict[str, float]:
+        self.start("done")
+        self._current = None
+        return {k: round(v, 2) for k, v in self.seconds.items()}
+
+
+def peak_rss_gb() -> float:
+    # ru_maxrss is in KiB on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def truth_ari(truth: np.ndarray, labels: np.ndarray) -> float:
+    from sklearn.metrics import adjusted_rand_score
+
+    return float(adjusted_rand_score(truth, labels))
+
+
+# ---------------------------------------------------------------------------- the measurements
+def prepare(rows: int, seed: int, data: Path) -> dict[str, Any]:
+    """Write the generated portfolio (planted personas) to ``data`` as Parquet."""
+    from sample_data.generator import generate_portfolio, write_portfolio
+
+    started = time.perf_counter()
+    frame = generate_portfolio(rows, seed=seed)
+    write_portfolio(frame, data)
+    return {"rows": rows, "seconds": round(time.perf_counter() - started, 2),
+            "bytes": data.stat().st_size, "columns": len(frame.columns)}
+
+
+def _warm_up(parallel_umap: bool = False) -> float:
+    """Compile numba's kernels before the clock starts; ``parallel_umap`` also compiles the
+    multi-threaded variants umap-learn uses without a random_state (the naive baseline)."""
+    from personas.warmup import warm_up
+
+    started = time.perf_counter()
+    warm_up()
+    if parallel_umap:
+        import warnings
+
+        import umap
+
+        X = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for force in (False, True):
+                umap.UMAP(n_neighbors=15, n_components=6, min_dist=0.0, n_epochs=30, low_memory=True,
+                          force_approximation_algorithm=force).fit_transform(X)
+    return round(time.perf_counter() - started, 2)
+
+
+def measure_app(rows: int, seed: int, data: Path, options: dict[str, Any]) -> dict[str, Any]:
+    """The app's full ``run``: load_portfolio (read + validate) and run_pipeline with the target."""
+    from portfolio.load import load_portfolio
+    from personas.pipeline import run_pipeline
+    from personas.settings import RunSettings
+
+    warm = _warm_up()
+    settings = RunSettings(target="paid_90d", target_event="paid", truth_col="true_persona", seed=seed)
+    if options.get("max_fit_rows"):
+        settings = RunSettings(**{**settings.__dict__, "max_fit_rows": int(options["max_fit_rows"])})
+    with MemorySampler() as sampler:
+        clock = StageClock(sampler)
+        started = time.perf_counter()
+        clock.start("validation")
+        portfolio = load_portfolio(data, max_bytes=2**31)
+        progress_log: list[tuple[str, float]] = []
+
+        def progress(stage: str, fraction: float) -> None:
+            name = stage.split(":")[0].strip()
+            if not progress_log or progress_log[-1][0] != name:
+                progress_log.append((name, time.perf_counter() - started))
+                clock.start(name)
+
+        result = run_pipeline(portfolio, settings, progress=progress)
+        clock.start("save")
+        with tempfile.TemporaryDirectory() as folder:
+            result.save(Path(folder) / "run")
+        total = time.perf_counter() - started
+        stages = clock.stop()
+    meta = result.meta
+    accounts = result.accounts
+    truth = portfolio.frame[["account_id", "true_persona"]].merge(accounts[["account_id", "persona_id"]],
+                                                                  on="account_id", how="left")
+    return {
+        "rows": rows, "warm_up_s": warm, "numba_compilation_included": False,
+        "full_run_s": round(total, 2), "stages_s": stages, "run_json_timings_s": meta.get("timings", {}),
+        "persona_step_s": round(_persona_step(meta.get("timings", {}), stages), 2),
+        "truth_ari": truth_ari(truth["true_persona"].to_numpy(), truth["persona_id"].fillna(-2).to_numpy()),
+        "truth_ari_run_json": (meta.get("metrics") or {}).get("truth_ari"),
+        "personas": (meta.get("metrics") or {}).get("personas"),
+        "noise_share": (meta.get("metrics") or {}).get("noise_share"),
+        "fit_rows": (meta.get("model") or {}).get("fit_rows") or _fit_rows(meta),
+        "peak_rss_gb": round(peak_rss_gb(), 3),
+        "peak_rss_gb_by_stage": {k: round(v, 3) for k, v in sampler.peak_by_stage.items()},
+        "rows_usable": int(len(portfolio.frame)),
+    }
+
+
+PERSONA_STAGES = ("features", "discovery", "map", "assign", "profiles")
+
+
+def _persona_step(timings: dict[str, float], stages: dict[str, float]) -> float:
+    """Seconds of the persona part of the run (features, discovery, assignment, map, profiles)."""
+    source = timings if any(k in timings for k in PERSONA_STAGES) else stages
+    return float(sum(v for k, v in source.items()
+                     if isinstance(v, (int, float)) and any(k.startswith(s) for s in PERSONA_STAGES)))
+
+
+def _fit_rows(meta: dict[str, Any]) -> Any:
+    params = meta.get("parameters") or {}
+    return params.get("fit_rows") or (params.get("discovery") or {}).get("fit_rows")
+
+
+def measure_naive(rows: int, seed: int, data: Path, options: dict[str, Any]) -> dict[str, Any]:
+    """Naive baseline: the app's features on all rows, umap-learn fit_transform on ALL rows, HDBSCAN.
+
+    UMAP gets the app's own parameters (n_neighbors 15, 6 components, min_dist 0, 200 epochs) but
+    no random_state, so it runs multi-threaded (umap-learn's fastest mode, the naive user's default).
+    HDBSCAN uses the app's min_cluster_size rule (2 % of rows) and min_samples 10.
+    """
+    import hdbscan
+    import umap
+
+    from personas.features import FeatureBuilder, feature_columns
+    from personas.settings import DiscoverySettings
+    from portfolio.load import load_portfolio
+
+    s = DiscoverySettings()
+    warm = _warm_up(parallel_umap=True)
+    with MemorySampler() as sampler:
+        clock = StageClock(sampler)
+        started = time.perf_counter()
+        clock.start("validation")
+        portfolio = load_portfolio(data, max_bytes=2**31)
+        persona_started = time.perf_counter()
+        clock.start("features")
+        frame = portfolio.frame
+        builder = FeatureBuilder(feature_columns(frame, portfolio.roles), categorical_weight=s.categorical_weight,
+                                 max_levels=s.max_levels, rare_level_share=s.rare_level_share).fit(frame)
+        X = builder.transform(frame, jitter_seed=seed)
+        clock.start("umap")
+        embedding = umap.UMAP(n_neighbors=s.n_neighbors, n_components=s.n_components, min_dist=0.0,
+                              n_epochs=s.n_epochs, low_memory=True).fit_transform(X)
+        clock.start("hdbscan")
+        labels = hdbscan.HDBSCAN(min_cluster_size=s.min_cluster_size(len(X)),
+                                 min_samples=s.min_samples).fit_predict(embedding)
+        persona_step = time.perf_counter() - persona_started
+        stages = clock.stop()
+    return {
+        "rows": rows, "warm_up_s": warm, "numba_compilation_included": False,
+        "persona_step_s": round(persona_step, 2), "stages_s": stages,
+        "truth_ari": truth_ari(frame["true_persona"].to_numpy(), labels),
+        "truth_ari_note": "over all accounts; HDBSCAN noise (-1) counted as one more label",
+        "personas": int(labels.max() + 1), "noise_share": float(np.mean(labels < 0)),
+        "peak_rss_gb": round(peak_rss_gb(), 3),
+        "peak_rss_gb_by_stage": {k: round(v, 3) for k, v in sampler.peak_by_stage.items()},
+    }
+
+
+KINDS: dict[str, Callable[..., dict[str, Any]]] = {"app": measure_app, "naive": measure_naive}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="one benchmark measurement (used by benchmarks.run)")
+    parser.add_argument("kind", choices=["prepare", *KINDS])
+    parser.add_argument("--rows", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--options", default="{}", help="JSON options (e.g. max_fit_rows)")
+    args = parser.parse_args(argv)
+    if args.kind == "prepare":
+        result = prepare(args.rows, args.seed, args.data)
+    else:
+        result = KINDS[args.kind](args.rows, args.seed, args.data, json.loads(args.options))
+    result["pid"] = os.getpid()
+    args.out.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
