@@ -81,16 +81,22 @@ def stratified_sample(frame: pd.DataFrame, n_rows: int, seed: int,
     for column in columns:
         if column in frame.columns:
             values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64")
-            ranks = pd.Series(values).rank(method="first", na_option="bottom").to_numpy()
-            strata = strata * bins + np.minimum((ranks - 1) * bins // n, bins - 1).astype(np.int64)
+            observed = values[~np.isnan(values)]
+            # Edges on values (not ranks): tied values share a bin, so a rare value is its own stratum.
+            edges = np.unique(np.quantile(observed, np.linspace(0, 1, bins + 1)[1:-1])) if len(observed) \
+                else np.array([])
+            codes = np.where(np.isnan(values), len(edges) + 1, np.searchsorted(edges, values, side="left"))
+            strata = strata * (bins + 2) + codes
     rng = np.random.default_rng(seed)
     keys = rng.random(n)
-    chosen = []
-    fraction = n_rows / n
-    for stratum in np.unique(strata):
-        members = np.flatnonzero(strata == stratum)
-        take = int(round(fraction * len(members)))
-        chosen.append(members[np.argsort(keys[members], kind="stable")[:take]])
+    ids, sizes = np.unique(strata, return_counts=True)
+    quota = n_rows * sizes / n
+    take = np.floor(quota).astype(np.int64)
+    # largest remainders get the rows left over, so the sample has exactly n_rows accounts
+    take[np.argsort(-(quota - take), kind="stable")[: n_rows - int(take.sum())]] += 1
+    order = np.lexsort((keys, strata))  # rows grouped by stratum, random within it
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    chosen = [order[start:start + k] for start, k in zip(starts, take)]
     return np.sort(np.concatenate(chosen))
 
 

@@ -311,8 +311,9 @@ def apply_edit(result: RunResult, edit: dict[str, Any], portfolio: Any = None) -
 
 
 def _relabel_merges(labels: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    mapping = {int(b): int(a) for b, a in zip(before, after)}
-    return np.array([mapping.get(int(v), int(v)) for v in labels], dtype=np.int64) if len(mapping) else labels
+    lookup = np.arange(max(int(labels.max()), int(before.max())) + 1, dtype=np.int64)
+    lookup[before] = after  # every reference account of a persona moves to the same new id
+    return lookup[labels]
 
 
 def _relabel_split(model: PersonaModel, X: np.ndarray, labels: np.ndarray, done: dict) -> np.ndarray:

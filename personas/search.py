@@ -75,7 +75,8 @@ def search_settings(X: np.ndarray, settings: DiscoverySettings, seed: int,
             report(f"settings search: UMAP {done + 1} of {steps}", 0.05 + 0.6 * done / steps)
             embeddings.append(umap_embedding(X[rows], n_neighbors=n_neighbors,
                                              n_components=settings.n_components,
-                                             n_epochs=settings.n_epochs, seed=seed + 101 * (r + 1)))
+                                             n_epochs=settings.search_n_epochs,
+                                             seed=seed + 101 * (r + 1)))
             done += 1
         for share in grid_share:
             size = settings.min_cluster_size(len(samples[0]), share)

@@ -49,6 +49,8 @@ class DiscoverySettings:
         The grid searched.
     search_rows : int
         Accounts in each sub-sample the search fits (the search never fits on the full sample).
+    search_n_epochs : int
+        UMAP epochs inside the search (the search compares settings, so coarser embeddings do).
     stability_resamples : int
         Sub-samples (each with its own UMAP seed) whose labels are compared pairwise (ARI on the
         overlap) to measure stability. At least 2.
@@ -75,6 +77,7 @@ class DiscoverySettings:
     search_min_cluster_shares: tuple[float, ...] = (0.01, 0.02, 0.04)
     search_n_neighbors: tuple[int, ...] = (15, 30)
     search_rows: int = 3_000
+    search_n_epochs: int = 100
     stability_resamples: int = 3
     knn_neighbors: int = 15
     knn_reference_rows: int = 20_000

@@ -1,0 +1,45 @@
+"""The Personas page runs discovery on a small portfolio, shows it, and records an analyst's rename.
+
+Runs ``pages/2_personas.py`` with Streamlit's ``AppTest`` (no browser), signed in as an analyst.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[2] / ".numba_cache"))
+
+REPO = Path(__file__).resolve().parents[2]
+PAGE = str(REPO / "pages" / "2_personas.py")
+TIMEOUT_S = 300
+
+
+def _page_on_small_sample() -> AppTest:
+    from pages._state import PortfolioChoice
+    from sample_data.generator import generate_portfolio
+    from strategy.auth import User
+
+    data = generate_portfolio(600, seed=5).to_csv(index=False).encode()
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT_S)
+    at.session_state["user"] = User("ana", "analyst")
+    at.session_state["portfolio_choice"] = PortfolioChoice(data, "small.csv", hashlib.sha256(data).hexdigest())
+    return at
+
+
+def test_the_personas_page_shows_a_run_and_records_a_rename_without_exceptions():
+    at = _page_on_small_sample()
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Personas"
+    assert any(m.label == "Personas" for m in at.metric)
+    assert "run_dir" in at.session_state
+
+    next(t for t in at.text_input if t.label == "New name").input("Early small payers")
+    next(b for b in at.button if b.label == "Rename").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert "persona_edited_dir" in at.session_state
+    assert any("Early small payers" in m.value for m in at.markdown)

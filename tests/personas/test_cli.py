@@ -1,0 +1,64 @@
+"""``personas run`` and ``personas assign`` on the bundled German sample, without a mapping file."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from personas.cli import main
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "sample_portfolio.csv"
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    code = main(["run", str(SAMPLE), "--out", str(out), "--truth-col", "true_persona", "--no-search",
+                 "--max-fit-rows", "1500", "--language", "de"])
+    return code, out
+
+
+def test_run_on_the_bundled_german_sample_writes_the_three_files(sample_run, capsys):
+    code, out = sample_run
+    assert code == 0
+    for name in ("run.json", "accounts.parquet", "personas.json", "edits.json", "model/manifest.json"):
+        assert (out / name).is_file(), name
+    meta = json.loads((out / "run.json").read_text("utf-8"))
+    assert meta["rows"]["used"] == 5000 and meta["rows"]["fitted"] <= 1600
+    assert meta["metrics"]["personas"] >= 2 and "truth_ari" in meta["metrics"]
+    assert "skipped" in meta["model"]
+    accounts = pd.read_parquet(out / "accounts.parquet")
+    assert list(accounts.columns[:5]) == ["account_id", "persona_id", "persona_name",
+                                          "membership_probability", "needs_review"]
+    assert (accounts["persona_id"] >= 0).all()
+
+
+def test_german_column_names_are_understood_without_a_mapping(sample_run):
+    _, out = sample_run
+    used = {c["column"] for c in json.loads((out / "run.json").read_text("utf-8"))["columns"]["used"]}
+    assert {"balance", "days_past_due"} <= used
+    assert "Gebrochene Zahlungszusagen" in used
+    assert not {"IBAN", "E-Mail", "Alter", "Geschlecht", "true_persona"} & used
+
+
+def test_assign_writes_a_csv_with_every_account(sample_run, tmp_path, capsys):
+    _, out = sample_run
+    target = tmp_path / "assigned.csv"
+    assert main(["assign", str(out), str(SAMPLE), "--out", str(target)]) == 0
+    assigned = pd.read_csv(target)
+    assert len(assigned) == 5000 and (assigned["persona_id"] >= 0).all()
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_a_truth_column_that_does_not_exist_is_one_clear_error(tmp_path, capsys):
+    code = main(["run", str(SAMPLE), "--out", str(tmp_path / "x"), "--truth-col", "nope", "--no-search"])
+    assert code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nope" in err[0] and "Traceback" not in err[0]
+
+
+def test_assign_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
+    assert main(["assign", str(tmp_path), str(SAMPLE), "--out", str(tmp_path / "a.parquet")]) == 1
+    assert "not a saved run" in capsys.readouterr().err
