@@ -235,7 +235,7 @@ def _row_problems(raw: dict[str, pd.Series], roles: ColumnRoles, failures: pd.Da
         one = len(positions) == 1
         text = _MESSAGES.get(check, "{n} {values_are} failing the check " + check + " ({rows})").format(
             n=f"{len(positions):,}", rows=rows_text(positions), examples=examples,
-            k=f"{values.nunique():,}", rows_have="row has" if one else "rows have",
+            k=f"{values.astype(str).nunique():,}", rows_have="row has" if one else "rows have",
             rows_share="row shares" if one else "rows share", values_are="value is" if one else "values are",
             numbers="a number" if one else "numbers")
         label = f"column '{source}'" + (f" ({column})" if source != column else "")

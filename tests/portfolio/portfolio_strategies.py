@@ -34,6 +34,8 @@ CELL_TEXT = st.one_of(
 CELL_VALUE = st.one_of(
     st.none(), st.booleans(), st.integers(-10**20, 10**20),
     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8), CELL_TEXT,
+    st.just(pd.NA), st.just(pd.NaT), st.datetimes(), st.timedeltas(),
+    st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
 )
 
 

@@ -218,3 +218,21 @@ def test_reader_notes_become_warnings():
     portfolio = load_portfolio(data, filename="x.csv")
 
     assert any("mixed text encodings" in p.message for p in portfolio.report.warnings)
+
+
+def test_unhashable_cells_in_a_frame_are_reported_not_crashed_on():
+    data = pd.DataFrame({"account_id": [[1], [2]], "balance": [{"a": 1}, 2], "days_past_due": [pd.NA, 1]},
+                        dtype=object)
+
+    report = validate(data)
+
+    assert report.n_rows_read == 2 and report.errors
+
+
+def test_truncated_last_row_of_a_csv_is_excluded_with_the_reason():
+    data = "Konto;Saldo;dpd\nA;1;1\nB;2;2\nC;3;3\nD;4".encode()
+
+    portfolio = load_portfolio(data, filename="x.csv")
+
+    assert portfolio.report.excluded_rows["row"].tolist() == [5]
+    assert "ends in the middle of this row" in portfolio.report.excluded_rows["reason"].iloc[0]
