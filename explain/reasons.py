@@ -44,6 +44,8 @@ for _key, (_en, _de) in _CHANNELS.items():
     LABELS[f"{_key}_responses"] = {"en": f"Responses by {_en}", "de": f"Reaktionen {_de}"}
 # German ERP exports name the columns in German; they get the same labels in either language.
 _BY_GERMAN_NAME = {names["de"].lower(): names for names in LABELS.values()}
+FLAG_COLUMNS = {"dispute_flag", "over_indebted_flag", "email_opt_out", "sms_opt_out", "time_barred"}
+YES_NO = {"en": ("yes", "no"), "de": ("ja", "nein")}
 MONEY_COLUMNS = {"balance", "original_amount", "income", "amount_recovered_90d"}
 DIRECTION = {"en": ("raises risk", "lowers risk"), "de": ("erhöht das Risiko", "senkt das Risiko")}
 MISSING = {"en": "missing", "de": "fehlt"}
@@ -83,12 +85,24 @@ def format_number(value: float, language: str = "en", money: bool = False) -> st
 
 def format_values(column: str, values: pd.Series, language: str = "en") -> np.ndarray:
     """Each value of a feature column as display text (categoricals as they are)."""
+    if _is_flag(column):  # 0/1 columns read as yes/no: "Disputed yes → raises risk"
+        yes, no = YES_NO[language]
+        numbers = pd.to_numeric(values.astype(object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        return np.array([MISSING[language] if np.isnan(v) else yes if v == 1 else no if v == 0
+                         else format_number(v, language) for v in numbers], dtype=object)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         money = column in MONEY_COLUMNS
         numbers = values.to_numpy(dtype=float, na_value=np.nan)
         return np.array([format_number(v, language, money) for v in numbers], dtype=object)
     return np.array([MISSING[language] if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
                      else str(v) for v in values.astype(object)], dtype=object)
+
+
+def _is_flag(column: str) -> bool:
+    name = column.lower()
+    known = LABELS.get(column) or _BY_GERMAN_NAME.get(name)
+    return (name in FLAG_COLUMNS or name.endswith("_flag") or name.startswith(("is_", "has_"))
+            or any(known is LABELS[key] for key in FLAG_COLUMNS if key in LABELS))
 
 
 def reason_text(column: str, shown_value: str, shap_value: float, language: str = "en") -> str:

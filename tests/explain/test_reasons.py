@@ -74,3 +74,11 @@ def test_feature_labels_are_readable(column, expected):
 ])
 def test_numbers_are_formatted_for_people(value, language, money, expected):
     assert format_number(value, language, money) == expected
+
+
+def test_flags_read_as_yes_or_no():
+    shap_values = pd.DataFrame({"dispute_flag": [0.8], "Überschuldung": [-0.2]})
+    values = pd.DataFrame({"dispute_flag": [1], "Überschuldung": [0]})
+    assert top_reasons(shap_values, values)[0] == "Disputed yes → raises risk; Over-indebted no → lowers risk"
+    assert top_reasons(shap_values, values, language="de")[0] == (
+        "Forderung bestritten ja → erhöht das Risiko; Überschuldung nein → senkt das Risiko")
