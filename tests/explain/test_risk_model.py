@@ -171,3 +171,14 @@ def test_progress_reports_the_risk_stages():
                    progress=lambda stage, fraction: stages.append((stage, fraction)))
     assert {s for s, _ in stages} == {"risk model", "shap", "fairness"}
     assert all(0 <= f <= 1 for _, f in stages)
+
+
+def test_german_erp_export_is_modelled_and_audited_under_its_own_column_names():
+    p = portfolio_of(900, seed=8, language="de")
+    result = fit_risk_model(p.frame, p.roles, target="bezahlt_90_tage",
+                            settings=RiskSettings(bootstrap_resamples=10, language="de"))
+    assert not {"Vorname", "IBAN", "Alter", "Geschlecht", "eingezogen_90_tage", "true_persona"} & set(result.features)
+    assert {s["attribute"] for s in result.fairness.summary} == {"Alter", "Geschlecht"}
+    ages = result.fairness.groups[result.fairness.groups["attribute"] == "Alter"]["group"].tolist()
+    assert ages == ["18–29", "30–44", "45–59", "60+"]
+    assert result.scores["reasons"].str.contains("Verzugstage|Offener Betrag|Gebrochene").any()
