@@ -32,6 +32,8 @@ def column_warnings(data: pd.DataFrame, roles: ColumnRoles, unparsed: dict,
             continue
         if role in _CHECKED_ROLES:
             problems += _missing_share(data[column], source, settings.missing_share)
+        if role not in Role.REQUIRED and _is_numeric(data[column]):
+            problems += _infinite_values(data[column], source)
         if column in unparsed and role not in Role.REQUIRED:
             problems.append(_unparsed_cells(source, unparsed[column]))
         if role == Role.FEATURE and not _is_numeric(data[column]):
@@ -75,6 +77,16 @@ def _missing_share(values: pd.Series, source: str, limit: float) -> list[Problem
     return [Problem("warning", source, len(positions), first_rows(positions), (
         f"column '{source}': {share:.0%} of values are empty ({len(positions):,} of {len(values):,} rows, "
         f"e.g. {rows_text(positions)}; {ROW_CONVENTION})"), code="missing_share")]
+
+
+def _infinite_values(values: pd.Series, source: str) -> list[Problem]:
+    infinite = pd.Series(np.isinf(values.to_numpy(dtype="float64", na_value=np.nan)), index=values.index)
+    if not infinite.any():
+        return []
+    positions = _positions(infinite)
+    return [Problem("warning", source, len(positions), first_rows(positions), (
+        f"column '{source}': {len(positions):,} values are infinite ({rows_text(positions)}; {ROW_CONVENTION}); "
+        "they are treated as empty"), code="infinite")]
 
 
 def _unparsed_cells(source: str, cells: dict[int, str]) -> Problem:

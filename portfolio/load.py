@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import BinaryIO
 
+import numpy as np
 import pandas as pd
 
 from portfolio.read import DEFAULT_MAX_BYTES, ReadResult, read_table
@@ -90,10 +91,19 @@ def load_portfolio(source: str | os.PathLike | bytes | BinaryIO | pd.DataFrame, 
         skipped_columns=result.skipped_columns if result else None,
         suspect_rows=result.suspect_rows if result else None, settings=settings)
     usable = checked.usable.to_numpy(dtype=bool)
-    frame = checked.frame[usable].reset_index(drop=True)
+    frame = _infinite_as_missing(checked.frame[usable].reset_index(drop=True))
     row_numbers = pd.Series(checked.frame.index[usable] + 2, name="row")
     return Portfolio(frame=frame, roles=roles, report=checked.report, sha256=sha256, source_name=name,
                      row_numbers=row_numbers, read=result)
+
+
+def _infinite_as_missing(frame: pd.DataFrame) -> pd.DataFrame:
+    """Infinite values in other numeric columns become NaN (the report warns about each column)."""
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_float_dtype(values) and np.isinf(values.to_numpy(dtype="float64")).any():
+            frame[column] = values.where(~np.isinf(values.to_numpy(dtype="float64")))
+    return frame
 
 
 def _frame_sha256(frame: pd.DataFrame) -> str:

@@ -236,3 +236,12 @@ def test_truncated_last_row_of_a_csv_is_excluded_with_the_reason():
 
     assert portfolio.report.excluded_rows["row"].tolist() == [5]
     assert "ends in the middle of this row" in portfolio.report.excluded_rows["reason"].iloc[0]
+
+
+def test_infinite_values_in_other_numeric_columns_are_a_warning_and_become_missing():
+    data = good(original_amount=[np.inf] + [1.0] * (N - 1))
+
+    portfolio = load_portfolio(data)
+
+    assert any(p.code == "infinite" and p.rows == [2] for p in portfolio.report.warnings)
+    assert pd.isna(portfolio.frame["original_amount"].iloc[0])
