@@ -32,7 +32,7 @@ export DEBIAN_FRONTEND=noninteractive
 echo "install_browser: installing Debian chromium and chromium-driver with apt-get"
 # Another apt process (or a parallel test run) may hold the lock: wait for it instead of failing.
 $SUDO apt-get -o DPkg::Lock::Timeout=300 update -qq
-$SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends chromium chromium-driver
+$SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends chromium chromium-driver fonts-noto-color-emoji
 
 if [ ! -x "$CHROMIUM" ]; then
     echo "install_browser: apt-get finished but $CHROMIUM is still missing" >&2

@@ -12,12 +12,14 @@ import re
 import time
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 # Long steps (UMAP + HDBSCAN discovery, numba compilation, the risk model) on a busy 2-core machine.
 LONG_STEP_MS = 420_000
 STEP_MS = 60_000
 
+FAILURE_DIR = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+VIEWPORT = {"width": 1400, "height": 1000}
 STATUS_WIDGET = '[data-testid="stStatusWidget"]'
 EXCEPTION_BOX = '[data-testid="stException"]'
 
@@ -34,6 +36,7 @@ def wait_until_idle(page: Page, timeout_ms: int = STEP_MS) -> None:
     busy = (f'{STATUS_WIDGET}, [data-testid="stSkeleton"], [data-testid="stSpinner"], '
             f'[data-testid="stAppSkeleton"]')
     while time.monotonic() < deadline:
+        assert_no_exception(page, "a running page")
         if page.locator(busy).count() == 0:
             quiet_since = quiet_since or time.monotonic()
             if time.monotonic() - quiet_since >= 0.8:
@@ -42,6 +45,29 @@ def wait_until_idle(page: Page, timeout_ms: int = STEP_MS) -> None:
             quiet_since = None
         page.wait_for_timeout(200)
     raise AssertionError(f"the app was still running after {timeout_ms / 1000:.0f} s")
+
+
+def wait_visible(page: Page, locator: Locator, timeout_ms: int = STEP_MS, what: str = "") -> Locator:
+    """Wait for ``locator`` to be visible; fail at once if Streamlit shows an exception box instead."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    target = locator.first
+    while time.monotonic() < deadline:
+        if target.is_visible():
+            return target
+        assert_no_exception(page, f"waiting for {what or locator}")
+        page.wait_for_timeout(250)
+    shot = save_failure_screenshot(page)
+    raise AssertionError(f"not visible after {timeout_ms / 1000:.0f} s: {what or locator} (see {shot})")
+
+
+def save_failure_screenshot(page: Page) -> Path:
+    path = FAILURE_DIR / f"failure_{time.strftime('%H%M%S')}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        page.screenshot(path=str(path))
+    except Exception:  # the page may be gone; the assertion message is what matters
+        pass
+    return path
 
 
 def assert_no_exception(page: Page, where: str) -> None:
@@ -62,17 +88,26 @@ class Journey:
     def check_page(self, name: str) -> Path:
         """Fail on a Streamlit exception box, then save a full-page screenshot."""
         wait_until_idle(self.page)
+        assert_no_exception(self.page, name)
         self.count += 1
         path = self.screenshot_dir / f"{self.count:02d}_{name}.png"
+        # Streamlit scrolls inside its main container, so a "full page" screenshot shows only the
+        # window: make the window as tall as the content for the picture, then restore it.
+        height = self.page.evaluate(
+            "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+            " return m ? m.scrollHeight : document.body.scrollHeight; }")
+        size = self.page.viewport_size or VIEWPORT
+        self.page.set_viewport_size({"width": size["width"], "height": min(max(size["height"], height), 6000)})
+        self.page.wait_for_timeout(400)
         self.page.screenshot(path=str(path), full_page=True)
-        assert_no_exception(self.page, name)
+        self.page.set_viewport_size(size)
         return path
 
 
 # ---------------------------------------------------------------- signing in and out, navigation
 def open_app(page: Page, base_url: str) -> None:
     page.goto(base_url)
-    expect(page.get_by_role("heading", name="Persona collections")).to_be_visible(timeout=STEP_MS)
+    wait_visible(page, page.get_by_role("heading", name="Persona collections"), what="the sign-in page")
     wait_until_idle(page)
 
 
@@ -82,13 +117,14 @@ def sign_in(page: Page, username: str, password: str) -> None:
     form.get_by_label("Password", exact=True).fill(password)
     form.locator('[data-testid="stFormSubmitButton"] button').click()
     sidebar = page.locator('[data-testid="stSidebar"]')
-    expect(sidebar.get_by_text(username, exact=False).first).to_be_visible(timeout=STEP_MS)
+    wait_visible(page, sidebar.get_by_role("button", name="Sign out"), what=f"{username} signed in")
+    expect(sidebar).to_contain_text(username)
     wait_until_idle(page, LONG_STEP_MS)
 
 
 def sign_out(page: Page) -> None:
     page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Sign out").click()
-    expect(page.get_by_role("heading", name="Persona collections")).to_be_visible(timeout=STEP_MS)
+    wait_visible(page, page.get_by_role("heading", name="Persona collections"), what="signed out")
     wait_until_idle(page)
 
 
@@ -96,7 +132,8 @@ def go_to(page: Page, title: str, heading: str | None = None, timeout_ms: int = 
     """Click a page in the sidebar navigation and wait for its heading."""
     link = page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=title)
     link.first.click()
-    expect(page.get_by_role("heading", name=heading or title).first).to_be_visible(timeout=timeout_ms)
+    wait_visible(page, page.get_by_role("heading", name=heading or title), timeout_ms,
+                 what=f"the {title} page")
     wait_until_idle(page, timeout_ms)
 
 
@@ -119,16 +156,28 @@ def click_button(page: Page, name: str | re.Pattern, timeout_ms: int = STEP_MS) 
 
 def upload_file(page: Page, path: Path, timeout_ms: int = LONG_STEP_MS) -> None:
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
-    expect(page.locator('[data-testid="stFileUploaderFile"]').first).to_be_visible(timeout=STEP_MS)
+    wait_visible(page, page.locator('[data-testid="stFileChip"], [data-testid="stFileUploaderFile"]'),
+                 what=f"{path.name} uploaded")
     wait_until_idle(page, timeout_ms)
 
 
 def choose_in_selectbox(page: Page, label: str, option: str) -> None:
-    """Pick ``option`` in the selectbox labelled ``label``."""
-    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
-    box.locator('[role="combobox"], input').first.click()
-    page.get_by_role("option", name=option, exact=True).first.click()
+    """Pick ``option`` in the selectbox whose label contains ``label``.
+
+    Types the option into the combobox and confirms it with Enter, as a keyboard user does; this
+    does not depend on the dropdown staying open while the page scrolls.
+    """
+    box = wait_visible(page, page.locator('[data-testid="stSelectbox"]').filter(has_text=label),
+                       what=f"the selectbox {label!r}")
+    box.scroll_into_view_if_needed()
+    field = box.locator('[role="combobox"]').first
+    field.click()
+    field.fill(option)
+    choice = page.locator('[role="option"]').filter(has_text=re.compile(rf"^\s*{re.escape(option)}\s*$"))
+    wait_visible(page, choice, what=f"option {option!r} of {label!r}")
+    field.press("Enter")
     wait_until_idle(page)
+    expect(field).to_have_value(option)
 
 
 def download(page: Page, label: str | re.Pattern, timeout_ms: int = STEP_MS) -> bytes:

@@ -18,6 +18,7 @@ from browser_steps import (
     LONG_STEP_MS,
     STEP_MS,
     Journey,
+    choose_in_selectbox,
     click_button,
     csv_rows,
     download,
@@ -29,6 +30,7 @@ from browser_steps import (
     unescaped_formula_cells,
     upload_file,
     wait_until_idle,
+    wait_visible,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -56,10 +58,9 @@ def german_csv(tmp_path_factory) -> Path:
 # ---------------------------------------------------------------- the analyst
 def analyst_uploads_portfolio(journey: Journey, german_csv: Path) -> None:
     page = journey.page
-    expect(page.get_by_role("heading", name="Portfolio")).to_be_visible(timeout=LONG_STEP_MS)
+    wait_visible(page, page.get_by_role("heading", name="Portfolio"), LONG_STEP_MS, "the Portfolio page")
     journey.check_page("portfolio_sample")
     upload_file(page, german_csv)
-    expect(page.get_by_text(f"Using the uploaded file")).to_have_count(0)  # the uploader shows it
     rows_read = page.locator('[data-testid="stMetric"]').filter(has_text="Rows read")
     expect(rows_read).to_contain_text(re.compile(r"1[,.]?500"), timeout=LONG_STEP_MS)
     journey.check_page("portfolio_uploaded")
@@ -75,13 +76,7 @@ def analyst_reads_validation_report(journey: Journey) -> None:
 
 
 def analyst_chooses_outcome(journey: Journey, outcome_column: str) -> None:
-    page = journey.page
-    box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Outcome column")
-    expect(box).to_be_visible(timeout=STEP_MS)
-    box.locator('[role="combobox"], input').first.click()
-    page.get_by_role("option", name=outcome_column).first.click()
-    wait_until_idle(page)
-    expect(box).to_contain_text(outcome_column)
+    choose_in_selectbox(journey.page, "Outcome column", outcome_column)
     journey.check_page("portfolio_outcome")
 
 
