@@ -260,30 +260,16 @@ def fit_risk_model(frame: pd.DataFrame, roles: Any, target: str, target_event: s
 
 
 def _fit(frame, roles, target, target_event, persona_ids, settings, progress) -> RiskResult:
-    timings: dict[str, float] = {}
     started = time.perf_counter()
-    if target is None or target == "":
-        raise UserError("Name the outcome column to train a risk model on (e.g. --target paid_90d).")
-    event = event_vector(frame, target, target_event)
-    check_both_outcomes(event, target, settings.cv_folds)
-    account_ids = frame["account_id"].astype(str).reset_index(drop=True)
-    duplicated = account_ids[account_ids.duplicated()]
-    if len(duplicated):
-        raise UserError(f"account_id must be unique for the risk model; {len(duplicated)} repeat, "
-                        f"e.g. {', '.join(duplicated.unique()[:3])}.")
+    event, account_ids = _checked_inputs(frame, target, target_event, settings)
     frame = frame.reset_index(drop=True)
     features = model_features(frame, roles, target)
     encoder = FeatureEncoder(features, settings.max_categories).fit(frame)
     fit = fit_cross_validated(frame, event, encoder, settings, progress)
-    timings["risk model"] = time.perf_counter() - started
+    timings = {"risk model": time.perf_counter() - started}
 
     lap = time.perf_counter()
-    metrics = bootstrap_metrics(event, fit.oof_risk, resamples=settings.bootstrap_resamples,
-                                seed=settings.seed, confidence=settings.confidence)
-    curves = {"roc": roc_points(event, fit.oof_risk), "pr": pr_points(event, fit.oof_risk),
-              "reliability": reliability_points(event, fit.oof_risk),
-              "reliability_uncalibrated": reliability_points(event, fit.oof_uncalibrated),
-              "gains": gains_table(event, fit.oof_risk)}
+    metrics, curves = _performance(event, fit, settings)
     timings["metrics"] = time.perf_counter() - lap
 
     lap = time.perf_counter()
@@ -291,13 +277,8 @@ def _fit(frame, roles, target, target_event, persona_ids, settings, progress) ->
         progress("shap", 0.0)
     shap_table = compute_shap(fit.model, frame, account_ids, cap=settings.shap_max_rows, seed=settings.seed)
     scores = _score_table(account_ids, fit.oof_risk, shap_table, settings.language)
-    persona_table, persona_risk = None, {}
-    if persona_ids is not None:
-        persona_ids = _aligned(persona_ids, frame)
-        persona_table = shap_table.persona_explanation(pd.Series(persona_ids.to_numpy(), index=account_ids),
-                                                       settings.language)
-        persona_risk = {int(k): float(v) for k, v in
-                        pd.Series(fit.oof_risk).groupby(persona_ids.to_numpy()).mean().items()}
+    persona_table, persona_risk = _persona_views(persona_ids, frame, account_ids, fit.oof_risk, shap_table,
+                                                 settings)
     timings["shap"] = time.perf_counter() - lap
     if progress:
         progress("shap", 1.0)
@@ -317,6 +298,42 @@ def _fit(frame, roles, target, target_event, persona_ids, settings, progress) ->
         curves=curves, shap=shap_table, persona_table=persona_table, persona_risk=persona_risk,
         fairness=fairness, model=fit.model, cv_iterations=fit.iterations,
         timings={k: round(v, 3) for k, v in timings.items()}, versions=_versions())
+
+
+def _checked_inputs(frame: pd.DataFrame, target: str | None, target_event: str,
+                    settings: RiskSettings) -> tuple[np.ndarray, pd.Series]:
+    """The event vector (1 = NOT paid) and the account ids; UserError for anything unusable."""
+    if target is None or target == "":
+        raise UserError("Name the outcome column to train a risk model on (e.g. --target paid_90d).")
+    event = event_vector(frame, target, target_event)
+    check_both_outcomes(event, target, settings.cv_folds)
+    account_ids = frame["account_id"].astype(str).reset_index(drop=True)
+    duplicated = account_ids[account_ids.duplicated()]
+    if len(duplicated):
+        raise UserError(f"account_id must be unique for the risk model; {len(duplicated)} repeat, "
+                        f"e.g. {', '.join(duplicated.unique()[:3])}.")
+    return event, account_ids
+
+
+def _performance(event: np.ndarray, fit: Any, settings: RiskSettings):
+    """Metrics with bootstrap intervals and the curve tables, all on the out-of-fold scores."""
+    metrics = bootstrap_metrics(event, fit.oof_risk, resamples=settings.bootstrap_resamples,
+                                seed=settings.seed, confidence=settings.confidence)
+    curves = {"roc": roc_points(event, fit.oof_risk), "pr": pr_points(event, fit.oof_risk),
+              "reliability": reliability_points(event, fit.oof_risk),
+              "reliability_uncalibrated": reliability_points(event, fit.oof_uncalibrated),
+              "gains": gains_table(event, fit.oof_risk)}
+    return metrics, curves
+
+
+def _persona_views(persona_ids, frame, account_ids, risk, shap_table, settings):
+    """Per-persona SHAP against the portfolio, and each persona's mean risk score."""
+    if persona_ids is None:
+        return None, {}
+    ids = _aligned(persona_ids, frame).to_numpy()
+    table = shap_table.persona_explanation(pd.Series(ids, index=account_ids), settings.language)
+    means = pd.Series(np.asarray(risk)).groupby(ids).mean()
+    return table, {int(k): float(v) for k, v in means.items()}
 
 
 def _score_table(account_ids: pd.Series, risk: np.ndarray, shap_table: ShapTable, language: str) -> pd.DataFrame:
