@@ -1,0 +1,97 @@
+"""Assigning on Dask (a local cluster of two worker processes) equals the single-process assign row for row."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from personas.dask_assign import assign_partitioned, run_fingerprint
+from personas.pipeline import assign_portfolio, load_run, run_pipeline
+from personas.settings import RunSettings
+from portfolio.errors import UserError
+from portfolio.load import load_portfolio
+from sample_data.generator import generate_portfolio, write_portfolio
+
+pytestmark = pytest.mark.slow  # a run (UMAP) and a local Dask cluster: ~30-60 s
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A saved run with personas and a risk model, fitted on 1,500 generated accounts."""
+    portfolio = load_portfolio(generate_portfolio(1_500, seed=3))
+    settings = RunSettings(target="paid_90d", seed=3, max_fit_rows=1_500).with_discovery(
+        search=False, display_rows=300, n_epochs=100)
+    result = run_pipeline(portfolio, settings)
+    return result.save(tmp_path_factory.mktemp("runs") / "run")
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    """Next month's book of 4,500 accounts as a folder of three Parquet files, and as one file."""
+    frame = generate_portfolio(4_500, seed=21)
+    folder = tmp_path_factory.mktemp("book")
+    parts = folder / "parts"
+    parts.mkdir()
+    for k, start in enumerate(range(0, len(frame), 1_500)):
+        write_portfolio(frame.iloc[start:start + 1_500].reset_index(drop=True), parts / f"book-{k}.parquet")
+    whole = write_portfolio(frame, folder / "book.parquet")
+    return parts, whole
+
+
+def _single_process(run_dir, path) -> pd.DataFrame:
+    portfolio = load_portfolio(path)
+    assigned = assign_portfolio(run_dir, portfolio)
+    scores = load_run(run_dir).risk.score(portfolio.frame)
+    assigned["risk_score"] = scores["risk_score"].to_numpy()
+    assigned["reasons"] = scores["reasons"].to_numpy()
+    return assigned
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values("account_id", ignore_index=True)
+
+
+def test_dask_assign_on_two_workers_equals_the_single_process_assign_row_for_row(run_dir, book, tmp_path):
+    parts, whole = book
+    summary = assign_partitioned(run_dir, parts, tmp_path / "out", scheduler=None, score=True)
+    assert summary["partitions"] >= 3 and summary["rows"] == 4_500 and summary["scored"]
+    distributed_result = _sorted(pd.read_parquet(tmp_path / "out"))
+    single = _sorted(_single_process(run_dir, whole))
+    assert list(distributed_result.columns) == list(single.columns)
+    pd.testing.assert_frame_equal(distributed_result, single, check_exact=True, check_dtype=False)
+    assert (distributed_result["reasons"] != "").all()
+
+
+def test_a_glob_of_parquet_files_is_accepted_and_the_summary_is_written(run_dir, book, tmp_path):
+    parts, _ = book
+    summary = assign_partitioned(run_dir, str(parts / "book-*.parquet"), tmp_path / "out", score=False,
+                                 processes=False)
+    written = json.loads((tmp_path / "out" / "_assign.json").read_text())
+    assert written["rows"] == summary["rows"] == 4_500
+    assert "risk_score" not in pd.read_parquet(tmp_path / "out").columns
+
+
+def test_an_altered_model_file_is_refused_before_any_partition_runs(run_dir, book, tmp_path):
+    import shutil
+
+    copy = shutil.copytree(run_dir, tmp_path / "run")
+    reference = copy / "model" / "reference.npz"
+    reference.write_bytes(reference.read_bytes() + b"tampered")
+    with pytest.raises(UserError, match="changed"):
+        assign_partitioned(copy, book[0], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_fingerprint_changes_when_the_run_is_saved_again(run_dir, tmp_path):
+    import shutil
+
+    copy = shutil.copytree(run_dir, tmp_path / "run")
+    before = run_fingerprint(copy)
+    edits = copy / "model" / "manifest.json"
+    data = json.loads(edits.read_text())
+    data["files"]["edits.json"] = "0" * 64
+    edits.write_text(json.dumps(data))
+    assert run_fingerprint(copy) != before
+    assert np.isfinite(len(before))
