@@ -7,7 +7,8 @@ warnings for a human reviewer, not verdicts:
   ``min_group_size`` are marked small and left out of the ratio and the difference);
 * adverse impact ratio: lowest favourable rate / highest, favourable = NOT flagged high-risk; below
   0.8 is a warning (four-fifths rule, 29 CFR 1607.4(D));
-* demographic parity difference: highest minus lowest flagged rate (warning above 10 points);
+* demographic parity difference: highest minus lowest flagged rate (warning above 10 points when a
+  two-proportion test says it is not chance, p < 0.05);
 * calibration within groups: mean risk score against the observed NOT-paid rate per group;
 * proxy check: how well the model's features predict the attribute (cross-validated AUC).
 """
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 from sklearn.ensemble import HistGradientBoostingClassifier
-from scipy.stats import rankdata
+from scipy.stats import norm, rankdata
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from explain.settings import RiskSettings
@@ -134,7 +135,7 @@ def _summarise(column: str, table: pd.DataFrame, settings: RiskSettings) -> dict
         "small_groups": table.loc[table["small_group"], "group"].tolist(),
         "adverse_impact_ratio": None, "lowest_group": None, "highest_group": None,
         "demographic_parity_difference": None, "adverse_impact_warning": False, "parity_warning": False,
-        "disparity_warning": False,
+        "disparity_warning": False, "difference_p_value": None,
         "calibration_gap_groups": [], "warnings": [],
     }
     if summary["small_groups"]:
@@ -147,6 +148,8 @@ def _summarise(column: str, table: pd.DataFrame, settings: RiskSettings) -> dict
     low, high = favourable.idxmin(), favourable.idxmax()
     ratio = float(favourable[low] / favourable[high]) if favourable[high] > 0 else float("nan")
     flagged = compared["flagged_rate"]
+    p_value = _two_proportion_p(compared.loc[flagged.idxmax()], compared.loc[flagged.idxmin()])
+    summary["difference_p_value"] = p_value
     summary.update(adverse_impact_ratio=ratio, lowest_group=str(low), highest_group=str(high),
                    demographic_parity_difference=float(flagged.max() - flagged.min()),
                    adverse_impact_warning=bool(ratio < settings.adverse_impact_warning))
@@ -155,11 +158,12 @@ def _summarise(column: str, table: pd.DataFrame, settings: RiskSettings) -> dict
             f"{column}: adverse impact ratio {ratio:.2f} < {settings.adverse_impact_warning} (group "
             f"{low} is flagged high-risk more often than {high}); a warning for review, not a verdict.")
     parity = summary["demographic_parity_difference"]
-    if parity > settings.parity_difference_warning:
+    if parity > settings.parity_difference_warning and p_value < 0.05:
         summary["parity_warning"] = True
         summary["warnings"].append(
             f"{column}: flagged high-risk rates differ by {parity:.1%} between groups ({flagged.min():.1%} "
-            f"to {flagged.max():.1%}; warning above {settings.parity_difference_warning:.0%}).")
+            f"to {flagged.max():.1%}, p = {p_value:.3f}; warning above {settings.parity_difference_warning:.0%} "
+            "when not explained by chance).")
     summary["disparity_warning"] = bool(summary["adverse_impact_warning"] or summary["parity_warning"])
     # a gap only counts when it is also larger than twice its sampling error (small groups are noisy)
     rate = compared["observed_not_paid_rate"].clip(0.01, 0.99)
@@ -172,6 +176,15 @@ def _summarise(column: str, table: pd.DataFrame, settings: RiskSettings) -> dict
             f"{column}: for group {row['group']} the score {word}states the observed NOT-paid rate "
             f"({row['mean_risk_score']:.2f} vs {row['observed_not_paid_rate']:.2f}).")
     return summary
+
+
+def _two_proportion_p(first: pd.Series, second: pd.Series) -> float:
+    """Two-sided p-value that two groups' flagged rates differ only by chance (pooled z-test)."""
+    n1, n2 = float(first["accounts"]), float(second["accounts"])
+    p1, p2 = float(first["flagged_rate"]), float(second["flagged_rate"])
+    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    return 1.0 if se == 0 else float(2 * norm.sf(abs(p1 - p2) / se))
 
 
 def proxy_check(column: str, groups: np.ndarray, features: pd.DataFrame, table: pd.DataFrame,

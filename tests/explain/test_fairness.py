@@ -14,7 +14,9 @@ def _summary(result, attribute):
 
 def test_a_planted_gender_disparity_is_flagged(planted_risk):
     gender = _summary(planted_risk, "gender")
-    assert gender["disparity_warning"]
+    assert gender["disparity_warning"] and gender["adverse_impact_warning"]
+    assert gender["adverse_impact_ratio"] < 0.8 and gender["lowest_group"] == "m"
+    assert gender["difference_p_value"] < 0.05
     assert any(w.startswith("gender:") for w in planted_risk.fairness.warnings)
     assert any("gender" in w for w in planted_risk.run_json_section()["fairness_warnings"])
     groups = planted_risk.fairness.groups.set_index(["attribute", "group"])
