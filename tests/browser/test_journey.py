@@ -18,6 +18,7 @@ from browser_steps import (
     LONG_STEP_MS,
     STEP_MS,
     Journey,
+    button,
     choose_in_selectbox,
     click_button,
     csv_rows,
@@ -83,30 +84,44 @@ def analyst_chooses_outcome(journey: Journey, outcome_column: str) -> None:
 def analyst_discovers_personas(journey: Journey) -> None:
     page = journey.page
     go_to(page, "Personas")
-    # Discovery (UMAP + HDBSCAN, numba compilation) can take minutes on a busy machine.
+    # Discovery (UMAP + HDBSCAN, numba compilation) and the risk model can take minutes here.
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="Personas")
+    wait_visible(page, metric, LONG_STEP_MS, "the discovered personas")
     wait_until_idle(page, LONG_STEP_MS)
+    n_personas = int(re.sub(r"\D", "", metric.first.locator('[data-testid="stMetricValue"]').inner_text()))
+    assert n_personas >= 2, f"discovery found {n_personas} persona(s) in a portfolio with seven planted"
     journey.check_page("personas")
+
+
+def open_tab(page, name: str) -> None:
+    tab = page.locator('[data-testid="stMain"] [role="tab"]').filter(has_text=re.compile(rf"^\s*{re.escape(name)}\s*$"))
+    wait_visible(page, tab, what=f"the tab {name!r}").click()
+    wait_until_idle(page)
 
 
 def analyst_opens_persona_card(journey: Journey) -> None:
     page = journey.page
-    expander = page.locator('[data-testid="stExpander"]').first
-    expect(expander).to_be_visible(timeout=STEP_MS)
-    expander.locator("summary").first.click()
-    wait_until_idle(page)
-    journey.check_page("persona_card")
+    open_tab(page, "Personas")
+    card = page.locator('[data-testid="stMain"] [role="tabpanel"]:visible').filter(has_text="accounts (")
+    wait_visible(page, card, what="a persona card")
+    expect(card.first).to_contain_text("Pay rate")
+    journey.check_page("persona_cards")
 
 
 def analyst_looks_up_explanation(journey: Journey, account_id: str) -> None:
     page = journey.page
     go_to(page, "Explanations")
+    wait_visible(page, page.get_by_text("Risk score = probability that the account is"), LONG_STEP_MS,
+                 "the risk model of the run")
     journey.check_page("explanations")
-    field = page.locator('[data-testid="stTextInput"]').filter(has_text=re.compile("account", re.I))
-    if field.count():
-        field.first.locator("input").fill(account_id)
-        field.first.locator("input").press("Enter")
-        wait_until_idle(page, LONG_STEP_MS)
-    expect(page.locator('[data-testid="stMain"]')).to_contain_text(account_id, timeout=STEP_MS)
+    open_tab(page, "Account look-up")
+    field = page.locator('[data-testid="stTextInput"]').filter(has_text="Account id").locator("input")
+    field.first.fill(account_id)
+    field.first.press("Enter")
+    wait_until_idle(page, LONG_STEP_MS)
+    score = page.locator('[data-testid="stMetric"]').filter(has_text="Risk score (P NOT paid")
+    wait_visible(page, score, STEP_MS, f"the risk score of account {account_id}")
+    expect(score.first).to_contain_text("%")
     journey.check_page("explanation_account")
 
 
@@ -114,22 +129,48 @@ def analyst_proposes_strategies(journey: Journey) -> None:
     page = journey.page
     go_to(page, "Strategies")
     journey.check_page("strategies_before")
-    click_button(page, re.compile(r"^Propose", re.I), timeout_ms=LONG_STEP_MS)
+    click_button(page, re.compile(r"^Propose strategies for"), timeout_ms=LONG_STEP_MS)
+    proposed = page.locator('[data-testid="stMetric"]').filter(has_text="Proposed")
+    wait_visible(page, proposed, LONG_STEP_MS, "the proposed mappings")
     journey.check_page("strategies_proposed")
 
 
 # ---------------------------------------------------------------- the manager
+def persona_options(page) -> list[str]:
+    """The options of the review's "Persona" selectbox."""
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Persona")
+    field = wait_visible(page, box, what="the persona selectbox").locator('[role="combobox"]').first
+    field.click()
+    wait_visible(page, page.locator('[role="option"]'), what="the persona options")
+    options = [text.strip() for text in page.locator('[role="option"]').all_inner_texts()]
+    field.press("Escape")
+    return options
+
+
 def manager_approves_all(journey: Journey) -> None:
     page = journey.page
     go_to(page, "Strategies")
     journey.check_page("strategies_manager")
-    click_button(page, re.compile(r"^Approve", re.I), timeout_ms=LONG_STEP_MS)
+    expect(page.get_by_text("Automation bias")).to_be_visible()
+    for option in persona_options(page):
+        choose_in_selectbox(page, "Persona", option)
+        approve = button(page, "Approve")
+        if approve.count() == 0:
+            blocked = page.get_by_text("Approval not possible")
+            raise AssertionError(f"{option}: no Approve button"
+                                 + (f" ({blocked.first.inner_text()})" if blocked.count() else ""))
+        approve.first.click()
+        wait_until_idle(page, LONG_STEP_MS)
+        expect(page.locator('[data-testid="stMain"]')).to_contain_text("State: approved")
+    proposed = page.locator('[data-testid="stMetric"]').filter(has_text="Proposed")
+    expect(proposed.first.locator('[data-testid="stMetricValue"]')).to_have_text("0")
     journey.check_page("strategies_approved")
 
 
 def manager_exports_csv(journey: Journey) -> bytes:
     page = journey.page
-    content = download(journey.page, re.compile(r"CSV", re.I), timeout_ms=LONG_STEP_MS)
+    click_button(page, "Prepare export", timeout_ms=LONG_STEP_MS)
+    content = download(page, re.compile(r"^Download .*\.csv$"), timeout_ms=LONG_STEP_MS)
     journey.check_page("export")
     return content
 
@@ -138,8 +179,9 @@ def manager_exports_csv(journey: Journey) -> bytes:
 def compliance_verifies_audit_log(journey: Journey) -> None:
     page = journey.page
     go_to(page, "Audit")
-    expect(page.locator('[data-testid="stMain"]')).to_contain_text(re.compile("intact", re.I),
-                                                                   timeout=STEP_MS)
+    verdict = page.locator('[data-testid="stAlert"]').filter(has_text="Audit log")
+    wait_visible(page, verdict, what="the audit verification result")
+    expect(verdict.first).to_contain_text("Audit log intact")
     journey.check_page("audit")
 
 
@@ -182,6 +224,7 @@ def test_analyst_manager_and_compliance_walk_the_whole_journey(
         exported = manager_exports_csv(journey)
         rows = csv_rows(exported)
         assert rows, "the exported CSV has no rows"
+        assert {row.get("approved_by") for row in rows} == {"manager"}, rows[0]
         assert unescaped_formula_cells(exported) == []
     else:
         left_out.append("approve and export (pages/4_strategies.py missing)")
