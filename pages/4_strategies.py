@@ -7,10 +7,18 @@ import streamlit as st
 from pages._state import current_run_view, get_store, portfolio_frame_for, require_role, show_error
 from pages._strategy_ui import (
     EDITABLE_FIELDS,
+    column_config,
+    editing_base,
+    editor_key,
     export_section,
+    flash,
     guardrail_lines,
     override_section,
-    strategy_from_row,
+    reset_editor,
+    review_actions,
+    save_edits,
+    show_flash,
+    table_for_editing,
 )
 from portfolio.errors import UserError
 from strategy.proposals import propose_strategies
@@ -21,12 +29,23 @@ st.title("Strategies")
 st.caption("One proposed strategy per persona. Analysts propose and edit; a manager who did not "
            "propose or edit it approves or rejects; compliance may veto. Only approved mappings "
            "are exported.")
+show_flash()
 
-run = current_run_view()
+try:
+    run = current_run_view()
+    if run is not None:
+        run.accounts  # noqa: B018 - read now, so a damaged run is reported here, not mid-review
+except UserError as err:
+    show_error(err)
+    st.stop()
 if run is None:
     st.info("No run yet: discover personas on the Personas page first.")
     st.stop()
 portfolio = portfolio_frame_for(run)
+st.caption(f"Run `{run.run_id}` · {len(run.persona_ids)} personas · "
+           + ("guardrails checked against the portfolio's accounts" if portfolio is not None else
+              "guardrails checked against the persona profiles (open the run's portfolio on the "
+              "Portfolio page for account-level checks)"))
 switch = store.kill_switch()
 if switch.get("on"):
     st.error(f"Exports are stopped (kill switch) by {switch.get('updated_by')}: {switch.get('reason')}")
@@ -36,62 +55,74 @@ if user.role == "analyst":
     missing = [pid for pid in run.persona_ids if store.find_mapping(run, pid) is None]
     if missing and st.button(f"Propose strategies for {len(missing)} persona(s) without one",
                              type="primary"):
+        done = []
         try:
             proposals = propose_strategies(run.profiles, accounts=run.accounts,
                                            portfolio_frame=portfolio)
             for proposal in proposals:
                 if proposal.persona_id in missing:
                     store.propose(user, run, proposal.persona_id, proposal.strategy,
-                                  evidence=proposal.evidence)
+                                  evidence=proposal.evidence, expected_version=0)
+                    done.append(proposal.persona_id)
         except UserError as err:
             show_error(err)
         else:
-            st.success(f"Proposed {len(missing)} strategies. A manager reviews them next.")
+            flash("success", f"Proposed strategies for {len(done)} persona(s). A manager reviews "
+                             "them next.")
+            reset_editor()
             st.rerun()
 
 # ---------------------------------------------------------------- the mapping table
 table = store.mappings_frame(run)
 if table.empty or (table["state"] == "none").all():
-    st.info("No strategy has been proposed for this run yet.")
+    st.info("No strategy has been proposed for this run yet."
+            + ("" if user.role == "analyst" else " An analyst proposes them."))
     st.stop()
 counts = table["state"].value_counts()
 cols = st.columns(4)
 for col, state in zip(cols, ["proposed", "approved", "rejected", "none"]):
     col.metric(state.capitalize() if state != "none" else "Without strategy", int(counts.get(state, 0)))
 
-can_edit = user.role == "analyst"
-shown = [c for c in ["persona_id", "persona_name", "size", "state", "guardrails_pass", *EDITABLE_FIELDS,
-                     "proposed_by", "approved_by", "approved_at", "reason", "version"] if c in table]
-edited = st.data_editor(
-    table[shown], hide_index=True, use_container_width=True, key="mapping_editor",
-    disabled=[c for c in shown if not (can_edit and c in EDITABLE_FIELDS)],
-)
-if can_edit and st.button("Save edits"):
-    changed = edited[(edited[EDITABLE_FIELDS].astype(str) != table[EDITABLE_FIELDS].astype(str)).any(axis=1)]
-    for row in changed.to_dict("records"):
-        try:
-            store.edit(user, run, int(row["persona_id"]), strategy_from_row(row),
-                       expected_version=int(row["version"]))
-        except UserError as err:
-            show_error(err)
-            break
-    else:
-        st.success(f"Saved {len(changed)} edit(s). Edited mappings go back to review.")
+if user.role == "analyst":
+    st.caption("Edit strategy fields in the table, then save. Edited mappings go back to review; "
+               "an approval is void once its strategy changes.")
+    base = table_for_editing(editing_base(table, run.run_id))
+    edited = st.data_editor(
+        base, hide_index=True, width="stretch", key=editor_key(run.run_id),
+        column_config=column_config(),
+        disabled=[c for c in base.columns if c not in EDITABLE_FIELDS],
+    )
+    save, reload = st.columns([1, 4])
+    if save.button("Save edits", type="primary") and save_edits(store, user, run, base, edited):
         st.rerun()
+    if reload.button("Reload the table (discard unsaved edits)"):
+        reset_editor()
+        st.rerun()
+else:
+    st.dataframe(table_for_editing(table), hide_index=True, width="stretch",
+                 column_config=column_config())
 
 # ---------------------------------------------------------------- review one persona
 st.subheader("Review")
-names = dict(zip(table["persona_id"], table["persona_name"]))
-pid = st.selectbox("Persona", [p for p in table["persona_id"] if table.set_index("persona_id").at[p, "state"] != "none"],
-                   format_func=lambda p: f"{p} · {names[p]}")
-mapping = store.get_mapping(run, int(pid), portfolio)
+with_strategy = [int(p) for p, s in zip(table["persona_id"], table["state"]) if s != "none"]
+names = dict(zip(table["persona_id"].astype(int), table["persona_name"]))
+states = dict(zip(table["persona_id"].astype(int), table["state"]))
+if st.session_state.get("review_persona") not in with_strategy:
+    st.session_state["review_persona"] = next(
+        (p for p in with_strategy if states[p] == "proposed"), with_strategy[0])
+pid = st.selectbox("Persona", with_strategy, key="review_persona",
+                   format_func=lambda p: f"{p} · {names[p]} ({states[p]})")
+mapping = store.get_mapping(run, pid, portfolio)
 left, right = st.columns(2)
 with left:
     st.markdown(f"**State:** {mapping.state} · version {mapping.version}")
     st.markdown(f"**Proposed by** {mapping.proposed_by or '—'} · **last edited by** "
                 f"{mapping.last_edited_by or '—'}")
+    if mapping.state == "approved" and mapping.approval_valid is False:
+        st.warning("The approval no longer matches this strategy or persona definition; it is "
+                   "void and needs a new review.")
     if mapping.reason:
-        st.markdown(f"**Reason:** {mapping.reason}")
+        st.markdown(f"**Reason given when rejected:** {mapping.reason}")
     st.markdown("**Evidence**")
     for line in mapping.evidence or ["No evidence recorded."]:
         st.markdown(f"- {line}")
@@ -99,37 +130,16 @@ with right:
     st.markdown("**Guardrails**")
     for line in guardrail_lines(mapping.guardrails):
         st.markdown(line)
-
-if user.role in ("manager", "compliance"):
-    st.warning("Automation bias: this strategy was proposed from data and a model. Check the "
-               "evidence and the guardrails yourself; approve only what you would defend without "
-               "the app. You can reject, or override single accounts below.")
-    blockers = mapping.approval_blockers(user)
-    a, r = st.columns(2)
-    if user.role == "manager":
-        if blockers:
-            a.caption("Approval not possible: " + "; ".join(blockers))
-        elif a.button("Approve", type="primary", key=f"approve_{pid}"):
-            try:
-                store.approve(user, run, int(pid), expected_version=mapping.version, portfolio=portfolio)
-            except UserError as err:
-                show_error(err)
-            else:
-                st.rerun()
-    reason = r.text_input("Reason for rejecting (required)", key=f"reason_{pid}")
-    if r.button("Reject" if user.role == "manager" else "Veto (reject)", key=f"reject_{pid}"):
-        try:
-            store.reject(user, run, int(pid), reason, expected_version=mapping.version)
-        except UserError as err:
-            show_error(err)
-        else:
-            st.rerun()
+    if user.role in ("manager", "compliance"):
+        review_actions(store, user, run, mapping, portfolio)
 
 with st.expander("History of this persona's strategy"):
-    history = store.mapping_history(run.run_id, int(pid))
-    st.dataframe(pd.DataFrame([{"version": h["strategy_version_id"], "by": h["created_by"],
-                                "at": h["created_at"], "sha256": h["content_hash"][:12]}
-                               for h in history]), hide_index=True)
+    history = store.mapping_history(run.run_id, pid)
+    st.dataframe(pd.DataFrame([{"version id": h["strategy_version_id"], "by": h["created_by"],
+                                "at (UTC)": h["created_at"], "channel": h["strategy"].channel,
+                                "offer": h["strategy"].offer, "escalation": h["strategy"].escalation,
+                                "sha256": h["content_hash"][:12]} for h in history]),
+                 hide_index=True, width="stretch")
 
 if user.role in ("manager", "compliance"):
     override_section(store, user, run)
