@@ -192,7 +192,7 @@ def _read_csv(data: bytes, name: str, sha256: str, max_columns: int, max_line_ch
     if width > max_columns:
         raise PortfolioError(f"{name}: the header has {width:,} columns (the limit is {max_columns:,}); "
                              "this is not a portfolio table. Check the delimiter and the export.")
-    raw = read_text.parse_delimited(text, delimiter, name)
+    raw = read_text.parse_delimited(text, delimiter, name, max_columns)
     frame, header_notes = _apply_header(raw, name)
     frame = frame.apply(lambda col: col.str.strip()) if len(frame.columns) else frame
     frame, unparsed, conventions = _convert_columns(frame, default="de" if delimiter == ";" else "en")

@@ -139,16 +139,44 @@ def count_header_fields(text: str, delimiter: str) -> int:
     return 0
 
 
-def parse_delimited(text: str, delimiter: str, name: str) -> pd.DataFrame:
-    """Parse text into a frame of strings (header row included as row 0)."""
+def parse_delimited(text: str, delimiter: str, name: str, max_columns: int = 1_000) -> pd.DataFrame:
+    """Parse text into a frame of strings (header row included as row 0).
+
+    Rows with more fields than the header are accepted only when the extra fields are all empty
+    (e.g. a trailing delimiter on every data line, as some accounting exports write).
+    """
     try:
-        return pd.read_csv(io.StringIO(text), sep=delimiter, header=None, index_col=False, dtype=str,
-                           keep_default_na=False, na_filter=False, skip_blank_lines=True,
-                           engine="c", quotechar='"', low_memory=False)
+        return _read(text, delimiter, None)
     except pd.errors.EmptyDataError:
         raise PortfolioError(f"{name}: the file is empty (no header, no data).") from None
     except (pd.errors.ParserError, ValueError, csv.Error) as err:
-        raise PortfolioError(f"{name}: {_explain_parser_error(str(err), delimiter)}") from None
+        first_error = str(err)
+    widest = _widest_record(text, delimiter)
+    if widest is None or widest > max_columns:
+        raise PortfolioError(f"{name}: {_explain_parser_error(first_error, delimiter)}")
+    try:
+        wide = _read(text, delimiter, list(range(widest)))
+    except (pd.errors.ParserError, ValueError, csv.Error):
+        raise PortfolioError(f"{name}: {_explain_parser_error(first_error, delimiter)}") from None
+    header_width = int(wide.iloc[0].ne("").to_numpy().nonzero()[0].max()) + 1 if len(wide) else 0
+    extra = wide.iloc[:, header_width:]
+    if (extra != "").to_numpy().any():
+        raise PortfolioError(f"{name}: {_explain_parser_error(first_error, delimiter)}")
+    return wide.iloc[:, :header_width]
+
+
+def _read(text: str, delimiter: str, names: list[int] | None) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(text), sep=delimiter, header=None, names=names, index_col=False, dtype=str,
+                       keep_default_na=False, na_filter=False, skip_blank_lines=True,
+                       engine="c", quotechar='"', low_memory=False)
+
+
+def _widest_record(text: str, delimiter: str) -> int | None:
+    """Most fields in any record (slow path, only after a parse error)."""
+    try:
+        return max((len(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)), default=0)
+    except csv.Error:
+        return None
 
 
 def _explain_parser_error(message: str, delimiter: str) -> str:

@@ -155,3 +155,12 @@ def test_a_file_object_such_as_an_upload_is_read():
     buffer.name = "upload.csv"
 
     assert read_table(buffer).source_name == "upload.csv"
+
+
+def test_trailing_delimiters_on_data_lines_only_are_tolerated():
+    data = "Konto;Saldo;dpd\nA;1,5;2;\nB;2,5;3;;\n"
+
+    result = read_table(data.encode(), filename="sap.csv")
+
+    assert list(result.frame.columns) == ["Konto", "Saldo", "dpd"]
+    assert result.frame["Saldo"].tolist() == [1.5, 2.5]
