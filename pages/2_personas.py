@@ -8,7 +8,9 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from pages._state import current_portfolio, current_run, current_user, require_role, run_for_portfolio, show_error
+from pages._personas_ui import run_cached
+from pages._state import (current_portfolio, current_run, current_settings, current_user, portfolio_choice,
+                          require_role, show_error)
 from personas import edits, views
 from personas.pipeline import apply_edit
 from portfolio.errors import UserError
@@ -30,7 +32,7 @@ st.session_state["seed"] = int(st.session_state["seed_choice"])
 
 try:
     portfolio = current_portfolio()
-    base = run_for_portfolio(portfolio)
+    base = run_cached(portfolio, current_settings(), portfolio_choice().mapping_json)
 except UserError as err:
     show_error(err)
     st.stop()
@@ -73,7 +75,7 @@ with tab_map:
                  alt.Tooltip("days_past_due:Q"), alt.Tooltip("membership_probability:Q", format=".2f"),
                  alt.Tooltip("needs_review:N")],
     ).properties(height=520, title=f"{len(points):,} accounts shown (display sample)").interactive()
-    st.altair_chart(chart, use_container_width=True)
+    st.altair_chart(chart, width="stretch")
 
 with tab_cards:
     grid = st.columns(3)
@@ -95,14 +97,14 @@ with tab_compare:
     chosen = st.multiselect("Personas to compare (two or more)", persona_ids, default=persona_ids[:2],
                             format_func=label.get, key="compare_ids")
     if len(chosen) >= 2:
-        st.dataframe(views.comparison_table(run.profiles, chosen), use_container_width=True)
+        st.dataframe(views.comparison_table(run.profiles, chosen), width="stretch")
     else:
         st.info("Choose at least two personas.")
 
 with tab_search:
     search = meta.get("settings_search") or {}
     st.markdown(f"**Why {metrics['personas']} personas:** {search.get('reason', 'no search recorded')}")
-    st.dataframe(views.search_table(meta), hide_index=True, use_container_width=True)
+    st.dataframe(views.search_table(meta), hide_index=True, width="stretch")
     st.caption("score = 0.5 × stability + 0.3 × relative validity + 0.2 × (1 − noise share). "
                "Larger min cluster share: fewer, bigger personas. More neighbours: broader structure.")
 
@@ -147,7 +149,7 @@ with tab_edit:
         if st.form_submit_button("Reduce"):
             _edit(lambda: edits.reduce(int(target_n), user=user))
     if run.edits:
-        st.dataframe(views.edits_table(run.edits), hide_index=True, use_container_width=True)
+        st.dataframe(views.edits_table(run.edits), hide_index=True, width="stretch")
         if st.button("Discard edits (show the run as found)"):
             st.session_state.pop("persona_edited_dir", None)
             st.session_state["run_dir"] = str(runs_dir() / base.run_id)
@@ -158,4 +160,4 @@ with tab_review:
     st.caption(f"{int(run.accounts['needs_review'].sum()):,} accounts need review: membership probability "
                "below the threshold, noise in the fitted sample, or far from every persona. PII is masked. "
                f"Showing up to {len(review):,}, least certain first.")
-    st.dataframe(review, hide_index=True, use_container_width=True)
+    st.dataframe(review, hide_index=True, width="stretch")

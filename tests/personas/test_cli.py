@@ -55,8 +55,9 @@ def test_assign_writes_a_csv_with_every_account(sample_run, tmp_path, capsys):
 def test_a_truth_column_that_does_not_exist_is_one_clear_error(tmp_path, capsys):
     code = main(["run", str(SAMPLE), "--out", str(tmp_path / "x"), "--truth-col", "nope", "--no-search"])
     assert code == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "nope" in err[0] and "Traceback" not in err[0]
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "nope" in errors[0] and "Traceback" not in err
 
 
 def test_assign_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
