@@ -94,3 +94,18 @@ def test_masked_frame_contains_no_original_pii_value():
     masked = mask_pii(portfolio.frame, portfolio.roles)
 
     assert not set(portfolio.frame["Straße"]) & set(masked["Straße"])
+
+
+def test_parquet_columns_that_cannot_be_read_are_named_in_the_report():
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"account_id": ["A", "B"], "balance": [1.0, 2.0], "days_past_due": [1, 2],
+                      "history": [[1, 2], [3]]})
+    buffer = pa.BufferOutputStream()
+    pq.write_table(table, buffer)
+
+    portfolio = load_portfolio(buffer.getvalue().to_pybytes(), filename="n.parquet")
+
+    assert portfolio.is_usable
+    assert any("'history'" in p.message and "nested" in p.message for p in portfolio.report.warnings)

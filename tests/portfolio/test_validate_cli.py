@@ -145,3 +145,13 @@ def test_command_runs_as_a_module_without_traceback(tmp_path):
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert "looks like delimited text" in done.stderr
+
+
+def test_non_positive_size_cap_is_a_usage_error(tmp_path, capsys):
+    path = tmp_path / "x.csv"
+    path.write_bytes(GERMAN_CSV.encode("cp1252"))
+
+    code, _, err = run(capsys, str(path), "--max-mb", "0")
+
+    assert code == 2
+    assert "--max-mb" in err
