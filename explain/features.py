@@ -145,11 +145,10 @@ class FeatureEncoder:
                 return (values - pd.Timestamp("1970-01-01")).dt.days.to_numpy(dtype=float, na_value=np.nan)
             return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         levels = self.categories_[col]
-        text = values.astype("object").where(values.notna(), None)
-        text = text.map(lambda v: None if v is None else str(v))
-        codes = pd.Series(pd.Categorical(text, categories=levels).codes, index=values.index).astype(float)
-        unknown = text.notna().to_numpy() & (codes.to_numpy() < 0)
-        codes = codes.where(codes >= 0, np.nan).to_numpy()
+        text = values.astype("str").where(values.notna())
+        codes = pd.Categorical(text, categories=levels).codes.astype(float)
+        unknown = text.notna().to_numpy() & (codes < 0)
+        codes[codes < 0] = np.nan
         if OTHER_LEVEL in levels:
             codes[unknown] = levels.index(OTHER_LEVEL)
         return codes
