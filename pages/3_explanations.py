@@ -29,7 +29,7 @@ except UserError as err:
 risk = getattr(run, "risk", None) if run is not None else None
 if risk is None:
     st.info("There is no risk model in the current run. Choose the outcome column (for example "
-            "`paid_90d`) on the **Personas** page and run again, or on the command line: "
+            "`paid_90d`) on the **Portfolio** page, then run on the **Personas** page; or on the command line: "
             "`personas run FILE --out DIR --target paid_90d`. Nothing is guessed: without a named "
             "outcome no risk score is computed.")
     st.stop()

@@ -74,7 +74,8 @@ def _sample(text: pd.Series, size: int = EVIDENCE_SAMPLE) -> pd.Series:
 
 def convention_evidence(text: pd.Series) -> tuple[int, int]:
     """Cells that can only be German, and only English, among a sample of a text column."""
-    num, _ = _split_cells(_sample(text.dropna()))
+    sample = _sample(text.dropna())
+    num, _ = _split_cells(sample[~missing_mask(sample)].astype("str"))
     num = num.dropna()
     if num.empty:
         return 0, 0
@@ -143,7 +144,8 @@ def parse_numbers(text: pd.Series, convention: str | None = None, default: str =
 
 def looks_numeric(text: pd.Series, convention: str) -> bool:
     """Whether a clear majority of a sample of the filled cells are numbers (cheap pre-check)."""
-    sample = _sample(text[~missing_mask(text)])
+    sample = _sample(text.dropna())
+    sample = sample[~missing_mask(sample)]
     if sample.empty:
         return False
     return parse_numbers(sample, convention=convention).n_parsed >= NUMBER_MAJORITY * len(sample)

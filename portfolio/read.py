@@ -234,7 +234,7 @@ def _apply_header(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]
 def _convert_columns(frame: pd.DataFrame, default: str) -> tuple[pd.DataFrame, dict, dict]:
     """Convert text columns holding numbers; keep identifiers and codes as text."""
     texts = {c: frame[c] for c in frame.columns if _is_text(frame[c])}
-    evidence = {c: convention_evidence(col[~missing_mask(col)].astype("str")) for c, col in texts.items()}
+    evidence = {c: convention_evidence(col) for c, col in texts.items()}
     german, english = sum(e[0] for e in evidence.values()), sum(e[1] for e in evidence.values())
     default = "de" if german > english else "en" if english > german else default
     # Each column follows its own unambiguous cells, else the file's majority.
