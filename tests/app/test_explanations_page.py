@@ -105,3 +105,19 @@ def test_without_a_risk_model_the_page_says_how_to_get_one():
     at = _page(None)
     assert not at.exception
     assert any("--target paid_90d" in i.value for i in at.info)
+
+
+def test_page_opens_inside_the_app_for_a_compliance_reviewer(run_dir):
+    import shutil
+
+    from portfolio.workspace import runs_dir
+    from strategy.auth import User
+
+    shutil.copytree(run_dir, runs_dir() / "run-for-review")  # the sidebar's run picker lists the workspace
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT_S)
+    at.session_state["user"] = User("cleo", "compliance")
+    at.run()
+    at.switch_page("pages/3_explanations.py").run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Explanations"]
+    assert any(m.value.startswith("# Model card") for m in at.markdown)
