@@ -16,7 +16,6 @@ from explain.model import RiskModel, sigmoid
 from explain.reasons import feature_label, format_values
 
 ADDITIVITY_TOLERANCE = 1e-6
-RESERVED = ("account_id", "base_value", "log_odds")
 
 
 class AdditivityError(RuntimeError):
