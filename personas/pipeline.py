@@ -116,6 +116,7 @@ def run_pipeline(portfolio: Any, settings: RunSettings | None = None, progress: 
 
     risk, risk_section = _risk_step(frame, portfolio.roles, accounts, settings, report)
     if risk is not None:
+        _carry_risk(profiles, accounts)
         lap("risk model")
     meta = _meta(portfolio, settings, frame, builder, model, accounts, timings, outcomes, risk_section)
     report("done", 1.0)
@@ -444,7 +445,16 @@ def assign_portfolio(run_dir: str | Path, portfolio: Any) -> pd.DataFrame:
     if len(missing) == len(builder.specs_):
         raise UserError(f"{portfolio.source_name}: none of the run's feature columns is present "
                         f"({', '.join(builder.used_columns)}).")
+    return assign_frame(model, builder, frame)
+
+
+def assign_frame(model: PersonaModel, builder: FeatureBuilder, frame: pd.DataFrame) -> pd.DataFrame:
+    """Assign the accounts of one frame (or one partition of a larger table); rows stay in order.
+
+    Stateless apart from the loaded model, so it can be mapped over partitions (e.g. with Dask).
+    """
     assigned = model.assign(builder.transform(frame))
+    assigned.index = frame.index
     assigned.insert(0, "account_id", frame["account_id"].astype(str).to_numpy())
     assigned.insert(2, "persona_name", assigned["persona_id"].map(model.names_).fillna("").astype(str))
     return assigned
