@@ -19,8 +19,11 @@ _CHECKED_ROLES = {Role.FEATURE, Role.TARGET, Role.SENSITIVE, Role.BALANCE, Role.
 
 
 def column_warnings(data: pd.DataFrame, roles: ColumnRoles, unparsed: dict,
-                    settings: "ValidationSettings") -> list[Problem]:
-    """Warnings for every column of ``data`` (canonical names for the required columns)."""
+                    settings: "ValidationSettings", numbers=None) -> list[Problem]:
+    """Warnings for every column of ``data`` (canonical names for the required columns).
+
+    ``numbers`` maps row positions to file row numbers (see :func:`portfolio.report.first_rows`).
+    """
     problems: list[Problem] = []
     for column in data.columns:
         role = roles.roles.get(column)
@@ -31,11 +34,11 @@ def column_warnings(data: pd.DataFrame, roles: ColumnRoles, unparsed: dict,
                                     code="constant_column"))
             continue
         if role in _CHECKED_ROLES:
-            problems += _missing_share(data[column], source, settings.missing_share)
+            problems += _missing_share(data[column], source, settings.missing_share, numbers)
         if role not in Role.REQUIRED and _is_numeric(data[column]):
-            problems += _infinite_values(data[column], source)
+            problems += _infinite_values(data[column], source, numbers)
         if column in unparsed and role not in Role.REQUIRED:
-            problems.append(_unparsed_cells(source, unparsed[column]))
+            problems.append(_unparsed_cells(source, unparsed[column], numbers))
         if role == Role.FEATURE and not _is_numeric(data[column]):
             levels = _nunique(data[column])
             if levels > settings.high_cardinality:
@@ -43,10 +46,11 @@ def column_warnings(data: pd.DataFrame, roles: ColumnRoles, unparsed: dict,
                     f"column '{source}' has {levels:,} categories (more than {settings.high_cardinality}); "
                     "rare categories carry little information, consider grouping them"), code="high_cardinality"))
     if Role.BALANCE in data.columns and _is_numeric(data[Role.BALANCE]):
-        problems += _balance_outliers(data[Role.BALANCE], roles.source_of(Role.BALANCE), settings.outlier_iqr)
+        problems += _balance_outliers(data[Role.BALANCE], roles.source_of(Role.BALANCE), settings.outlier_iqr,
+                                     numbers)
     if Role.DAYS_PAST_DUE in data.columns and _is_numeric(data[Role.DAYS_PAST_DUE]):
         problems += _implausible_dpd(data[Role.DAYS_PAST_DUE], roles.source_of(Role.DAYS_PAST_DUE),
-                                     settings.max_plausible_dpd)
+                                     settings.max_plausible_dpd, numbers)
     return problems
 
 
@@ -66,7 +70,7 @@ def _positions(mask: pd.Series) -> np.ndarray:
     return mask.index[mask.fillna(False).to_numpy(dtype=bool)].to_numpy(dtype="int64")
 
 
-def _missing_share(values: pd.Series, source: str, limit: float) -> list[Problem]:
+def _missing_share(values: pd.Series, source: str, limit: float, numbers) -> list[Problem]:
     if len(values) == 0:
         return []
     missing = values.isna()
@@ -74,30 +78,30 @@ def _missing_share(values: pd.Series, source: str, limit: float) -> list[Problem
     if share <= limit:
         return []
     positions = _positions(missing)
-    return [Problem("warning", source, len(positions), first_rows(positions), (
+    return [Problem("warning", source, len(positions), first_rows(positions, numbers=numbers), (
         f"column '{source}': {share:.0%} of values are empty ({len(positions):,} of {len(values):,} rows, "
-        f"e.g. {rows_text(positions)}; {ROW_CONVENTION})"), code="missing_share")]
+        f"e.g. {rows_text(positions, numbers=numbers)}; {ROW_CONVENTION})"), code="missing_share")]
 
 
-def _infinite_values(values: pd.Series, source: str) -> list[Problem]:
+def _infinite_values(values: pd.Series, source: str, numbers) -> list[Problem]:
     infinite = pd.Series(np.isinf(values.to_numpy(dtype="float64", na_value=np.nan)), index=values.index)
     if not infinite.any():
         return []
     positions = _positions(infinite)
-    return [Problem("warning", source, len(positions), first_rows(positions), (
-        f"column '{source}': {len(positions):,} values are infinite ({rows_text(positions)}; {ROW_CONVENTION}); "
+    return [Problem("warning", source, len(positions), first_rows(positions, numbers=numbers), (
+        f"column '{source}': {len(positions):,} values are infinite ({rows_text(positions, numbers=numbers)}; {ROW_CONVENTION}); "
         "they are treated as empty"), code="infinite")]
 
 
-def _unparsed_cells(source: str, cells: dict[int, str]) -> Problem:
+def _unparsed_cells(source: str, cells: dict[int, str], numbers) -> Problem:
     positions = sorted(cells)
     examples = ", ".join(f"'{cells[p][:30]}'" for p in positions[:3])
-    return Problem("warning", source, len(positions), first_rows(positions), (
-        f"column '{source}': {len(positions):,} values are not numbers (e.g. {examples}; {rows_text(positions)}; "
+    return Problem("warning", source, len(positions), first_rows(positions, numbers=numbers), (
+        f"column '{source}': {len(positions):,} values are not numbers (e.g. {examples}; {rows_text(positions, numbers=numbers)}; "
         f"{ROW_CONVENTION}); they are treated as empty"), code="not_a_number")
 
 
-def _balance_outliers(balance: pd.Series, source: str, factor: float) -> list[Problem]:
+def _balance_outliers(balance: pd.Series, source: str, factor: float, numbers) -> list[Problem]:
     """Balances above Q3 + factor * IQR on the log scale (balances are right-skewed)."""
     finite = balance[np.isfinite(balance) & (balance >= 0)]
     if len(finite) < 20:
@@ -109,18 +113,18 @@ def _balance_outliers(balance: pd.Series, source: str, factor: float) -> list[Pr
     if not high.any() or q3 == q1:
         return []
     positions = _positions(high)
-    return [Problem("warning", source, len(positions), first_rows(positions), (
+    return [Problem("warning", source, len(positions), first_rows(positions, numbers=numbers), (
         f"column '{source}' (balance): {len(positions):,} balances are unusually large (above {fence:,.2f}, "
-        f"the robust upper fence Q3 + {factor:g} IQR on a log scale; {rows_text(positions)}; {ROW_CONVENTION}); "
+        f"the robust upper fence Q3 + {factor:g} IQR on a log scale; {rows_text(positions, numbers=numbers)}; {ROW_CONVENTION}); "
         "check for typing or unit errors, they are kept"), code="outlier")]
 
 
-def _implausible_dpd(dpd: pd.Series, source: str, limit: float) -> list[Problem]:
+def _implausible_dpd(dpd: pd.Series, source: str, limit: float, numbers) -> list[Problem]:
     high = dpd > limit
     if not high.any():
         return []
     positions = _positions(high)
-    return [Problem("warning", source, len(positions), first_rows(positions), (
+    return [Problem("warning", source, len(positions), first_rows(positions, numbers=numbers), (
         f"column '{source}' (days past due): {len(positions):,} values are above {limit:,.0f} days "
-        f"({rows_text(positions)}; {ROW_CONVENTION}); check for date errors or time-barred debts, they are kept"),
+        f"({rows_text(positions, numbers=numbers)}; {ROW_CONVENTION}); check for date errors or time-barred debts, they are kept"),
         code="outlier")]

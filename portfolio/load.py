@@ -89,10 +89,11 @@ def load_portfolio(source: str | os.PathLike | bytes | BinaryIO | pd.DataFrame, 
     checked = check_portfolio(
         raw, roles, unparsed=result.unparsed if result else None, notes=result.notes if result else (),
         skipped_columns=result.skipped_columns if result else None,
-        suspect_rows=result.suspect_rows if result else None, settings=settings)
+        suspect_rows=result.suspect_rows if result else None,
+        row_numbers=result.row_numbers if result else None, settings=settings)
     usable = checked.usable.to_numpy(dtype=bool)
     frame = _infinite_as_missing(checked.frame[usable].reset_index(drop=True))
-    row_numbers = pd.Series(checked.frame.index[usable] + 2, name="row")
+    row_numbers = pd.Series(checked.row_numbers[usable], name="row")
     return Portfolio(frame=frame, roles=roles, report=checked.report, sha256=sha256, source_name=name,
                      row_numbers=row_numbers, read=result)
 

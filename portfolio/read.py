@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import pandas as pd
 
 from portfolio import read_binary, read_text
@@ -72,6 +73,9 @@ class ReadResult:
     suspect_rows
         Row position -> reason for rows that cannot be trusted as a whole (e.g. the last row of a
         file cut off in the middle of that row); the validator excludes them.
+    row_numbers
+        File row number of each frame row as the file shows it (blank lines and rows above the
+        header counted); ``None`` means position + 2.
     """
 
     frame: pd.DataFrame
@@ -85,6 +89,7 @@ class ReadResult:
     skipped_columns: dict[str, str] = field(default_factory=dict)
     number_conventions: dict[str, str] = field(default_factory=dict)
     suspect_rows: dict[int, str] = field(default_factory=dict)
+    row_numbers: np.ndarray | None = None
 
 
 def read_table(source: str | os.PathLike | bytes | BinaryIO, *, filename: str | None = None,

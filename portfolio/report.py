@@ -1,7 +1,8 @@
 """The validation report: problems found in a portfolio and the rows left out because of them.
 
 Row numbers are the ones a person sees in the file or spreadsheet: the header is row 1, so the
-first data row is row 2.
+first data row is row 2; blank lines, an Excel "sep=;" line and title rows above the header are
+counted as the file shows them (the reader records each data row's number).
 """
 from __future__ import annotations
 
@@ -108,14 +109,19 @@ class ValidationReport:
         return lines
 
 
-def first_rows(positions, limit: int = 10) -> list[int]:
-    """File row numbers (header = row 1) of the first ``limit`` 0-based data positions."""
-    return [int(p) + 2 for p in sorted(positions)[:limit]]
+def first_rows(positions, limit: int = 10, numbers=None) -> list[int]:
+    """File row numbers of the first ``limit`` 0-based data positions.
+
+    ``numbers`` maps positions to file row numbers (from the reader); without it the header is
+    taken to be row 1, so position ``p`` is row ``p + 2``.
+    """
+    chosen = sorted(int(p) for p in positions)[:limit]
+    return [int(numbers[p]) if numbers is not None else p + 2 for p in chosen]
 
 
-def rows_text(positions, count: int | None = None) -> str:
-    """"rows 4, 18, 33 ..." for a message (header = row 1)."""
-    rows = first_rows(positions)
+def rows_text(positions, count: int | None = None, numbers=None) -> str:
+    """"rows 4, 18, 33 ..." for a message."""
+    rows = first_rows(positions, numbers=numbers)
     count = len(positions) if count is None else count
     more = " ..." if count > len(rows) else ""
     label = "row" if len(rows) == 1 else "rows"

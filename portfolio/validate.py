@@ -65,11 +65,12 @@ class CheckedFrame:
     frame: pd.DataFrame
     usable: pd.Series  #: bool per row position
     report: ValidationReport
+    row_numbers: np.ndarray  #: file row number per row position
 
 
 def validate_portfolio(frame: pd.DataFrame, roles: ColumnRoles, *, unparsed: dict | None = None,
                        notes: tuple[str, ...] | list[str] = (), skipped_columns: dict | None = None,
-                       suspect_rows: dict[int, str] | None = None, settings: ValidationSettings = ValidationSettings()) -> ValidationReport:
+                       suspect_rows: dict[int, str] | None = None, row_numbers=None, settings: ValidationSettings = ValidationSettings()) -> ValidationReport:
     """Check a portfolio and report every problem at once.
 
     Parameters
@@ -78,20 +79,23 @@ def validate_portfolio(frame: pd.DataFrame, roles: ColumnRoles, *, unparsed: dic
         The raw frame (source column names) or one already renamed with ``roles.renamed``.
     roles
         Column roles from :func:`portfolio.roles.detect_roles`.
-    unparsed, notes, skipped_columns, suspect_rows
+    unparsed, notes, skipped_columns, suspect_rows, row_numbers
         What the reader found (see :class:`portfolio.read.ReadResult`); reported too.
     settings
         Thresholds.
     """
     return check_portfolio(frame, roles, unparsed=unparsed, notes=notes, skipped_columns=skipped_columns,
-                           suspect_rows=suspect_rows, settings=settings).report
+                           suspect_rows=suspect_rows, row_numbers=row_numbers, settings=settings).report
 
 
 def check_portfolio(frame: pd.DataFrame, roles: ColumnRoles, *, unparsed: dict | None = None,
                     notes=(), skipped_columns: dict | None = None, suspect_rows: dict[int, str] | None = None,
-                    settings: ValidationSettings = ValidationSettings()) -> CheckedFrame:
+                    row_numbers=None, settings: ValidationSettings = ValidationSettings()) -> CheckedFrame:
     """Like :func:`validate_portfolio`, and also return the coerced frame and the usable-row mask."""
     data = frame.reset_index(drop=True).rename(columns=roles.renamed)
+    numbers = np.arange(len(data), dtype="int64") + 2
+    if row_numbers is not None and len(row_numbers) == len(data):
+        numbers = np.asarray(row_numbers, dtype="int64")
     unparsed = {roles.renamed.get(k, k): v for k, v in (unparsed or {}).items()}
     problems: list[Problem] = []
     unusable: list[str] = []
@@ -113,19 +117,21 @@ def check_portfolio(frame: pd.DataFrame, roles: ColumnRoles, *, unparsed: dict |
     if suspect:
         failures = pd.concat([failures, pd.DataFrame(
             {"column": FILE_COLUMN, "check": "suspect_row", "position": list(suspect)})], ignore_index=True)
-    excluded = _excluded_rows(data, roles, failures)
-    problems += _row_problems(raw, roles, failures[failures["column"] != FILE_COLUMN], unparsed)
-    problems += [Problem("error", None, 1, first_rows([p]), (
-        f"row {p + 2}: {reason}; excluded [{ROW_CONVENTION}]"), code="suspect_row") for p, reason in suspect.items()]
+    excluded = _excluded_rows(data, roles, failures, numbers)
+    problems += _row_problems(raw, roles, failures[failures["column"] != FILE_COLUMN], unparsed, numbers)
+    problems += [Problem("error", None, 1, first_rows([p], numbers=numbers), (
+        f"row {numbers[p]}: {reason}; excluded [{ROW_CONVENTION}]"), code="suspect_row")
+        for p, reason in suspect.items()]
     usable = pd.Series(True, index=data.index)
     usable[excluded["_position"].to_numpy()] = False
     n_read, n_usable = len(data), int(usable.sum())
     problems += _usability(n_read, n_usable, settings, unusable)
-    problems += _warnings(data[usable] if not missing else data, roles, unparsed, notes, skipped_columns or {}, settings)
+    problems += _warnings(data[usable] if not missing else data, roles, unparsed, notes, skipped_columns or {},
+                          settings, numbers)
     problems.sort(key=lambda p: p.severity != "error")
     report = ValidationReport(problems=problems, excluded_rows=excluded.drop(columns="_position"),
                               n_rows_read=n_read, n_rows_usable=n_usable, unusable_reasons=unusable)
-    return CheckedFrame(frame=data, usable=usable, report=report)
+    return CheckedFrame(frame=data, usable=usable, report=report, row_numbers=numbers)
 
 
 def _missing_column_problem(role: str) -> Problem:
@@ -203,7 +209,7 @@ def _run_schema(data: pd.DataFrame, present: list[str], bad_cells: dict[str, pd.
     return pd.DataFrame(columns=["column", "check", "position"])
 
 
-def _excluded_rows(data: pd.DataFrame, roles: ColumnRoles, failures: pd.DataFrame) -> pd.DataFrame:
+def _excluded_rows(data: pd.DataFrame, roles: ColumnRoles, failures: pd.DataFrame, numbers) -> pd.DataFrame:
     if failures.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in (*EXCLUDED_COLUMNS, "_position")}).astype(
             {"row": "int64", "_position": "int64"})
@@ -217,12 +223,12 @@ def _excluded_rows(data: pd.DataFrame, roles: ColumnRoles, failures: pd.DataFram
     positions = grouped.index.to_numpy(dtype="int64")
     ids = data[Role.ACCOUNT_ID].iloc[positions].to_numpy() if Role.ACCOUNT_ID in data.columns \
         else np.full(len(positions), None)
-    return pd.DataFrame({"row": positions + 2, "account_id": ids, "column": grouped["column"].to_numpy(),
+    return pd.DataFrame({"row": numbers[positions], "account_id": ids, "column": grouped["column"].to_numpy(),
                          "reason": grouped["reason"].to_numpy(), "_position": positions})
 
 
 def _row_problems(raw: dict[str, pd.Series], roles: ColumnRoles, failures: pd.DataFrame,
-                  unparsed: dict) -> list[Problem]:
+                  unparsed: dict, numbers) -> list[Problem]:
     problems = []
     for (column, check), group in failures.groupby(["column", "check"], sort=False):
         positions = group["position"].to_numpy()
@@ -234,12 +240,12 @@ def _row_problems(raw: dict[str, pd.Series], roles: ColumnRoles, failures: pd.Da
         examples = ", ".join(f"'{v[:30]}'" for v in list(dict.fromkeys(shown))[:3])
         one = len(positions) == 1
         text = _MESSAGES.get(check, "{n} {values_are} failing the check " + check + " ({rows})").format(
-            n=f"{len(positions):,}", rows=rows_text(positions), examples=examples,
+            n=f"{len(positions):,}", rows=rows_text(positions, numbers=numbers), examples=examples,
             k=f"{values.astype(str).nunique():,}", rows_have="row has" if one else "rows have",
             rows_share="row shares" if one else "rows share", values_are="value is" if one else "values are",
             numbers="a number" if one else "numbers")
         label = f"column '{source}'" + (f" ({column})" if source != column else "")
-        problems.append(Problem("error", source, len(positions), first_rows(positions),
+        problems.append(Problem("error", source, len(positions), first_rows(positions, numbers=numbers),
                                 f"{label}: {text} [{ROW_CONVENTION}]", code=check))
     return problems
 
@@ -266,10 +272,10 @@ def _usability(n_read: int, n_usable: int, settings: ValidationSettings, unusabl
     return []
 
 
-def _warnings(data, roles, unparsed, notes, skipped, settings) -> list[Problem]:
+def _warnings(data, roles, unparsed, notes, skipped, settings, numbers) -> list[Problem]:
     problems = [Problem("warning", None, 0, [], str(note), code="reader_note") for note in notes]
     for column, reason in skipped.items():
         if not any(f"'{column}'" in str(note) for note in notes):
             problems.append(Problem("warning", str(column), 0, [], f"column '{column}' {reason}", code="skipped_column"))
-    problems += column_warnings(data, roles, unparsed, settings)
+    problems += column_warnings(data, roles, unparsed, settings, numbers)
     return problems
