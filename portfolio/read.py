@@ -124,15 +124,15 @@ def read_table(source: str | os.PathLike | bytes | BinaryIO, *, filename: str | 
         return _read_csv(data, name, sha256, max_columns, max_line_chars)
     if file_format == "xlsx":
         sheet_data = read_binary.read_xlsx(data, name, sheet, max_columns)
-        frame, notes = _apply_header(sheet_data.frame, name)
+        frame, notes, row_numbers = _apply_header(sheet_data.frame, name, np.asarray(sheet_data.row_numbers))
     else:
         sheet_data = read_binary.read_parquet(data, name, max_columns)
-        frame, notes = sheet_data.frame, []
+        frame, notes, row_numbers = sheet_data.frame, [], None
         if frame.empty:
             raise PortfolioError(f"{name}: the Parquet file has columns but no data rows.")
     frame, unparsed, conventions = _convert_columns(frame, default="en")
-    return ReadResult(frame, name, file_format, None, None, sha256,
-                      tuple(sheet_data.notes + notes), unparsed, dict(sheet_data.skipped), conventions)
+    return ReadResult(frame, name, file_format, None, None, sha256, tuple(sheet_data.notes + notes),
+                      unparsed, dict(sheet_data.skipped), conventions, {}, row_numbers)
 
 
 def _load_bytes(source, filename: str | None, max_bytes: int) -> tuple[bytes, str]:
@@ -191,14 +191,15 @@ def _detect_format(data: bytes, name: str) -> str:
 def _read_csv(data: bytes, name: str, sha256: str, max_columns: int, max_line_chars: int) -> ReadResult:
     read_text.check_line_lengths(data, name, max_line_chars)
     decoded = read_text.decode(data, name)
-    text = decoded.text
-    delimiter = read_text.sniff_delimiter(text)
+    text, named_delimiter = read_text.split_sep_line(decoded.text)
+    delimiter = named_delimiter or read_text.sniff_delimiter(text)
     width = read_text.count_header_fields(text, delimiter)
     if width > max_columns:
         raise PortfolioError(f"{name}: the header has {width:,} columns (the limit is {max_columns:,}); "
                              "this is not a portfolio table. Check the delimiter and the export.")
     raw = read_text.parse_delimited(text, delimiter, name, max_columns)
-    frame, header_notes = _apply_header(raw, name)
+    first_line = 2 if named_delimiter else 1
+    frame, header_notes, row_numbers = _apply_header(raw, name, np.arange(len(raw)) + first_line)
     frame = frame.apply(lambda col: col.str.strip()) if len(frame.columns) else frame
     frame, unparsed, conventions = _convert_columns(frame, default="de" if delimiter == ";" else "en")
     notes = decoded.notes + read_text.mojibake_note(text, name, decoded.encoding) + tuple(header_notes)
@@ -206,19 +207,33 @@ def _read_csv(data: bytes, name: str, sha256: str, max_columns: int, max_line_ch
     if read_text.truncated_last_line(text, delimiter, width):
         suspect[len(frame) - 1] = "the file ends in the middle of this row (truncated?)"
     return ReadResult(frame, name, "csv", decoded.encoding, delimiter, sha256, notes, unparsed, {},
-                      conventions, suspect)
+                      conventions, suspect, row_numbers)
 
 
-def _apply_header(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]]:
-    """Use row 0 as the header: blank names become ``column_<n>``, repeated names get ``_2``, ``_3``."""
+def _apply_header(raw: pd.DataFrame, name: str, numbers: np.ndarray) -> tuple[pd.DataFrame, list[str], np.ndarray]:
+    """Find the header row, name the columns and drop blank rows.
+
+    Blank header names become ``column_<n>``, repeated names get ``_2``, ``_3``. Rows above the
+    header (titles) are skipped with a note. Returns the frame, notes, and each data row's file row
+    number (``numbers`` gives the file row number of each raw row).
+    """
     if raw.shape[0] == 0 or raw.shape[1] == 0:
         raise PortfolioError(f"{name}: the file is empty (no header, no data).")
-    header = ["" if pd.isna(v) else str(v).strip().lstrip("\ufeff") for v in raw.iloc[0].tolist()]
-    if raw.shape[0] == 1:
+    blank = (raw.isna() | raw.astype("str").apply(lambda col: col.str.strip() == "")).all(axis=1).to_numpy()
+    raw, numbers = raw[~blank], np.asarray(numbers)[~blank]
+    if raw.shape[0] == 0:
+        raise PortfolioError(f"{name}: the file is empty (no header, no data).")
+    notes: list[str] = []
+    start = read_text.find_header_row(raw)
+    if start:
+        titles = [str(v) for v in raw.iloc[:start].to_numpy().ravel() if pd.notna(v) and str(v).strip()]
+        notes.append(f"{name}: rows {numbers[0]}-{numbers[start - 1]} above the header were skipped "
+                     f"({'; '.join(t[:40] for t in titles[:3])}).")
+    header = ["" if pd.isna(v) else str(v).strip().lstrip("\ufeff") for v in raw.iloc[start].tolist()]
+    if raw.shape[0] == start + 1:
         raise PortfolioError(f"{name}: has a header row ({', '.join(h for h in header[:8] if h)}"
                              f"{' ...' if len(header) > 8 else ''}) but no data rows.")
     names: list[str] = []
-    notes: list[str] = []
     seen: set[str] = set()
     for position, label in enumerate(header, start=1):
         if not label:
@@ -231,9 +246,9 @@ def _apply_header(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]
             notes.append(f"{name}: column name '{label}' appears more than once; column {position} is called '{unique}'.")
         seen.add(unique)
         names.append(unique)
-    frame = raw.iloc[1:].reset_index(drop=True)
+    frame = raw.iloc[start + 1:].reset_index(drop=True)
     frame.columns = names
-    return frame, notes
+    return frame, notes, numbers[start + 1:]
 
 
 def _convert_columns(frame: pd.DataFrame, default: str) -> tuple[pd.DataFrame, dict, dict]:

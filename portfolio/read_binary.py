@@ -31,6 +31,7 @@ class SheetData:
     frame: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    row_numbers: list[int] = field(default_factory=list)  #: sheet row number of each row of ``frame``
 
 
 def check_zip(data: bytes, name: str, max_uncompressed: int = MAX_XLSX_UNCOMPRESSED) -> None:
@@ -94,7 +95,8 @@ def _read_sheet(workbook, name: str, sheet: str | None, max_columns: int) -> She
     width = 0
     formulas = 0
     try:
-        for row in worksheet.iter_rows(values_only=True):
+        numbers: list[int] = []
+        for number, row in enumerate(worksheet.iter_rows(values_only=True), start=worksheet.min_row or 1):
             if len(row) > max_columns and any(v is not None for v in row[max_columns:]):
                 raise PortfolioError(f"{name}: sheet '{worksheet.title}' has more than {max_columns:,} "
                                      "columns; this is not a portfolio table.")
@@ -104,6 +106,7 @@ def _read_sheet(workbook, name: str, sheet: str | None, max_columns: int) -> She
             formulas += sum(isinstance(v, str) and v.startswith("=") for v in row)
             width = max(width, len(row))
             rows.append(row)
+            numbers.append(number)
     except PortfolioError:
         raise
     except Exception as err:
@@ -116,7 +119,7 @@ def _read_sheet(workbook, name: str, sheet: str | None, max_columns: int) -> She
                      "evaluated. Save the sheet with values only to use the computed results.")
     padded = [tuple(r) + (None,) * (width - len(r)) for r in rows]
     frame = pd.DataFrame(padded, dtype=object)
-    return SheetData(frame=_drop_empty_trailing_columns(frame), notes=notes)
+    return SheetData(frame=_drop_empty_trailing_columns(frame), notes=notes, row_numbers=numbers)
 
 
 def _drop_empty_trailing_columns(frame: pd.DataFrame) -> pd.DataFrame:

@@ -113,6 +113,31 @@ def mojibake_note(text: str, name: str, encoding: str) -> tuple[str, ...]:
     return ()
 
 
+_SEP_LINE = re.compile(r"^\ufeff?sep=(.)[ \t]*\r?\n", re.IGNORECASE)
+
+
+def split_sep_line(text: str) -> tuple[str, str | None]:
+    """Remove an Excel ``sep=;`` first line; return the rest and the delimiter it names."""
+    found = _SEP_LINE.match(text)
+    if not found:
+        return text, None
+    return text[found.end():], found.group(1)
+
+
+def find_header_row(raw: pd.DataFrame, look: int = 20) -> int:
+    """Position of the header: the first row about as wide as the table (title rows above are skipped)."""
+    head = raw.iloc[:50]
+    filled = head.notna() & head.astype("str").apply(lambda col: col.str.strip() != "")
+    counts = filled.sum(axis=1).to_numpy()
+    if len(counts) == 0 or counts.max() <= 1:
+        return 0
+    needed = max(2, -(-int(counts.max()) // 2))
+    for position, count in enumerate(counts[:look]):
+        if count >= needed:
+            return position
+    return 0
+
+
 def sniff_delimiter(text: str) -> str:
     """The delimiter among ; , tab | that splits the first lines into the same number of fields."""
     sample_lines = [line for line in text[:65_536].splitlines()[:50] if line.strip()]
@@ -140,10 +165,11 @@ def count_header_fields(text: str, delimiter: str) -> int:
 
 
 def parse_delimited(text: str, delimiter: str, name: str, max_columns: int = 1_000) -> pd.DataFrame:
-    """Parse text into a frame of strings (header row included as row 0).
+    """Parse text into a frame of strings, one row per record (blank records kept, as empty strings).
 
     Rows with more fields than the header are accepted only when the extra fields are all empty
-    (e.g. a trailing delimiter on every data line, as some accounting exports write).
+    (e.g. a trailing delimiter on every data line, as some accounting exports write), and title
+    lines above the header may be narrower than the table.
     """
     try:
         return _read(text, delimiter, None)
@@ -158,16 +184,17 @@ def parse_delimited(text: str, delimiter: str, name: str, max_columns: int = 1_0
         wide = _read(text, delimiter, list(range(widest)))
     except (pd.errors.ParserError, ValueError, csv.Error):
         raise PortfolioError(f"{name}: {_explain_parser_error(first_error, delimiter)}") from None
-    header_width = int(wide.iloc[0].ne("").to_numpy().nonzero()[0].max()) + 1 if len(wide) else 0
-    extra = wide.iloc[:, header_width:]
-    if (extra != "").to_numpy().any():
+    header = find_header_row(wide)
+    filled = (wide.iloc[header] != "").to_numpy().nonzero()[0]
+    header_width = int(filled.max()) + 1 if len(filled) else 0
+    if (wide.iloc[header:, header_width:] != "").to_numpy().any():
         raise PortfolioError(f"{name}: {_explain_parser_error(first_error, delimiter)}")
     return wide.iloc[:, :header_width]
 
 
 def _read(text: str, delimiter: str, names: list[int] | None) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(text), sep=delimiter, header=None, names=names, index_col=False, dtype=str,
-                       keep_default_na=False, na_filter=False, skip_blank_lines=True,
+                       keep_default_na=False, na_filter=False, skip_blank_lines=False,
                        engine="c", quotechar='"', low_memory=False)
 
 

@@ -245,3 +245,43 @@ def test_infinite_values_in_other_numeric_columns_are_a_warning_and_become_missi
 
     assert any(p.code == "infinite" and p.rows == [2] for p in portfolio.report.warnings)
     assert pd.isna(portfolio.frame["original_amount"].iloc[0])
+
+
+def test_row_numbers_count_blank_lines_as_the_file_shows_them():
+    data = "Konto;Saldo;dpd\nA;1;1\n\nB;-2;2\nC;3;3\n".encode()
+
+    portfolio = load_portfolio(data, filename="x.csv")
+
+    assert portfolio.report.excluded_rows["row"].tolist() == [4]
+    assert portfolio.row_numbers.tolist() == [2, 5]
+
+
+def test_excel_sep_line_sets_the_delimiter_and_counts_as_row_one():
+    data = "sep=,\nKonto,Saldo,dpd\nA,1,1\nB,-2,2\n".encode()
+
+    portfolio = load_portfolio(data, filename="x.csv")
+
+    assert portfolio.read.delimiter == ","
+    assert portfolio.report.excluded_rows["row"].tolist() == [4]
+
+
+def test_title_rows_above_the_header_in_excel_are_skipped_and_rows_keep_sheet_numbers():
+    from portfolio_files import xlsx_bytes
+
+    data = xlsx_bytes({"S": [["Bestand Mai 2024"], [], ["Konto", "Saldo", "dpd"], ["A", 1, 1], [],
+                             ["B", -2, 2], ["C", 3, 3]]})
+
+    portfolio = load_portfolio(data, filename="x.xlsx")
+
+    assert list(portfolio.frame.columns) == ["account_id", "balance", "days_past_due"]
+    assert portfolio.report.excluded_rows["row"].tolist() == [6]
+    assert any("above the header were skipped" in p.message for p in portfolio.report.warnings)
+
+
+def test_a_title_line_above_a_csv_header_is_skipped():
+    data = "Forderungsbestand 2024\nKonto;Saldo;dpd\nA;1;1\nB;2;2\n".encode()
+
+    portfolio = load_portfolio(data, filename="x.csv")
+
+    assert portfolio.frame["account_id"].tolist() == ["A", "B"]
+    assert portfolio.row_numbers.tolist() == [3, 4]
