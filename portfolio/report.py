@@ -15,7 +15,7 @@ from portfolio.errors import one_line
 
 #: Columns of :attr:`ValidationReport.excluded_rows`.
 EXCLUDED_COLUMNS = ("row", "account_id", "column", "reason")
-ROW_CONVENTION = "row numbers count the header as row 1"
+ROW_CONVENTION = "row numbers as in the file: its first line (normally the header) is row 1"
 
 
 @dataclass(frozen=True)

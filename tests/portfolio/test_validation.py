@@ -190,7 +190,7 @@ def test_report_lines_give_one_line_per_problem_and_a_summary():
     lines = report.lines()
     assert len(lines) == len(report.problems) + 1
     assert lines[0].startswith("error: column 'account_id': 1 row has an empty account id (row 3)")
-    assert "header as row 1" in lines[0]
+    assert "first line (normally the header) is row 1" in lines[0]
     assert lines[-1].startswith("summary:")
 
 
