@@ -133,7 +133,7 @@ def find_header_row(raw: pd.DataFrame, look: int = 20) -> int:
         return 0
     needed = max(2, -(-int(counts.max()) // 2))
     for position, count in enumerate(counts[:look]):
-        if count >= needed:
+        if count >= needed or count > 2:  # titles above a header have one or two cells
             return position
     return 0
 

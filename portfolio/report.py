@@ -31,7 +31,7 @@ class Problem:
     count
         Number of rows (or cells) affected; 0 for a problem of the whole file or column.
     rows
-        First affected row numbers (header = row 1), at most ten.
+        First affected row numbers as in the file (first line = row 1), at most ten.
     message
         Plain sentence for a person, naming the column, the rows and what to do.
     code
@@ -62,7 +62,7 @@ class ValidationReport:
     problems
         Errors first, then warnings.
     excluded_rows
-        One row per excluded file row: ``row`` (header = row 1), ``account_id``, ``column``, ``reason``.
+        One row per excluded file row: ``row`` (as in the file), ``account_id``, ``column``, ``reason``.
     n_rows_read, n_rows_usable
         Data rows in the file, and rows that passed every blocking check.
     unusable_reasons
