@@ -4,6 +4,9 @@ The format is recognised from the content (``PK`` ZIP header: XLSX, ``PAR1``: Pa
 text) and must agree with the file extension. Limits protect the app from hostile files: a size cap
 checked before reading, a column cap, a line-length cap for text, and ZIP/XML-bomb checks for XLSX.
 
+Blank rows are skipped, one- or two-cell title rows above the header are skipped with a note, and an
+Excel ``sep=;`` first line sets the delimiter; each data row keeps its row number in the file.
+
 Text numbers are converted per column when a clear majority of the column's cells are numbers
 (German "1.234,56" and English "1,234.56" conventions, decided from the data); identifiers stay
 text (columns named like ids, and any column with leading zeros such as "000123").
@@ -57,8 +60,8 @@ class ReadResult:
     Attributes
     ----------
     frame
-        One row per data row of the file (RangeIndex; position ``i`` is file row ``i + 2`` when the
-        header is row 1). Numeric text is converted to float/int; everything else is text.
+        One row per non-blank data row of the file (RangeIndex; ``row_numbers`` gives each row's
+        number in the file). Numeric text is converted to float/int; everything else is text.
     source_name, file_format, encoding, delimiter, sha256
         File name, "csv" | "xlsx" | "parquet", text encoding and delimiter (text only), SHA-256 of the bytes.
     notes
