@@ -1,0 +1,151 @@
+"""Fixtures for the review pages (Strategies, Audit, Users) under ``app.py`` with ``AppTest``.
+
+One real pipeline run on a generated portfolio of 1,500 accounts is built once per session (the
+slow part; only tests that ask for ``review_desk`` build it). Each test then gets its own workspace
+(``PERSONAS_HOME`` from tests/conftest.py), a copy of the run in it, a fresh review database with
+one user per role, and the run's portfolio chosen as on the Portfolio page, so the guardrails see
+the accounts. The app's store is cached by database URL, so tests never share a database.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Iterator
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[2]
+APP = str(REPO / "app.py")
+REVIEW_TIMEOUT_S = 300  # a busy two-core machine
+REVIEW_USERS = {"ana": "analyst", "bob": "analyst", "mia": "manager", "max": "manager",
+                "cleo": "compliance", "root": "admin"}
+
+
+@pytest.fixture(scope="session")
+def review_run_source(tmp_path_factory) -> SimpleNamespace:
+    """A saved run made by ``run_pipeline`` from a generated CSV (built once per session)."""
+    from personas.pipeline import run_pipeline
+    from personas.settings import DiscoverySettings, RunSettings
+    from portfolio.load import load_portfolio
+    from sample_data.generator import generate_portfolio, write_portfolio
+
+    tmp = tmp_path_factory.mktemp("review_run")
+    with pytest.MonkeyPatch.context() as monkeypatch:  # the autouse workspace is per test
+        monkeypatch.setenv("PERSONAS_HOME", str(tmp / "workspace"))
+        csv = write_portfolio(generate_portfolio(1_500, seed=11), tmp / "accounts.csv")
+        data = csv.read_bytes()
+        portfolio = load_portfolio(data, filename=csv.name)
+        result = run_pipeline(portfolio, RunSettings(
+            discovery=DiscoverySettings(search=False, stability_resamples=2, n_epochs=100), seed=42))
+        run_dir = tmp / "runs" / result.run_id
+        result.save(run_dir)
+    return SimpleNamespace(run_dir=run_dir, data=data, filename=csv.name, frame=portfolio.frame)
+
+
+@dataclass
+class ReviewDesk:
+    """A test's workspace: the run, its users, and helpers to open pages signed in as one of them."""
+
+    run_dir: Path
+    data: bytes
+    filename: str
+    frame: Any = field(repr=False)
+
+    def user(self, name: str, role: str | None = None):
+        from strategy.auth import User
+
+        return User(name, role or REVIEW_USERS[name])
+
+    def store(self):
+        from portfolio.workspace import database_url
+        from strategy.store import ReviewStore
+
+        return ReviewStore(database_url())
+
+    def run_view(self):
+        from strategy.run_view import load_run_view
+
+        return load_run_view(self.run_dir)
+
+    def open(self, name: str, page: str, role: str | None = None) -> AppTest:
+        """``app.py`` signed in as ``name`` (in ``role``) with this run and portfolio, on ``page``."""
+        from pages._state import PortfolioChoice
+
+        at = AppTest.from_file(APP, default_timeout=REVIEW_TIMEOUT_S)
+        at.session_state["user"] = self.user(name, role)
+        at.session_state["run_dir"] = str(self.run_dir)
+        at.session_state["portfolio_choice"] = PortfolioChoice(
+            self.data, self.filename, hashlib.sha256(self.data).hexdigest())
+        at.run()
+        assert not at.exception, at.exception
+        at.switch_page(page)
+        return at.run()
+
+    def propose_all(self, name: str = "ana") -> None:
+        """Propose the library's strategies for every persona, as ``name`` (an analyst)."""
+        from strategy.proposals import propose_strategies
+
+        run, store = self.run_view(), self.store()
+        for proposal in propose_strategies(run.profiles, accounts=run.accounts,
+                                           portfolio_frame=self.frame):
+            store.propose(self.user(name), run, proposal.persona_id, proposal.strategy,
+                          evidence=proposal.evidence)
+        store.close()
+
+    def approve_all(self, name: str = "mia") -> None:
+        run, store = self.run_view(), self.store()
+        for mapping in store.list_mappings(run):
+            store.approve(self.user(name), run, mapping.persona_id,
+                          expected_version=mapping.version, portfolio=self.frame)
+        store.close()
+
+
+@pytest.fixture
+def review_desk(review_run_source) -> Iterator[ReviewDesk]:
+    """This test's workspace with a copy of the run and one user per role."""
+    from portfolio.workspace import runs_dir
+    from strategy.auth import operator_user
+
+    run_dir = runs_dir() / review_run_source.run_dir.name
+    shutil.copytree(review_run_source.run_dir, run_dir)
+    desk = ReviewDesk(run_dir, review_run_source.data, review_run_source.filename,
+                      review_run_source.frame)
+    store = desk.store()
+    for name, role in REVIEW_USERS.items():
+        store.add_user(operator_user(), name, role, None)  # no argon2 hashing: tests sign in by state
+    store.close()
+    yield desk
+
+
+# ---------------------------------------------------------------- reading what a page shows
+def page_elements(node) -> Iterator[Any]:
+    """Every element of an AppTest tree in page order (blocks flattened)."""
+    children = getattr(node, "children", None)
+    if children is None:
+        yield node
+        return
+    for key in sorted(children):
+        yield from page_elements(children[key])
+
+
+@pytest.fixture
+def in_page_order():
+    """``in_page_order(at)``: the page's elements in the order a reader sees them."""
+    return lambda at: list(page_elements(at.main))
+
+
+@pytest.fixture
+def texts():
+    """``texts(at)``: everything the page shows as text (titles, markdown, alerts, metrics)."""
+    def _texts(at: AppTest) -> str:
+        parts = []
+        for kind in ("title", "subheader", "markdown", "caption", "info", "success", "warning",
+                     "error", "metric"):
+            for element in getattr(at, kind):
+                parts += [str(getattr(element, "value", "")), str(getattr(element, "label", ""))]
+        return "\n".join(parts)
+    return _texts
