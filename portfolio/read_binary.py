@@ -113,6 +113,10 @@ def _read_sheet(workbook, name: str, sheet: str | None, max_columns: int) -> She
         if _caused_by(err, DefusedXmlException):
             raise PortfolioError(f"{name}: the sheet declares XML entities (an 'XML bomb' pattern); refused.") from None
         raise PortfolioError(f"{name}: sheet '{worksheet.title}' could not be read ({_short(err)}).") from None
+    if not rows:
+        others = [s for s in workbook.sheetnames if s != worksheet.title]
+        hint = f"; other sheets: {', '.join(map(repr, others))} (choose one with --sheet)" if others else ""
+        raise PortfolioError(f"{name}: sheet '{worksheet.title}' is empty{hint}.")
     notes = []
     if formulas:
         notes.append(f"{name}: {formulas:,} cells hold formulas; they are kept as text and never "

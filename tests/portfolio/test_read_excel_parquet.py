@@ -119,3 +119,10 @@ def test_truncated_xlsx_is_a_clear_error():
 
     with pytest.raises(PortfolioError, match="damaged or truncated"):
         read_table(data[: len(data) // 2], filename="t.xlsx")
+
+
+def test_empty_first_sheet_names_the_other_sheets():
+    data = xlsx_bytes({"Deckblatt": [], "Daten": [HEADER, ["A", 1, 2, "x"]]})
+
+    with pytest.raises(PortfolioError, match="sheet 'Deckblatt' is empty; other sheets: 'Daten'"):
+        read_table(data, filename="b.xlsx")
