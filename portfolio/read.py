@@ -33,6 +33,8 @@ from portfolio.synonyms import looks_like_id_name
 DEFAULT_MAX_BYTES = 200 * 2**20
 #: Tables wider than this are refused (a portfolio has tens of columns, not thousands).
 MAX_COLUMNS = 1_000
+#: Files with more data rows than this are refused (memory stays bounded).
+MAX_ROWS = 5_000_000
 #: Text lines longer than this (in bytes) are refused before parsing.
 MAX_LINE_CHARS = 1 * 2**20
 
@@ -192,7 +194,10 @@ def _detect_format(data: bytes, name: str) -> str:
 
 
 def _read_csv(data: bytes, name: str, sha256: str, max_columns: int, max_line_chars: int) -> ReadResult:
-    read_text.check_line_lengths(data, name, max_line_chars)
+    breaks = read_text.check_line_lengths(data, name, max_line_chars)
+    if breaks > 2 * MAX_ROWS:  # CRLF counts twice; the exact count follows after parsing
+        raise PortfolioError(f"{name}: has about {breaks:,} lines, more than the {MAX_ROWS:,} rows a portfolio "
+                             "may have; split the file.")
     decoded = read_text.decode(data, name)
     text, named_delimiter = read_text.split_sep_line(decoded.text)
     delimiter = named_delimiter or read_text.sniff_delimiter(text)
@@ -201,6 +206,9 @@ def _read_csv(data: bytes, name: str, sha256: str, max_columns: int, max_line_ch
         raise PortfolioError(f"{name}: the header has {width:,} columns (the limit is {max_columns:,}); "
                              "this is not a portfolio table. Check the delimiter and the export.")
     raw = read_text.parse_delimited(text, delimiter, name, max_columns)
+    if len(raw) > MAX_ROWS + 1:
+        raise PortfolioError(f"{name}: has {len(raw) - 1:,} rows, more than the {MAX_ROWS:,} a portfolio may have; "
+                             "split the file.")
     first_line = 2 if named_delimiter else 1
     frame, header_notes, row_numbers = _apply_header(raw, name, np.arange(len(raw)) + first_line)
     frame = frame.apply(lambda col: col.str.strip()) if len(frame.columns) else frame

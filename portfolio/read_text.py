@@ -30,10 +30,11 @@ class DecodedText:
     notes: tuple[str, ...] = ()
 
 
-def check_line_lengths(data: bytes, name: str, max_line_chars: int, chunk: int = 16 * 2**20) -> None:
+def check_line_lengths(data: bytes, name: str, max_line_chars: int, chunk: int = 16 * 2**20) -> int:
     """Refuse a file with a line longer than ``max_line_chars`` bytes, before parsing anything.
 
-    Scans the bytes in chunks so the check itself needs little memory.
+    Scans the bytes in chunks so the check itself needs little memory. Returns the number of line
+    breaks (CRLF counts twice).
     """
     raw = np.frombuffer(data, dtype=np.uint8)
     previous_break, line_number = -1, 0
@@ -50,6 +51,7 @@ def check_line_lengths(data: bytes, name: str, max_line_chars: int, chunk: int =
     tail = len(raw) - previous_break - 1
     if tail > max_line_chars:
         _refuse_long_line(name, line_number + 1, tail, max_line_chars)
+    return line_number
 
 
 def _refuse_long_line(name: str, line: int, length: int, limit: int) -> None:

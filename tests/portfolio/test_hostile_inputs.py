@@ -184,3 +184,10 @@ def test_frame_with_repeated_column_names_is_a_clear_error():
     frame = pd.DataFrame([[1, 2]], columns=["Saldo", "Saldo"])
     with pytest.raises(PortfolioError, match="more than once: 'Saldo'"):
         load_portfolio(frame)
+
+
+def test_millions_of_tiny_lines_are_refused_before_parsing(monkeypatch):
+    import portfolio.read
+
+    monkeypatch.setattr(portfolio.read, "MAX_ROWS", 1_000)
+    _refused_quickly(b"a\n" * 5_000, "viele.csv", "more than the 1,000 rows", seconds=5)
