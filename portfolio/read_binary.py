@@ -22,6 +22,9 @@ MAX_XLSX_UNCOMPRESSED = 1 * 2**30
 #: (and to more than 10 MB); ordinary sheets compress 5-30 times.
 MAX_COMPRESSION_RATIO = 200
 MAX_ZIP_MEMBERS = 10_000
+#: Parquet compresses well: limits on what the file expands to, checked from its metadata.
+MAX_PARQUET_ROWS = 5_000_000
+MAX_PARQUET_BYTES = 2 * 2**30
 
 
 @dataclass
@@ -143,6 +146,12 @@ def read_parquet(data: bytes, name: str, max_columns: int) -> SheetData:
         schema = parquet.schema_arrow
     except Exception as err:  # pyarrow raises ArrowInvalid, OSError, ... for damaged files
         raise PortfolioError(f"{name}: is not a readable Parquet file (damaged or truncated: {_short(err)}).") from None
+    rows = parquet.metadata.num_rows
+    expanded = sum(parquet.metadata.row_group(i).total_byte_size for i in range(parquet.metadata.num_row_groups))
+    if rows > MAX_PARQUET_ROWS or expanded > MAX_PARQUET_BYTES:
+        raise PortfolioError(f"{name}: holds {rows:,} rows ({expanded / 2**20:,.0f} MB uncompressed), more than "
+                             f"the {MAX_PARQUET_ROWS:,} rows / {MAX_PARQUET_BYTES / 2**20:,.0f} MB a portfolio may "
+                             "have; split the file.")
     if len(schema.names) > max_columns:
         raise PortfolioError(f"{name}: has {len(schema.names):,} columns (the limit is {max_columns:,}).")
     skipped: dict[str, str] = {}
