@@ -5,20 +5,22 @@ import pandas as pd
 import streamlit as st
 
 from pages._state import current_run_view, get_store, portfolio_frame_for, require_role, show_error
-from pages._strategy_ui import (
+from pages._mapping_table import (
     EDITABLE_FIELDS,
     column_config,
     editing_base,
     editor_key,
+    reset_editor,
+    save_edits,
+    table_for_editing,
+)
+from pages._strategy_ui import (
     export_section,
     flash,
     guardrail_lines,
     override_section,
-    reset_editor,
     review_actions,
-    save_edits,
     show_flash,
-    table_for_editing,
 )
 from portfolio.errors import UserError
 from strategy.proposals import propose_strategies

@@ -217,7 +217,7 @@ def test_a_stale_edit_says_who_changed_it_keeps_the_attempt_and_reloads(review_d
 
 
 def test_strategy_from_row_reads_back_a_table_row_and_names_a_bad_number(review_desk):
-    from pages._strategy_ui import strategy_from_row, table_for_editing
+    from pages._mapping_table import strategy_from_row, table_for_editing
     from strategy.catalogue import StrategyError
 
     review_desk.propose_all("ana")
@@ -240,3 +240,31 @@ def test_export_is_refused_with_the_reasons_until_every_persona_is_approved(revi
     refusal = next(e.value for e in at.error if e.value.startswith("Export refused"))
     assert "not approved" in refusal
     assert len(at.get("download_button")) == 0
+
+
+# ---------------------------------------------------------------- per-account override
+def test_a_manager_overrides_one_account_with_a_reason_and_it_reaches_the_account_export(
+        review_desk):
+    review_desk.propose_all("ana")
+    review_desk.approve_all("mia")
+    run = review_desk.run_view()
+    account = str(run.accounts["account_id"].iloc[0])
+    at = review_desk.open("max", PAGE)
+    at.text_input(key="override_account").input(account)
+    at.selectbox(key="override_channel").set_value("letter")
+    at = _click(at, "Record override")
+    assert not at.exception, at.exception
+    assert any("override needs a reason" in e.value for e in at.error)
+
+    at.text_input(key="override_reason").input("Debtor asked for letters only (call log 12.11.)")
+    at = _click(at, "Record override")
+    assert not at.exception, at.exception
+    assert any(f"Override for account {account} recorded" in s.value for s in at.success)
+
+    at.radio(key="export_level").set_value("accounts")
+    at = _click(at, "Prepare export")
+    assert not at.exception, at.exception
+    rows = pd.read_csv(io.BytesIO(at.session_state["export_ready"].content), dtype=str,
+                       keep_default_na=False)
+    assert len(rows) == len(run.accounts)
+    assert rows.set_index("account_id").at[account, "channel"] == "letter"
