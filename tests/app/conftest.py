@@ -85,6 +85,28 @@ class ReviewDesk:
         at.switch_page(page)
         return at.run()
 
+    def sign_in(self, name: str, page: str) -> AppTest:
+        """Sign in through the form of ``app.py`` (real argon2 password check), then open ``page``."""
+        from pages._state import PortfolioChoice
+        from strategy.auth import operator_user
+
+        password = f"{name}-password-1"
+        store = self.store()
+        store.set_password(operator_user(), name, password)
+        store.close()
+        at = AppTest.from_file(APP, default_timeout=REVIEW_TIMEOUT_S).run()
+        fields = {field.label: field for field in at.text_input}
+        fields["User name"].input(name)
+        fields["Password"].input(password)
+        next(b for b in at.button if b.label == "Sign in").click()
+        at.session_state["portfolio_choice"] = PortfolioChoice(  # as if chosen on the Portfolio page
+            self.data, self.filename, hashlib.sha256(self.data).hexdigest())
+        at.run()
+        assert not at.exception, at.exception
+        assert at.session_state["user"] == self.user(name)
+        at.switch_page(page)
+        return at.run()
+
     def propose_all(self, name: str = "ana") -> None:
         """Propose the library's strategies for every persona, as ``name`` (an analyst)."""
         from strategy.proposals import propose_strategies

@@ -58,8 +58,9 @@ def test_analyst_proposes_a_manager_approves_every_persona_and_the_csv_export_is
     run = review_desk.run_view()
     n = len(run.persona_ids)
 
-    at = review_desk.open("ana", PAGE)
+    at = review_desk.sign_in("ana", PAGE)
     assert not at.exception, at.exception
+    assert at.session_state["run_dir"] == str(review_desk.run_dir), "the sidebar picked the run"
     at = _click(at, f"Propose strategies for {n} persona(s) without one")
     assert not at.exception, at.exception
     assert _metric(at, "Proposed") == n
@@ -70,7 +71,7 @@ def test_analyst_proposes_a_manager_approves_every_persona_and_the_csv_export_is
     assert not at.exception, at.exception
     assert any("Saved edits to persona(s) 0" in s.value for s in at.success)
 
-    at = review_desk.open("mia", PAGE)
+    at = review_desk.sign_in("mia", PAGE)
     for index, pid in enumerate(run.persona_ids):
         at.selectbox(key="review_persona").select_index(index)
         at.run()
@@ -108,6 +109,22 @@ def test_an_analyst_sees_neither_the_approve_button_nor_the_reject_button(review
         at.run()
         assert "Approve" not in _labels(at) and "Reject" not in _labels(at)
         assert not any("Automation bias" in w.value for w in at.warning)
+
+
+def test_a_guardrail_violation_blocks_approval_naming_the_rule(review_desk):
+    review_desk.propose_all("ana")
+    run, store = review_desk.run_view(), review_desk.store()
+    pid = run.persona_ids[0]
+    current = store.get_mapping(run, pid)
+    late = current.strategy.with_changes(contact_start_hour=19, contact_end_hour=23)
+    store.edit(review_desk.user("bob"), run, pid, late, expected_version=current.version)
+    at = review_desk.open("mia", PAGE)
+    at.selectbox(key="review_persona").set_value(pid)
+    at.run()
+    assert not at.exception, at.exception
+    assert "Approve" not in _labels(at)
+    assert any("Approval not possible" in w.value and "Contact hours" in w.value for w in at.warning)
+    assert any(m.value.startswith("❌ Contact hours") for m in at.markdown)
 
 
 def test_a_proposer_who_became_manager_is_told_why_they_cannot_approve(review_desk):
@@ -231,7 +248,26 @@ def test_strategy_from_row_reads_back_a_table_row_and_names_a_bad_number(review_
                               "n_instalments": "6"}).n_instalments == 6
 
 
-# ---------------------------------------------------------------- export refusals
+# ---------------------------------------------------------------- export
+@pytest.mark.parametrize("fmt", ["xlsx", "json"])
+def test_approved_mappings_export_as_xlsx_and_json_from_the_page(review_desk, fmt):
+    review_desk.propose_all("ana")
+    review_desk.approve_all("mia")
+    at = review_desk.open("cleo", PAGE)
+    at.radio(key="export_format").set_value(fmt)
+    at = _click(at, "Prepare export")
+    assert not at.exception, at.exception
+    result = at.session_state["export_ready"]
+    assert result.filename.endswith(f".{fmt}") and result.content
+    assert [d.label for d in at.get("download_button")] == [f"Download {result.filename}"]
+    if fmt == "json":
+        import json
+
+        document = json.loads(result.content)
+        assert len(document["personas"]) == len(review_desk.run_view().persona_ids)
+
+
+
 def test_export_is_refused_with_the_reasons_until_every_persona_is_approved(review_desk):
     review_desk.propose_all("ana")
     at = review_desk.open("mia", PAGE)
