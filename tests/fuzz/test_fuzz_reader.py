@@ -1,8 +1,8 @@
 """Fuzz the reader and validator: any upload ends in a frame, a report or a UserError, never a crash.
 
-Run with ``make fuzz`` (profile "fuzz": ``FUZZ_EXAMPLES`` examples per property, default 1,500, a few minutes). In the normal suite
-each property runs :data:`SMOKE_EXAMPLES` examples. Crashes found here are fixed and kept as explicit
-regression examples below (``@example``) and in tests/portfolio.
+Run with ``make fuzz`` (profile "fuzz": ``FUZZ_EXAMPLES`` examples per property, default 1,500, a few
+minutes). In the normal suite each property runs :data:`SMOKE_EXAMPLES` examples. Crashes found here
+are fixed and kept as explicit regression examples below (``@example``) and in tests/portfolio.
 """
 from __future__ import annotations
 
