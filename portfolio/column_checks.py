@@ -89,7 +89,8 @@ def _infinite_values(values: pd.Series, source: str, numbers) -> list[Problem]:
         return []
     positions = _positions(infinite)
     return [Problem("warning", source, len(positions), first_rows(positions, numbers=numbers), (
-        f"column '{source}': {len(positions):,} values are infinite ({rows_text(positions, numbers=numbers)}; {ROW_CONVENTION}); "
+        f"column '{source}': {len(positions):,} values are infinite "
+        f"({rows_text(positions, numbers=numbers)}; {ROW_CONVENTION}); "
         "they are treated as empty"), code="infinite")]
 
 
@@ -97,7 +98,8 @@ def _unparsed_cells(source: str, cells: dict[int, str], numbers) -> Problem:
     positions = sorted(cells)
     examples = ", ".join(f"'{cells[p][:30]}'" for p in positions[:3])
     return Problem("warning", source, len(positions), first_rows(positions, numbers=numbers), (
-        f"column '{source}': {len(positions):,} values are not numbers (e.g. {examples}; {rows_text(positions, numbers=numbers)}; "
+        f"column '{source}': {len(positions):,} values are not numbers "
+        f"(e.g. {examples}; {rows_text(positions, numbers=numbers)}; "
         f"{ROW_CONVENTION}); they are treated as empty"), code="not_a_number")
 
 
@@ -115,7 +117,8 @@ def _balance_outliers(balance: pd.Series, source: str, factor: float, numbers) -
     positions = _positions(high)
     return [Problem("warning", source, len(positions), first_rows(positions, numbers=numbers), (
         f"column '{source}' (balance): {len(positions):,} balances are unusually large (above {fence:,.2f}, "
-        f"the robust upper fence Q3 + {factor:g} IQR on a log scale; {rows_text(positions, numbers=numbers)}; {ROW_CONVENTION}); "
+        f"the robust upper fence Q3 + {factor:g} IQR on a log scale; "
+        f"{rows_text(positions, numbers=numbers)}; {ROW_CONVENTION}); "
         "check for typing or unit errors, they are kept"), code="outlier")]
 
 
@@ -126,5 +129,6 @@ def _implausible_dpd(dpd: pd.Series, source: str, limit: float, numbers) -> list
     positions = _positions(high)
     return [Problem("warning", source, len(positions), first_rows(positions, numbers=numbers), (
         f"column '{source}' (days past due): {len(positions):,} values are above {limit:,.0f} days "
-        f"({rows_text(positions, numbers=numbers)}; {ROW_CONVENTION}); check for date errors or time-barred debts, they are kept"),
+        f"({rows_text(positions, numbers=numbers)}; {ROW_CONVENTION}); "
+        "check for date errors or time-barred debts, they are kept"),
         code="outlier")]

@@ -53,7 +53,8 @@ _MESSAGES = {
     "negative": "{n} {values_are} negative (e.g. {examples}; {rows}); excluded",
 }
 FILE_COLUMN = "(whole row)"
-_REASONS = {"suspect_row": "the file ends in the middle of this row","empty_id": "empty account id", "duplicate_id": "duplicate account id",
+_REASONS = {"suspect_row": "the file ends in the middle of this row",
+            "empty_id": "empty account id", "duplicate_id": "duplicate account id",
             "not_a_number": "{label} is not a number", "empty": "{label} is empty or NaN",
             "infinite": "{label} is infinite", "negative": "{label} is negative"}
 
@@ -70,7 +71,8 @@ class CheckedFrame:
 
 def validate_portfolio(frame: pd.DataFrame, roles: ColumnRoles, *, unparsed: dict | None = None,
                        notes: tuple[str, ...] | list[str] = (), skipped_columns: dict | None = None,
-                       suspect_rows: dict[int, str] | None = None, row_numbers=None, settings: ValidationSettings = ValidationSettings()) -> ValidationReport:
+                       suspect_rows: dict[int, str] | None = None, row_numbers=None,
+                       settings: ValidationSettings = ValidationSettings()) -> ValidationReport:
     """Check a portfolio and report every problem at once.
 
     Parameters
