@@ -36,7 +36,7 @@ show_flash()
 try:
     run = current_run_view()
     if run is not None:
-        run.accounts  # noqa: B018 - read now, so a damaged run is reported here, not mid-review
+        _ = run.accounts  # read now, so a damaged run is reported here (not st.write magic)
 except UserError as err:
     show_error(err)
     st.stop()
@@ -130,15 +130,23 @@ with left:
         st.markdown(f"- {line}")
 with right:
     st.markdown("**Guardrails**")
-    for line in guardrail_lines(mapping.guardrails):
+    if not mapping.guardrails:
+        st.caption("No guardrail results for this persona.")
+    failed = [r for r in mapping.guardrails if not r.passed]
+    passed = [r for r in mapping.guardrails if r.passed]
+    for line in guardrail_lines(failed):
         st.markdown(line)
+    if passed:
+        with st.expander(f"{len(passed)} of {len(mapping.guardrails)} guardrails pass"):
+            for line in guardrail_lines(passed):
+                st.markdown(line)
     if user.role in ("manager", "compliance"):
         review_actions(store, user, run, mapping, portfolio)
 
 with st.expander("History of this persona's strategy"):
     history = store.mapping_history(run.run_id, pid)
     st.dataframe(pd.DataFrame([{"version id": h["strategy_version_id"], "by": h["created_by"],
-                                "at (UTC)": h["created_at"], "channel": h["strategy"].channel,
+                                "at (UTC)": h["created_at"][:19].replace("T", " "), "channel": h["strategy"].channel,
                                 "offer": h["strategy"].offer, "escalation": h["strategy"].escalation,
                                 "sha256": h["content_hash"][:12]} for h in history]),
                  hide_index=True, width="stretch")

@@ -33,8 +33,6 @@ def show_flash() -> None:
 # ---------------------------------------------------------------- review of one persona
 def guardrail_lines(results) -> list[str]:
     """One Markdown line per guardrail: a tick or a cross, the message and its legal source."""
-    if not results:
-        return ["No guardrail results."]
     lines = []
     for r in results:
         source = "" if not r.source or r.source in r.message else f" :gray[({r.source})]"

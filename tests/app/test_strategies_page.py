@@ -72,6 +72,9 @@ def test_analyst_proposes_a_manager_approves_every_persona_and_the_csv_export_is
     assert any("Saved edits to persona(s) 0" in s.value for s in at.success)
 
     at = review_desk.sign_in("mia", PAGE)
+    assert [list(d.value.columns)[:2] for d in at.dataframe] == [["persona_id", "persona_name"],
+                                                                 ["version id", "by"]], \
+        "the mapping table and the history; no raw per-account table"
     for index, pid in enumerate(run.persona_ids):
         at.selectbox(key="review_persona").select_index(index)
         at.run()
