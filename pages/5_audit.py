@@ -7,6 +7,7 @@ import streamlit as st
 from pages._state import current_run_view, get_store, require_role, show_error
 from pages._strategy_ui import flash, flash_error, show_flash
 from portfolio.errors import UserError
+from strategy.escape import escape_frame
 
 user = require_role()
 store = get_store()
@@ -53,8 +54,9 @@ else:
             shown = shown[shown[column].isin(chosen)]
     st.caption(f"{len(shown):,} of {len(log):,} entries, newest first.")
     st.dataframe(shown, hide_index=True, width="stretch")
-    st.download_button("Download these entries (CSV)", shown.to_csv(index=False), "audit_log.csv",
-                       "text/csv")
+    # User names typed at sign-in and reasons are free text: escape formula triggers (CWE-1236).
+    st.download_button("Download these entries (CSV)", escape_frame(shown).to_csv(index=False),
+                       "audit_log.csv", "text/csv")
 
 st.subheader("Export history")
 history = store.export_history()

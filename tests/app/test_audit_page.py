@@ -5,7 +5,11 @@ on a real pipeline run; the review database is this test's own SQLite file.
 """
 from __future__ import annotations
 
+import io
 import sqlite3
+
+import pandas as pd
+import streamlit
 
 from portfolio.workspace import database_url
 
@@ -112,3 +116,23 @@ def test_an_analyst_reads_the_log_but_has_no_kill_switch_or_sign_off(review_desk
     assert "Stop all exports" not in labels
     assert "Sign off this run's model and explanations" not in labels
     assert any("Audit log intact" in s.value for s in at.success)
+
+
+def test_the_log_download_escapes_a_formula_typed_as_a_user_name(review_desk, monkeypatch):
+    from strategy.auth import authenticate
+
+    assert authenticate(review_desk.store(), '=HYPERLINK("http://evil.example")', "guess") is None
+    downloads = {}
+    original = streamlit.download_button
+
+    def recording(label, data, *args, **kwargs):
+        downloads[label] = data
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "download_button", recording)
+    at = review_desk.open("cleo", PAGE)
+    assert not at.exception, at.exception
+    log = pd.read_csv(io.StringIO(downloads["Download these entries (CSV)"]), dtype=str,
+                      keep_default_na=False)
+    failed = log[log["action"] == "login_failed"]
+    assert list(failed["user"]) == ["\'=HYPERLINK(\"http://evil.example\")"]
