@@ -1,13 +1,14 @@
 """Nobody reaches what their role does not allow: not signed out, not by opening a page file directly,
 not by calling the library.
 
-Page files are run on their own with ``AppTest.from_file("pages/...")`` and a signed-in user of the
+Page files are run on their own with ``AppTest.from_file(<page file>)`` and a signed-in user of the
 wrong role in the session state, which is what a person gets by typing the page's address.
 Every refusal test has a positive control (the right role sees the action), so a renamed button
 cannot make a refusal test pass by accident.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -27,11 +28,20 @@ ADMIN = User("root", "admin")
 needs_export = pytest.mark.skipif(not (REPO / "strategy" / "export.py").exists(),
                                   reason="strategy/export.py not written yet (the Strategies page needs it)")
 
-PAGE_FILES = sorted(p.name for p in (REPO / "pages").glob("[0-9]_*.py"))
+def declared_pages() -> dict[str, Path]:
+    """Page files as app.py declares them (``st.Page("folder/N_name.py")``), by file name.
+
+    Read from app.py so that the tests follow the pages wherever the app shell keeps them.
+    """
+    source = (REPO / "app.py").read_text(encoding="utf-8")
+    return {Path(rel).name: REPO / rel for rel in re.findall(r'st\.Page\(\s*"([^"]+\.py)"', source)}
+
+
+PAGE_FILES = sorted(declared_pages())
 
 
 def _page(name: str, user: User | None, run_dir: Path | None = None) -> AppTest:
-    at = AppTest.from_file(str(REPO / "pages" / name), default_timeout=TIMEOUT_S)
+    at = AppTest.from_file(str(declared_pages()[name]), default_timeout=TIMEOUT_S)
     if user is not None:
         at.session_state["user"] = user
     if run_dir is not None:

@@ -7,6 +7,7 @@ alerts, metrics, widget labels and options) and look for the raw values of the P
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +21,23 @@ SAMPLE = REPO / "sample_data" / "sample_portfolio.csv"
 ANALYST = User("ana", "analyst")
 TIMEOUT_S = 240
 MIN_LENGTH = 6  # shorter values (first names like "Ali") could appear by coincidence
+
+
+def declared_pages() -> dict[str, Path]:
+    """Page files as app.py declares them (``st.Page("folder/N_name.py")``), by file name.
+
+    Read from app.py so that the tests follow the pages wherever the app shell keeps them.
+    """
+    source = (REPO / "app.py").read_text(encoding="utf-8")
+    return {Path(rel).name: REPO / rel for rel in re.findall(r'st\.Page\(\s*"([^"]+\.py)"', source)}
+
+
+def state_module():
+    """The app's shared page-state module (``<pages folder>._state``)."""
+    import importlib
+
+    folder = next(iter(declared_pages().values())).parent.name
+    return importlib.import_module(f"{folder}._state")
 
 
 def raw_pii_values(source: Path | bytes, filename: str) -> set[str]:
@@ -60,9 +78,9 @@ def leaked(texts: list[str], raw: set[str]) -> list[str]:
 
 
 def _portfolio_page(data: bytes, filename: str) -> AppTest:
-    from pages._state import PortfolioChoice
+    PortfolioChoice = state_module().PortfolioChoice
 
-    at = AppTest.from_file(str(REPO / "pages" / "1_portfolio.py"), default_timeout=TIMEOUT_S)
+    at = AppTest.from_file(str(declared_pages()["1_portfolio.py"]), default_timeout=TIMEOUT_S)
     at.session_state["user"] = ANALYST
     at.session_state["portfolio_choice"] = PortfolioChoice(data, filename,
                                                            hashlib.sha256(data).hexdigest())

@@ -1,0 +1,82 @@
+"""Typing a page's address into the browser reaches nothing the visitor's role does not allow.
+
+A person can skip the navigation and open ``/admin`` or ``/strategies`` directly, signed out or signed
+in with the wrong role. These tests do exactly that against the real server.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from browser_steps import STEP_MS, open_app, sign_in, wait_until_idle, wait_visible
+
+pytestmark = pytest.mark.browser
+
+PAGE_PATHS = ["portfolio", "personas", "explanations", "strategies", "audit", "admin"]
+# Helper modules in pages/ that are not pages at all.
+HELPER_PATHS = ["state", "strategy_ui", "personas_ui"]
+
+
+def _visit(browser, url: str):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(url)
+    wait_visible(page, page.locator('[data-testid="stMain"]'), STEP_MS, f"the app at {url}")
+    wait_until_idle(page)
+    return context, page
+
+
+def _data_shown(page) -> list[str]:
+    main = page.locator('[data-testid="stMain"]')
+    found = []
+    for testid in ("stDataFrame", "stMetric", "stFileUploader", "stVegaLiteChart", "stDownloadButton",
+                   "stException"):
+        if main.locator(f'[data-testid="{testid}"]').count():
+            found.append(testid)
+    return found
+
+
+@pytest.mark.parametrize("path", PAGE_PATHS + HELPER_PATHS)
+def test_a_signed_out_visitor_typing_a_page_address_sees_no_data(browser, app_server, path):
+    context, page = _visit(browser, f"{app_server.url}/{path}")
+    try:
+        assert _data_shown(page) == [], f"/{path} shows {_data_shown(page)} to a signed-out visitor"
+        text = page.locator('[data-testid="stMain"]').inner_text()
+        assert not re.search(r"\bSign out\b", page.locator('[data-testid="stSidebar"]').inner_text()
+                             if page.locator('[data-testid="stSidebar"]').count() else "")
+        assert text.strip() == "" or "sign in" in text.lower(), f"/{path} shows: {text[:300]}"
+    finally:
+        context.close()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "app shell: Streamlit treats the folder pages/ next to app.py as a legacy multipage folder, so "
+    "/admin, /strategies, /state ... run the page file on its own, without app.py (no sign-in form, "
+    "helper modules addressable). The pages' own require_role() keeps data hidden (test above). "
+    "Fix: rename pages/ (e.g. app_pages/) and point st.Page at the new paths."))
+@pytest.mark.parametrize("path", ["admin", "state"])
+def test_a_page_address_always_goes_through_the_sign_in(browser, app_server, path):
+    context, page = _visit(browser, f"{app_server.url}/{path}")
+    try:
+        assert page.get_by_role("heading", name="Persona collections").count() == 1, \
+            f"/{path} did not show the sign-in page: {page.locator('[data-testid=stMain]').inner_text()[:200]}"
+    finally:
+        context.close()
+
+
+def test_an_analyst_typing_the_admin_address_gets_no_user_list(browser, app_server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        open_app(page, app_server.url)
+        sign_in(page, "analyst", app_server.passwords["analyst"])
+        page.goto(f"{app_server.url}/admin")
+        wait_visible(page, page.locator('[data-testid="stMain"]'), STEP_MS, "the app at /admin")
+        wait_until_idle(page)
+        main = page.locator('[data-testid="stMain"]')
+        assert main.locator('[data-testid="stDataFrame"]').count() == 0
+        assert main.get_by_role("button", name="Add user").count() == 0
+        assert page.get_by_role("heading", name="Users").count() == 0
+    finally:
+        context.close()
