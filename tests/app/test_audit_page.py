@@ -136,3 +136,12 @@ def test_the_log_download_escapes_a_formula_typed_as_a_user_name(review_desk, mo
                       keep_default_na=False)
     failed = log[log["action"] == "login_failed"]
     assert list(failed["user"]) == ["\'=HYPERLINK(\"http://evil.example\")"]
+
+
+def test_stop_all_exports_stops_them_even_if_someone_stopped_them_meanwhile(review_desk):
+    at = review_desk.open("cleo", PAGE)  # cleo sees exports allowed ...
+    review_desk.store().set_kill_switch(review_desk.user("mia"), True, "Data breach drill")
+    at.text_input(key="kill_reason").input("Model under investigation")
+    at = _click(at, "Stop all exports")  # ... and her click must not turn them back on
+    assert not at.exception, at.exception
+    assert review_desk.store().kill_switch()["on"] is True
