@@ -145,3 +145,15 @@ def test_stop_all_exports_stops_them_even_if_someone_stopped_them_meanwhile(revi
     at = _click(at, "Stop all exports")  # ... and her click must not turn them back on
     assert not at.exception, at.exception
     assert review_desk.store().kill_switch()["on"] is True
+
+
+def test_a_signed_out_visitor_opening_the_page_file_directly_sees_only_a_sign_in_request():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / PAGE), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    assert [w.value for w in at.warning] == ["Please sign in first."]
+    assert not at.button and not at.dataframe and not at.title

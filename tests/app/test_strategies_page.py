@@ -307,3 +307,15 @@ def test_a_manager_overrides_one_account_with_a_reason_and_it_reaches_the_accoun
                        keep_default_na=False)
     assert len(rows) == len(run.accounts)
     assert rows.set_index("account_id").at[account, "channel"] == "letter"
+
+
+def test_a_signed_out_visitor_opening_the_page_file_directly_sees_only_a_sign_in_request():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / PAGE), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    assert [w.value for w in at.warning] == ["Please sign in first."]
+    assert not at.button and not at.dataframe and not at.title
