@@ -75,7 +75,7 @@ if user.role == "analyst":
             st.rerun()
 
 # ---------------------------------------------------------------- the mapping table
-table = store.mappings_frame(run)
+table = store.mappings_frame(run, portfolio)  # same guardrail check as approval
 if table.empty or (table["state"] == "none").all():
     st.info("No strategy has been proposed for this run yet."
             + ("" if user.role == "analyst" else " An analyst proposes them."))

@@ -44,9 +44,14 @@ class MappingQueries:
                                 .order_by(t.mappings.c.persona_id)).all()
             return [self._view(conn, dict(row._mapping), run, portfolio) for row in rows]
 
-    def mappings_frame(self, run: "RunView") -> pd.DataFrame:
-        """One row per persona of the run (also those without a mapping), for ``st.data_editor``."""
-        by_id = {m.persona_id: m for m in self.list_mappings(run)}
+    def mappings_frame(self, run: "RunView",
+                       portfolio: pd.DataFrame | None = None) -> pd.DataFrame:
+        """One row per persona of the run (also those without a mapping), for ``st.data_editor``.
+
+        ``portfolio`` (the run's portfolio rows) makes ``guardrails_pass`` the same check that
+        approval and export run; without it only the persona profiles are checked.
+        """
+        by_id = {m.persona_id: m for m in self.list_mappings(run, portfolio)}
         records = []
         for profile in run.profiles:
             pid = int(profile["persona_id"])
