@@ -191,3 +191,76 @@ def test_personal_data_is_exported_only_when_named_and_the_audit_log_says_so(rev
     assert not any(value in text for value in portfolio["iban"]), "only the named column is exported"
     entry = store.export_history(run.run_id)[0]
     assert entry.details["included_columns"] == ["email"]
+
+
+# ---------------------------------------------------------------- pages that show a run
+@pytest.fixture(scope="module")
+def german_run(tmp_path_factory):
+    """A 1,200-row German portfolio with an outcome, discovered once through the Personas page."""
+    import os
+
+    from sample_data.generator import GERMAN_COLUMNS, generate_portfolio, write_portfolio
+
+    home = tmp_path_factory.mktemp("pii_workspace")
+    old_home = os.environ.get("PERSONAS_HOME")
+    os.environ["PERSONAS_HOME"] = str(home)
+    try:
+        path = write_portfolio(generate_portfolio(1_200, seed=21, language="de"),
+                               tmp_path_factory.mktemp("pii_upload") / "konten.csv")
+        data = path.read_bytes()
+        at = AppTest.from_file(str(declared_pages()["2_personas.py"]), default_timeout=900)
+        at.session_state["user"] = ANALYST
+        at.session_state["portfolio_choice"] = state_module().PortfolioChoice(
+            data, path.name, hashlib.sha256(data).hexdigest())
+        at.session_state["target"] = GERMAN_COLUMNS["paid_90d"]
+        at.run()
+        assert not at.exception, at.exception
+        yield {"data": data, "name": path.name, "personas_page": at,
+               "run_dir": Path(at.session_state["run_dir"]), "home": home}
+    finally:
+        if old_home is None:
+            os.environ.pop("PERSONAS_HOME", None)
+        else:
+            os.environ["PERSONAS_HOME"] = old_home
+
+
+@pytest.mark.slow
+def test_personas_page_shows_no_raw_personal_data(german_run):
+    page = german_run["personas_page"]
+    texts = rendered_text(page)
+    assert any(m.label == "Personas" for m in page.metric), "discovery ran (positive control)"
+    assert any("***" in t for t in texts), "the review list shows masked PII (positive control)"
+    assert leaked(texts, raw_pii_values(german_run["data"], german_run["name"])) == []
+
+
+@pytest.mark.slow
+def test_explanations_page_and_account_look_up_show_no_raw_personal_data(german_run, monkeypatch):
+    monkeypatch.setenv("PERSONAS_HOME", str(german_run["home"]))
+    import pandas as pd
+
+    accounts = pd.read_parquet(german_run["run_dir"] / "accounts.parquet")
+    at = AppTest.from_file(str(declared_pages()["3_explanations.py"]), default_timeout=600)
+    at.session_state["user"] = ANALYST
+    at.session_state["run_dir"] = str(german_run["run_dir"])
+    at.session_state["explain_account_id"] = str(accounts["account_id"].iloc[0])
+    at.run()
+    assert not at.exception, at.exception
+    texts = rendered_text(at)
+    assert any(m.label.startswith("Risk score (P NOT paid") for m in at.metric), \
+        "the account look-up did not render (positive control)"
+    assert leaked(texts, raw_pii_values(german_run["data"], german_run["name"])) == []
+
+
+@pytest.mark.slow
+def test_saved_run_artefacts_hold_no_raw_personal_data(german_run):
+    """What the run keeps on disk (tables, profiles, model card, metadata) carries no PII values."""
+    raw = raw_pii_values(german_run["data"], german_run["name"])
+    texts = []
+    for path in german_run["run_dir"].rglob("*"):
+        if path.suffix == ".parquet":
+            frame = pd.read_parquet(path)
+            texts += [str(c) for c in frame.columns] + [str(v) for v in frame.to_numpy().ravel()]
+        elif path.suffix in {".json", ".md", ".txt", ".csv"}:
+            texts.append(path.read_text(encoding="utf-8", errors="ignore"))
+    assert texts, "the run folder is empty"
+    assert leaked(texts, raw) == []
