@@ -21,6 +21,7 @@ import pytest
 from explain.risk import RiskSettings, fit_risk_model
 from personas.discovery import PersonaModel
 from personas.features import FeatureBuilder, feature_columns
+from personas.pipeline import assign_frame
 from personas.settings import DiscoverySettings
 from portfolio.load import load_portfolio
 from sample_data.generator import generate_portfolio
@@ -52,9 +53,10 @@ def fitted(tmp_path_factory):
 
 def _assign_and_score(frame: pd.DataFrame, builder, model, risk) -> pd.DataFrame:
     portfolio = load_portfolio(frame)
-    personas = model.assign(builder.transform(portfolio.frame))
+    personas = assign_frame(model, builder, portfolio.frame)  # what `personas assign` runs
     scores = risk.score(portfolio.frame)
-    return pd.concat([portfolio.frame[["account_id"]], personas, scores[["risk_score", "reasons"]]], axis=1)
+    personas["risk_score"], personas["reasons"] = scores["risk_score"].to_numpy(), scores["reasons"].to_numpy()
+    return personas
 
 
 def _best_seconds(frame: pd.DataFrame, fitted) -> float:
