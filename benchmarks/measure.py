@@ -188,9 +188,11 @@ def _fit_rows(meta: dict[str, Any]) -> Any:
 def measure_naive(rows: int, seed: int, data: Path, options: dict[str, Any]) -> dict[str, Any]:
     """Naive baseline: the app's features on all rows, umap-learn fit_transform on ALL rows, HDBSCAN.
 
-    UMAP gets the app's own parameters (n_neighbors 15, 6 components, min_dist 0, 200 epochs) but
-    no random_state, so it runs multi-threaded (umap-learn's fastest mode, the naive user's default).
-    HDBSCAN uses the app's min_cluster_size rule (2 % of rows) and min_samples 10.
+    UMAP gets the app's own parameters (n_neighbors 15, 6 components, min_dist 0, 200 epochs).
+    ``options["seeded"]`` True (the default): ``random_state=seed``, so the result repeats exactly
+    like the app's (umap-learn then runs single-threaded); False: no random_state, multi-threaded
+    (umap-learn's fastest mode, not reproducible). HDBSCAN uses the app's min_cluster_size rule
+    (2 % of rows) and min_samples 10.
     """
     import hdbscan
     import umap
@@ -200,7 +202,8 @@ def measure_naive(rows: int, seed: int, data: Path, options: dict[str, Any]) -> 
     from portfolio.load import load_portfolio
 
     s = DiscoverySettings()
-    warm = _warm_up(parallel_umap=True)
+    seeded = bool(options.get("seeded", True))
+    warm = _warm_up(parallel_umap=not seeded)
     with MemorySampler() as sampler:
         clock = StageClock(sampler)
         started = time.perf_counter()
@@ -214,14 +217,15 @@ def measure_naive(rows: int, seed: int, data: Path, options: dict[str, Any]) -> 
         X = builder.transform(frame, jitter_seed=seed)
         clock.start("umap")
         embedding = umap.UMAP(n_neighbors=s.n_neighbors, n_components=s.n_components, min_dist=0.0,
-                              n_epochs=s.n_epochs, low_memory=True).fit_transform(X)
+                              n_epochs=s.n_epochs, low_memory=True,
+                              random_state=seed if seeded else None).fit_transform(X)
         clock.start("hdbscan")
         labels = hdbscan.HDBSCAN(min_cluster_size=s.min_cluster_size(len(X)),
                                  min_samples=s.min_samples).fit_predict(embedding)
         persona_step = time.perf_counter() - persona_started
         stages = clock.stop()
     return {
-        "rows": rows, "warm_up_s": warm, "numba_compilation_included": False,
+        "rows": rows, "warm_up_s": warm, "numba_compilation_included": False, "seeded": seeded,
         "persona_step_s": round(persona_step, 2), "stages_s": stages,
         "truth_ari": truth_ari(frame["true_persona"].to_numpy(), labels),
         "truth_ari_note": "over all accounts; HDBSCAN noise (-1) counted as one more label",

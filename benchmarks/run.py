@@ -35,6 +35,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
+# The naive baseline twice: seeded (repeats exactly, like the app; the targets use it) and unseeded
+# (umap-learn multi-threaded, fastest but not reproducible; reported alongside).
+NAIVE_KINDS = {"naive": {"seeded": True}, "naive_fast": {"seeded": False}}
 TARGETS = {"ratio_at_100k": 3.0, "ari_margin_at_100k": 0.02, "full_run_s_at_1m": 600.0, "peak_gb_at_1m": 6.0}
 
 
@@ -48,6 +51,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", choices=["app", "naive"], default=None, help="measure one pipeline only")
     parser.add_argument("--resume", action="store_true",
                         help="keep measurements already in latest.json for the same sizes and seed")
+    parser.add_argument("--no-fast-naive", action="store_true", help="skip the unseeded naive variant")
     parser.add_argument("--max-fit-rows", type=int, default=None, help="override RunSettings.max_fit_rows (app)")
     parser.add_argument("--data-dir", type=Path, default=HERE / "data", help="where generated portfolios go")
     parser.add_argument("--results", type=Path, default=HERE / "results")
@@ -140,15 +144,21 @@ def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     for size in results["sizes"]:
         app = results["app"].get(str(size), {})
         naive = results["naive"].get(str(size), {})
-        ratio = None
+        fast = results["naive_fast"].get(str(size), {})
+        ratio = ratio_fast = None
         if app.get("full_run_s") and naive.get("persona_step_s"):
             ratio = naive["persona_step_s"] / app["full_run_s"]
+        if app.get("full_run_s") and fast.get("persona_step_s"):
+            ratio_fast = fast["persona_step_s"] / app["full_run_s"]
         rows.append({"rows": size, "app_full_run_s": app.get("full_run_s"), "app_persona_step_s": app.get("persona_step_s"),
                      "naive_persona_step_s": naive.get("persona_step_s"), "ratio": ratio,
+                     "naive_fast_persona_step_s": fast.get("persona_step_s"), "ratio_fast": ratio_fast,
+                     "naive_fast_truth_ari": fast.get("truth_ari"),
                      "app_truth_ari": app.get("truth_ari"), "naive_truth_ari": naive.get("truth_ari"),
                      "app_peak_gb": app.get("peak_rss_gb"), "naive_peak_gb": naive.get("peak_rss_gb"),
                      "app_note": app.get("error") or app.get("skipped"),
-                     "naive_note": naive.get("error") or naive.get("skipped")})
+                     "naive_note": naive.get("error") or naive.get("skipped"),
+                     "naive_fast_note": fast.get("error") or fast.get("skipped")})
     return rows
 
 
@@ -179,24 +189,28 @@ def markdown(results: dict[str, Any]) -> str:
            f"Run {results['finished_at'] or results['started_at']} with `python -m benchmarks.run "
            f"--sizes {' '.join(str(s) for s in results['sizes'])} --naive-cap {results['naive_cap_s']:.0f}`.", "",
            "| rows | app full run (s) | app persona step (s) | naive persona step (s) | ratio | app truth ARI "
-           "| naive truth ARI | app peak (GB) | naive peak (GB) |",
-           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "| naive truth ARI | app peak (GB) | naive peak (GB) | naive unseeded (s) | ratio unseeded |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         naive_time = _fmt(r["naive_persona_step_s"]) if r["naive_persona_step_s"] else \
             ("skipped" if r["naive_note"] else "–")
         out.append(f"| {r['rows']:,} | {_fmt(r['app_full_run_s'])} | {_fmt(r['app_persona_step_s'])} | {naive_time} | "
                    f"{_fmt(r['ratio'])}{'×' if r['ratio'] else ''} | {_fmt(r['app_truth_ari'], 3)} | "
-                   f"{_fmt(r['naive_truth_ari'], 3)} | {_fmt(r['app_peak_gb'], 2)} | {_fmt(r['naive_peak_gb'], 2)} |")
-    notes = [f"* {r['rows']:,} rows, {who}: {r[who + '_note']}" for r in rows for who in ("app", "naive")
-             if r[who + "_note"]]
+                   f"{_fmt(r['naive_truth_ari'], 3)} | {_fmt(r['app_peak_gb'], 2)} | {_fmt(r['naive_peak_gb'], 2)} | "
+                   f"{_fmt(r['naive_fast_persona_step_s']) if r['naive_fast_persona_step_s'] else ('skipped' if r['naive_fast_note'] else '–')} | "
+                   f"{_fmt(r['ratio_fast'])}{'×' if r['ratio_fast'] else ''} |")
+    notes = [f"* {r['rows']:,} rows, {who.replace('_fast', ' unseeded')}: {r[who + '_note']}" for r in rows
+             for who in ("app", "naive", "naive_fast") if r[who + "_note"]]
     out += ["", "**Targets (issue 6):**", *[f"* {line}" for line in check_targets(rows)]]
     out += ["", "**How to read it.** *app full run*: reading and validating the Parquet file (`load_portfolio`), "
             "`run_pipeline` with target `paid_90d` (features, persona discovery on a stratified sample, assignment of "
             "every account, map, profiles, risk model with cross-validation, SHAP, fairness) and saving the run. "
             "*app persona step*: the persona stages of that run (features, discovery, assignment, map, profiles). "
-            "*naive persona step*: the app's features on all rows, umap-learn `fit_transform` on ALL rows (app's "
-            "parameters, no random_state so it uses every core) and HDBSCAN on the embedding. *ratio* = naive "
-            "persona step ÷ app full run. *truth ARI*: adjusted Rand index against the planted `true_persona` over "
+            "*naive persona step*: the app's features on all rows, umap-learn `fit_transform` on ALL rows (the app's "
+            "parameters and `random_state=seed`, so it repeats exactly like the app's run; umap-learn is then "
+            "single-threaded) and HDBSCAN on the embedding. *naive unseeded*: the same without random_state "
+            "(umap-learn multi-threaded on both cores: faster, but a different result every run). *ratio* = naive "
+            "persona step ÷ app full run; the issue-6 targets use the seeded baseline. *truth ARI*: adjusted Rand index against the planted `true_persona` over "
             "all accounts (app: every account's assigned persona; naive: HDBSCAN labels with noise counted as one "
             "more label). *peak*: largest resident set size of the pipeline's own fresh process (ru_maxrss), file "
             "reading included. Numba compilation is **excluded** for both: each process warms numba up before its "
@@ -205,11 +219,11 @@ def markdown(results: dict[str, Any]) -> str:
         out += ["", "**Notes:**", *notes]
     stage_lines = []
     for size in results["sizes"]:
-        for who in ("app", "naive"):
+        for who in ("app", "naive", "naive_fast"):
             stages = results[who].get(str(size), {}).get("stages_s")
             if stages:
                 text = ", ".join(f"{k} {v:.1f}" for k, v in stages.items() if k != "start")
-                stage_lines.append(f"* {size:,} rows, {who}: {text}")
+                stage_lines.append(f"* {size:,} rows, {who.replace('_fast', ' unseeded')}: {text}")
     if stage_lines:
         out += ["", "**Wall time per stage (s):**", *stage_lines]
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
@@ -231,34 +245,39 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     results: dict[str, Any] = {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                "finished_at": None, "sizes": sorted(args.sizes), "seed": args.seed,
-                               "naive_cap_s": args.naive_cap, "machine": machine(), "app": {}, "naive": {}}
+                               "naive_cap_s": args.naive_cap, "machine": machine(), "app": {}, "naive": {}, "naive_fast": {}}
     previous = args.results / "latest.json"
     if args.resume and previous.exists():
         old = json.loads(previous.read_text(encoding="utf-8"))
         if old.get("seed") == args.seed:
-            for who in ("app", "naive"):
+            for who in ("app", *NAIVE_KINDS):
                 results[who] = {k: v for k, v in old.get(who, {}).items() if "error" not in v and "skipped" not in v}
     scratch = args.data_dir
-    naive_times: dict[int, float] = {int(k): v["persona_step_s"] for k, v in results["naive"].items()
-                                     if v.get("persona_step_s")}
+    naive_times: dict[str, dict[int, float]] = {
+        kind: {int(k): v["persona_step_s"] for k, v in results[kind].items() if v.get("persona_step_s")}
+        for kind in NAIVE_KINDS}
     options = {"max_fit_rows": args.max_fit_rows} if args.max_fit_rows else {}
     for rows in sorted(args.sizes):
         print(f"[{datetime.now():%H:%M:%S}] {rows:,} rows: generating", flush=True)
         data = portfolio_file(rows, args.seed, scratch)
-        if args.only in (None, "naive") and str(rows) not in results["naive"]:
-            predicted, how = predict_naive_seconds(naive_times, rows)
+        for kind, naive_options in NAIVE_KINDS.items():
+            if args.only not in (None, "naive") or str(rows) in results[kind]:
+                continue
+            if kind == "naive_fast" and args.no_fast_naive:
+                continue
+            predicted, how = predict_naive_seconds(naive_times[kind], rows)
             if predicted is not None and predicted > args.naive_cap:
-                results["naive"][str(rows)] = {"skipped": f"not run: predicted {predicted / 60:.0f} min ({how}), over "
-                                               f"the {args.naive_cap:.0f} s cap", "predicted_s": round(predicted)}
+                results[kind][str(rows)] = {"skipped": f"not run: predicted {predicted / 60:.0f} min ({how}), over "
+                                            f"the {args.naive_cap:.0f} s cap", "predicted_s": round(predicted)}
             else:
-                print(f"[{datetime.now():%H:%M:%S}] {rows:,} rows: naive baseline", flush=True)
-                measured = run_child("naive", rows, args.seed, data, scratch / f".naive_{rows}.json",
-                                     timeout=args.naive_cap + 300)  # + warm-up and reading
+                print(f"[{datetime.now():%H:%M:%S}] {rows:,} rows: {kind}", flush=True)
+                measured = run_child("naive", rows, args.seed, data, scratch / f".{kind}_{rows}.json",
+                                     timeout=args.naive_cap + 300, options=naive_options)
                 if measured.get("persona_step_s", 0) > args.naive_cap:
                     measured["note"] = f"over the {args.naive_cap:.0f} s cap"
-                results["naive"][str(rows)] = measured
+                results[kind][str(rows)] = measured
                 if measured.get("persona_step_s"):
-                    naive_times[rows] = measured["persona_step_s"]
+                    naive_times[kind][rows] = measured["persona_step_s"]
             write(results, args.results)
         if args.only in (None, "app") and str(rows) not in results["app"]:
             print(f"[{datetime.now():%H:%M:%S}] {rows:,} rows: app full run", flush=True)

@@ -93,17 +93,17 @@ def _load_risk(run_dir: str, meta: dict[str, Any]) -> Any:
 
 
 # ---------------------------------------------------------------------------- one partition
-def assign_frame(model: Any, builder: Any, frame: pd.DataFrame, risk: Any = None) -> pd.DataFrame:
+def assign_and_score(model: Any, builder: Any, frame: pd.DataFrame, risk: Any = None) -> pd.DataFrame:
     """The single-process assignment of a validated frame (``Portfolio.frame``), plus risk columns.
 
-    Same columns and values as :func:`personas.pipeline.assign_portfolio` (account_id, persona_id,
-    persona_name, membership_probability, needs_review); with ``risk`` also ``risk_score``
-    (probability of NOT paying, 0..1) and ``reasons``, every row explained.
+    Persona columns come from :func:`personas.pipeline.assign_frame` (what ``assign_portfolio``
+    returns: account_id, persona_id, persona_name, membership_probability, needs_review); with
+    ``risk`` also ``risk_score`` (probability of NOT paying, 0..1) and ``reasons``, every row explained.
     """
+    from personas.pipeline import assign_frame
+
     frame = frame.reset_index(drop=True)
-    assigned = model.assign(builder.transform(frame))
-    assigned.insert(0, "account_id", frame["account_id"].astype(str).to_numpy())
-    assigned.insert(2, "persona_name", assigned["persona_id"].map(model.names_).fillna("").astype(str))
+    assigned = assign_frame(model, builder, frame)
     if risk is not None:
         explain_all = replace(risk, settings=replace(risk.settings, shap_max_rows=max(len(frame), 1)))
         scores = explain_all.score(frame)
@@ -135,7 +135,7 @@ def assign_partition(part: pd.DataFrame, run_dir: str, fingerprint: str, score: 
     if not portfolio.report.is_usable:
         lines = [p.message for p in getattr(portfolio.report, "errors", [])] or ["not usable"]
         raise UserError(f"{name}, partition {number}: {lines[0]}")
-    return assign_frame(model, builder, portfolio.frame, risk if score else None)
+    return assign_and_score(model, builder, portfolio.frame, risk if score else None)
 
 
 def _empty(model: Any, builder: Any, risk: Any) -> pd.DataFrame:
