@@ -2,7 +2,7 @@
 
 Refused (:class:`ExportRefused`, one line per reason) while the kill switch is on, while any persona
 of the run is not approved or its approval no longer matches, or while a guardrail fails. Written
-atomically (temporary file + ``os.replace`` inside the audit transaction), so a crash never leaves
+atomically (temporary file, renamed by ``os.replace`` once the audit entry is committed), so a crash never leaves
 a half-written file under the final name, and every export is an audit event with the file's hash.
 
 * JSON: ``{"provenance": {...}, "personas": [...], "accounts": [...]}`` validated against
@@ -116,15 +116,24 @@ def export_mappings(store: "ReviewStore", run: RunView | str | Path, actor: User
     if portfolio is not None and "account_id" not in portfolio.columns:
         raise UserError("the portfolio has no account_id column")
     store.revalidate_approvals(actor, run)
+    temps: list[tuple[str, Path]] = []
     try:
         with store.transaction() as conn:  # holds the write lock: nothing changes meanwhile
             result = _export_locked(store, conn, run, actor, fmt, out, level, portfolio,
-                                    list(include_columns), cfg)
+                                    list(include_columns), cfg, temps)
+        # The audit entry is committed before any file takes its final name: a crash in between
+        # leaves an audited export without its file, never a file the audit log does not know.
+        for temp, final in temps:
+            os.replace(temp, final)
+        temps.clear()
     except ExportRefused as refused:
         with store.transaction() as conn:
             audit.append(conn, actor, "export_refused", run_id=run.run_id,
                          details={"format": fmt, "level": level, "reasons": refused.lines})
         raise
+    finally:
+        for temp, _final in temps:
+            Path(temp).unlink(missing_ok=True)
     return result
 
 
@@ -154,7 +163,8 @@ def _refusals(store: "ReviewStore", run: RunView,
 
 def _export_locked(store: "ReviewStore", conn: Any, run: RunView, actor: User, fmt: str,
                    out: str | Path | None, level: str, portfolio: pd.DataFrame | None,
-                   include_columns: list[str], cfg: Any) -> ExportResult:
+                   include_columns: list[str], cfg: Any,
+                   temps: list[tuple[str, Path]]) -> ExportResult:
     lines, mappings = _refusals(store, run, portfolio)
     if lines:
         raise ExportRefused("export refused: " + "; ".join(lines), lines=lines)
@@ -175,22 +185,14 @@ def _export_locked(store: "ReviewStore", conn: Any, run: RunView, actor: User, f
     stem = Path(out).name if out else f"{run.run_id}_{level}.{fmt}"
     path = Path(out) if out else None
     side_path = path.with_name(path.stem + ".provenance.json") if path and sidecar else None
-    temps = []
-    try:
-        if path is not None:
-            temps.append((_write_temp(path, content), path))
-            if side_path is not None:
-                temps.append((_write_temp(side_path, sidecar), side_path))
-        entry = audit.append(conn, actor, "exported", run_id=run.run_id, content=digest, details={
-            "format": fmt, "level": level, "file": stem, "rows": int(len(table)),
-            "personas": len(personas), "audit_head_sha256": block["audit_head_sha256"],
-            "included_columns": include_columns})
-        for temp, final in temps:  # inside the transaction: no file without its audit entry
-            os.replace(temp, final)
-        temps = []
-    finally:
-        for temp, _final in temps:
-            Path(temp).unlink(missing_ok=True)
+    if path is not None:  # complete temporary files; the caller renames them after the commit
+        temps.append((_write_temp(path, content), path))
+        if side_path is not None:
+            temps.append((_write_temp(side_path, sidecar), side_path))
+    entry = audit.append(conn, actor, "exported", run_id=run.run_id, content=digest, details={
+        "format": fmt, "level": level, "file": stem, "rows": int(len(table)),
+        "personas": len(personas), "audit_head_sha256": block["audit_head_sha256"],
+        "included_columns": include_columns})
     return ExportResult(run.run_id, fmt, level, stem, FORMATS[fmt], content, digest, int(len(table)),
                         block, path, side_path, entry.seq, sidecar)
 

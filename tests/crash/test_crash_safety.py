@@ -223,11 +223,6 @@ print("not killed")
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "strategy/export.py renames the export file into place before the transaction with its "
-    "'exported' audit entry commits; a kill in between leaves an exported file the audit log "
-    "does not know (seen in the random-kill test too). Fix: commit the audit entry first, then "
-    "rename (a crash then leaves an audited export without its file, never the reverse)."))
 def test_a_kill_right_after_the_export_file_lands_leaves_no_unaudited_export(tmp_path):
     env = _env(tmp_path)
     db, run_dir, out = tmp_path / "review.db", tmp_path / "run", tmp_path / "exports" / "mappings_1.json"
