@@ -18,8 +18,12 @@ from strategy.settings import StrategySettings
 
 CHANNEL_LABELS = {"sms": "SMS", "email": "E-mail", "letter": "Letter", "phone": "Phone",
                   "app_push": "App push", "whatsapp": "WhatsApp"}
-HOUR_COLUMNS = ("best_response_hour", "best_contact_hour", "response_hour")
-PAYMENT_COLUMNS = ("payment_method", "preferred_payment_method")
+HOUR_COLUMNS = ("best_response_hour", "best_contact_hour", "response_hour", "beste antwortstunde")
+PAYMENT_COLUMNS = ("payment_method", "preferred_payment_method", "zahlungsart")
+# German ERP names of each channel ("Kontaktversuche SMS" / "Reaktionen SMS").
+GERMAN_CHANNEL_NAMES = {"sms": ("sms",), "email": ("e-mail", "email"), "letter": ("brief",),
+                        "phone": ("telefon",), "app_push": ("app-push", "push"),
+                        "whatsapp": ("whatsapp",)}
 PAID_COLUMNS = ("prior_payments", "payments_made", "partial_payments")
 
 
@@ -58,8 +62,11 @@ class ChannelEvidence:
 def _channel_columns(frame: pd.DataFrame, channel: str) -> tuple[str, str] | None:
     stems = (channel, channel.replace("_", "")) + (("e_mail",) if channel == "email" else ()) + (
         ("push",) if channel == "app_push" else ())
-    attempts = first_column(frame, tuple(f"{s}_attempts" for s in stems))
-    responses = first_column(frame, tuple(f"{s}_responses" for s in stems))
+    german = GERMAN_CHANNEL_NAMES.get(channel, ())
+    attempts = first_column(frame, tuple(f"{s}_attempts" for s in stems)
+                            + tuple(f"kontaktversuche {g}" for g in german))
+    responses = first_column(frame, tuple(f"{s}_responses" for s in stems)
+                             + tuple(f"reaktionen {g}" for g in german))
     return (attempts, responses) if attempts and responses else None
 
 

@@ -15,9 +15,15 @@ import pandas as pd
 from strategy.catalogue import CHANNELS
 from strategy.settings import StrategySettings
 
-DISPUTE_COLUMNS = ("disputes", "dispute", "disputed", "open_dispute", "dispute_flag")
-HARDSHIP_COLUMNS = ("hardship_flag", "hardship", "over_indebted", "overindebted", "vulnerable",
-                    "vulnerability_flag", "insolvency_flag", "debt_advice")
+DISPUTE_COLUMNS = ("disputes", "dispute", "disputed", "open_dispute", "dispute_flag",
+                   "forderung bestritten", "bestritten")
+HARDSHIP_COLUMNS = ("hardship_flag", "hardship", "over_indebted", "over_indebted_flag", "overindebted",
+                    "vulnerable", "vulnerability_flag", "insolvency_flag", "debt_advice",
+                    "überschuldung", "ueberschuldung", "überschuldet")
+TIME_BARRED_COLUMNS = ("time_barred", "time_barred_flag", "statute_barred", "verjährt", "verjaehrt")
+# German ERP names of a channel's opt-out flag ("Widerspruch E-Mail").
+GERMAN_OPT_OUT = {"sms": ("widerspruch sms",), "email": ("widerspruch e-mail", "widerspruch email"),
+                  "app_push": ("widerspruch app-push",), "whatsapp": ("widerspruch whatsapp",)}
 HARDSHIP_NAME_WORDS = ("hardship", "over-indebted", "overindebted", "vulnerable", "insolven")
 TRUE_LEVELS = {"1", "1.0", "true", "yes", "y", "ja", "j"}
 
@@ -25,7 +31,8 @@ TRUE_LEVELS = {"1", "1.0", "true", "yes", "y", "ja", "j"}
 def opt_out_columns(channel: str) -> tuple[str, ...]:
     """Candidate column names of a per-channel opt-out flag."""
     names = {channel, channel.replace("_", "")} | ({"e_mail", "mail"} if channel == "email" else set())
-    return tuple(f"{n}_opt_out" for n in sorted(names)) + tuple(f"opt_out_{n}" for n in sorted(names))
+    return (tuple(f"{n}_opt_out" for n in sorted(names)) + tuple(f"opt_out_{n}" for n in sorted(names))
+            + GERMAN_OPT_OUT.get(channel, ()))
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,8 @@ def context_from_profile(profile: dict[str, Any], rows: pd.DataFrame | None = No
         time_barred = float((dpd_values > settings.time_barred_after_days).mean())
     else:
         time_barred = float(dpd is not None and dpd > settings.time_barred_after_days)
+    # A flag from the ledger (limitation period ended) counts as well as the age-based estimate.
+    time_barred = max(time_barred, _share(profile, rows, TIME_BARRED_COLUMNS))
     name = str(profile.get("name", ""))
     return PersonaContext(
         persona_id=int(profile["persona_id"]) if "persona_id" in profile else None,
