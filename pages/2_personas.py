@@ -1,6 +1,6 @@
 """Personas: the map, a card per persona, comparison, the settings search, analyst edits, review list.
 
-Discovery runs in ``personas.pipeline`` through the cached ``run_for_portfolio``; edits are applied
+Discovery runs in ``personas.pipeline`` through the cache in ``pages._personas_ui.run_cached``; edits are applied
 by ``personas.pipeline.apply_edit`` and saved as a new run folder. This page only lays things out.
 """
 from __future__ import annotations

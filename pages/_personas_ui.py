@@ -1,7 +1,6 @@
 """Running the persona pipeline for the Personas page: cached per (data, mapping, settings), with progress.
 
-``pages/_state.run_for_portfolio`` draws its progress bar from inside an ``st.cache_resource``
-function on a placeholder made outside it, which Streamlit cannot replay on a cache hit
+A progress bar drawn from inside an ``st.cache_resource`` function cannot be replayed on a cache hit
 (``CacheReplayClosureError`` on the second visit). Here the cache is a process-wide store of finished
 runs, and the pipeline runs outside any cached function, so the progress display is ordinary.
 """

@@ -110,39 +110,6 @@ def current_settings():
     )
 
 
-def _settings_key(settings: Any) -> str:
-    return hashlib.sha256(repr(settings).encode()).hexdigest()
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _run(portfolio_key: str, settings_key: str, _portfolio, _settings, _progress):
-    from personas.pipeline import run_pipeline
-
-    PIPELINE_CALLS["count"] += 1
-    result = run_pipeline(_portfolio, _settings, progress=_progress)
-    result.save(runs_dir() / result.run_id)
-    return result
-
-
-def run_for_portfolio(portfolio=None, settings=None):
-    """Run (or fetch from cache) the pipeline for a portfolio and settings, showing progress."""
-    portfolio = portfolio if portfolio is not None else current_portfolio()
-    settings = settings if settings is not None else current_settings()
-    choice = portfolio_choice()
-    placeholder = st.empty()
-    state: dict[str, Any] = {}
-
-    def progress(stage: str, fraction: float) -> None:
-        if "bar" not in state:
-            state["bar"] = placeholder.progress(0.0, text="Starting…")
-        state["bar"].progress(min(max(fraction, 0.0), 1.0), text=f"{stage}…")
-
-    result = _run(portfolio.sha256 + choice.mapping_json, _settings_key(settings), portfolio, settings, progress)
-    placeholder.empty()
-    st.session_state["run_dir"] = str(runs_dir() / result.run_id)
-    return result
-
-
 def current_run():
     """The run the user last produced or opened (``personas.pipeline.RunResult``), or ``None``."""
     run_dir = st.session_state.get("run_dir")
