@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._state import current_user, get_store, list_runs, show_error
+from app_pages._state import current_user, get_store, list_runs, show_error
 from portfolio.errors import UserError
 
 st.set_page_config(page_title="Persona collections", page_icon="📂", layout="wide")
@@ -120,17 +120,17 @@ def main() -> None:
     _sidebar(user)
     pages = {
         "Analyse": [
-            st.Page("pages/1_portfolio.py", title="Portfolio", icon="📥", default=True),
-            st.Page("pages/2_personas.py", title="Personas", icon="🧭"),
-            st.Page("pages/3_explanations.py", title="Explanations", icon="🔍"),
+            st.Page("app_pages/1_portfolio.py", title="Portfolio", icon="📥", default=True),
+            st.Page("app_pages/2_personas.py", title="Personas", icon="🧭"),
+            st.Page("app_pages/3_explanations.py", title="Explanations", icon="🔍"),
         ],
         "Decide": [
-            st.Page("pages/4_strategies.py", title="Strategies", icon="✅"),
-            st.Page("pages/5_audit.py", title="Audit", icon="📜"),
+            st.Page("app_pages/4_strategies.py", title="Strategies", icon="✅"),
+            st.Page("app_pages/5_audit.py", title="Audit", icon="📜"),
         ],
     }
     if user.role == "admin":
-        pages["Administer"] = [st.Page("pages/6_admin.py", title="Users", icon="👥")]
+        pages["Administer"] = [st.Page("app_pages/6_admin.py", title="Users", icon="👥")]
     st.navigation(pages).run()
 
 

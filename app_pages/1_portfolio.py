@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages._state import (
+from app_pages._state import (
     current_portfolio,
     portfolio_choice,
     require_role,

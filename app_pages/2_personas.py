@@ -1,6 +1,6 @@
 """Personas: the map, a card per persona, comparison, the settings search, analyst edits, review list.
 
-Discovery runs in ``personas.pipeline`` through the cache in ``pages._personas_ui.run_cached``; edits are applied
+Discovery runs in ``personas.pipeline`` through the cache in ``app_pages._personas_ui.run_cached``; edits are applied
 by ``personas.pipeline.apply_edit`` and saved as a new run folder. This page only lays things out.
 """
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from pages._personas_ui import run_cached
-from pages._state import (current_portfolio, current_run, current_settings, current_user, portfolio_choice,
+from app_pages._personas_ui import run_cached
+from app_pages._state import (current_portfolio, current_run, current_settings, current_user, portfolio_choice,
                           require_role, show_error)
 from personas import edits, views
 from personas.pipeline import apply_edit

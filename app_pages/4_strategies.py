@@ -4,8 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._state import current_run_view, get_store, portfolio_frame_for, require_role, show_error
-from pages._mapping_table import (
+from app_pages._state import current_run_view, get_store, portfolio_frame_for, require_role, show_error
+from app_pages._mapping_table import (
     EDITABLE_FIELDS,
     column_config,
     editing_base,
@@ -14,7 +14,7 @@ from pages._mapping_table import (
     save_edits,
     table_for_editing,
 )
-from pages._strategy_ui import (
+from app_pages._strategy_ui import (
     export_section,
     flash,
     guardrail_lines,

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._state import get_store, require_role, show_error
-from pages._strategy_ui import flash, show_flash
+from app_pages._state import get_store, require_role, show_error
+from app_pages._strategy_ui import flash, show_flash
 from portfolio.errors import UserError
 from strategy.auth import ROLES
 

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages._strategy_ui import flash
+from app_pages._strategy_ui import flash
 from portfolio.errors import UserError
 from strategy.catalogue import CHANNELS, ESCALATIONS, OFFERS, TONES, Strategy, StrategyError
 from strategy.mapping_view import StaleMappingError

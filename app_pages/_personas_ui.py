@@ -49,7 +49,7 @@ def run_cached(portfolio: Any, settings: Any, mapping_json: str = "{}") -> Any:
 
 def _count_pipeline_call() -> None:
     try:
-        from pages._state import PIPELINE_CALLS
+        from app_pages._state import PIPELINE_CALLS
 
         PIPELINE_CALLS["count"] += 1
     except ImportError:

@@ -73,7 +73,7 @@ class ReviewDesk:
 
     def open(self, name: str, page: str, role: str | None = None) -> AppTest:
         """``app.py`` signed in as ``name`` (in ``role``) with this run and portfolio, on ``page``."""
-        from pages._state import PortfolioChoice
+        from app_pages._state import PortfolioChoice
 
         at = AppTest.from_file(APP, default_timeout=REVIEW_TIMEOUT_S)
         at.session_state["user"] = self.user(name, role)
@@ -87,7 +87,7 @@ class ReviewDesk:
 
     def sign_in(self, name: str, page: str) -> AppTest:
         """Sign in through the form of ``app.py`` (real argon2 password check), then open ``page``."""
-        from pages._state import PortfolioChoice
+        from app_pages._state import PortfolioChoice
         from strategy.auth import operator_user
 
         password = f"{name}-password-1"

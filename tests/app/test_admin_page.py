@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from strategy.auth import User, authenticate
 
-PAGE = "pages/6_admin.py"
+PAGE = "app_pages/6_admin.py"
 PAGE_FILE = str(Path(__file__).resolve().parents[2] / PAGE)
 
 
@@ -69,7 +69,7 @@ def test_a_manager_opening_the_users_page_file_directly_is_refused(review_desk):
 
 
 def test_the_users_page_is_not_in_a_non_admins_navigation(review_desk):
-    at = review_desk.open("mia", "pages/4_strategies.py")
+    at = review_desk.open("mia", "app_pages/4_strategies.py")
     try:
         at.switch_page(PAGE)
     except ValueError:  # AppTest refuses a page the navigation does not register

@@ -13,8 +13,8 @@ import streamlit
 
 from portfolio.workspace import database_url
 
-PAGE = "pages/5_audit.py"
-STRATEGIES = "pages/4_strategies.py"
+PAGE = "app_pages/5_audit.py"
+STRATEGIES = "app_pages/4_strategies.py"
 
 
 def _click(at, label: str):

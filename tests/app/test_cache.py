@@ -1,7 +1,7 @@
 """Switching pages re-renders from the cache: the persona pipeline runs once per portfolio and settings.
 
 Runs ``app.py`` with Streamlit's ``AppTest`` (no browser), signed in as an analyst through session
-state. AppTest runs the scripts in this process, so ``pages._state.PIPELINE_CALLS`` (how often the
+state. AppTest runs the scripts in this process, so ``app_pages._state.PIPELINE_CALLS`` (how often the
 pipeline really ran) is visible here. Streamlit's caches live for the whole process, so the test
 uses a portfolio no other test uses and counts the calls it causes itself.
 """
@@ -21,7 +21,7 @@ TIMEOUT_S = 300  # the first Personas visit runs UMAP (and compiles numba) on a 
 
 
 def _signed_in_app_on_a_small_portfolio() -> AppTest:
-    from pages._state import PortfolioChoice
+    from app_pages._state import PortfolioChoice
     from sample_data.generator import generate_portfolio
     from strategy.auth import User
 
@@ -38,32 +38,32 @@ def _open(at: AppTest, page: str) -> None:
 
 
 def test_switching_pages_and_back_does_not_run_the_pipeline_again():
-    from pages._state import PIPELINE_CALLS
+    from app_pages._state import PIPELINE_CALLS
 
     at = _signed_in_app_on_a_small_portfolio()
     at.run()
     assert not at.exception, at.exception
     before = PIPELINE_CALLS["count"]
 
-    _open(at, "pages/2_personas.py")
+    _open(at, "app_pages/2_personas.py")
     assert at.title[0].value == "Personas"
     assert PIPELINE_CALLS["count"] == before + 1, "the first visit runs the pipeline once"
 
-    _open(at, "pages/1_portfolio.py")
-    _open(at, "pages/2_personas.py")
+    _open(at, "app_pages/1_portfolio.py")
+    _open(at, "app_pages/2_personas.py")
     assert at.title[0].value == "Personas"
     assert PIPELINE_CALLS["count"] == before + 1, "a page switch must re-render from the cache, not re-run"
 
 
 def test_a_second_session_on_the_same_portfolio_reuses_the_cached_run():
-    from pages._state import PIPELINE_CALLS
+    from app_pages._state import PIPELINE_CALLS
 
     first = _signed_in_app_on_a_small_portfolio()
     first.run()
-    _open(first, "pages/2_personas.py")
+    _open(first, "app_pages/2_personas.py")
     count = PIPELINE_CALLS["count"]
 
     second = _signed_in_app_on_a_small_portfolio()
     second.run()
-    _open(second, "pages/2_personas.py")
+    _open(second, "app_pages/2_personas.py")
     assert PIPELINE_CALLS["count"] == count, "same data hash and settings: served from the cache"

@@ -1,6 +1,6 @@
 """The Explanations page opens on a small run with a risk model and looks up one account.
 
-Runs ``pages/3_explanations.py`` with Streamlit's ``AppTest`` (no browser), signed in as an analyst.
+Runs ``app_pages/3_explanations.py`` with Streamlit's ``AppTest`` (no browser), signed in as an analyst.
 The run comes from ``personas.pipeline`` when it exists; until then a saved risk result stands in.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parents[2]
-PAGE = str(REPO / "pages" / "3_explanations.py")
+PAGE = str(REPO / "app_pages" / "3_explanations.py")
 TIMEOUT_S = 120
 
 
@@ -117,7 +117,7 @@ def test_page_opens_inside_the_app_for_a_compliance_reviewer(run_dir):
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT_S)
     at.session_state["user"] = User("cleo", "compliance")
     at.run()
-    at.switch_page("pages/3_explanations.py").run()
+    at.switch_page("app_pages/3_explanations.py").run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Explanations"]
     assert any(m.value.startswith("# Model card") for m in at.markdown)

@@ -1,6 +1,6 @@
 """The Personas page runs discovery on a small portfolio, shows it, and records an analyst's rename.
 
-Runs ``pages/2_personas.py`` with Streamlit's ``AppTest`` (no browser), signed in as an analyst.
+Runs ``app_pages/2_personas.py`` with Streamlit's ``AppTest`` (no browser), signed in as an analyst.
 """
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from streamlit.testing.v1 import AppTest
 os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[2] / ".numba_cache"))
 
 REPO = Path(__file__).resolve().parents[2]
-PAGE = str(REPO / "pages" / "2_personas.py")
+PAGE = str(REPO / "app_pages" / "2_personas.py")
 TIMEOUT_S = 300
 
 
 def _page_on_small_sample() -> AppTest:
-    from pages._state import PortfolioChoice
+    from app_pages._state import PortfolioChoice
     from sample_data.generator import generate_portfolio
     from strategy.auth import User
 

@@ -14,7 +14,7 @@ import pytest
 
 from strategy.escape import FORMULA_TRIGGERS
 
-PAGE = "pages/4_strategies.py"
+PAGE = "app_pages/4_strategies.py"
 FORMULA = '=HYPERLINK("http://evil.example","pay here")'
 
 
@@ -237,7 +237,7 @@ def test_a_stale_edit_says_who_changed_it_keeps_the_attempt_and_reloads(review_d
 
 
 def test_strategy_from_row_reads_back_a_table_row_and_names_a_bad_number(review_desk):
-    from pages._mapping_table import strategy_from_row, table_for_editing
+    from app_pages._mapping_table import strategy_from_row, table_for_editing
     from strategy.catalogue import StrategyError
 
     review_desk.propose_all("ana")
