@@ -22,6 +22,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+browser-test: $(STAMP)
+	bash scripts/install_browser.sh
+	$(PY) -m pytest tests/browser
+
 fuzz: $(STAMP)
 	$(PY) -m pytest tests/fuzz -p no:cacheprovider --hypothesis-profile=fuzz
 
@@ -29,7 +33,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.run
 
 sample: $(STAMP)
-	$(PY) -m personas sample --rows 5000 --seed 42 --out sample_data/sample_portfolio.csv
+	$(PY) -m personas sample --rows 5000 --seed 42 --language de --out sample_data/sample_portfolio.csv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
