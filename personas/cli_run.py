@@ -39,9 +39,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "assign", help="assign a new portfolio to a saved run's personas",
         description="Give each account of FILE the persona of the run in DIR (hash-checked model).")
     assign.add_argument("run_dir", metavar="DIR", help="a run directory written by `personas run`")
-    assign.add_argument("file", metavar="FILE", help="portfolio file to assign")
-    assign.add_argument("--out", required=True, metavar="FILE", help="output .parquet or .csv")
+    assign.add_argument("file", metavar="FILE", help="portfolio file to assign; with --scheduler also a folder or "
+                        "glob of Parquet files (may be larger than memory)")
+    assign.add_argument("--out", required=True, metavar="FILE|DIR",
+                        help="output .parquet or .csv; with --scheduler a folder of Parquet parts")
     assign.add_argument("--mapping", metavar="FILE.json", help="JSON object: source column -> role")
+    assign.add_argument("--scheduler", nargs="?", const="local", metavar="ADDRESS",
+                        help="assign partition by partition on Dask: a scheduler address (tcp://host:8786), or no "
+                             "value for a local cluster of 2 workers; adds risk scores and reasons when the run "
+                             "has a risk model")
+    assign.add_argument("--no-score", action="store_true", help="with --scheduler: personas only, no risk scores")
     assign.set_defaults(func=assign_command)
 
 
@@ -107,6 +114,8 @@ def _summary(result, out: Path, seconds: float) -> None:
 def assign_command(args: argparse.Namespace) -> int:
     from personas.pipeline import assign_portfolio
 
+    if args.scheduler is not None or _is_folder_or_glob(args.file):
+        return _assign_on_dask(args)
     out = Path(args.out)
     if out.suffix.lower() not in (".parquet", ".csv"):
         raise UsageError(f"--out {args.out}: give a .parquet or .csv file name.")
@@ -123,6 +132,29 @@ def assign_command(args: argparse.Namespace) -> int:
     print(f"{portfolio.source_name}: {len(assigned):,} accounts assigned to {len(counts)} personas; "
           f"{int(assigned['needs_review'].sum()):,} need review")
     print(f"wrote {out}")
+    return 0
+
+
+def _is_folder_or_glob(text: str) -> bool:
+    return Path(text).is_dir() or any(ch in text for ch in "*?[")
+
+
+def _assign_on_dask(args: argparse.Namespace) -> int:
+    """``assign --scheduler``: partition by partition on Dask (see personas.dask_assign)."""
+    from personas.dask_assign import assign_partitioned
+
+    if not Path(args.run_dir).is_dir():
+        raise UsageError(f"{args.run_dir}: run directory not found.")
+    if Path(args.out).suffix.lower() in (".csv", ".parquet") and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out}: with --scheduler or a folder/glob input, give a folder for the "
+                         "Parquet parts.")
+    scheduler = None if args.scheduler in (None, "local") else args.scheduler
+    summary = assign_partitioned(args.run_dir, args.file, args.out, scheduler=scheduler,
+                                 score=not args.no_score, mapping=args.mapping)
+    scored = " with risk scores and reasons" if summary["scored"] else ""
+    print(f"{args.file}: {summary['rows']:,} accounts assigned{scored} in {summary['partitions']} partitions "
+          f"on {summary['scheduler']} ({summary['seconds']:.1f} s)")
+    print(f"wrote {summary['out_dir']}/part.*.parquet and _assign.json")
     return 0
 
 

@@ -14,7 +14,7 @@ from portfolio.errors import UserError
 from portfolio.load import load_portfolio
 from sample_data.generator import generate_portfolio, write_portfolio
 
-pytestmark = pytest.mark.slow  # a run (UMAP) and a local Dask cluster: ~30-60 s
+pytestmark = pytest.mark.slow  # a run (UMAP) and local Dask clusters: ~30-60 s
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +95,14 @@ def test_the_fingerprint_changes_when_the_run_is_saved_again(run_dir, tmp_path):
     edits.write_text(json.dumps(data))
     assert run_fingerprint(copy) != before
     assert np.isfinite(len(before))
+
+
+def test_the_assign_command_with_scheduler_writes_parquet_parts(run_dir, book, tmp_path, capsys):
+    from personas.cli import main
+
+    parts, _ = book
+    code = main(["assign", str(run_dir), str(parts), "--scheduler", "--out", str(tmp_path / "out")])
+    assert code == 0
+    assert "4,500 accounts assigned with risk scores and reasons" in capsys.readouterr().out
+    written = pd.read_parquet(tmp_path / "out")
+    assert len(written) == 4_500 and {"persona_id", "risk_score", "reasons"} <= set(written.columns)
