@@ -109,6 +109,10 @@ def _run_picker() -> None:
 
 
 def main() -> None:
+    # Compile umap/hdbscan's numba kernels while the analyst signs in, not on their first click.
+    from personas.warmup import warm_up_in_background
+
+    warm_up_in_background()
     user = current_user()
     if user is None and _sso_configured():
         user = _sso_user()
