@@ -58,6 +58,7 @@ def bootstrap_metrics(event: np.ndarray, risk: np.ndarray, *, resamples: int = 2
                       confidence: float = 0.95, chunk: int = 50) -> dict[str, dict[str, float]]:
     """Each metric as ``{value, ci_low, ci_high}``: percentile intervals over seeded resamples."""
     n = len(risk)
+    chunk = max(1, min(chunk, 5_000_000 // max(n, 1)))  # at most ~40 MB of weights per chunk
     rng = np.random.default_rng(seed)
     draws: dict[str, list[np.ndarray]] = {name: [] for name in METRIC_NAMES}
     for start in range(0, resamples, chunk):  # chunks keep the weight matrix small on big portfolios
