@@ -426,10 +426,11 @@ def load_run(directory: str | Path) -> RunResult:
     if isinstance(meta.get("model"), dict) and "skipped" not in meta["model"]:
         try:
             from explain.risk import RiskResult
-
-            risk = RiskResult.load(directory)
-        except Exception:  # the persona part of a run stays usable without the risk artefacts
-            risk = None
+        except ImportError:  # the persona part of a run stays usable without the explain package
+            RiskResult = None
+        # A risk artefact that fails its hash check refuses the whole run (UserError), never a
+        # silent "no risk model": a reviewer must learn that the run was altered.
+        risk = RiskResult.load(directory) if RiskResult is not None else None
     return RunResult(meta["run_id"], meta, accounts, profiles, model, builder, edits, risk, None)
 
 

@@ -30,3 +30,16 @@ def test_the_risk_section_and_artefacts_are_written(risk_run):
     meta = json.loads((risk_run / "run.json").read_text("utf-8"))
     assert "skipped" not in meta["model"] and "risk model" in meta["timings"]
     assert (risk_run / "model_card.md").is_file() and (risk_run / "shap_values.parquet").is_file()
+
+
+def test_a_run_whose_risk_model_file_was_altered_is_refused_not_shown_without_a_model(risk_run, tmp_path):
+    import shutil
+
+    from portfolio.errors import UserError
+
+    copy = tmp_path / "run"
+    shutil.copytree(risk_run, copy)
+    with open(copy / "risk" / "model.pkl", "ab") as handle:
+        handle.write(b"tampered")
+    with pytest.raises(UserError, match="changed after it was saved"):
+        load_run(copy)
