@@ -5,13 +5,13 @@ next to them; a changed or foreign file is refused before it is read.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import pickle
 from pathlib import Path
 from typing import Any
 
 from portfolio.errors import UserError
+from portfolio.hashing import sha256_file
 
 MANIFEST = "risk/manifest.json"  # relative to the run directory
 
@@ -19,13 +19,6 @@ MANIFEST = "risk/manifest.json"  # relative to the run directory
 class ArtefactError(UserError):
     """A saved risk artefact is missing or does not match its recorded hash."""
 
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_manifest(folder: Path, files: list[str]) -> dict[str, str]:

@@ -5,21 +5,14 @@ changed or swapped file is refused with a clear message instead of being read.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 from portfolio.errors import UserError
+from portfolio.hashing import sha256_file
 
 MANIFEST = "model/manifest.json"
 
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_manifest(run_dir: Path, files: list[str]) -> None:
