@@ -10,7 +10,10 @@ whatever the portfolio's size.
 :func:`persona_colors` gives every persona a fixed colour so the point map and the aggregated map
 use the same colours; :func:`interpolate_coordinates` places accounts outside the display sample
 on the map (mean position of their nearest display-sample accounts in feature space), so the
-aggregated map can show every account rather than the sample only.
+aggregated map can show every account rather than the sample only (:func:`run_features` and
+:func:`place_all_accounts` do that for a run). :func:`point_chart` and :func:`cell_chart` are the two
+altair maps the Personas page places; both take the one :func:`persona_scale`. Which one a run opens
+with: :func:`default_map_view` (points up to :data:`POINTS_LIMIT` accounts, cells above).
 
 >>> cells = aggregate_map(run.accounts, bins=80)              # doctest: +SKIP
 >>> alt.Chart(cells).mark_rect().encode(x="x0", x2="x1", y="y0", y2="y1",
@@ -18,6 +21,9 @@ aggregated map can show every account rather than the sample only.
 """
 from __future__ import annotations
 
+from typing import Any
+
+import altair as alt
 import numpy as np
 import pandas as pd
 
@@ -25,6 +31,11 @@ import pandas as pd
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
            "#9c755f", "#bab0ac", "#a0cbe8", "#ffbe7d", "#ff9d9a", "#86bcb6", "#8cd17d", "#f1ce63",
            "#d4a6c8", "#fabfd2", "#d7b5a6", "#79706e")
+# Up to this many accounts the map draws the display sample as points by default; above it, every
+# account aggregated into cells (the display sample is a smaller and smaller part of the portfolio).
+POINTS_LIMIT = 20_000
+MAP_BINS = 60  # cells per axis of the aggregated map: at most 3,600 marks
+PLACEMENT_NEIGHBOURS = 10  # display-sample accounts whose mean position places an account off the sample
 CELL_COLUMNS = ("x", "y", "x0", "x1", "y0", "y1", "count", "persona_id", "persona_name", "dominant_share",
                 "needs_review_count", "share_of_shown")
 
@@ -155,3 +166,118 @@ def map_caption(accounts: pd.DataFrame, cells: pd.DataFrame | None = None) -> st
     if cells is not None:
         text += f", drawn as {len(cells):,} cells coloured by each cell's most common persona"
     return text + "."
+
+
+# ---------------------------------------------------------------- every account on the map
+def default_map_view(n_accounts: int) -> str:
+    """The map a run opens with: ``"points"`` up to :data:`POINTS_LIMIT` accounts, ``"aggregated"`` above.
+
+    Up to the limit the display sample is a large part of the portfolio and points show single
+    accounts; above it the sample is a shrinking minority, so the map shows every account in cells.
+    """
+    return "points" if int(n_accounts) <= POINTS_LIMIT else "aggregated"
+
+
+def run_features(run: Any, portfolio: Any = None) -> np.ndarray | None:
+    """The run's feature matrix, one row per account in ``run.accounts`` order, or ``None``.
+
+    A run made in this process keeps its features in memory (``run.features``); a loaded run has
+    them rebuilt from ``portfolio`` with the run's own fitted feature builder, but only when that is
+    the portfolio the run was made from (same SHA-256) and has as many accounts.
+    """
+    features = getattr(run, "features", None)
+    if features is None and portfolio is not None and portfolio.sha256 == run.meta.get("data_sha256"):
+        features = run.builder.transform(portfolio.frame.reset_index(drop=True))
+    if features is None or len(features) != len(run.accounts):
+        return None
+    return features
+
+
+def place_all_accounts(accounts: pd.DataFrame, features: np.ndarray | None,
+                       k: int = PLACEMENT_NEIGHBOURS) -> np.ndarray:
+    """Map coordinates for every account: UMAP's for the display sample, interpolated for the rest.
+
+    Parameters
+    ----------
+    accounts : DataFrame
+        One row per account with ``x``, ``y`` (NaN outside the display sample).
+    features : (n, d) array or None
+        Feature rows in the same order (see :func:`run_features`). ``None``: nothing to place
+        with, the accounts outside the display sample keep NaN.
+    k : int
+        Display-sample neighbours averaged per placed account (see :func:`interpolate_coordinates`).
+
+    Returns
+    -------
+    (n, 2) float32 array of map coordinates (map units, the same as ``x``, ``y``).
+    """
+    xy = accounts[["x", "y"]].to_numpy(dtype=np.float32, na_value=np.nan, copy=True)
+    on_map = np.isfinite(xy).all(axis=1)
+    if features is None or on_map.all() or not on_map.any():
+        return xy
+    if len(features) != len(accounts):
+        raise ValueError(f"features has {len(features):,} rows for {len(accounts):,} accounts")
+    xy[~on_map] = interpolate_coordinates(features[on_map], xy[on_map], features[~on_map], k=k)
+    return xy
+
+
+def with_coordinates(accounts: pd.DataFrame, xy: np.ndarray) -> pd.DataFrame:
+    """The accounts' persona columns with ``x``, ``y`` taken from ``xy`` (what :func:`aggregate_map` bins)."""
+    keep = [c for c in ("account_id", "persona_id", "persona_name", "needs_review") if c in accounts.columns]
+    return accounts[keep].assign(x=xy[:, 0], y=xy[:, 1])
+
+
+# ---------------------------------------------------------------- charts (altair; pages only place them)
+def persona_label(persona_ids: Any, persona_names: Any) -> np.ndarray:
+    """Legend text ``"<id>: <name>"`` for each account or cell (positional), the same on both maps."""
+    ids = pd.Series(np.asarray(persona_ids)).astype(str)
+    return (ids + ": " + pd.Series(np.asarray(persona_names)).astype(str)).to_numpy(dtype=object)
+
+
+def persona_scale(accounts: pd.DataFrame) -> alt.Scale:
+    """The colour scale both maps share: every persona's label in id order, coloured by :func:`persona_colors`.
+
+    An explicit domain and range keep a persona's colour when the other map shows fewer personas
+    (a persona dominant in no cell still owns its colour).
+    """
+    names = accounts.groupby("persona_id", sort=True)["persona_name"].first()
+    colours = persona_colors(names.index)
+    return alt.Scale(domain=list(persona_label(names.index, names.to_numpy())),
+                     range=[colours[int(p)] for p in names.index])
+
+
+def _legend() -> alt.Legend:
+    return alt.Legend(title="Persona", orient="bottom", columns=2)
+
+
+def point_chart(points: pd.DataFrame, scale: alt.Scale, n_accounts: int) -> alt.Chart:
+    """The display sample as points (``points`` from ``personas.views.map_points``), coloured by persona."""
+    return alt.Chart(points).mark_circle(size=18, opacity=0.7).encode(
+        x=alt.X("x:Q", axis=None, scale=alt.Scale(zero=False)),
+        y=alt.Y("y:Q", axis=None, scale=alt.Scale(zero=False)),
+        color=alt.Color("persona:N", scale=scale, legend=_legend()),
+        tooltip=[alt.Tooltip("persona:N"), alt.Tooltip("balance:Q", format=",.2f"),
+                 alt.Tooltip("days_past_due:Q"), alt.Tooltip("membership_probability:Q", format=".2f"),
+                 alt.Tooltip("needs_review:N")],
+    ).properties(height=520, title=f"{len(points):,} of {n_accounts:,} accounts drawn as points"
+                                   + (" (display sample)" if len(points) < n_accounts else "")).interactive()
+
+
+def cell_chart(cells: pd.DataFrame, scale: alt.Scale) -> alt.Chart:
+    """Cells from :func:`aggregate_map` as rectangles in their dominant persona's colour.
+
+    Opacity follows the dominant share (pale = mixed border region); the tooltip gives the persona,
+    its share of the cell, the accounts in the cell and how many of them need review.
+    """
+    data = cells.assign(persona=persona_label(cells["persona_id"], cells["persona_name"]))
+    return alt.Chart(data).mark_rect().encode(
+        x=alt.X("x0:Q", axis=None, scale=alt.Scale(zero=False)), x2="x1:Q",
+        y=alt.Y("y0:Q", axis=None, scale=alt.Scale(zero=False)), y2="y1:Q",
+        color=alt.Color("persona:N", scale=scale, legend=_legend()),
+        opacity=alt.Opacity("dominant_share:Q", scale=alt.Scale(domain=[0, 1], range=[0.25, 1]), legend=None),
+        tooltip=[alt.Tooltip("persona:N", title="most common persona"),
+                 alt.Tooltip("dominant_share:Q", title="its share of the cell", format=".0%"),
+                 alt.Tooltip("count:Q", title="accounts", format=","),
+                 alt.Tooltip("needs_review_count:Q", title="need review", format=",")],
+    ).properties(height=520, title=f"{int(cells['count'].sum()):,} accounts drawn as {len(cells):,} cells "
+                                   "(aggregated on the server)").interactive()

@@ -5,6 +5,8 @@ from typing import Any
 
 import pandas as pd
 
+from personas.mapview import persona_label
+
 
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
@@ -67,7 +69,7 @@ def map_points(accounts: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
     extra = frame[["account_id", "balance", "days_past_due"]].copy()
     extra["account_id"] = extra["account_id"].astype(str)
     points = shown.merge(extra, on="account_id", how="left")
-    points["persona"] = points["persona_id"].astype(str) + ": " + points["persona_name"]
+    points["persona"] = persona_label(points["persona_id"], points["persona_name"])
     return points
 
 
