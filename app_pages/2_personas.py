@@ -5,13 +5,12 @@ by ``personas.pipeline.apply_edit`` and saved as a new run folder. This page onl
 """
 from __future__ import annotations
 
-import altair as alt
 import streamlit as st
 
-from app_pages._personas_ui import run_cached
+from app_pages._personas_ui import all_accounts_on_map, run_cached
 from app_pages._state import (current_portfolio, current_run, current_settings, current_user, portfolio_choice,
                           require_role, show_error)
-from personas import edits, views
+from personas import edits, mapview, views
 from personas.pipeline import apply_edit
 from portfolio.errors import UserError
 from portfolio.workspace import runs_dir
@@ -65,17 +64,27 @@ tab_map, tab_cards, tab_compare, tab_search, tab_edit, tab_review = st.tabs(
     ["Map", "Personas", "Compare", "Settings search", "Edit", "Needs review"])
 
 with tab_map:
-    points = views.map_points(run.accounts, portfolio.frame)
-    st.caption(f"Display sample: {len(points):,} of {len(run.accounts):,} accounts. Position is a 2-D "
-               "UMAP of the features; nearby accounts behave alike, distances between clumps mean little.")
-    chart = alt.Chart(points).mark_circle(size=18, opacity=0.7).encode(
-        x=alt.X("x:Q", axis=None), y=alt.Y("y:Q", axis=None),
-        color=alt.Color("persona:N", legend=alt.Legend(title="Persona", orient="bottom", columns=2)),
-        tooltip=[alt.Tooltip("persona:N"), alt.Tooltip("balance:Q", format=",.2f"),
-                 alt.Tooltip("days_past_due:Q"), alt.Tooltip("membership_probability:Q", format=".2f"),
-                 alt.Tooltip("needs_review:N")],
-    ).properties(height=520, title=f"{len(points):,} accounts shown (display sample)").interactive()
+    n_accounts = len(run.accounts)
+    n_sample = int(run.accounts["x"].notna().sum())
+    view = st.radio("Map shows", ["points", "aggregated"], horizontal=True, key="map_view",
+                    index=0 if mapview.default_map_view(n_accounts) == "points" else 1,
+                    format_func={"points": f"Points (display sample of {n_sample:,})",
+                                 "aggregated": "All accounts, aggregated on the server"}.get)
+    scale = mapview.persona_scale(run.accounts)
+    if view == "points":
+        chart = mapview.point_chart(views.map_points(run.accounts, portfolio.frame), scale, n_accounts)
+        caption = mapview.map_caption(run.accounts)
+    else:
+        placed = all_accounts_on_map(run, portfolio)
+        cells = mapview.aggregate_map(placed, mapview.MAP_BINS)
+        chart = mapview.cell_chart(cells, scale)
+        caption = (f"{mapview.map_caption(placed, cells)} Accounts outside the display sample sit at the mean "
+                   f"position of their {mapview.PLACEMENT_NEIGHBOURS} nearest sample accounts in feature space; pale "
+                   "cells mix personas.")
     st.altair_chart(chart, width="stretch")
+    st.caption(f"{caption} Position is a 2-D UMAP of the features; nearby accounts behave alike, distances "
+               f"between clumps mean little. The map opens as points up to {mapview.POINTS_LIMIT:,} accounts "
+               "and aggregated above.")
 
 with tab_cards:
     grid = st.columns(3)

@@ -1,4 +1,5 @@
-"""Running the persona pipeline for the Personas page: cached per (data, mapping, settings), with progress.
+"""Running the persona pipeline for the Personas page: cached per (data, mapping, settings), with progress;
+and every account's map position for the aggregated map, cached per run.
 
 A progress bar drawn from inside an ``st.cache_resource`` function cannot be replayed on a cache hit
 (``CacheReplayClosureError`` on the second visit). Here the cache is a process-wide store of finished
@@ -6,11 +7,15 @@ runs, and the pipeline runs outside any cached function, so the progress display
 """
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
+from personas import mapview
 from portfolio.workspace import runs_dir
 
 MAX_RUNS = 8
@@ -54,3 +59,21 @@ def _count_pipeline_call() -> None:
         PIPELINE_CALLS["count"] += 1
     except ImportError:
         pass
+
+
+@st.cache_data(show_spinner="Placing every account on the map…", max_entries=4)
+def _all_coordinates(run_key: str, _run: Any, _portfolio: Any) -> np.ndarray:
+    # Keyed by the run, not by its edits: edits change personas, never features or map positions.
+    return mapview.place_all_accounts(_run.accounts, mapview.run_features(_run, _portfolio))
+
+
+def all_accounts_on_map(run: Any, portfolio: Any) -> pd.DataFrame:
+    """Every account of ``run`` with map coordinates (display sample from UMAP, the rest placed by
+    their nearest display-sample neighbours); the placement runs once per run and is cached.
+
+    Accounts keep NaN coordinates when the run's features cannot be had (a loaded run whose
+    portfolio is not open); ``personas.mapview.map_caption`` then says only the sample is shown.
+    """
+    settings = json.dumps(run.meta.get("parameters", {}).get("settings", {}), sort_keys=True, default=str)
+    key = f"{run.run_id}|{run.meta.get('data_sha256')}|{settings}"
+    return mapview.with_coordinates(run.accounts, _all_coordinates(key, run, portfolio))

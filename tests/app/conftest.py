@@ -171,3 +171,16 @@ def texts():
                 parts += [str(getattr(element, "value", "")), str(getattr(element, "label", ""))]
         return "\n".join(parts)
     return _texts
+
+
+@pytest.fixture
+def map_chart():
+    """``map_chart(at)``: the Vega-Lite spec (dict) of the chart on the Personas page's Map tab."""
+    import json
+
+    def _spec(at: AppTest) -> dict[str, Any]:
+        tab = next(t for t in at.tabs if t.label == "Map")
+        charts = tab.get("vega_lite_chart")
+        assert len(charts) == 1, f"the Map tab shows {len(charts)} charts"
+        return json.loads(charts[0].proto.spec)
+    return _spec

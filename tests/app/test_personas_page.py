@@ -43,3 +43,20 @@ def test_the_personas_page_shows_a_run_and_records_a_rename_without_exceptions()
     assert not at.exception, at.exception
     assert "persona_edited_dir" in at.session_state
     assert any("Early small payers" in m.value for m in at.markdown)
+
+
+def test_a_small_portfolio_opens_the_map_as_points_and_can_show_every_account_in_cells(map_chart):
+    at = _page_on_small_sample()
+    at.run()
+    assert not at.exception, at.exception
+    view = at.radio(key="map_view")
+    assert view.value == "points", "600 accounts: at most 20,000, so points by default"
+    assert view.options[0] == "Points (display sample of 600)"
+    points = map_chart(at)
+    assert points["title"] == "600 of 600 accounts drawn as points"
+
+    view.set_value("aggregated").run()
+    assert not at.exception, at.exception
+    cells = map_chart(at)
+    assert cells["title"].startswith("600 accounts drawn as ") and "cells" in cells["title"]
+    assert cells["encoding"]["color"]["scale"] == points["encoding"]["color"]["scale"], "same colour per persona"
