@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from personas.settings import RunSettings
 from portfolio.errors import UsageError, UserError
 
 
@@ -25,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--mapping", metavar="FILE.json", help="JSON object: source column -> role")
     run.add_argument("--truth-col", metavar="COL", help="planted persona labels, for truth ARI only (never a feature)")
     run.add_argument("--seed", type=int, default=42, metavar="N", help="seed (default %(default)s): same seed, same personas")
-    run.add_argument("--max-fit-rows", type=int, default=50_000, metavar="N",
+    run.add_argument("--max-fit-rows", type=int, default=RunSettings.max_fit_rows, metavar="N",
                      help="accounts UMAP/HDBSCAN are fitted on (stratified sample; default %(default)s)")
     run.add_argument("--target", metavar="COL", help="outcome column for the risk model (none: step skipped)")
     run.add_argument("--target-event", choices=("paid", "default"), default="paid",
@@ -33,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--language", choices=("en", "de"), default="en", help="language of persona names")
     run.add_argument("--no-search", action="store_true",
                      help="skip the settings search and use the default min cluster size and neighbours")
+    run.add_argument("--one-process", action="store_true",
+                     help="fit the risk model in this process after discovery instead of alongside it "
+                          "in a second process (same result, slower on two or more cores)")
     run.set_defaults(func=run_command)
 
     assign = subparsers.add_parser(
@@ -73,14 +77,14 @@ def _progress(stage: str, fraction: float) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     from personas.pipeline import run_pipeline
-    from personas.settings import RunSettings
 
     if args.max_fit_rows < 100:
         raise UsageError(f"--max-fit-rows must be at least 100, not {args.max_fit_rows}.")
     started = time.perf_counter()
     portfolio = _portfolio(args.file, args.mapping)
     settings = RunSettings(target=args.target, target_event=args.target_event, truth_col=args.truth_col,
-                           seed=args.seed, max_fit_rows=args.max_fit_rows, language=args.language)
+                           seed=args.seed, max_fit_rows=args.max_fit_rows, language=args.language,
+                           parallel_risk=not args.one_process)
     if args.no_search:
         settings = settings.with_discovery(search=False)
     result = run_pipeline(portfolio, settings, progress=_progress)

@@ -26,13 +26,13 @@ from personas.discovery import PersonaModel, map_coordinates, stratified_sample
 from personas.features import FeatureBuilder, feature_columns
 from personas.names import name_personas
 from personas.profiles import build_profiles, outcome_columns
+from personas.risk_step import RISK_SKIPPED, RiskStep, start_risk_step
 from personas.settings import RunSettings
 from portfolio.errors import UserError
 
 Progress = Callable[[str, float], None] | None
 MIN_ROWS = 50
 LIBRARIES = ("umap-learn", "hdbscan", "scikit-learn", "pandas", "numpy", "pyarrow", "numba", "pynndescent")
-RISK_SKIPPED = {"skipped": "no --target given; the risk model step was skipped"}
 
 
 @dataclass
@@ -58,6 +58,19 @@ class RunResult:
 
 
 # ---------------------------------------------------------------------------- run
+class _Laps:
+    """Seconds per stage: ``lap("features")`` records the time since the previous lap."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._since = time.perf_counter()
+
+    def __call__(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = round(now - self._since, 3)
+        self._since = now
+
+
 def run_pipeline(portfolio: Any, settings: RunSettings | None = None, progress: Progress = None) -> RunResult:
     """Find personas in ``portfolio`` (``portfolio.load.Portfolio``) and, with a target, score risk.
 
@@ -71,18 +84,23 @@ def run_pipeline(portfolio: Any, settings: RunSettings | None = None, progress: 
     """
     settings = settings or RunSettings()
     report = progress or (lambda stage, fraction: None)
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        timings[stage] = round(time.perf_counter() - clock, 3)
-        clock = time.perf_counter()
-
+    lap = _Laps()
     report("validation", 0.0)
     frame = _validated_frame(portfolio, settings)
     lap("validation")
 
+    risk_step = start_risk_step(frame, portfolio.roles, settings)  # runs alongside discovery
+    try:
+        result = _personas_and_risk(portfolio, frame, settings, risk_step, report, lap)
+    except BaseException:
+        if risk_step is not None:
+            risk_step.cancel()
+        raise
+    report("done", 1.0)
+    return result
+
+
+def _personas_and_risk(portfolio, frame, settings, risk_step, report, lap) -> RunResult:
     report("features", 0.03)
     columns = [c for c in feature_columns(frame, portfolio.roles) if c not in (settings.truth_col, settings.target)]
     sample = stratified_sample(frame, settings.max_fit_rows, settings.seed)
@@ -114,12 +132,11 @@ def run_pipeline(portfolio: Any, settings: RunSettings | None = None, progress: 
     _apply_names(accounts, profiles, model.names_)
     lap("profiles")
 
-    risk, risk_section = _risk_step(frame, portfolio.roles, accounts, settings, report)
+    risk, risk_section = _finish_risk(risk_step, accounts, settings, report)
     if risk is not None:
         _carry_risk(profiles, accounts)
         lap("risk model")
-    meta = _meta(portfolio, settings, frame, builder, model, accounts, timings, outcomes, risk_section)
-    report("done", 1.0)
+    meta = _meta(portfolio, settings, frame, builder, model, accounts, lap.timings, outcomes, risk_section)
     return RunResult(meta["run_id"], meta, accounts, profiles, model, builder, [], risk, X)
 
 
@@ -166,25 +183,22 @@ def _apply_names(accounts: pd.DataFrame, profiles: list[dict[str, Any]], names: 
     accounts["persona_name"] = accounts["persona_id"].map(names).fillna("").astype(str)
 
 
-def _risk_step(frame, roles, accounts, settings, report):
-    if not settings.target:
+def _finish_risk(risk_step: RiskStep | None, accounts: pd.DataFrame, settings: RunSettings,
+                 report: Callable[[str, float], None]):
+    """Collect the risk step started before discovery; merge scores and reasons into ``accounts``."""
+    if risk_step is None:
         return None, dict(RISK_SKIPPED)
-    try:
-        from explain.risk import RiskSettings, fit_risk_model
-    except ImportError as err:
-        return None, {"skipped": f"the risk model is not available in this installation ({err})"}
-    report("risk model", 0.86)
-    persona_ids = pd.Series(accounts["persona_id"].to_numpy(), index=frame.index)
-    risk = fit_risk_model(frame, roles, target=settings.target, target_event=settings.target_event,
-                          persona_ids=persona_ids,
-                          settings=RiskSettings(seed=settings.seed, language=settings.language),
-                          progress=lambda stage, f: report(stage, 0.86 + 0.13 * f))
+    report("risk model, SHAP and fairness" + (" (finishing in the second process)"
+                                              if risk_step.mode == "child process" else ""), 0.86)
+    risk = risk_step.result(accounts["persona_id"].to_numpy(), settings.language)
     scores = risk.scores[["account_id", "risk_score", "reasons"]].copy()
     scores["account_id"] = scores["account_id"].astype(str)
     merged = accounts[["account_id"]].merge(scores, on="account_id", how="left")
     accounts["risk_score"] = merged["risk_score"].to_numpy()
     accounts["reasons"] = merged["reasons"].to_numpy()
-    return risk, risk.run_json_section()
+    section = risk.run_json_section()
+    section["computed_in"] = risk_step.mode
+    return risk, section
 
 
 # ---------------------------------------------------------------------------- run.json

@@ -115,7 +115,15 @@ class RunSettings:
     seed : int
         Seed for sampling, UMAP and the search: the same seed repeats a run exactly.
     max_fit_rows : int
-        Most accounts UMAP and HDBSCAN are fitted on (a stratified sample); all accounts are assigned.
+        Most accounts UMAP and HDBSCAN are fitted on (a stratified sample); all accounts are assigned
+        by a k-NN vote. 20,000 rows: on generated 100,000-row portfolios the truth ARI was 0.81 with
+        20,000 fitted rows and 0.82 with 50,000, at 17 s instead of 37 s of discovery (2 cores).
+    parallel_risk : bool
+        Fit the risk model in a second process while persona discovery (single-threaded, so that a
+        seed repeats it exactly) runs in this one. Same result either way; off = one process.
+    parallel_risk_min_rows : int
+        Below this many accounts the risk model runs in this process (a second process costs ~2 s
+        of imports, more than the overlap saves on a small portfolio).
     language : {"en", "de"}
         Language of the generated persona names.
     """
@@ -125,8 +133,10 @@ class RunSettings:
     target_event: str = "paid"
     truth_col: str | None = None
     seed: int = 42
-    max_fit_rows: int = 50_000
+    max_fit_rows: int = 20_000
     language: str = "en"
+    parallel_risk: bool = True
+    parallel_risk_min_rows: int = 20_000
 
     def with_discovery(self, **changes: Any) -> "RunSettings":
         return replace(self, discovery=replace(self.discovery, **changes))

@@ -43,3 +43,96 @@ def test_a_run_whose_risk_model_file_was_altered_is_refused_not_shown_without_a_
         handle.write(b"tampered")
     with pytest.raises(UserError, match="changed after it was saved"):
         load_run(copy)
+
+
+# ---------------------------------------------------------------------------- second process
+def _risk_settings(**changes):
+    from dataclasses import replace
+
+    return replace(small_settings(search=False), **{"target": "paid_90d", "target_event": "paid",
+                                                     "truth_col": None, **changes})
+
+
+@pytest.fixture(scope="module")
+def portfolio_900():
+    return generated_portfolio(900, seed=21)
+
+
+@pytest.fixture(scope="module")
+def child_run(portfolio_900):
+    pytest.importorskip("explain.risk")
+    return run_pipeline(portfolio_900, _risk_settings(parallel_risk_min_rows=0))
+
+
+def test_the_risk_model_fitted_alongside_discovery_equals_the_one_fitted_in_this_process(child_run,
+                                                                                        portfolio_900):
+    here = run_pipeline(portfolio_900, _risk_settings(parallel_risk=False))
+    assert child_run.meta["model"]["computed_in"] == "child process"
+    assert here.meta["model"]["computed_in"].startswith("this process")
+    assert child_run.accounts["risk_score"].tolist() == here.accounts["risk_score"].tolist()
+    assert child_run.accounts["reasons"].tolist() == here.accounts["reasons"].tolist()
+    for name, values in here.risk.metrics.items():  # the last bit of a float sum may follow memory alignment
+        assert child_run.risk.metrics[name] == pytest.approx(values, rel=1e-12, abs=1e-12)
+    assert child_run.risk.persona_risk == here.risk.persona_risk
+
+
+def test_persona_views_are_added_after_discovery_in_the_parent(child_run):
+    assert set(child_run.risk.persona_risk) == set(child_run.accounts["persona_id"].unique())
+    assert child_run.risk.persona_explanation() is not None
+    assert all(p["mean_risk_score"] is not None for p in child_run.profiles)
+
+
+def test_a_bad_target_found_by_the_child_is_the_same_user_error_as_without_it(portfolio_900):
+    from dataclasses import replace
+
+    from portfolio.errors import UserError
+
+    frame = portfolio_900.frame.copy()
+    frame["always_paid"] = 1  # one outcome only: nothing to learn
+    one_class = replace(portfolio_900, frame=frame)
+    with pytest.raises(UserError, match="always_paid") as in_child:
+        run_pipeline(one_class, _risk_settings(parallel_risk_min_rows=0, target="always_paid"))
+    with pytest.raises(UserError) as in_process:
+        run_pipeline(one_class, _risk_settings(parallel_risk=False, target="always_paid"))
+    assert str(in_child.value) == str(in_process.value)
+
+
+def test_a_child_that_gives_no_answer_falls_back_to_this_process_and_says_so(portfolio_900, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # starts, prints nothing, exits 1
+    result = run_pipeline(portfolio_900, _risk_settings(parallel_risk_min_rows=0))
+    assert result.meta["model"]["computed_in"].startswith("this process (the child process gave no result")
+    assert result.accounts["risk_score"].between(0, 1).all()
+
+
+def test_an_answer_whose_hash_does_not_match_is_never_unpickled():
+    import pickle
+
+    from personas.risk_step import _decode, _encode
+
+    good = _encode("ok", {"a": 1})
+    assert _decode(good) == ("ok", {"a": 1})
+    head, _, body = good.partition(b"\n")
+    tampered = head + b"\n" + pickle.dumps({"a": 2})
+    assert _decode(tampered) == (None, None)
+    assert _decode(b"") == (None, None)
+    assert _decode(b"Warning: something printed\n" + body) == (None, None)
+
+
+def test_small_portfolios_fit_the_risk_model_in_this_process(portfolio_900):
+    from personas.risk_step import start_risk_step
+
+    step = start_risk_step(portfolio_900.frame, portfolio_900.roles, _risk_settings())
+    assert step.mode.startswith("this process (fewer than")
+    assert start_risk_step(portfolio_900.frame, portfolio_900.roles, _risk_settings(target=None)) is None
+
+
+def test_the_child_gets_no_personal_data_or_planted_truth(portfolio_900):
+    from personas.risk_step import _columns_for_risk
+
+    settings = _risk_settings(truth_col="true_persona")
+    sent = _columns_for_risk(portfolio_900.frame, portfolio_900.roles, settings)
+    assert not set(portfolio_900.roles.pii) & set(sent.columns)
+    assert "true_persona" not in sent.columns
+    assert {"account_id", "paid_90d", "balance", "days_past_due"} <= set(sent.columns)

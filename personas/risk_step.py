@@ -1,0 +1,200 @@
+"""The run's risk step, fitted in a second process while persona discovery runs in this one.
+
+Persona discovery is single-threaded on purpose (a seeded UMAP repeats exactly only on one thread),
+so during discovery the second core of a laptop sits idle. :func:`start_risk_step` starts the risk
+model (cross-validation, SHAP, fairness: :func:`explain.risk.fit_risk_model`) in a child Python
+process before discovery begins, and :meth:`RiskStep.result` collects it afterwards; the persona
+views of the risk result (mean risk and SHAP per persona) are then added here, because the personas
+are only known at the end of discovery.
+
+Why a child process and not a thread: UMAP's numba kernels hold the GIL for a whole epoch, which
+would starve a risk thread. Why ``subprocess`` and not ``multiprocessing``: a spawned
+``multiprocessing`` child re-runs ``__main__``, which inside Streamlit (and its AppTest) can be a
+page script. The child is ``python -m personas.risk_step``; the job and the result travel as pickles
+over its stdin/stdout pipes only (no file, nothing a user supplied is ever unpickled), and the
+result is checked against the SHA-256 the child reports before it is unpickled.
+
+Small portfolios (below ``RunSettings.parallel_risk_min_rows``) and ``parallel_risk=False`` fit in
+this process: starting a child costs ~2 s of imports, more than the overlap saves there. A child
+that cannot start or dies without an answer is reported, and the step falls back to this process,
+so a run never fails only because a second process was not available. The risk result is the same
+either way (same data, same seeds).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+Progress = Callable[[str, float], None]
+RISK_SKIPPED = {"skipped": "no --target given; the risk model step was skipped"}
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class RiskJob:
+    """What the risk step needs: the portfolio columns it may read and the settings."""
+
+    frame: pd.DataFrame
+    roles: Any
+    target: str
+    target_event: str
+    risk_settings: Any
+
+    def fit(self) -> Any:
+        from explain.risk import fit_risk_model
+
+        return fit_risk_model(self.frame, self.roles, target=self.target, target_event=self.target_event,
+                              persona_ids=None, settings=self.risk_settings)
+
+
+@dataclass
+class RiskStep:
+    """A started risk step: running in a child process, or waiting to run here.
+
+    Attributes
+    ----------
+    mode : str
+        "child process" or "this process", with the reason for the latter.
+    seconds_overlapped : float
+        Set by :meth:`result`: child seconds that ran alongside discovery.
+    """
+
+    job: RiskJob
+    mode: str
+    _process: subprocess.Popen | None = None
+    _thread: threading.Thread | None = None
+    _answer: dict[str, Any] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+    def result(self, persona_ids: np.ndarray, language: str) -> Any:
+        """The finished :class:`explain.risk.RiskResult` with its persona views added."""
+        risk = self._child_result() if self._process is not None else None
+        if risk is None:
+            risk = self.job.fit()
+        return with_persona_views(risk, persona_ids, language)
+
+    def cancel(self) -> None:
+        """Stop the child (discovery failed, so its result is not wanted)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _child_result(self) -> Any:
+        self._thread.join()
+        out, err, code = self._answer.get("out", b""), self._answer.get("err", b""), self._process.returncode
+        status, payload = _decode(out)
+        if status == "ok":
+            self.mode = "child process"
+            return payload
+        if status == "error":  # the child's own exception, e.g. a UserError about the target column
+            raise payload
+        detail = (err.decode("utf-8", "replace").strip().splitlines() or [f"exit code {code}"])[-1]
+        self.mode = f"this process (the child process gave no result: {detail[:200]})"
+        return None
+
+
+def start_risk_step(frame: pd.DataFrame, roles: Any, settings: Any) -> RiskStep | None:
+    """Start the risk step for a run (``settings``: :class:`personas.settings.RunSettings`).
+
+    Returns None when the run has no target.
+    """
+    if not settings.target:
+        return None
+    from explain.risk import RiskSettings
+
+    job = RiskJob(_columns_for_risk(frame, roles, settings), roles, settings.target, settings.target_event,
+                  RiskSettings(seed=settings.seed, language=settings.language))
+    if not settings.parallel_risk:
+        return RiskStep(job, "this process (parallel_risk is off)")
+    if len(frame) < settings.parallel_risk_min_rows:
+        return RiskStep(job, f"this process (fewer than {settings.parallel_risk_min_rows:,} accounts)")
+    if (os.cpu_count() or 1) < 2:
+        return RiskStep(job, "this process (one CPU core)")
+    return _start_child(job)
+
+
+def _columns_for_risk(frame: pd.DataFrame, roles: Any, settings: Any) -> pd.DataFrame:
+    """The portfolio without personal data and planted truth: the child needs neither."""
+    drop = set(getattr(roles, "pii", []) or []) | set(getattr(roles, "truth", []) or [])
+    drop.discard(settings.target)
+    drop.discard("account_id")
+    if settings.truth_col and settings.truth_col != settings.target:
+        drop.add(settings.truth_col)
+    return frame[[c for c in frame.columns if c not in drop]]
+
+
+def _start_child(job: RiskJob) -> RiskStep:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+               OMP_WAIT_POLICY="PASSIVE")  # idle OpenMP threads must not spin while UMAP needs the core
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "personas.risk_step"], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=str(REPO))
+    except OSError as err:
+        return RiskStep(job, f"this process (could not start a child process: {err})")
+    step = RiskStep(job, "child process", _process=process)
+    payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def talk() -> None:
+        step._answer["out"], step._answer["err"] = process.communicate(payload)
+
+    step._thread = threading.Thread(target=talk, name="risk-step-child", daemon=True)
+    step._thread.start()
+    return step
+
+
+def with_persona_views(risk: Any, persona_ids: np.ndarray, language: str) -> Any:
+    """Add mean risk score and SHAP per persona to a risk result fitted without personas."""
+    ids = np.asarray(persona_ids)
+    account_ids = risk.scores["account_id"].astype(str)
+    risk.persona_table = risk.shap.persona_explanation(pd.Series(ids, index=account_ids.to_numpy()), language)
+    means = pd.Series(risk.scores["risk_score"].to_numpy()).groupby(ids).mean()
+    risk.persona_risk = {int(k): float(v) for k, v in means.items()}
+    return risk
+
+
+# ---------------------------------------------------------------------------- the wire format
+# One line "<status> <sha256>\n" then the pickle. status: ok (a RiskResult) or error (an exception).
+def _encode(status: str, payload: Any) -> bytes:
+    body = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+    return f"{status} {hashlib.sha256(body).hexdigest()}\n".encode() + body
+
+
+def _decode(out: bytes) -> tuple[str | None, Any]:
+    head, _, body = out.partition(b"\n")
+    parts = head.decode("ascii", "replace").split()
+    if len(parts) != 2 or parts[0] not in ("ok", "error") or hashlib.sha256(body).hexdigest() != parts[1]:
+        return None, None  # no answer, a truncated one, or stray output: never unpickled
+    return parts[0], pickle.loads(body)
+
+
+def _child_main() -> int:
+    """Entry of the child: read a RiskJob from stdin, write the answer to stdout."""
+    wire = os.fdopen(os.dup(1), "wb")
+    sys.stdout = sys.stderr  # stray prints from libraries must not corrupt the answer
+    job = pickle.load(sys.stdin.buffer)
+    try:
+        answer = _encode("ok", job.fit())
+    except Exception as err:  # sent back and raised in the parent as it is
+        try:
+            answer = _encode("error", err)
+        except Exception:
+            answer = _encode("error", RuntimeError(f"risk step failed: {type(err).__name__}: {err}"))
+    wire.write(answer)
+    wire.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main())
