@@ -204,7 +204,9 @@ def markdown(results: dict[str, Any]) -> str:
     out += ["", "**Targets (issue 6):**", *[f"* {line}" for line in check_targets(rows)]]
     out += ["", "**How to read it.** *app full run*: reading and validating the Parquet file (`load_portfolio`), "
             "`run_pipeline` with target `paid_90d` (features, persona discovery on a stratified sample, assignment of "
-            "every account, map, profiles, risk model with cross-validation, SHAP, fairness) and saving the run. "
+            "every account, map, profiles, risk model with cross-validation, SHAP, fairness) and saving the run; "
+            "the risk model runs in a second process alongside discovery (UMAP is seeded, hence single-threaded, "
+            "so the second core is otherwise idle), and the clock stops only when both are done and saved. "
             "*app persona step*: the persona stages of that run (features, discovery, assignment, map, profiles). "
             "*naive persona step*: the app's features on all rows, umap-learn `fit_transform` on ALL rows (the app's "
             "parameters and `random_state=seed`, so it repeats exactly like the app's run; umap-learn is then "
@@ -212,8 +214,8 @@ def markdown(results: dict[str, Any]) -> str:
             "(umap-learn multi-threaded on both cores: faster, but a different result every run). *ratio* = naive "
             "persona step ÷ app full run; the issue-6 targets use the seeded baseline. *truth ARI*: adjusted Rand index against the planted `true_persona` over "
             "all accounts (app: every account's assigned persona; naive: HDBSCAN labels with noise counted as one "
-            "more label). *peak*: largest resident set size of the pipeline's own fresh process (ru_maxrss), file "
-            "reading included. Numba compilation is **excluded** for both: each process warms numba up before its "
+            "more label). *peak*: largest resident set size of the whole process tree (the fresh measuring process "
+            "plus the app's risk-model process, summed while both run), file reading included. Numba compilation is **excluded** for both: each process warms numba up before its "
             "clock starts, as the app does at start-up (warm-up seconds in latest.json)."]
     if notes:
         out += ["", "**Notes:**", *notes]
