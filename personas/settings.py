@@ -122,8 +122,8 @@ class RunSettings:
         Fit the risk model in a second process while persona discovery (single-threaded, so that a
         seed repeats it exactly) runs in this one. Same result either way; off = one process.
     parallel_risk_min_rows : int
-        Below this many accounts the risk model runs in this process (a second process costs ~2 s
-        of imports, more than the overlap saves on a small portfolio).
+        Below this many accounts the risk model runs in this process: a second process costs ~2 s
+        of imports, about what the whole risk step takes on a few thousand accounts.
     language : {"en", "de"}
         Language of the generated persona names.
     """
@@ -136,7 +136,7 @@ class RunSettings:
     max_fit_rows: int = 20_000
     language: str = "en"
     parallel_risk: bool = True
-    parallel_risk_min_rows: int = 20_000
+    parallel_risk_min_rows: int = 5_000
 
     def with_discovery(self, **changes: Any) -> "RunSettings":
         return replace(self, discovery=replace(self.discovery, **changes))
