@@ -10,7 +10,8 @@ warnings for a human reviewer, not verdicts:
 * demographic parity difference: highest minus lowest flagged rate (warning above 10 points when a
   two-proportion test says it is not chance, p < 0.05);
 * calibration within groups: mean risk score against the observed NOT-paid rate per group;
-* proxy check: how well the model's features predict the attribute (cross-validated AUC).
+* proxy check: how well the model's features predict the attribute (cross-validated AUC), on
+  all accounts up to ``proxy_max_rows``, else on a seeded sample stratified by group (stated).
 """
 from __future__ import annotations
 
@@ -98,13 +99,9 @@ def _fairness_report(frame, sensitive, risk, event, features, settings) -> Fairn
         warnings.extend(summary["warnings"])
         proxy = proxy_check(column, groups, features, table, settings)
         proxies.append(proxy)
-        flagged_features = proxy.loc[proxy["flagged"] & (proxy["feature"] != "(all features)"), "feature"]
-        if len(flagged_features):
-            warnings.append(f"{column}: the features {', '.join(flagged_features)} predict it "
-                            f"(AUC ≥ {settings.proxy_auc_threshold}); review them as possible proxies.")
-        elif proxy["flagged"].any():
-            warnings.append(f"{column}: the features together predict it (AUC ≥ "
-                            f"{settings.proxy_auc_threshold}); the score may carry it indirectly.")
+        summary.update(proxy_accounts=int(proxy["accounts"].max()) if len(proxy) else 0,
+                       proxy_sampled=bool(proxy["sampled"].any()))
+        warnings.extend(_proxy_warnings(column, proxy, settings))
     return FairnessReport(
         pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(),
         summaries, pd.concat(proxies, ignore_index=True) if proxies else pd.DataFrame(),
@@ -187,6 +184,65 @@ def _two_proportion_p(first: pd.Series, second: pd.Series) -> float:
     return 1.0 if se == 0 else float(2 * norm.sf(abs(p1 - p2) / se))
 
 
+def _proxy_warnings(column: str, proxy: pd.DataFrame, settings: RiskSettings) -> list[str]:
+    flagged_features = proxy.loc[proxy["flagged"] & (proxy["feature"] != "(all features)"), "feature"]
+    basis = proxy_basis(proxy)
+    if len(flagged_features):
+        return [f"{column}: the features {', '.join(flagged_features)} predict it "
+                f"(AUC ≥ {settings.proxy_auc_threshold} {basis}); review them as possible proxies."]
+    if proxy["flagged"].any():
+        return [f"{column}: the features together predict it (AUC ≥ {settings.proxy_auc_threshold} "
+                f"{basis}); the score may carry it indirectly."]
+    return []
+
+
+def proxy_basis(proxy: pd.DataFrame) -> str:
+    """Which accounts a proxy table's AUCs come from, in words ("on a 20,000-account sample")."""
+    if proxy.empty:
+        return "on no accounts (too few groups to compare)"
+    if "accounts" not in proxy.columns:  # tables saved before the sample size was recorded
+        return "on all usable accounts"
+    accounts = int(proxy["accounts"].max())
+    return f"on a {accounts:,}-account sample" if proxy["sampled"].any() else f"on all {accounts:,} accounts"
+
+
+def stratified_sample(labels: np.ndarray, size: int, seed: int, floor: int = 0) -> np.ndarray:
+    """Sorted positions of a seeded sample of at most ``size`` rows that keeps each label's share.
+
+    A label whose proportional share would be under ``floor`` rows gets ``floor`` (all its rows when
+    it has fewer), so a small but compared group is not sampled away; the others share the rest in
+    proportion to their sizes (largest remainders). Without room for the floors, plain proportions.
+    """
+    _, codes, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    quota = _largest_remainders(counts, size)
+    lifted = np.minimum(counts, floor)
+    low = quota < lifted
+    if low.any() and lifted[low].sum() < size:
+        quota[low] = lifted[low]
+        quota[~low] = _largest_remainders(counts[~low], size - int(lifted[low].sum()))
+    quota = np.minimum(quota, counts)
+    rng = np.random.default_rng(seed)
+    picked = [rng.choice(np.flatnonzero(codes == k), quota[k], replace=False) for k in range(len(counts))]
+    return np.sort(np.concatenate(picked))
+
+
+def _largest_remainders(counts: np.ndarray, size: int) -> np.ndarray:
+    """Whole numbers proportional to ``counts`` that add up to ``size``."""
+    exact = counts * size / max(int(counts.sum()), 1)
+    quota = np.floor(exact).astype(int)
+    quota[np.argsort(quota - exact, kind="stable")[: size - int(quota.sum())]] += 1
+    return quota
+
+
+def _proxy_rows(mask: np.ndarray, groups: np.ndarray, settings: RiskSettings) -> np.ndarray:
+    """Positions the proxy check fits on: every kept row up to ``proxy_max_rows``, else a sample."""
+    rows = np.flatnonzero(mask)
+    if len(rows) <= settings.proxy_max_rows:
+        return rows
+    picked = stratified_sample(groups[rows], settings.proxy_max_rows, settings.seed, settings.min_group_size)
+    return rows[picked]
+
+
 def proxy_check(column: str, groups: np.ndarray, features: pd.DataFrame, table: pd.DataFrame,
                 settings: RiskSettings) -> pd.DataFrame:
     """Cross-validated AUC with which each feature (and all together) predicts the attribute.
@@ -194,13 +250,16 @@ def proxy_check(column: str, groups: np.ndarray, features: pd.DataFrame, table: 
     Each feature: out-of-fold group shares per feature bin (deciles, or levels). All together: a
     small gradient-boosting model. Multi-group attributes use the macro one-vs-rest AUC; rows in
     small or missing groups are left out. 0.5 = no information, 1.0 = the attribute is revealed.
+    Above ``settings.proxy_max_rows`` usable rows the AUCs come from a seeded sample of that many,
+    stratified by group; ``accounts`` and ``sampled`` in the table say so.
     """
     keep_groups = table.loc[~table["small_group"] & (table["group"] != MISSING_GROUP), "group"]
     mask = np.isin(groups, keep_groups.to_numpy())
-    rows = []
+    rows, used = [], np.array([], dtype=int)
     if len(keep_groups) >= 2 and mask.sum() >= 3 * settings.min_group_size:
-        y = pd.Categorical(groups[mask]).codes
-        X = features.loc[mask]
+        used = _proxy_rows(mask, groups, settings)
+        y = pd.Categorical(groups[used]).codes
+        X = features.iloc[used]
         splitter = StratifiedKFold(3, shuffle=True, random_state=settings.seed)
         folds = np.empty(len(y), dtype=int)
         for k, (_, test) in enumerate(splitter.split(X, y)):
@@ -214,6 +273,8 @@ def proxy_check(column: str, groups: np.ndarray, features: pd.DataFrame, table: 
     table_out = pd.DataFrame(rows, columns=["feature", "auc"])
     table_out.insert(0, "attribute", column)
     table_out["flagged"] = table_out["auc"] >= settings.proxy_auc_threshold
+    table_out["accounts"] = len(used)
+    table_out["sampled"] = len(used) < int(mask.sum())
     return table_out.sort_values("auc", ascending=False, ignore_index=True)
 
 

@@ -118,7 +118,8 @@ def fit_cross_validated(frame: pd.DataFrame, event: np.ndarray, encoder: Feature
     involved), so the codes are the same in every fold and in the final model.
     """
     X = encoder.transform(frame)
-    splitter = StratifiedKFold(settings.cv_folds, shuffle=True, random_state=settings.seed)
+    n_folds = settings.folds_for(len(X))
+    splitter = StratifiedKFold(n_folds, shuffle=True, random_state=settings.seed)
     oof = np.empty(len(X))
     folds = np.empty(len(X), dtype=np.int16)
     iterations = []
@@ -129,7 +130,7 @@ def fit_cross_validated(frame: pd.DataFrame, event: np.ndarray, encoder: Feature
         folds[test] = k
         iterations.append(int(clf.n_iter_))
         if progress:
-            progress("risk model", (k + 1) / (settings.cv_folds + 1))
+            progress("risk model", (k + 1) / (n_folds + 1))
     decision, oof_risk, calibrator = decide_calibration(oof, event, folds, settings)
     final = new_classifier(settings).fit(X, event)
     _check_classes(final)

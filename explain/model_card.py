@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 
+from explain.fairness import proxy_basis
 from explain.reasons import feature_label
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def _details(risk: "RiskResult") -> str:
     cats = ", ".join(risk.categorical_features) or "none"
     return f"""
 - Model: scikit-learn HistGradientBoostingClassifier (gradient-boosted trees), version
-  {risk.versions.get('scikit-learn', '?')}; {risk.settings.cv_folds}-fold stratified cross-validation, then
+  {risk.versions.get('scikit-learn', '?')}; {risk.cv_folds}-fold stratified cross-validation, then
   refit on all {risk.n_accounts:,} accounts. Boosting rounds per fold: {', '.join(map(str, risk.cv_iterations))}.
 - Output: {DIRECTION}. Outcome column `{risk.target}`, read as "1 = {risk.target_event}".
 - Features ({len(risk.features)}): {', '.join(f'`{f}`' for f in risk.features)}. Categorical features
@@ -124,7 +125,7 @@ def _metrics(risk: "RiskResult") -> str:
 
 def _evaluation(risk: "RiskResult") -> str:
     return f"""
-- The same portfolio as the training data, evaluated by {risk.settings.cv_folds}-fold stratified cross-validation:
+- The same portfolio as the training data, evaluated by {risk.cv_folds}-fold stratified cross-validation:
   each account's reported risk score comes from a model that did not see that account (out-of-fold).
 - {risk.n_accounts:,} accounts; observed NOT-paid rate {risk.not_paid_rate:.1%}.
 - No separate later period was available: performance on next month's portfolio may be lower (drift).
@@ -166,7 +167,8 @@ def _quantitative(risk: "RiskResult") -> str:
     proxies = fair.proxies
     if not proxies.empty:
         flagged = proxies[proxies["flagged"]]
-        lines.append("Proxy check (cross-validated AUC with which features predict a sensitive attribute): "
+        basis = "; ".join(f"{attribute} {proxy_basis(part)}" for attribute, part in proxies.groupby("attribute"))
+        lines.append(f"Proxy check (cross-validated AUC with which features predict a sensitive attribute; {basis}): "
                      + ("; ".join(f"`{r.feature}` → {r.attribute} {r.auc:.2f}" for r in flagged.itertuples())
                         if len(flagged) else "no feature reached "
                         f"AUC {risk.settings.proxy_auc_threshold}."))

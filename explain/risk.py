@@ -144,6 +144,11 @@ class RiskResult:
                             self.settings.language)
 
     # ------------------------------------------------------------------ run.json and files
+    @property
+    def cv_folds(self) -> int:
+        """Cross-validation folds this run actually used (the settings may have left it automatic)."""
+        return self.settings.folds_for(self.n_accounts)
+
     def run_json_section(self) -> dict[str, Any]:
         """The ``model`` section of run.json (JSON-serialisable)."""
         section: dict[str, Any] = {
@@ -152,7 +157,7 @@ class RiskResult:
             "algorithm": "scikit-learn HistGradientBoostingClassifier (categoricals as level codes)",
             "features": self.features, "categorical_features": self.categorical_features,
             "never_features": self.excluded_columns, "rows": self.n_accounts,
-            "not_paid_rate": self.not_paid_rate, "cv_folds": self.settings.cv_folds,
+            "not_paid_rate": self.not_paid_rate, "cv_folds": self.cv_folds,
             "cv_iterations": self.cv_iterations,
             "calibrated": bool(self.calibration["calibrated"]),
             "calibration_method": self.calibration["method"],
@@ -251,10 +256,12 @@ def fit_risk_model(frame: pd.DataFrame, roles: Any, target: str, target_event: s
     persona_ids : Series, optional
         Persona of each row of ``frame`` (same length, same order) for the persona views.
     settings : RiskSettings, optional
+        The result's ``settings`` are these with the fold count fixed to the one used
+        (:meth:`RiskSettings.resolved`), so run.json, the model card and the app state the real folds.
     progress : callable(stage, fraction), optional
         Called with the stages "risk model", "shap" and "fairness".
     """
-    settings = settings or RiskSettings()
+    settings = (settings or RiskSettings()).resolved(len(frame))
     with threadpool_limits(settings.thread_count(len(frame))):
         return _fit(frame, roles, target, target_event, persona_ids, settings, progress)
 
@@ -306,7 +313,7 @@ def _checked_inputs(frame: pd.DataFrame, target: str | None, target_event: str,
     if target is None or target == "":
         raise UserError("Name the outcome column to train a risk model on (e.g. --target paid_90d).")
     event = event_vector(frame, target, target_event)
-    check_both_outcomes(event, target, settings.cv_folds)
+    check_both_outcomes(event, target, settings.folds_for(len(frame)))
     account_ids = frame["account_id"].astype(str).reset_index(drop=True)
     duplicated = account_ids[account_ids.duplicated()]
     if len(duplicated):

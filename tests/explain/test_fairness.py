@@ -81,3 +81,49 @@ def test_age_is_banded_and_other_numbers_in_quartiles():
     assert ages.tolist() == ["18–29", "18–29", "30–44", "30–44", "45–59", "45–59", "60+", "60+", "(missing)"]
     german = group_labels("Alter", pd.Series([25, 70]), settings)
     assert german.tolist() == ["18–29", "60+"]
+
+
+def _revealing_portfolio(n: int, seed: int = 1):
+    """A postcode area that reveals gender, a noise column, random scores and outcomes."""
+    rng = np.random.default_rng(seed)
+    gender = rng.choice(["f", "m"], n)
+    features = pd.DataFrame({"postcode_area": np.where(gender == "m", rng.integers(0, 5, n), rng.integers(4, 9, n)),
+                             "noise": rng.normal(size=n)}).astype(float)
+    risk = rng.random(n)
+    return pd.DataFrame({"gender": gender}), features, risk, (rng.random(n) < risk).astype(int)
+
+
+def test_the_proxy_check_fits_on_at_most_proxy_max_rows_and_says_so(monkeypatch):
+    import explain.fairness as fairness
+
+    fitted_rows = []
+    real = fairness.cross_val_predict
+    monkeypatch.setattr(fairness, "cross_val_predict",
+                        lambda model, X, y, **kw: fitted_rows.append(len(X)) or real(model, X, y, **kw))
+    frame, features, risk, event = _revealing_portfolio(3_000)
+    report = fairness_report(frame, ["gender"], risk, event, features, RiskSettings(proxy_max_rows=1_000))
+    assert fitted_rows == [1_000]
+    assert (report.proxies["accounts"] == 1_000).all() and report.proxies["sampled"].all()
+    assert report.summary[0]["proxy_accounts"] == 1_000 and report.summary[0]["proxy_sampled"]
+    assert report.proxies.set_index("feature").loc["postcode_area", "flagged"]  # still found on the sample
+    assert any("on a 1,000-account sample" in w for w in report.warnings)
+
+
+def test_below_proxy_max_rows_the_proxy_check_uses_every_usable_account():
+    frame, features, risk, event = _revealing_portfolio(3_000)
+    report = fairness_report(frame, ["gender"], risk, event, features, RiskSettings(proxy_max_rows=5_000))
+    assert (report.proxies["accounts"] == 3_000).all() and not report.proxies["sampled"].any()
+    assert any("on all 3,000 accounts" in w for w in report.warnings)
+
+
+def test_the_proxy_sample_keeps_group_shares_and_small_groups():
+    from explain.fairness import stratified_sample
+
+    labels = np.repeat(["a", "b", "c"], [9_000, 970, 30])
+    picked = stratified_sample(labels, 1_000, seed=3, floor=30)
+    assert len(picked) == 1_000 and len(np.unique(picked)) == 1_000
+    assert (np.diff(picked) > 0).all()
+    counts = pd.Series(labels[picked]).value_counts()
+    assert counts["c"] == 30  # the small group keeps its floor
+    assert abs(counts["a"] / counts["b"] - 9_000 / 970) < 0.1
+    assert (stratified_sample(labels, 1_000, seed=3, floor=30) == picked).all()
