@@ -49,3 +49,39 @@ def test_reliability_curve_has_equal_count_bins(scored):
     curve = reliability_points(event, risk)
     assert curve["accounts"].tolist() == [300] * 10
     assert np.abs(curve["mean_predicted_risk"] - curve["observed_not_paid_rate"]).max() < 0.1
+
+
+def _reference_bootstrap(event, risk, resamples, seed, confidence):
+    """The plain definition: resample accounts with replacement, score each resample with scikit-learn."""
+    n = len(risk)
+    rng = np.random.default_rng(seed)
+    draws = {name: [] for name in ("roc_auc", "pr_auc", "brier", "log_loss", "ks")}
+    for _ in range(resamples):
+        rows = np.repeat(np.arange(n), rng.multinomial(n, np.full(n, 1.0 / n)))
+        y, p = event[rows], risk[rows]
+        fpr, tpr, _ = roc_curve(y, p)
+        draws["roc_auc"].append(roc_auc_score(y, p))
+        draws["pr_auc"].append(average_precision_score(y, p))
+        draws["brier"].append(brier_score_loss(y, p))
+        draws["log_loss"].append(log_loss(y, p, labels=[0, 1]))
+        draws["ks"].append(np.max(tpr - fpr))
+    tail = (1 - confidence) / 2 * 100
+    return {name: tuple(np.percentile(values, [tail, 100 - tail])) for name, values in draws.items()}
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_bootstrap_equals_resampling_accounts_and_scoring_each_resample(ties):
+    rng = np.random.default_rng(8)
+    risk = rng.random(400)
+    risk = np.round(risk, 1) if ties else risk  # ties: several accounts share each threshold
+    event = (rng.random(400) < risk).astype(int)
+    fast = bootstrap_metrics(event, risk, resamples=60, seed=5, confidence=0.9, chunk=7)
+    reference = _reference_bootstrap(event, risk, resamples=60, seed=5, confidence=0.9)
+    for name, (low, high) in reference.items():
+        assert fast[name]["ci_low"] == pytest.approx(low, abs=1e-12), name
+        assert fast[name]["ci_high"] == pytest.approx(high, abs=1e-12), name
+
+
+def test_bootstrap_does_not_depend_on_how_many_resamples_are_drawn_at_once(scored):
+    event, risk = scored
+    assert bootstrap_metrics(event, risk, resamples=30, chunk=1) == bootstrap_metrics(event, risk, resamples=30, chunk=50)
