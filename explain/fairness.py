@@ -268,7 +268,8 @@ def proxy_check(column: str, groups: np.ndarray, features: pd.DataFrame, table: 
             rows.append((feature, _binned_auc(X[feature].to_numpy(), y, folds)))
         model = HistGradientBoostingClassifier(max_iter=40, max_leaf_nodes=8, max_bins=32, early_stopping=False,
                                                random_state=settings.seed)
-        proba = cross_val_predict(model, X, y, cv=splitter, method="predict_proba")
+        with threadpool_limits(settings.thread_count(len(used))):  # threads for the rows fitted, not the portfolio
+            proba = cross_val_predict(model, X, y, cv=splitter, method="predict_proba")
         rows.append(("(all features)", _macro_auc(y, proba)))
     table_out = pd.DataFrame(rows, columns=["feature", "auc"])
     table_out.insert(0, "attribute", column)

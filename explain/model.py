@@ -108,6 +108,7 @@ class FitOutcome:
     calibration: CalibrationDecision
     folds: np.ndarray
     iterations: list[int]
+    matrix: pd.DataFrame  # the encoded features of every account (what the fairness proxy check reads)
 
 
 def fit_cross_validated(frame: pd.DataFrame, event: np.ndarray, encoder: FeatureEncoder,
@@ -137,7 +138,7 @@ def fit_cross_validated(frame: pd.DataFrame, event: np.ndarray, encoder: Feature
     if progress:
         progress("risk model", 1.0)
     model = RiskModel(encoder, final, calibrator)
-    return FitOutcome(model, oof, sigmoid(oof), oof_risk, decision, folds, iterations)
+    return FitOutcome(model, oof, sigmoid(oof), oof_risk, decision, folds, iterations, X)
 
 
 def _check_classes(clf: HistGradientBoostingClassifier) -> None:

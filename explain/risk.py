@@ -292,7 +292,7 @@ def _fit(frame, roles, target, target_event, persona_ids, settings, progress) ->
 
     lap = time.perf_counter()
     fairness = fairness_report(frame, list(getattr(roles, "sensitive", []) or []), fit.oof_risk, event,
-                               fit.model.matrix(frame), settings)
+                               fit.matrix, settings)
     timings["fairness"] = time.perf_counter() - lap
     if progress:
         progress("fairness", 1.0)
