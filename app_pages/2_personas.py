@@ -78,9 +78,9 @@ with tab_map:
         placed = all_accounts_on_map(run, portfolio)
         cells = mapview.aggregate_map(placed, mapview.MAP_BINS)
         chart = mapview.cell_chart(cells, scale)
-        caption = (f"{mapview.map_caption(placed, cells)} Accounts outside the display sample sit at the mean "
-                   f"position of their {mapview.PLACEMENT_NEIGHBOURS} nearest sample accounts in feature space; pale "
-                   "cells mix personas.")
+        caption = mapview.map_caption(placed, cells) + " Pale cells mix personas." + (
+            f" Accounts outside the display sample sit at the mean position of their {mapview.PLACEMENT_NEIGHBOURS}"
+            " nearest sample accounts in feature space." if placed["x"].notna().all() else "")
     st.altair_chart(chart, width="stretch")
     st.caption(f"{caption} Position is a 2-D UMAP of the features; nearby accounts behave alike, distances "
                f"between clumps mean little. The map opens as points up to {mapview.POINTS_LIMIT:,} accounts "

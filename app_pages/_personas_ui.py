@@ -75,5 +75,6 @@ def all_accounts_on_map(run: Any, portfolio: Any) -> pd.DataFrame:
     portfolio is not open); ``personas.mapview.map_caption`` then says only the sample is shown.
     """
     settings = json.dumps(run.meta.get("parameters", {}).get("settings", {}), sort_keys=True, default=str)
-    key = f"{run.run_id}|{run.meta.get('data_sha256')}|{settings}"
+    # The open portfolio is part of the key: the rest of the accounts are placed only from the run's own data.
+    key = f"{run.run_id}|{run.meta.get('data_sha256')}|{getattr(portfolio, 'sha256', None)}|{settings}"
     return mapview.with_coordinates(run.accounts, _all_coordinates(key, run, portfolio))
