@@ -95,6 +95,19 @@ def _run_once() -> None:
         _done.set()
 
 
+def _import_in_this_thread() -> None:
+    """Import what the warm-up and the pages import, before the warm-up thread starts.
+
+    Two threads importing the same package chain at once can deadlock on import locks: the thread's
+    ``import umap`` (-> scikit-learn -> narwhals) and a page's ``import altair`` (-> narwhals) raised
+    importlib's ``_DeadlockError`` on ``narwhals.stable.v2`` about once in 14 starts. Importing here,
+    once per process, costs a few seconds on the first page view and removes the race.
+    """
+    import altair  # noqa: F401
+    import hdbscan  # noqa: F401
+    import umap  # noqa: F401
+
+
 def warm_up_in_background() -> threading.Thread:
     """Start the warm-up in a daemon thread once per process; later calls return the same thread.
 
@@ -105,6 +118,7 @@ def warm_up_in_background() -> threading.Thread:
         thread = _state["thread"]
         if thread is None:
             ensure_numba_cache_dir()
+            _import_in_this_thread()
             thread = threading.Thread(target=_run_once, name="numba-warm-up", daemon=True)
             _state["thread"] = thread
             thread.start()

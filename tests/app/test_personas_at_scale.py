@@ -39,14 +39,6 @@ def _signed_in_with_a_german_erp_upload(folder: Path, seed: int = 606) -> AppTes
     from sample_data.generator import generate_portfolio, write_portfolio
     from strategy.auth import User
 
-    # app.py starts the numba warm-up thread, which imports umap -> scikit-learn -> narwhals while the
-    # first page imports altair -> narwhals: two threads importing one package can end in importlib's
-    # _DeadlockError in the page (seen here about one start in five). Imported first, this test stays
-    # about the Personas page; the start-up race itself is app.py's and personas/warmup.py's to fix.
-    import altair  # noqa: F401
-    import hdbscan  # noqa: F401
-    import umap  # noqa: F401
-
     path = write_portfolio(generate_portfolio(ROWS, seed=seed, language="de"), folder / f"forderungen_{seed}.csv")
     data = path.read_bytes()
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
