@@ -84,4 +84,5 @@ def test_bootstrap_equals_resampling_accounts_and_scoring_each_resample(ties):
 
 def test_bootstrap_does_not_depend_on_how_many_resamples_are_drawn_at_once(scored):
     event, risk = scored
-    assert bootstrap_metrics(event, risk, resamples=30, chunk=1) == bootstrap_metrics(event, risk, resamples=30, chunk=50)
+    one_at_a_time = bootstrap_metrics(event, risk, resamples=30, chunk=1)
+    assert one_at_a_time == bootstrap_metrics(event, risk, resamples=30, chunk=50)
