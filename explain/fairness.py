@@ -197,7 +197,7 @@ def _proxy_warnings(column: str, proxy: pd.DataFrame, settings: RiskSettings) ->
 
 
 def proxy_basis(proxy: pd.DataFrame) -> str:
-    """Which accounts a proxy table's AUCs come from, in words ("on a 20,000-account sample")."""
+    """Which accounts a proxy table's AUCs come from, in words ("on a 10,000-account sample")."""
     if proxy.empty:
         return "on no accounts (too few groups to compare)"
     if "accounts" not in proxy.columns:  # tables saved before the sample size was recorded

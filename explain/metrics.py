@@ -1,7 +1,7 @@
 """Performance of the risk score: metrics with bootstrap intervals, ROC/PR/reliability curves, gains.
 
 Every function takes ``event`` (1 = NOT paid) and ``risk`` (probability of NOT paying). A bootstrap
-resample is a vector of multinomial counts (account drawn k times = weight k); the accounts are
+resample is a vector of counts (account drawn k times = weight k); the accounts are
 ranked once and each resample's metrics come from weighted counts in that order
 (:mod:`explain.weighted_ranking`), O(n) per resample.
 """
@@ -13,7 +13,6 @@ import pandas as pd
 from explain.weighted_ranking import RankedOutcomes
 
 METRIC_NAMES = ("roc_auc", "pr_auc", "brier", "log_loss", "ks")  # the order RankedOutcomes.metrics returns
-_DRAW_CELLS = 1_000_000  # multinomial counts drawn at once (8 MB), whatever the portfolio size
 
 
 def _ranked_rates(event: np.ndarray, risk: np.ndarray, weights: np.ndarray):
@@ -46,23 +45,21 @@ def point_metrics(event: np.ndarray, risk: np.ndarray) -> dict[str, float]:
 
 
 def bootstrap_metrics(event: np.ndarray, risk: np.ndarray, *, resamples: int = 200, seed: int = 42,
-                      confidence: float = 0.95, chunk: int = 50) -> dict[str, dict[str, float]]:
+                      confidence: float = 0.95) -> dict[str, dict[str, float]]:
     """Each metric as ``{value, ci_low, ci_high}``: percentile intervals over seeded resamples.
 
-    Resample ``r`` is the ``r``-th multinomial draw of ``n`` accounts (equal probabilities) from
-    ``numpy.random.default_rng(seed)``. They are drawn ``chunk`` at a time, fewer on big portfolios
-    (at most ~8 MB of counts at once); the chunking does not change the draws. Memory beyond the
-    draws: about 15 floats per account (the ranking and its working arrays), ~120 MB at 1,000,000 rows.
+    Resample ``r`` draws ``n`` account positions uniformly with replacement
+    (``numpy.random.default_rng(seed).integers``, one call per resample); an account drawn k times
+    weighs k. Drawing positions is ~10x cheaper than a multinomial over ``n`` categories and gives
+    the same distribution. Memory: one vector of counts plus about 15 floats per account (the
+    ranking and its working arrays), ~130 MB at 1,000,000 rows.
     """
     n = len(risk)
-    chunk = max(1, min(chunk, _DRAW_CELLS // max(n, 1)))
     ranked = RankedOutcomes.rank(event, risk)
     scratch = ranked.scratch()
     rng = np.random.default_rng(seed)
-    draws = []
-    for start in range(0, resamples, chunk):
-        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=min(chunk, resamples - start))
-        draws.extend(ranked.metrics(row, scratch) for row in counts)
+    draws = [ranked.metrics(np.bincount(rng.integers(0, n, size=n), minlength=n), scratch)
+             for _ in range(resamples)]
     point = ranked.metrics(np.ones(n), scratch)
     values = np.array(draws, dtype=float).reshape(-1, len(METRIC_NAMES))
     return {name: _interval(point[k], values[:, k], confidence) for k, name in enumerate(METRIC_NAMES)}

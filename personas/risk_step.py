@@ -29,7 +29,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -114,15 +114,20 @@ def start_risk_step(frame: pd.DataFrame, roles: Any, settings: Any) -> RiskStep 
         return None
     from explain.risk import RiskSettings
 
+    risk_settings = RiskSettings(seed=settings.seed, language=settings.language)
     job = RiskJob(_columns_for_risk(frame, roles, settings), roles, settings.target, settings.target_event,
-                  RiskSettings(seed=settings.seed, language=settings.language))
+                  risk_settings)
     if not settings.parallel_risk:
         return RiskStep(job, "this process (parallel_risk is off)")
     if len(frame) < settings.parallel_risk_min_rows:
         return RiskStep(job, f"this process (fewer than {settings.parallel_risk_min_rows:,} accounts)")
     if (os.cpu_count() or 1) < 2:
         return RiskStep(job, "this process (one CPU core)")
-    return _start_child(job)
+    # One thread for the trees: discovery needs the other core, and OpenMP threads that share a core
+    # with UMAP stall at every barrier (measured: 3 threads on 2 cores made the whole run slower).
+    # The trees give the same result on any number of threads.
+    child_job = replace(job, risk_settings=replace(risk_settings, threads=risk_settings.threads or 1))
+    return _start_child(child_job, job)
 
 
 def _columns_for_risk(frame: pd.DataFrame, roles: Any, settings: Any) -> pd.DataFrame:
@@ -135,7 +140,8 @@ def _columns_for_risk(frame: pd.DataFrame, roles: Any, settings: Any) -> pd.Data
     return frame[[c for c in frame.columns if c not in drop]]
 
 
-def _start_child(job: RiskJob) -> RiskStep:
+def _start_child(child_job: RiskJob, job: RiskJob) -> RiskStep:
+    """Start ``child_job`` in a child process; ``job`` is what this process runs if the child fails."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
                OMP_WAIT_POLICY="PASSIVE")  # idle OpenMP threads must not spin while UMAP needs the core
     try:
@@ -144,7 +150,7 @@ def _start_child(job: RiskJob) -> RiskStep:
     except OSError as err:
         return RiskStep(job, f"this process (could not start a child process: {err})")
     step = RiskStep(job, "child process", _process=process)
-    payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+    payload = pickle.dumps(child_job, protocol=pickle.HIGHEST_PROTOCOL)
 
     def talk() -> None:
         step._answer["out"], step._answer["err"] = process.communicate(payload)
