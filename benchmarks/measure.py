@@ -189,6 +189,7 @@ def measure_app(rows: int, seed: int, data: Path, options: dict[str, Any]) -> di
     }
 
 
+NAIVE_UMAP_EPOCHS = 200  # umap-learn's default above 10,000 rows (n_epochs=None)
 PERSONA_STAGES = ("features", "discovery", "map", "assign", "profiles")
 
 
@@ -207,7 +208,9 @@ def _fit_rows(meta: dict[str, Any]) -> Any:
 def measure_naive(rows: int, seed: int, data: Path, options: dict[str, Any]) -> dict[str, Any]:
     """Naive baseline: the app's features on all rows, umap-learn fit_transform on ALL rows, HDBSCAN.
 
-    UMAP gets the app's own parameters (n_neighbors 15, 6 components, min_dist 0, 200 epochs).
+    UMAP gets the app's neighbours, components and min_dist (n_neighbors 15, 6 components, min_dist
+    0) and umap-learn's own 200 epochs (``NAIVE_UMAP_EPOCHS``), fixed here so that tuning the app's
+    epochs never moves the baseline.
     ``options["seeded"]`` True (the default): ``random_state=seed``, so the result repeats exactly
     like the app's (umap-learn then runs single-threaded); False: no random_state, multi-threaded
     (umap-learn's fastest mode, not reproducible). HDBSCAN uses the app's min_cluster_size rule
@@ -236,7 +239,7 @@ def measure_naive(rows: int, seed: int, data: Path, options: dict[str, Any]) -> 
         X = builder.transform(frame, jitter_seed=seed)
         clock.start("umap")
         embedding = umap.UMAP(n_neighbors=s.n_neighbors, n_components=s.n_components, min_dist=0.0,
-                              n_epochs=s.n_epochs, low_memory=True,
+                              n_epochs=NAIVE_UMAP_EPOCHS, low_memory=True,
                               random_state=seed if seeded else None).fit_transform(X)
         clock.start("hdbscan")
         labels = hdbscan.HDBSCAN(min_cluster_size=s.min_cluster_size(len(X)),

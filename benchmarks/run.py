@@ -209,7 +209,7 @@ def markdown(results: dict[str, Any]) -> str:
             "so the second core is otherwise idle), and the clock stops only when both are done and saved. "
             "*app persona step*: the persona stages of that run (features, discovery, assignment, map, profiles). "
             "*naive persona step*: the app's features on all rows, umap-learn `fit_transform` on ALL rows (the app's "
-            "parameters and `random_state=seed`, so it repeats exactly like the app's run; umap-learn is then "
+            "neighbours, components and min_dist, umap-learn's own 200 epochs, and `random_state=seed`, so it repeats exactly like the app's run; umap-learn is then "
             "single-threaded) and HDBSCAN on the embedding. *naive unseeded*: the same without random_state "
             "(umap-learn multi-threaded on both cores: faster, but a different result every run). *ratio* = naive "
             "persona step ÷ app full run; the issue-6 targets use the seeded baseline. *truth ARI*: adjusted Rand index against the planted `true_persona` over "
