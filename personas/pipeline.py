@@ -11,6 +11,7 @@ import platform
 import shutil
 import tempfile
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -91,7 +92,8 @@ def run_pipeline(portfolio: Any, settings: RunSettings | None = None, progress: 
 
     risk_step = start_risk_step(frame, portfolio.roles, settings)  # runs alongside discovery
     try:
-        result = _personas_and_risk(portfolio, frame, settings, risk_step, report, lap)
+        with risk_step.share_cores() if risk_step is not None else nullcontext():
+            result = _personas_and_risk(portfolio, frame, settings, risk_step, report, lap)
     except BaseException:
         if risk_step is not None:
             risk_step.cancel()

@@ -84,6 +84,18 @@ class RiskStep:
             risk = self.job.fit()
         return with_persona_views(risk, persona_ids, language)
 
+    def share_cores(self) -> Any:
+        """Context for the work this process does while the child runs: one OpenMP/BLAS thread.
+
+        With the child's thread, two here would put three busy threads on two cores, and OpenMP
+        threads that share a core stall at every barrier (the k-NN assignment slowed the run).
+        """
+        from contextlib import nullcontext
+
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(1) if self._process is not None else nullcontext()
+
     def cancel(self) -> None:
         """Stop the child (discovery failed, so its result is not wanted)."""
         if self._process is not None and self._process.poll() is None:

@@ -136,3 +136,18 @@ def test_the_child_gets_no_personal_data_or_planted_truth(portfolio_900):
     assert not set(portfolio_900.roles.pii) & set(sent.columns)
     assert "true_persona" not in sent.columns
     assert {"account_id", "paid_90d", "balance", "days_past_due"} <= set(sent.columns)
+
+
+def test_work_here_uses_one_thread_while_the_child_runs_and_the_child_is_stopped_on_cancel(portfolio_900):
+    from threadpoolctl import threadpool_info
+
+    from personas.risk_step import start_risk_step
+
+    step = start_risk_step(portfolio_900.frame, portfolio_900.roles, _risk_settings(parallel_risk_min_rows=0))
+    try:
+        assert step.mode == "child process"
+        with step.share_cores():
+            assert {pool["num_threads"] for pool in threadpool_info()} == {1}
+    finally:
+        step.cancel()
+    assert step._process.poll() is not None
