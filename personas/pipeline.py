@@ -138,6 +138,8 @@ def _personas_and_risk(portfolio, frame, settings, risk_step, report, lap) -> Ru
     if risk is not None:
         _carry_risk(profiles, accounts)
         lap("risk model")
+        if risk_step.mode == "child process":  # "risk model" above is only the wait after discovery
+            lap.timings["risk model (second process, alongside discovery)"] = round(sum(risk.timings.values()), 3)
     meta = _meta(portfolio, settings, frame, builder, model, accounts, lap.timings, outcomes, risk_section)
     return RunResult(meta["run_id"], meta, accounts, profiles, model, builder, [], risk, X)
 

@@ -68,6 +68,7 @@ def test_the_risk_model_fitted_alongside_discovery_equals_the_one_fitted_in_this
                                                                                         portfolio_900):
     here = run_pipeline(portfolio_900, _risk_settings(parallel_risk=False))
     assert child_run.meta["model"]["computed_in"] == "child process"
+    assert child_run.meta["timings"]["risk model (second process, alongside discovery)"] > 0
     assert here.meta["model"]["computed_in"].startswith("this process")
     assert child_run.accounts["risk_score"].tolist() == here.accounts["risk_score"].tolist()
     assert child_run.accounts["reasons"].tolist() == here.accounts["reasons"].tolist()
