@@ -15,7 +15,7 @@ over its stdin/stdout pipes only (no file, nothing a user supplied is ever unpic
 result is checked against the SHA-256 the child reports before it is unpickled.
 
 Small portfolios (below ``RunSettings.parallel_risk_min_rows``) and ``parallel_risk=False`` fit in
-this process: starting a child costs ~2 s of imports, more than the overlap saves there. A child
+this process: starting a child costs ~1.5 s of imports, about what the whole risk step takes there. A child
 that cannot start or dies without an answer is reported, and the step falls back to this process,
 so a run never fails only because a second process was not available. The risk result is the same
 either way (same data, same seeds).
@@ -28,15 +28,13 @@ import pickle
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-Progress = Callable[[str, float], None]
 RISK_SKIPPED = {"skipped": "no --target given; the risk model step was skipped"}
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,9 +63,8 @@ class RiskStep:
     Attributes
     ----------
     mode : str
-        "child process" or "this process", with the reason for the latter.
-    seconds_overlapped : float
-        Set by :meth:`result`: child seconds that ran alongside discovery.
+        "child process" or "this process", with the reason for the latter (run.json
+        ``model.computed_in``).
     """
 
     job: RiskJob
@@ -75,7 +72,6 @@ class RiskStep:
     _process: subprocess.Popen | None = None
     _thread: threading.Thread | None = None
     _answer: dict[str, Any] = field(default_factory=dict)
-    started: float = field(default_factory=time.perf_counter)
 
     def result(self, persona_ids: np.ndarray, language: str) -> Any:
         """The finished :class:`explain.risk.RiskResult` with its persona views added."""
