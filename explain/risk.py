@@ -121,6 +121,22 @@ class RiskResult:
     def persona_explanation(self) -> pd.DataFrame | None:
         return self.persona_table
 
+    def with_personas(self, persona_ids: pd.Series | np.ndarray) -> "RiskResult":
+        """Set the persona views: mean risk score and SHAP per persona against the portfolio.
+
+        ``persona_ids`` has one persona per scored account, in the order of ``scores``. The run's
+        pipeline calls this after discovery when the risk model was fitted alongside it.
+        """
+        ids = np.asarray(persona_ids)
+        if len(ids) != len(self.scores):
+            raise ValueError(f"persona_ids has {len(ids)} rows, the portfolio {len(self.scores)}")
+        account_ids = self.scores["account_id"].astype(str).to_numpy()
+        self.persona_table = self.shap.persona_explanation(pd.Series(ids, index=account_ids),
+                                                           self.settings.language)
+        means = pd.Series(self.scores["risk_score"].to_numpy()).groupby(ids).mean()
+        self.persona_risk = {int(k): float(v) for k, v in means.items()}
+        return self
+
     def model_card(self) -> str:
         """The model card Markdown (as saved, for a loaded result; else written from this run)."""
         if self.saved_card is not None:
@@ -284,8 +300,6 @@ def _fit(frame, roles, target, target_event, persona_ids, settings, progress) ->
         progress("shap", 0.0)
     shap_table = compute_shap(fit.model, frame, account_ids, cap=settings.shap_max_rows, seed=settings.seed)
     scores = _score_table(account_ids, fit.oof_risk, shap_table, settings.language)
-    persona_table, persona_risk = _persona_views(persona_ids, frame, account_ids, fit.oof_risk, shap_table,
-                                                 settings)
     timings["shap"] = time.perf_counter() - lap
     if progress:
         progress("shap", 1.0)
@@ -296,15 +310,16 @@ def _fit(frame, roles, target, target_event, persona_ids, settings, progress) ->
     timings["fairness"] = time.perf_counter() - lap
     if progress:
         progress("fairness", 1.0)
-    return RiskResult(
+    result = RiskResult(
         target=target, target_event=target_event, settings=settings, features=features,
         categorical_features=encoder.categorical,
         excluded_columns=sorted(c for c in forbidden_columns(roles, target) if c in frame.columns),
         n_accounts=len(frame), not_paid_rate=float(event.mean()), scores=scores, metrics=metrics,
         metrics_uncalibrated=point_metrics(event, fit.oof_uncalibrated), calibration=fit.calibration.to_dict(),
-        curves=curves, shap=shap_table, persona_table=persona_table, persona_risk=persona_risk,
+        curves=curves, shap=shap_table, persona_table=None, persona_risk={},
         fairness=fairness, model=fit.model, cv_iterations=fit.iterations,
         timings={k: round(v, 3) for k, v in timings.items()}, versions=_versions())
+    return result if persona_ids is None else result.with_personas(persona_ids)
 
 
 def _checked_inputs(frame: pd.DataFrame, target: str | None, target_event: str,
@@ -333,29 +348,12 @@ def _performance(event: np.ndarray, fit: Any, settings: RiskSettings):
     return metrics, curves
 
 
-def _persona_views(persona_ids, frame, account_ids, risk, shap_table, settings):
-    """Per-persona SHAP against the portfolio, and each persona's mean risk score."""
-    if persona_ids is None:
-        return None, {}
-    ids = _aligned(persona_ids, frame).to_numpy()
-    table = shap_table.persona_explanation(pd.Series(ids, index=account_ids), settings.language)
-    means = pd.Series(np.asarray(risk)).groupby(ids).mean()
-    return table, {int(k): float(v) for k, v in means.items()}
-
-
 def _score_table(account_ids: pd.Series, risk: np.ndarray, shap_table: ShapTable, language: str) -> pd.DataFrame:
     reasons = pd.Series(top_reasons(shap_table.values, shap_table.feature_values, language),
                         index=shap_table.values.index, dtype=object)
     texts = reasons.reindex(account_ids.to_numpy()).fillna(NOT_EXPLAINED[language]).to_numpy()
     return pd.DataFrame({"account_id": account_ids.to_numpy(), "risk_score": np.asarray(risk, dtype=float),
                          "reasons": pd.array(texts, dtype="str")})
-
-
-def _aligned(persona_ids: pd.Series | np.ndarray, frame: pd.DataFrame) -> pd.Series:
-    ids = pd.Series(np.asarray(persona_ids))
-    if len(ids) != len(frame):
-        raise ValueError(f"persona_ids has {len(ids)} rows, the portfolio {len(frame)}")
-    return ids
 
 
 def _versions() -> dict[str, str]:

@@ -194,7 +194,8 @@ def _finish_risk(risk_step: RiskStep | None, accounts: pd.DataFrame, settings: R
         return None, dict(RISK_SKIPPED)
     report("risk model, SHAP and fairness" + (" (finishing in the second process)"
                                               if risk_step.mode == "child process" else ""), 0.86)
-    risk = risk_step.result(accounts["persona_id"].to_numpy(), settings.language)
+    risk = risk_step.result(accounts["persona_id"].to_numpy(),
+                            progress=lambda stage, fraction: report(stage, 0.86 + 0.13 * fraction))
     scores = risk.scores[["account_id", "risk_score", "reasons"]].copy()
     scores["account_id"] = scores["account_id"].astype(str)
     merged = accounts[["account_id"]].merge(scores, on="account_id", how="left")

@@ -3,8 +3,8 @@
 Persona discovery is single-threaded on purpose (a seeded UMAP repeats exactly only on one thread),
 so during discovery the second core of a laptop sits idle. :func:`start_risk_step` starts the risk
 model (cross-validation, SHAP, fairness: :func:`explain.risk.fit_risk_model`) in a child Python
-process before discovery begins, and :meth:`RiskStep.result` collects it afterwards; the persona
-views of the risk result (mean risk and SHAP per persona) are then added here, because the personas
+process before discovery begins, and :meth:`RiskStep.result` collects it afterwards and adds the
+persona views (mean risk and SHAP per persona, ``RiskResult.with_personas``), because the personas
 are only known at the end of discovery.
 
 Why a child process and not a thread: UMAP's numba kernels hold the GIL for a whole epoch, which
@@ -15,7 +15,7 @@ over its stdin/stdout pipes only (no file, nothing a user supplied is ever unpic
 result is checked against the SHA-256 the child reports before it is unpickled.
 
 Small portfolios (below ``RunSettings.parallel_risk_min_rows``) and ``parallel_risk=False`` fit in
-this process: starting a child costs ~1.5 s of imports, about what the whole risk step takes there. A child
+this process: starting a child costs ~1.3 s of imports, about what the whole risk step takes there. A child
 that cannot start or dies without an answer is reported, and the step falls back to this process,
 so a run never fails only because a second process was not available. The risk result is the same
 either way (same data, same seeds).
@@ -30,7 +30,7 @@ import sys
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -49,11 +49,11 @@ class RiskJob:
     target_event: str
     risk_settings: Any
 
-    def fit(self) -> Any:
+    def fit(self, progress: Callable[[str, float], None] | None = None) -> Any:
         from explain.risk import fit_risk_model
 
         return fit_risk_model(self.frame, self.roles, target=self.target, target_event=self.target_event,
-                              persona_ids=None, settings=self.risk_settings)
+                              persona_ids=None, settings=self.risk_settings, progress=progress)
 
 
 @dataclass
@@ -73,12 +73,15 @@ class RiskStep:
     _thread: threading.Thread | None = None
     _answer: dict[str, Any] = field(default_factory=dict)
 
-    def result(self, persona_ids: np.ndarray, language: str) -> Any:
-        """The finished :class:`explain.risk.RiskResult` with its persona views added."""
+    def result(self, persona_ids: np.ndarray, progress: Callable[[str, float], None] | None = None) -> Any:
+        """The finished :class:`explain.risk.RiskResult` with its persona views added.
+
+        ``progress`` sees the risk model's own stages when it is fitted here (the child reports none).
+        """
         risk = self._child_result() if self._process is not None else None
         if risk is None:
-            risk = self.job.fit()
-        return with_persona_views(risk, persona_ids, language)
+            risk = self.job.fit(progress)
+        return risk.with_personas(persona_ids)
 
     def share_cores(self) -> Any:
         """Context for the work this process does while the child runs: one OpenMP/BLAS thread.
@@ -166,16 +169,6 @@ def _start_child(child_job: RiskJob, job: RiskJob) -> RiskStep:
     step._thread = threading.Thread(target=talk, name="risk-step-child", daemon=True)
     step._thread.start()
     return step
-
-
-def with_persona_views(risk: Any, persona_ids: np.ndarray, language: str) -> Any:
-    """Add mean risk score and SHAP per persona to a risk result fitted without personas."""
-    ids = np.asarray(persona_ids)
-    account_ids = risk.scores["account_id"].astype(str)
-    risk.persona_table = risk.shap.persona_explanation(pd.Series(ids, index=account_ids.to_numpy()), language)
-    means = pd.Series(risk.scores["risk_score"].to_numpy()).groupby(ids).mean()
-    risk.persona_risk = {int(k): float(v) for k, v in means.items()}
-    return risk
 
 
 # ---------------------------------------------------------------------------- the wire format

@@ -127,7 +127,7 @@ class RunSettings:
         Fit the risk model in a second process while persona discovery (single-threaded, so that a
         seed repeats it exactly) runs in this one. Same result either way; off = one process.
     parallel_risk_min_rows : int
-        Below this many accounts the risk model runs in this process: a second process costs ~2 s
+        Below this many accounts the risk model runs in this process: a second process costs ~1.3 s
         of imports, about what the whole risk step takes on a few thousand accounts.
     language : {"en", "de"}
         Language of the generated persona names.
