@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages._state import current_user, get_store, list_runs, show_error
-from portfolio.errors import UserError
+from core.errors import UserError
 
 st.set_page_config(page_title="Persona collections", page_icon="📂", layout="wide")
 
@@ -93,14 +93,27 @@ def _sidebar(user) -> None:
         )
 
 
+def _run_label(run: dict) -> str:
+    text = f"{run['created_at'][:16].replace('T', ' ')} · {run['source_name']} · {run['run_id'][-10:]}"
+    if run["parent_run_id"]:
+        text += f" · edit of …{run['parent_run_id'][-10:]}"
+    return text
+
+
 def _run_picker() -> None:
     """Choose which saved run the Explanations, Strategies and Audit pages show."""
     runs = list_runs()
     if not runs:
         st.caption("No saved run yet.")
         return
-    dirs = [r["run_dir"] for r in runs]
-    labels = {r["run_dir"]: f"{r['created_at'][:16].replace('T', ' ')} · {r['source_name']}" for r in runs}
+    usable = [r for r in runs if not r["problem"]]
+    refused = len(runs) - len(usable)
+    if refused:
+        st.caption(f"{refused} run folder(s) failed their integrity check and are not offered.")
+    if not usable:
+        return
+    dirs = [r["run_dir"] for r in usable]
+    labels = {r["run_dir"]: _run_label(r) for r in usable}
     current = st.session_state.get("run_dir")
     if current not in dirs:
         current = dirs[0]
@@ -110,7 +123,7 @@ def _run_picker() -> None:
 
 def main() -> None:
     # Compile umap/hdbscan's numba kernels while the analyst signs in, not on their first click.
-    from personas.warmup import warm_up_in_background
+    from application.warmup import warm_up_in_background
 
     warm_up_in_background()
     user = current_user()

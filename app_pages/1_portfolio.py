@@ -14,7 +14,7 @@ from app_pages._state import (
     set_portfolio_choice,
     show_error,
 )
-from portfolio.errors import UserError
+from core.errors import UserError
 from portfolio.mask import mask_pii
 
 ROLE_OPTIONS = ["account_id", "balance", "days_past_due", "feature", "pii", "sensitive", "target",

@@ -1,7 +1,7 @@
 """Personas: the map, a card per persona, comparison, the settings search, analyst edits, review list.
 
-Discovery runs in ``personas.pipeline`` through the cache in ``app_pages._personas_ui.run_cached``; edits are applied
-by ``personas.pipeline.apply_edit`` and saved as a new run folder. This page only lays things out.
+Discovery runs in ``application.pipeline`` through the cache in ``app_pages._personas_ui.run_cached``; edits are applied
+by ``application.pipeline.apply_edit`` and saved as a new run folder. This page only lays things out.
 """
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from app_pages._personas_ui import all_accounts_on_map, run_cached
 from app_pages._state import (current_portfolio, current_run, current_settings, current_user, portfolio_choice,
                           require_role, show_error)
 from personas import edits, mapview, views
-from personas.pipeline import apply_edit
-from portfolio.errors import UserError
-from portfolio.workspace import runs_dir
+from application.pipeline import apply_edit
+from core.errors import UserError
+from core.workspace import runs_dir
 
 require_role()
 st.title("Personas")
@@ -47,7 +47,8 @@ meta, metrics = run.meta, run.meta["metrics"]
 target = meta["parameters"]["settings"].get("target")
 st.caption(f"Portfolio **{meta['source_name']}** · {meta['rows']['used']:,} accounts · fitted on "
            f"{meta['rows']['fitted']:,} · outcome column: {target or 'none (choose one on the Portfolio page)'}"
-           f" · run `{run.run_id}`" + (f" · {len(run.edits)} edit(s)" if run.edits else ""))
+           f" · run `{run.run_id}`" + (f" · {len(run.edits)} edit(s), edit of run `{run.parent_run_id}`"
+                                       if run.parent_run_id else ""))
 cols = st.columns(5)
 cols[0].metric("Personas", metrics["personas"])
 cols[1].metric("Noise share", f"{metrics['noise_share']:.1%}", help="Accounts HDBSCAN left unassigned in the "
@@ -122,7 +123,7 @@ def _edit(make_edit) -> None:
     """Apply an edit to the shown run, save it as a new run folder and show that one."""
     try:
         updated = apply_edit(run, make_edit(), portfolio)
-        folder = updated.save(runs_dir() / f"{updated.run_id}-edit{len(updated.edits)}")
+        folder = updated.save(runs_dir() / updated.run_id, created_by=user)
     except UserError as err:
         show_error(err)
         return

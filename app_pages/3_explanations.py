@@ -13,7 +13,7 @@ import streamlit as st
 from explain import charts
 from explain.reasons import feature_label
 from app_pages._state import current_run, require_role, show_error
-from portfolio.errors import UserError
+from core.errors import UserError
 
 METRIC_LABELS = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC (event = NOT paid)", "brier": "Brier score (lower is better)",
                  "log_loss": "Log loss (lower is better)", "ks": "KS statistic"}

@@ -22,7 +22,7 @@ from app_pages._strategy_ui import (
     review_actions,
     show_flash,
 )
-from portfolio.errors import UserError
+from core.errors import UserError
 from strategy.proposals import propose_strategies
 
 user = require_role()

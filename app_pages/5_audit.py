@@ -6,7 +6,7 @@ import streamlit as st
 
 from app_pages._state import current_run_view, get_store, require_role, show_error
 from app_pages._strategy_ui import flash, flash_error, show_flash
-from portfolio.errors import UserError
+from core.errors import UserError
 from strategy.escape import escape_frame
 
 user = require_role()

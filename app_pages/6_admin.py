@@ -6,7 +6,7 @@ import streamlit as st
 
 from app_pages._state import get_store, require_role, show_error
 from app_pages._strategy_ui import flash, show_flash
-from portfolio.errors import UserError
+from core.errors import UserError
 from strategy.auth import ROLES
 
 MIN_PASSWORD = 10

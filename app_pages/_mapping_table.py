@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._strategy_ui import flash
-from portfolio.errors import UserError
+from core.errors import UserError
 from strategy.catalogue import CHANNELS, ESCALATIONS, OFFERS, TONES, Strategy, StrategyError
 from strategy.mapping_view import StaleMappingError
 

@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from personas import mapview
-from portfolio.workspace import runs_dir
+from core.workspace import runs_dir
 
 MAX_RUNS = 8
 
@@ -28,7 +28,7 @@ def _finished_runs() -> OrderedDict:
 
 def run_cached(portfolio: Any, settings: Any, mapping_json: str = "{}") -> Any:
     """The run for this portfolio and settings: from the store, or computed now with progress."""
-    from personas.pipeline import run_pipeline
+    from application.pipeline import run_pipeline
 
     key = (portfolio.sha256, mapping_json, repr(settings))
     store = _finished_runs()
@@ -40,7 +40,8 @@ def run_cached(portfolio: Any, settings: Any, mapping_json: str = "{}") -> Any:
                 bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"{stage}…")
 
             result = run_pipeline(portfolio, settings, progress=progress)
-            result.save(runs_dir() / result.run_id)
+            result.save(runs_dir() / result.run_id,
+                        created_by=getattr(st.session_state.get("user"), "username", None))
             status.update(label=f"Personas found ({result.meta['metrics']['personas']})", state="complete",
                           expanded=False)
         _count_pipeline_call()

@@ -14,8 +14,8 @@ from typing import Any
 
 import streamlit as st
 
-from portfolio.errors import UserError
-from portfolio.workspace import database_url, runs_dir
+from core.errors import UserError
+from core.workspace import database_url, runs_dir
 
 SAMPLE_PATH = Path(__file__).resolve().parent.parent / "sample_data" / "sample_portfolio.csv"
 
@@ -110,19 +110,32 @@ def current_settings():
     )
 
 
-def current_run():
-    """The run the user last produced or opened (``personas.pipeline.RunResult``), or ``None``."""
+def _current_run_key() -> tuple[str, str] | None:
+    """``(run folder, manifest fingerprint)`` of the chosen run: a run rewritten on disk gets a new
+    key, so no page is served a stale cached copy. Raises :class:`UserError` for a folder that is
+    not a signed run."""
     run_dir = st.session_state.get("run_dir")
     if not run_dir:
         return None
-    return _load_run(run_dir)
+    from runs import manifest_fingerprint
+
+    return run_dir, manifest_fingerprint(run_dir)
+
+
+def current_run():
+    """The run the user last produced or opened (``application.pipeline.RunResult``), or ``None``."""
+    key = _current_run_key()
+    return _load_run(*key) if key else None
 
 
 @st.cache_resource(show_spinner="Loading the run…", max_entries=8)
-def _load_run(run_dir: str):
-    from personas.pipeline import load_run
+def _load_run(run_dir: str, fingerprint: str):
+    from application.pipeline import load_run
 
-    return load_run(Path(run_dir))
+    run = load_run(Path(run_dir))  # verifies the signature and every file's hash
+    if run.fingerprint != fingerprint:
+        raise UserError(f"{run_dir}: the run changed while it was being opened; open it again.")
+    return run
 
 
 def show_error(err: UserError) -> None:
@@ -133,16 +146,19 @@ def show_error(err: UserError) -> None:
 
 # ---------------------------------------------------------------- review views of the current run
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _run_view(run_dir: str):
+def _run_view(run_dir: str, fingerprint: str):
     from strategy.run_view import load_run_view
 
-    return load_run_view(run_dir)
+    view = load_run_view(run_dir)  # verifies the signature and every file's hash
+    if view.folder.fingerprint != fingerprint:
+        raise UserError(f"{run_dir}: the run changed while it was being opened; open it again.")
+    return view
 
 
 def current_run_view():
     """The current run as the review workflow sees it (``strategy.run_view.RunView``), or ``None``."""
-    run_dir = st.session_state.get("run_dir")
-    return _run_view(run_dir) if run_dir else None
+    key = _current_run_key()
+    return _run_view(*key) if key else None
 
 
 def portfolio_frame_for(run_view):
@@ -157,16 +173,12 @@ def portfolio_frame_for(run_view):
 
 
 def list_runs() -> list[dict[str, Any]]:
-    """Saved runs in the workspace, newest first: ``{"run_dir", "run_id", "created_at", "source_name"}``."""
-    runs = []
-    for path in runs_dir().iterdir():
-        meta_path = path / "run.json"
-        if not meta_path.is_file():
-            continue
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue  # a run still being written or damaged: not offered
-        runs.append({"run_dir": str(path), "run_id": meta.get("run_id", path.name),
-                     "created_at": meta.get("created_at", ""), "source_name": meta.get("source_name", "")})
-    return sorted(runs, key=lambda r: r["created_at"], reverse=True)
+    """Saved runs in the workspace, newest first, as :class:`runs.RunInfo` dicts with a ``label``.
+
+    A folder that fails its signature check is listed with its ``problem`` instead of hidden, so an
+    altered run is visible to whoever looks."""
+    from runs import list_runs as runs_in
+
+    return [{"run_dir": str(info.path), "run_id": info.run_id, "parent_run_id": info.parent_run_id,
+             "created_at": info.created_at, "source_name": info.source_name, "label": info.label,
+             "problem": info.problem} for info in runs_in(runs_dir())]

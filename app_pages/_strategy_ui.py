@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from portfolio.errors import UserError
+from core.errors import UserError
 from strategy.catalogue import CHANNELS, Strategy
 
 

@@ -2,7 +2,7 @@
 
 Called by :mod:`benchmarks.run` (``python -m benchmarks.measure KIND --rows N --data FILE --out JSON``),
 one subprocess per measurement so that peak memory and numba's compiled state belong to that
-measurement alone. Both pipelines first call :func:`personas.warmup.warm_up` (as the app does at
+measurement alone. Both pipelines first call :func:`application.warmup.warm_up` (as the app does at
 start-up); its seconds are reported separately and are NOT part of any timed stage, so numba
 compilation is excluded from the timings of both pipelines alike.
 
@@ -123,7 +123,7 @@ def prepare(rows: int, seed: int, data: Path) -> dict[str, Any]:
 def _warm_up(parallel_umap: bool = False) -> float:
     """Compile numba's kernels before the clock starts; ``parallel_umap`` also compiles the
     multi-threaded variants umap-learn uses without a random_state (the naive baseline)."""
-    from personas.warmup import warm_up
+    from application.warmup import warm_up
 
     started = time.perf_counter()
     warm_up()
@@ -144,7 +144,7 @@ def _warm_up(parallel_umap: bool = False) -> float:
 def measure_app(rows: int, seed: int, data: Path, options: dict[str, Any]) -> dict[str, Any]:
     """The app's full ``run``: load_portfolio (read + validate) and run_pipeline with the target."""
     from portfolio.load import load_portfolio
-    from personas.pipeline import run_pipeline
+    from application.pipeline import run_pipeline
     from personas.settings import RunSettings
 
     warm = _warm_up()

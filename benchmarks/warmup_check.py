@@ -22,7 +22,7 @@ import json, sys, time
 rows, mode = int(sys.argv[1]), sys.argv[2]
 result = {}
 if mode == "warm":
-    from personas.warmup import warm_up_in_background, wait_for_warm_up, warm_up_status
+    from application.warmup import warm_up_in_background, wait_for_warm_up, warm_up_status
     t = time.perf_counter(); warm_up_in_background(); wait_for_warm_up()
     result["warm_up_s"] = round(time.perf_counter() - t, 2)
 import numpy as np

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from portfolio.errors import UserError
+from core.errors import UserError
 
 ALWAYS_FEATURES = ("balance", "days_past_due")
 NEVER_FEATURE_ROLES = ("pii", "sensitive", "target", "truth", "excluded", "account_id")

@@ -19,16 +19,16 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from explain import artifacts
 from explain.fairness import FairnessReport, fairness_report
 from explain.features import (FeatureEncoder, check_both_outcomes, event_vector, forbidden_columns,
                               model_features)
 from explain.metrics import bootstrap_metrics, gains_table, point_metrics, pr_points, reliability_points, roc_points
 from explain.model import RiskModel, fit_cross_validated
+from explain.model_io import RunReader, load_risk_model, risk_model_files
 from explain.reasons import top_reasons
 from explain.settings import RiskSettings
 from explain.shapley import ShapTable, compute_shap
-from portfolio.errors import UserError
+from core.errors import UserError
 
 __all__ = ["fit_risk_model", "RiskSettings", "RiskResult"]
 
@@ -190,9 +190,10 @@ class RiskResult:
                         "settings": self.settings.to_dict(), "versions": self.versions})
         return _clean(json.loads(json.dumps(_clean(section), default=_json_default)))
 
-    def save(self, run_dir: str | Path) -> None:
-        """Write shap_values.parquet, model_card.md, fairness/, risk/ and the SHA-256 manifest."""
-        run_dir = Path(run_dir)
+    def save(self, folder: Path) -> None:
+        """Write shap_values.parquet, model_card.md, fairness/ and risk/ (tables, result.json, model) into
+        ``folder``, the run folder being written; the run's signed manifest covers them (no pickle)."""
+        run_dir = Path(folder)
         for sub in ("risk", "fairness"):
             (run_dir / sub).mkdir(parents=True, exist_ok=True)
         files = {"shap_values.parquet": self.shap.to_frame(),
@@ -210,9 +211,8 @@ class RiskResult:
         (run_dir / "risk/result.json").write_text(json.dumps(_clean(self._meta()), indent=2, default=_json_default),
                                                   encoding="utf-8")
         (run_dir / "model_card.md").write_text(self.model_card(), encoding="utf-8")
-        artifacts.dump_pickle(self.model, run_dir / "risk/model.pkl")
-        artifacts.write_manifest(run_dir, list(files) + ["fairness/summary.json", "risk/result.json",
-                                                         "model_card.md", "risk/model.pkl"])
+        for name, data in risk_model_files(self.model).items():
+            (run_dir / name).write_bytes(data)
 
     def _meta(self) -> dict[str, Any]:
         return {"target": self.target, "target_event": self.target_event, "settings": self.settings.to_dict(),
@@ -225,17 +225,15 @@ class RiskResult:
                 "has_persona_table": self.persona_table is not None}
 
     @classmethod
-    def load(cls, run_dir: str | Path) -> "RiskResult":
-        """Read a saved result; every file is checked against the manifest before it is read."""
-        run_dir = Path(run_dir)
-        meta = artifacts.load_verified_json(run_dir, "risk/result.json")
-
-        def table(name: str) -> pd.DataFrame:
-            return pd.read_parquet(artifacts.verified(run_dir, name))
-
+    def load(cls, reader: RunReader) -> "RiskResult":
+        """Read a saved result through ``reader`` (e.g. ``runs.folder.RunFolder``, which checks every
+        file against the run's signed manifest): ``read_bytes``, ``read_text``, ``read_json`` and
+        ``read_parquet`` of run-folder-relative names. The model is never unpickled."""
+        meta = reader.read_json("risk/result.json")
+        table = reader.read_parquet
         shap_table = ShapTable.from_frames(table("shap_values.parquet"), table("risk/feature_values.parquet"),
                                            meta["shap"])
-        summary = artifacts.load_verified_json(run_dir, "fairness/summary.json")
+        summary = reader.read_json("fairness/summary.json")
         fairness = FairnessReport(table("fairness/groups.parquet"), summary["attributes"],
                                   table("fairness/proxies.parquet"), summary["cutoff"],
                                   summary["cutoff_rule"], summary["warnings"])
@@ -249,9 +247,9 @@ class RiskResult:
             curves={name: table(f"risk/curve_{name}.parquet") for name in CURVES}, shap=shap_table,
             persona_table=table("risk/persona_shap.parquet") if meta["has_persona_table"] else None,
             persona_risk={int(k): v for k, v in meta["persona_risk"].items()}, fairness=fairness,
-            model=artifacts.load_verified_pickle(run_dir, "risk/model.pkl"),
+            model=load_risk_model(reader.read_bytes),
             cv_iterations=meta["cv_iterations"], timings=meta["timings"], versions=meta["versions"],
-            saved_card=artifacts.verified(run_dir, "model_card.md").read_text(encoding="utf-8"))
+            saved_card=reader.read_text("model_card.md"))
 
 
 def fit_risk_model(frame: pd.DataFrame, roles: Any, target: str, target_event: str = "paid",

@@ -1,4 +1,4 @@
 """``python -m personas ...``: the one command line over the library."""
-from personas.cli import main
+from application.cli import main
 
 raise SystemExit(main())

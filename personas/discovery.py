@@ -12,6 +12,7 @@ accounts is reported as ``assign_agreement``: 0.978 on a 50,000-row generated po
 """
 from __future__ import annotations
 
+import io
 import json
 import warnings
 from pathlib import Path
@@ -324,12 +325,12 @@ class PersonaModel:
         return ["persona_model.json", "reference.npz"]
 
     @classmethod
-    def load(cls, directory: Path) -> "PersonaModel":
-        """Load a saved model (call only after its manifest was verified)."""
-        directory = Path(directory)
-        meta = json.loads((directory / "persona_model.json").read_text(encoding="utf-8"))
+    def from_bytes(cls, model_json: bytes, reference_npz: bytes) -> "PersonaModel":
+        """A saved model from the bytes of ``persona_model.json`` and ``reference.npz`` (read verified
+        by the caller; the arrays are loaded with ``allow_pickle=False``)."""
+        meta = json.loads(model_json)
         model = cls(DiscoverySettings.from_dict(meta["settings"]), seed=int(meta["seed"]))
-        with np.load(directory / "reference.npz", allow_pickle=False) as arrays:
+        with np.load(io.BytesIO(reference_npz), allow_pickle=False) as arrays:
             model.reference_X_ = arrays["X"].astype(np.float32)
             model.base_reference_labels_ = arrays["base_labels"].astype(np.int64)
         model.reference_labels_ = model.base_reference_labels_.copy()

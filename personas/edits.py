@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from portfolio.errors import UserError
+from core.errors import UserError
 
 ACTIONS = ("rename", "merge", "split", "reduce")
 

@@ -111,7 +111,7 @@ class FeatureBuilder:
         if self.categorical_relevance:
             self._weigh_by_relevance(frame)
         if not self.specs_:
-            from portfolio.errors import UserError
+            from core.errors import UserError
 
             raise UserError("No usable behavioural column: persona discovery needs at least balance "
                             "and days past due with values. Check the column roles.")

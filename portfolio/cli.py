@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from portfolio.errors import UsageError
+from core.errors import UsageError
 from portfolio.load import load_portfolio
 from portfolio.read import DEFAULT_MAX_BYTES
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from portfolio import read_binary, read_text
-from portfolio.errors import PortfolioError
+from core.errors import PortfolioError
 from portfolio.numbers import (
     NUMBER_MAJORITY, convention_evidence, has_leading_zeros, looks_numeric, missing_mask, parse_numbers,
 )

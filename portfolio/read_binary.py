@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from portfolio.errors import PortfolioError
+from core.errors import PortfolioError
 
 #: Refuse an XLSX whose members add up to more than this many bytes once decompressed.
 MAX_XLSX_UNCOMPRESSED = 1 * 2**30

@@ -11,7 +11,7 @@ from typing import Literal
 
 import pandas as pd
 
-from portfolio.errors import one_line
+from core.errors import one_line
 
 #: Columns of :attr:`ValidationReport.excluded_rows`.
 EXCLUDED_COLUMNS = ("row", "account_id", "column", "reason")

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from portfolio.errors import PortfolioError
+from core.errors import PortfolioError
 from portfolio.patterns import detect_pii_content, looks_like_dates
 from portfolio.synonyms import (
     METRIC_WORDS, PII_NAMES, PII_STEMS, POSTCODE_NAMES, REGION_WORDS, REQUIRED_SYNONYMS, SENSITIVE_NAMES,

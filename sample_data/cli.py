@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from portfolio.errors import UsageError
+from core.errors import UsageError
 from sample_data.generator import SUPPORTED_SUFFIXES, generate_portfolio, write_portfolio
 
 MAX_ROWS = 20_000_000  # beyond this the frame no longer fits comfortably in memory

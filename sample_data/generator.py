@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from portfolio.errors import UserError
+from core.errors import UserError
 
 _STR = np.dtypes.StringDType()
 _ARROW_TO_STR = {pa.string(): pd.StringDtype("pyarrow", na_value=np.nan),

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from portfolio.errors import UserError
+from core.errors import UserError
 
 if TYPE_CHECKING:
     from strategy.store import ReviewStore

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from portfolio.errors import UserError
+from core.errors import UserError
 from strategy.canonical import canonical_json, sha256_hex
 
 CHANNELS = ("sms", "email", "letter", "phone", "app_push", "whatsapp")

@@ -1,8 +1,8 @@
 """Subcommands ``users``, ``review``, ``export`` and ``audit`` of ``python -m personas``.
 
 Passwords are read from ``PERSONAS_PASSWORD`` or asked at the prompt, never taken from a flag.
-Refusals and bad input raise :class:`~portfolio.errors.UserError` (exit 1) or
-:class:`~portfolio.errors.UsageError` (exit 2); the dispatcher prints them without a traceback.
+Refusals and bad input raise :class:`~core.errors.UserError` (exit 1) or
+:class:`~core.errors.UsageError` (exit 2); the dispatcher prints them without a traceback.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from portfolio.errors import UsageError, UserError
+from core.errors import UsageError, UserError
 from strategy.auth import ROLES, User, operator_user
 
 PASSWORD_ENV = "PERSONAS_PASSWORD"

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import jsonschema
 import pandas as pd
 
-from portfolio.errors import UserError
+from core.errors import UserError
 from strategy import audit
 from strategy.auth import User, require
 from strategy.canonical import canonical_json, sha256_hex
@@ -115,12 +115,12 @@ def export_mappings(store: "ReviewStore", run: RunView | str | Path, actor: User
         raise UserError(f"cannot include {', '.join(missing)}: not in the portfolio given")
     if portfolio is not None and "account_id" not in portfolio.columns:
         raise UserError("the portfolio has no account_id column")
-    store.revalidate_approvals(actor, run)
+    voided = store.revalidate_approvals(actor, run)
     temps: list[tuple[str, Path]] = []
     try:
         with store.transaction() as conn:  # holds the write lock: nothing changes meanwhile
             result = _export_locked(store, conn, run, actor, fmt, out, level, portfolio,
-                                    list(include_columns), cfg, temps)
+                                    list(include_columns), cfg, temps, voided)
         # The audit entry is committed before any file takes its final name: a crash in between
         # leaves an audited export without its file, never a file the audit log does not know.
         for temp, final in temps:
@@ -164,8 +164,11 @@ def _refusals(store: "ReviewStore", run: RunView,
 def _export_locked(store: "ReviewStore", conn: Any, run: RunView, actor: User, fmt: str,
                    out: str | Path | None, level: str, portfolio: pd.DataFrame | None,
                    include_columns: list[str], cfg: Any,
-                   temps: list[tuple[str, Path]]) -> ExportResult:
+                   temps: list[tuple[str, Path]], voided: Sequence[int] = ()) -> ExportResult:
     lines, mappings = _refusals(store, run, portfolio)
+    lines = [f"persona {pid}: the approval was voided because the persona's definition or the accounts "
+             "assigned to it changed since approval; a manager must review and approve it again"
+             for pid in voided] + lines
     if lines:
         raise ExportRefused("export refused: " + "; ".join(lines), lines=lines)
     personas = persona_table(run, mappings)

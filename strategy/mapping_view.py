@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from portfolio.errors import UserError
+from core.errors import UserError
 from strategy.auth import User
 from strategy.canonical import content_hash
 from strategy.catalogue import Strategy
@@ -66,6 +66,8 @@ class MappingView:
 
 
 def approval_hash(run: "RunView", persona_id: int, strategy_hash: str) -> str:
-    """SHA-256 binding an approval to the strategy content, the persona definition and the run."""
+    """SHA-256 binding an approval to the strategy content, the persona definition, the run and which
+    accounts the run puts in which persona (so an export never sends accounts the manager did not see)."""
     return content_hash({"strategy_sha256": strategy_hash, "run_id": run.run_id,
-                         "persona_definition": run.profile(persona_id)})
+                         "persona_definition": run.profile(persona_id),
+                         "assignment_sha256": run.assignment_fingerprint()})

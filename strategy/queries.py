@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from sqlalchemy import select
 
-from portfolio.errors import UserError
+from core.errors import UserError
 from strategy import tables as t
 from strategy.catalogue import Strategy
 

@@ -1,18 +1,20 @@
-"""Read what the strategy workflow needs from a run directory, without the persona pipeline.
+"""What the strategy workflow needs from a run folder, without the persona pipeline.
 
-Only plain formats are read: ``run.json``, ``personas.json`` and ``accounts.parquet``. Nothing
-is unpickled.
+The folder is opened through :func:`runs.open_run` (signed manifest, every file's SHA-256), and
+only plain formats are read: ``run.json``, ``personas.json`` and ``accounts.parquet``. Nothing is
+unpickled.
 """
 from __future__ import annotations
 
-import json
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from portfolio.errors import UserError
+from core.errors import UserError
+from runs import RunFolder, open_run
 from strategy.canonical import content_hash, plain
 
 ACCOUNT_COLUMNS = ("account_id", "persona_id")
@@ -36,7 +38,13 @@ class RunView:
     run_id: str
     meta: dict[str, Any]
     profiles: list[dict[str, Any]]
+    folder: RunFolder | None = field(default=None, repr=False)
     _accounts: pd.DataFrame | None = field(default=None, repr=False)
+    _assignment: str | None = field(default=None, repr=False)
+
+    @property
+    def parent_run_id(self) -> str | None:
+        return self.meta.get("parent_run_id")
 
     @property
     def persona_ids(self) -> list[int]:
@@ -64,9 +72,7 @@ class RunView:
         """``accounts.parquet`` (account_id, persona_id, persona_name, ...), read on first use."""
         if self._accounts is None:
             path = self.run_dir / "accounts.parquet"
-            if not path.exists():
-                raise UserError(f"{path} is missing: the run directory is incomplete")
-            frame = pd.read_parquet(path)
+            frame = self.folder.read_parquet("accounts.parquet") if self.folder is not None else pd.read_parquet(path)
             missing = [c for c in ACCOUNT_COLUMNS if c not in frame.columns]
             if missing:
                 raise UserError(f"{path} lacks the columns {', '.join(missing)}")
@@ -74,32 +80,28 @@ class RunView:
             self._accounts = frame
         return self._accounts
 
+    def assignment_fingerprint(self) -> str:
+        """SHA-256 of which account belongs to which persona (sorted ``account_id`` -> ``persona_id``).
 
-def load_run_view(run_dir: str | Path) -> RunView:
-    """Read ``run.json`` and ``personas.json`` of a run directory.
+        An approval binds it: moving accounts between personas after approval voids the approval,
+        whatever the profiles say.
+        """
+        if self._assignment is None:
+            pairs = self.accounts[["account_id", "persona_id"]].astype({"persona_id": "int64"})
+            pairs = pairs.sort_values(["account_id", "persona_id"], kind="stable")
+            lines = pairs["account_id"].str.cat(pairs["persona_id"].astype(str), sep="\t")
+            self._assignment = hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+        return self._assignment
+
+
+def load_run_view(run_dir: str | Path | RunFolder) -> RunView:
+    """Open a run folder (verified: see :func:`runs.open_run`) as the review workflow sees it.
 
     Raises
     ------
     UserError
-        When the folder or a file is missing or is not valid JSON, naming the file.
+        When the folder is missing, unsigned, altered or incomplete, naming the file and what to do.
     """
-    path = Path(run_dir)
-    if not path.is_dir():
-        raise UserError(f"run directory {path} does not exist")
-    meta = _read_json(path / "run.json")
-    profiles = _read_json(path / "personas.json")
-    if not isinstance(meta, dict) or "run_id" not in meta:
-        raise UserError(f"{path / 'run.json'} has no run_id")
-    if not isinstance(profiles, list) or not all(isinstance(p, dict) and "persona_id" in p
-                                                 for p in profiles):
-        raise UserError(f"{path / 'personas.json'} must be a list of profiles with persona_id")
-    return RunView(path, str(meta["run_id"]), meta, plain(profiles))
-
-
-def _read_json(path: Path) -> Any:
-    if not path.exists():
-        raise UserError(f"{path} is missing: the run directory is incomplete")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise UserError(f"{path} is not valid JSON ({err})") from None
+    folder = run_dir if isinstance(run_dir, RunFolder) else open_run(run_dir)
+    profiles = folder.read_json("personas.json")
+    return RunView(folder.path, folder.run_id, folder.meta, plain(profiles), folder)

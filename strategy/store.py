@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from portfolio.errors import UserError
-from portfolio.workspace import database_url
+from core.errors import UserError
+from core.workspace import database_url
 from strategy import audit
 from strategy import tables as t
 from strategy.auth import (ROLES, User, hash_password, needs_rehash, password_matches, require)
@@ -67,7 +67,7 @@ class ReviewStore(MappingWorkflow, MappingQueries):
     ----------
     url : str or Path, optional
         ``sqlite:///file.db``, ``postgresql+psycopg://...``, or a plain file path. Default:
-        :func:`portfolio.workspace.database_url`.
+        :func:`core.workspace.database_url`.
     settings : StrategySettings, optional
         Guardrail thresholds used when checking approvals.
     """

@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from portfolio.errors import UserError
+from core.errors import UserError
 from strategy import audit
 from strategy import tables as t
 from strategy.auth import User, require
@@ -116,7 +116,8 @@ class MappingWorkflow:
             audit.append(conn, actor, "approved", run_id=run.run_id, persona_id=persona_id,
                          content=bound, details={"strategy_sha256": view.strategy_hash,
                                                  "persona_definition_sha256":
-                                                     run.persona_definition_hash(persona_id)})
+                                                     run.persona_definition_hash(persona_id),
+                                                 "assignment_sha256": run.assignment_fingerprint()})
         return self.get_mapping(run, persona_id)
 
     def reject(self, actor: User, run: "RunView", persona_id: int, reason: str, *,
@@ -184,7 +185,8 @@ class MappingWorkflow:
                              approved_at=None, approval_hash=None)
                 audit.append(conn, actor, "approval_voided", run_id=run.run_id,
                              persona_id=row["persona_id"], content=row["approval_hash"],
-                             details={"why": "persona definition changed since approval"})
+                             details={"why": "persona definition or account assignment changed "
+                                              "since approval"})
                 voided.append(row["persona_id"])
         return voided
 

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
 os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.dirname(__file__), "..", ".numba_cache"))
+# The run-signing key lives outside every test workspace, shared by the test run's processes (CLI
+# subprocesses, the app server, Dask workers), never in the user's own ~/.config.
+os.environ.setdefault("PERSONAS_CONFIG_DIR", tempfile.mkdtemp(prefix="personas-test-config-"))
 
 
 @pytest.fixture(autouse=True)

@@ -28,7 +28,7 @@ REVIEW_USERS = {"ana": "analyst", "bob": "analyst", "mia": "manager", "max": "ma
 @pytest.fixture(scope="session")
 def review_run_source(tmp_path_factory) -> SimpleNamespace:
     """A saved run made by ``run_pipeline`` from a generated CSV (built once per session)."""
-    from personas.pipeline import run_pipeline
+    from application.pipeline import run_pipeline
     from personas.settings import DiscoverySettings, RunSettings
     from portfolio.load import load_portfolio
     from sample_data.generator import generate_portfolio, write_portfolio
@@ -61,7 +61,7 @@ class ReviewDesk:
         return User(name, role or REVIEW_USERS[name])
 
     def store(self):
-        from portfolio.workspace import database_url
+        from core.workspace import database_url
         from strategy.store import ReviewStore
 
         return ReviewStore(database_url())
@@ -129,7 +129,7 @@ class ReviewDesk:
 @pytest.fixture
 def review_desk(review_run_source) -> Iterator[ReviewDesk]:
     """This test's workspace with a copy of the run and one user per role."""
-    from portfolio.workspace import runs_dir
+    from core.workspace import runs_dir
     from strategy.auth import operator_user
 
     run_dir = runs_dir() / review_run_source.run_dir.name

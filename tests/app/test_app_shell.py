@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from portfolio.workspace import database_url
+from core.workspace import database_url
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")

@@ -11,7 +11,7 @@ import sqlite3
 import pandas as pd
 import streamlit
 
-from portfolio.workspace import database_url
+from core.workspace import database_url
 
 PAGE = "app_pages/5_audit.py"
 STRATEGIES = "app_pages/4_strategies.py"

@@ -1,7 +1,7 @@
 """The Explanations page opens on a small run with a risk model and looks up one account.
 
 Runs ``app_pages/3_explanations.py`` with Streamlit's ``AppTest`` (no browser), signed in as an analyst.
-The run comes from ``personas.pipeline`` when it exists; until then a saved risk result stands in.
+The run comes from ``application.pipeline`` when it exists; until then a saved risk result stands in.
 """
 from __future__ import annotations
 
@@ -20,13 +20,13 @@ TIMEOUT_S = 120
 
 def _has_pipeline() -> bool:
     try:
-        return importlib.util.find_spec("personas.pipeline") is not None
+        return importlib.util.find_spec("application.pipeline") is not None
     except ModuleNotFoundError:
         return False
 
 
 def _run_with_pipeline(tmp_path: Path) -> Path:
-    from personas.pipeline import run_pipeline
+    from application.pipeline import run_pipeline
     from personas.settings import DiscoverySettings, RunSettings
     from portfolio.load import load_portfolio
     from sample_data.generator import generate_portfolio
@@ -41,7 +41,7 @@ def _run_with_pipeline(tmp_path: Path) -> Path:
 
 
 def _run_with_stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Save a risk result and serve it through a stand-in ``personas.pipeline.load_run``."""
+    """Save a risk result and serve it through a stand-in ``application.pipeline.load_run``."""
     from explain.risk import RiskResult, RiskSettings, fit_risk_model
     from portfolio.load import load_portfolio
     from sample_data.generator import generate_portfolio
@@ -53,12 +53,12 @@ def _run_with_stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                           settings=RiskSettings(bootstrap_resamples=20))
     run_dir = tmp_path / "run"
     risk.save(run_dir)
-    stand_in = types.ModuleType("personas.pipeline")
+    stand_in = types.ModuleType("application.pipeline")
     stand_in.load_run = lambda path: types.SimpleNamespace(
         risk=RiskResult.load(path), meta={"run_id": "test"},
         profiles=[{"persona_id": i, "name": name} for i, name in
                   enumerate(frame["true_persona"].astype("category").cat.categories)])
-    monkeypatch.setitem(sys.modules, "personas.pipeline", stand_in)
+    monkeypatch.setitem(sys.modules, "application.pipeline", stand_in)
     return run_dir
 
 
@@ -110,7 +110,7 @@ def test_without_a_risk_model_the_page_says_how_to_get_one():
 def test_page_opens_inside_the_app_for_a_compliance_reviewer(run_dir):
     import shutil
 
-    from portfolio.workspace import runs_dir
+    from core.workspace import runs_dir
     from strategy.auth import User
 
     shutil.copytree(run_dir, runs_dir() / "run-for-review")  # the sidebar's run picker lists the workspace

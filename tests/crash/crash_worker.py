@@ -10,7 +10,6 @@ approved mappings when every persona is approved. After each committed transacti
 from __future__ import annotations
 
 import itertools
-import json
 import sys
 from pathlib import Path
 
@@ -22,6 +21,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from strategy.auth import User  # noqa: E402
+from tests.run_factory import save_fabricated_run  # noqa: E402
 from strategy.catalogue import Strategy  # noqa: E402
 from strategy.run_view import load_run_view  # noqa: E402
 from strategy.store import ReviewStore  # noqa: E402
@@ -29,13 +29,12 @@ from strategy.store import ReviewStore  # noqa: E402
 ANALYSTS = (User("ana", "analyst"), User("alex", "analyst"))
 MANAGER = User("max", "manager")
 COMPLIANCE = User("cora", "compliance")
-RUN_ID = "run-crash-0001"
+RUN_ID = "20261123-080000-c0a5000001"
 PERSONA_NAMES = ("Reliable early payers", "Small forgotten balances", "Late but willing")
 
 
 def write_run(directory: Path, n_per_persona: int = 40) -> Path:
-    """A small run directory (run.json, personas.json, accounts.parquet) like the pipeline writes."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """A small signed run folder (run.json, personas.json, accounts.parquet) like the pipeline writes."""
     rng = np.random.default_rng(3)
     accounts, profiles = [], []
     for pid, name in enumerate(PERSONA_NAMES):
@@ -52,12 +51,8 @@ def write_run(directory: Path, n_per_persona: int = 40) -> Path:
             "medians": {"balance": {"persona": float(np.median(balance)), "portfolio": 400.0},
                         "days_past_due": {"persona": 20.0 + 10 * pid, "portfolio": 30.0}},
             "distinguishing": [], "categorical_shares": {}, "needs_review_count": 0})
-    meta = {"run_id": RUN_ID, "created_at": "2026-11-23T08:00:00+00:00", "data_sha256": "cd" * 32,
-            "source_name": "crash.csv", "rows": n_per_persona * len(PERSONA_NAMES),
-            "metrics": {"personas": len(PERSONA_NAMES), "noise_share": 0.0}}
-    (directory / "run.json").write_text(json.dumps(meta), encoding="utf-8")
-    (directory / "personas.json").write_text(json.dumps(profiles), encoding="utf-8")
-    pd.concat(accounts, ignore_index=True).to_parquet(directory / "accounts.parquet", index=False)
+    save_fabricated_run(directory, RUN_ID, profiles, pd.concat(accounts, ignore_index=True),
+                        data_sha256="cd" * 32, source_name="crash.csv")
     return directory
 
 

@@ -1,6 +1,11 @@
 """Shared, seeded risk-model fits (computed once per test session: fitting is the slow part)."""
 from __future__ import annotations
 
+import io
+import json
+from pathlib import Path
+from typing import Any
+
 import pandas as pd
 import pytest
 
@@ -9,6 +14,29 @@ from portfolio.load import load_portfolio
 from sample_data.generator import generate_portfolio
 
 FAST = RiskSettings(bootstrap_resamples=50)
+
+
+class DirReader:
+    """The reader ``RiskResult.load`` takes, reading a folder back as it is (the app's
+    ``runs.folder.RunFolder`` also checks every file against the run's signed manifest)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def has(self, name: str) -> bool:
+        return (self.folder / name).is_file()
+
+    def read_bytes(self, name: str) -> bytes:
+        return (self.folder / name).read_bytes()
+
+    def read_text(self, name: str) -> str:
+        return self.read_bytes(name).decode("utf-8")
+
+    def read_json(self, name: str) -> Any:
+        return json.loads(self.read_bytes(name))
+
+    def read_parquet(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+        return pd.read_parquet(io.BytesIO(self.read_bytes(name)), columns=columns)
 
 
 def portfolio_of(rows: int, seed: int = 42, **kwargs):

@@ -10,8 +10,8 @@ import pytest
 from explain.features import NEVER_FEATURE_ROLES, event_vector
 from explain.risk import RiskResult, RiskSettings, fit_risk_model
 from explain.shapley import AdditivityError, check_additivity
-from portfolio.errors import UserError
-from tests.explain.conftest import FAST, portfolio_of
+from core.errors import UserError
+from tests.explain.conftest import FAST, DirReader, portfolio_of
 
 
 def test_cross_validated_roc_auc_is_at_least_080_and_reported_in_run_json(risk_5k):
@@ -133,24 +133,25 @@ def test_persona_risk_and_persona_explanation(risk_5k, generator_portfolio):
     assert np.average(dpd["difference"], weights=dpd["accounts"]) == pytest.approx(0, abs=1e-9)
 
 
-def test_save_and_load_round_trip_and_refuse_a_changed_model(risk_5k, generator_portfolio, tmp_path):
+def test_save_and_load_round_trip_and_refuse_a_damaged_model(risk_5k, generator_portfolio, tmp_path):
     risk_5k.save(tmp_path)
     for name in ("shap_values.parquet", "model_card.md", "fairness/groups.parquet", "fairness/summary.json",
-                 "risk/model.pkl", "risk/manifest.json"):
+                 "risk/result.json", "risk/model.json", "risk/classifier.skops"):
         assert (tmp_path / name).exists(), name
+    assert not (tmp_path / "risk/manifest.json").exists()  # the run's signed manifest covers the folder
     shap_file = pd.read_parquet(tmp_path / "shap_values.parquet")
     assert {"account_id", "base_value", "log_odds", *risk_5k.features} == set(shap_file.columns)
-    loaded = RiskResult.load(tmp_path)
+    loaded = RiskResult.load(DirReader(tmp_path))
     pd.testing.assert_frame_equal(loaded.scores, risk_5k.scores)
     assert loaded.metrics == risk_5k.metrics
     account = risk_5k.scores["account_id"].iloc[3]
     assert loaded.waterfall(account)["log_odds"] == pytest.approx(risk_5k.waterfall(account)["log_odds"])
     new = generator_portfolio.frame.head(20)
     np.testing.assert_allclose(loaded.score(new)["risk_score"], risk_5k.score(new)["risk_score"])
-    with open(tmp_path / "risk/model.pkl", "ab") as handle:
-        handle.write(b"tampered")
-    with pytest.raises(UserError, match="SHA-256"):
-        RiskResult.load(tmp_path)
+    damaged = tmp_path / "risk/classifier.skops"
+    damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 2])
+    with pytest.raises(UserError, match="classifier.skops"):
+        RiskResult.load(DirReader(tmp_path))
 
 
 def test_waterfall_adds_up_and_carries_reasons(risk_5k):

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from explain.features import event_vector
-from portfolio.errors import UserError
+from core.errors import UserError
 
 SPELLINGS = {"yes": 1, "no": 0, "true": 1, "false": 0, "1": 1, "0": 0, "ja": 1, "nein": 0}
 cells = st.one_of(st.sampled_from(sorted(SPELLINGS)), st.text(max_size=6), st.integers(-2, 3),

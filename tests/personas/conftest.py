@@ -19,7 +19,7 @@ def train_portfolio():
 @pytest.fixture(scope="session")
 def run_dir(tmp_path_factory, train_portfolio):
     """One run on the training portfolio (settings search on a small grid), saved once."""
-    from personas.pipeline import run_pipeline
+    from application.pipeline import run_pipeline
 
     result = run_pipeline(train_portfolio, small_settings())
     directory = tmp_path_factory.mktemp("runs") / "train"
@@ -29,6 +29,6 @@ def run_dir(tmp_path_factory, train_portfolio):
 
 @pytest.fixture(scope="session")
 def run_result(run_dir):
-    from personas.pipeline import load_run
+    from application.pipeline import load_run
 
     return load_run(run_dir)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from personas.cli import main
+from application.cli import main
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "sample_portfolio.csv"
 

@@ -8,7 +8,7 @@ from sklearn.metrics import adjusted_rand_score
 from persona_synthetic import synthetic_frame, synthetic_roles
 from personas.discovery import PersonaModel, stratified_sample
 from personas.features import FeatureBuilder, feature_columns
-from personas.pipeline import assign_portfolio
+from application.pipeline import assign_portfolio
 from personas.settings import DiscoverySettings
 
 # Measured truth ARI: 0.88 on this 2,500-row generated portfolio (seed 7, test settings), 0.88 on the

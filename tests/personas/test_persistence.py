@@ -8,8 +8,8 @@ import pytest
 
 from persona_helpers import generated_portfolio
 from personas import edits
-from personas.pipeline import apply_edit, assign_portfolio, load_run
-from portfolio.errors import UserError
+from application.pipeline import apply_edit, assign_portfolio, load_run
+from core.errors import UserError
 
 
 @pytest.fixture()

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from persona_helpers import generated_portfolio, small_settings
-from personas.pipeline import load_run, run_pipeline
+from application.pipeline import load_run, run_pipeline
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_the_risk_section_and_artefacts_are_written(risk_run):
 def test_a_run_whose_risk_model_file_was_altered_is_refused_not_shown_without_a_model(risk_run, tmp_path):
     import shutil
 
-    from portfolio.errors import UserError
+    from core.errors import UserError
 
     copy = tmp_path / "run"
     shutil.copytree(risk_run, copy)
@@ -86,7 +86,7 @@ def test_persona_views_are_added_after_discovery_in_the_parent(child_run):
 def test_a_bad_target_found_by_the_child_is_the_same_user_error_as_without_it(portfolio_900):
     from dataclasses import replace
 
-    from portfolio.errors import UserError
+    from core.errors import UserError
 
     frame = portfolio_900.frame.copy()
     frame["always_paid"] = 1  # one outcome only: nothing to learn
@@ -110,7 +110,7 @@ def test_a_child_that_gives_no_answer_falls_back_to_this_process_and_says_so(por
 def test_an_answer_whose_hash_does_not_match_is_never_unpickled():
     import pickle
 
-    from personas.risk_step import _decode, _encode
+    from application.risk_step import _decode, _encode
 
     good = _encode("ok", {"a": 1})
     assert _decode(good) == ("ok", {"a": 1})
@@ -122,7 +122,7 @@ def test_an_answer_whose_hash_does_not_match_is_never_unpickled():
 
 
 def test_small_portfolios_fit_the_risk_model_in_this_process(portfolio_900):
-    from personas.risk_step import start_risk_step
+    from application.risk_step import start_risk_step
 
     step = start_risk_step(portfolio_900.frame, portfolio_900.roles, _risk_settings())
     assert step.mode.startswith("this process (fewer than")
@@ -130,7 +130,7 @@ def test_small_portfolios_fit_the_risk_model_in_this_process(portfolio_900):
 
 
 def test_the_child_gets_no_personal_data_or_planted_truth(portfolio_900):
-    from personas.risk_step import _columns_for_risk
+    from application.risk_step import _columns_for_risk
 
     settings = _risk_settings(truth_col="true_persona")
     sent = _columns_for_risk(portfolio_900.frame, portfolio_900.roles, settings)
@@ -142,7 +142,7 @@ def test_the_child_gets_no_personal_data_or_planted_truth(portfolio_900):
 def test_work_here_uses_one_thread_while_the_child_runs_and_the_child_is_stopped_on_cancel(portfolio_900):
     from threadpoolctl import threadpool_info
 
-    from personas.risk_step import start_risk_step
+    from application.risk_step import start_risk_step
 
     step = start_risk_step(portfolio_900.frame, portfolio_900.roles, _risk_settings(parallel_risk_min_rows=0))
     try:

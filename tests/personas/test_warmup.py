@@ -18,14 +18,14 @@ def test_the_warm_up_imports_umap_and_altair_before_its_thread_starts():
     # Two threads importing one package chain at once can deadlock (umap -> sklearn -> narwhals in the
     # warm-up thread, altair -> narwhals in a page): the imports must be done when the call returns.
     out = _in_a_fresh_process(
-        "import sys; from personas.warmup import warm_up_in_background; warm_up_in_background(); "
+        "import sys; from application.warmup import warm_up_in_background; warm_up_in_background(); "
         "print(all(m in sys.modules for m in ('umap', 'hdbscan', 'altair', 'narwhals')))")
     assert out == "True"
 
 
 def test_the_warm_up_starts_one_thread_per_process_and_finishes():
     out = _in_a_fresh_process(
-        "from personas.warmup import warm_up_in_background, wait_for_warm_up, warm_up_status\n"
+        "from application.warmup import warm_up_in_background, wait_for_warm_up, warm_up_status\n"
         "first = warm_up_in_background(); second = warm_up_in_background()\n"
         "print(first is second, wait_for_warm_up(500), warm_up_status()['error'])")
     assert out == "True True None"

@@ -8,7 +8,7 @@ import math
 import pandas as pd
 from hypothesis import strategies as st
 
-from portfolio.errors import UserError
+from core.errors import UserError
 from portfolio.load import Portfolio, load_portfolio
 from portfolio.read import ReadResult, read_table
 from portfolio_files import GERMAN_CSV, parquet_bytes, xlsx_bytes

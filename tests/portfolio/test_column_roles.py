@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from portfolio.errors import PortfolioError
+from core.errors import PortfolioError
 from portfolio.roles import ColumnRoles, Role, detect_roles
 
 N = 40

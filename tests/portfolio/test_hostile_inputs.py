@@ -9,7 +9,7 @@ import zipfile
 import pandas as pd
 import pytest
 
-from portfolio.errors import PortfolioError
+from core.errors import PortfolioError
 from portfolio.read import read_table
 from portfolio.read_binary import check_zip
 from portfolio_files import GERMAN_CSV, csv_bytes, english_rows, parquet_bytes, replace_in_zip, xlsx_bytes

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from portfolio.errors import PortfolioError
+from core.errors import PortfolioError
 from portfolio.read import read_table
 from portfolio_files import parquet_bytes, xlsx_bytes
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from personas.cli import main
+from application.cli import main
 from portfolio_files import GERMAN_CSV, xlsx_bytes
 
 ROOT = Path(__file__).resolve().parents[2]

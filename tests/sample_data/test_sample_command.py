@@ -6,9 +6,9 @@ import os
 import pandas as pd
 import pytest
 
-from personas.cli import main
+from application.cli import main
 from sample_data.generator import generate_portfolio, write_portfolio
-from portfolio.errors import UserError
+from core.errors import UserError
 
 
 def test_writes_a_csv_that_reads_back(tmp_path):

@@ -21,7 +21,7 @@ import pytest
 from explain.risk import RiskSettings, fit_risk_model
 from personas.discovery import PersonaModel
 from personas.features import FeatureBuilder, feature_columns
-from personas.pipeline import assign_frame
+from application.pipeline import assign_frame
 from personas.settings import DiscoverySettings
 from portfolio.load import load_portfolio
 from sample_data.generator import generate_portfolio

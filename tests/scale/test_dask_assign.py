@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from personas.dask_assign import assign_partitioned, run_fingerprint
-from personas.pipeline import assign_portfolio, load_run, run_pipeline
+from application.dask_assign import assign_partitioned, run_fingerprint
+from application.pipeline import assign_portfolio, load_run, run_pipeline
 from personas.settings import RunSettings
-from portfolio.errors import UserError
+from core.errors import UserError
 from portfolio.load import load_portfolio
 from sample_data.generator import generate_portfolio, write_portfolio
 
@@ -98,7 +98,7 @@ def test_the_fingerprint_changes_when_the_run_is_saved_again(run_dir, tmp_path):
 
 
 def test_the_assign_command_with_scheduler_writes_parquet_parts(run_dir, book, tmp_path, capsys):
-    from personas.cli import main
+    from application.cli import main
 
     parts, _ = book
     code = main(["assign", str(run_dir), str(parts), "--scheduler", "--out", str(tmp_path / "out")])

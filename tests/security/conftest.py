@@ -1,7 +1,6 @@
 """A fabricated run with proposed strategies, and users of every role, for the access-control tests."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +8,7 @@ import pandas as pd
 import pytest
 
 from strategy.auth import User
+from tests.run_factory import save_fabricated_run
 
 ANALYST = User("ana", "analyst")
 MANAGER = User("mia", "manager")
@@ -19,9 +19,11 @@ ALL_USERS = (ANALYST, MANAGER, COMPLIANCE, ADMIN)
 PERSONAS = ((0, "Reliable early payers", 220.0, 18.0), (1, "Small forgotten balances", 60.0, 35.0))
 
 
-def write_run(directory: Path, run_id: str = "run-security-0001") -> Path:
+RUN_ID = "20261123-080000-5ec0000001"
+
+
+def write_run(directory: Path, run_id: str = RUN_ID) -> Path:
     """run.json, personas.json and accounts.parquet shaped like the pipeline's (docs/architecture.md)."""
-    directory.mkdir(parents=True, exist_ok=True)
     accounts, profiles = [], []
     for pid, name, balance, dpd in PERSONAS:
         ids = [f"S{pid}{i:03d}" for i in range(30)]
@@ -34,24 +36,21 @@ def write_run(directory: Path, run_id: str = "run-security-0001") -> Path:
             "medians": {"balance": {"persona": balance, "portfolio": 150.0},
                         "days_past_due": {"persona": dpd, "portfolio": 25.0}},
             "distinguishing": [], "categorical_shares": {}, "needs_review_count": 0})
-    meta = {"run_id": run_id, "created_at": "2026-11-23T08:00:00+00:00", "data_sha256": "ef" * 32,
-            "source_name": "security.csv", "rows": 60, "metrics": {"personas": len(PERSONAS)}}
-    (directory / "run.json").write_text(json.dumps(meta), encoding="utf-8")
-    (directory / "personas.json").write_text(json.dumps(profiles), encoding="utf-8")
-    pd.concat(accounts, ignore_index=True).to_parquet(directory / "accounts.parquet", index=False)
+    save_fabricated_run(directory, run_id, profiles, pd.concat(accounts, ignore_index=True),
+                        data_sha256="ef" * 32, source_name="security.csv")
     return directory
 
 
 @pytest.fixture
 def review(_isolated_workspace):
     """(store, run view, run_dir): users of every role, both personas proposed by the analyst."""
-    from portfolio.workspace import database_url, runs_dir
+    from core.workspace import database_url, runs_dir
     from strategy.auth import operator_user
     from strategy.catalogue import Strategy
     from strategy.run_view import load_run_view
     from strategy.store import ReviewStore
 
-    run_dir = write_run(runs_dir() / "run-security-0001")
+    run_dir = write_run(runs_dir() / RUN_ID)
     store = ReviewStore(database_url())
     for user in ALL_USERS:
         store.add_user(operator_user(), user.username, user.role, None)

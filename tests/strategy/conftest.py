@@ -1,7 +1,6 @@
 """Fabricated run directories, portfolios and review stores for the strategy tests."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +8,7 @@ import pandas as pd
 import pytest
 
 from strategy.auth import User, operator_user
+from tests.run_factory import save_fabricated_run
 from strategy.run_view import load_run_view
 from strategy.store import ReviewStore
 
@@ -80,15 +80,12 @@ def make_profiles(portfolio: pd.DataFrame) -> list[dict]:
     return profiles
 
 
-def write_run(directory: Path, portfolio: pd.DataFrame, run_id: str = "run-20261123-0001") -> Path:
-    """Write run.json, personas.json and accounts.parquet like the persona pipeline does."""
-    directory.mkdir(parents=True, exist_ok=True)
+RUN_ID = "20261123-080000-5a0000c001"
+
+
+def write_run(directory: Path, portfolio: pd.DataFrame, run_id: str = RUN_ID) -> Path:
+    """A signed run folder with personas.json and accounts.parquet like the persona pipeline writes."""
     profiles = make_profiles(portfolio)
-    meta = {"run_id": run_id, "created_at": "2026-11-23T08:00:00+00:00",
-            "data_sha256": "ab" * 32, "source_name": "sample.csv", "rows": len(portfolio),
-            "metrics": {"personas": len(profiles), "noise_share": 0.0, "stability_ari": 0.91,
-                        "relative_validity": 0.42},
-            "model": {"target": "paid_90d", "roc_auc": 0.78}}
     pid = portfolio["account_id"].str[1].astype(int)
     accounts = pd.DataFrame({
         "account_id": portfolio["account_id"], "persona_id": pid,
@@ -96,9 +93,10 @@ def write_run(directory: Path, portfolio: pd.DataFrame, run_id: str = "run-20261
         "membership_probability": 0.9, "needs_review": False, "x": np.nan, "y": np.nan,
         "risk_score": pid.map({p[0]: p[4] for p in PERSONAS}),
     })
-    (directory / "run.json").write_text(json.dumps(meta), encoding="utf-8")
-    (directory / "personas.json").write_text(json.dumps(profiles), encoding="utf-8")
-    accounts.to_parquet(directory / "accounts.parquet", index=False)
+    save_fabricated_run(directory, run_id, profiles, accounts,
+                        metrics={"personas": len(profiles), "noise_share": 0.0, "stability_ari": 0.91,
+                                 "relative_validity": 0.42},
+                        model={"target": "paid_90d", "roc_auc": 0.78})
     return directory
 
 
@@ -118,7 +116,7 @@ def portfolio_frame() -> pd.DataFrame:
 
 @pytest.fixture
 def run_dir(tmp_path, portfolio_frame) -> Path:
-    return write_run(tmp_path / "runs" / "run-20261123-0001", portfolio_frame)
+    return write_run(tmp_path / "runs" / RUN_ID, portfolio_frame)
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ from strategy.proposals import propose_strategies
 from strategy.run_view import load_run_view
 from strategy.settings import StrategySettings
 from strategy.store import ReviewStore
+from runs import RunFolderError, new_run_id
+from tests.run_factory import save_fabricated_run
 
 NASTY = ["=HYPERLINK(\"http://evil\",\"x\")", "+SUM(A1)", "-2+3", "@cmd", "\tTAB", "\rCR",
          "\x00NUL", "'=already escaped"]
@@ -158,11 +160,11 @@ def test_pii_is_absent_unless_explicitly_included(store, run, portfolio_frame, t
 
 def test_user_controlled_text_is_escaped_in_every_csv_and_xlsx_cell(store, run_dir, portfolio_frame,
                                                                     tmp_path):
-    profiles = json.loads((run_dir / "personas.json").read_text())
+    base = load_run_view(run_dir)
+    profiles = [dict(p) for p in base.profiles]
     for profile, name in zip(profiles, NASTY):
         profile["name"] = name
-    (run_dir / "personas.json").write_text(json.dumps(profiles))
-    run = load_run_view(run_dir)
+    run = load_run_view(save_fabricated_run(tmp_path / "nasty", new_run_id(), profiles, base.accounts).path)
     approve_all(store, run, portfolio_frame)
     store.override_account(MANAGER, run, "A00001", strategy=store.get_mapping(run, 0).strategy
                            .with_changes(rationale="@SUM(1)"), reason="=1+1")
@@ -195,14 +197,27 @@ def test_an_export_without_out_returns_bytes_and_is_still_audited(store, run, po
     assert store.export_history()[0].details["format"] == "xlsx"
 
 
-def test_export_is_refused_after_a_persona_definition_changed_since_approval(store, run_dir,
-                                                                           portfolio_frame,
-                                                                           tmp_path):
+def test_export_refuses_a_run_whose_personas_were_rewritten_after_approval(store, run_dir,
+                                                                          portfolio_frame, tmp_path):
     run = load_run_view(run_dir)
     approve_all(store, run, portfolio_frame)
     profiles = json.loads((run_dir / "personas.json").read_text())
     profiles[3]["size"] = 101
     (run_dir / "personas.json").write_text(json.dumps(profiles))
-    with pytest.raises(ExportRefused, match="persona 3 .* is proposed, not approved"):
+    with pytest.raises(RunFolderError, match="personas.json: changed since the run was saved"):
         export_mappings(store, run_dir, MANAGER, fmt="json", out=tmp_path / "out.json")
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_export_is_refused_after_the_persona_definition_changed_since_approval(store, run_dir,
+                                                                             portfolio_frame,
+                                                                             tmp_path):
+    """Even a run re-saved under the same id with a valid signature (someone holding the key)."""
+    run = load_run_view(run_dir)
+    approve_all(store, run, portfolio_frame)
+    profiles = [dict(p) for p in run.profiles]
+    profiles[3]["size"] = 101
+    resaved = save_fabricated_run(tmp_path / "resaved", run.run_id, profiles, run.accounts)
+    with pytest.raises(ExportRefused, match="persona 3: the approval was voided"):
+        export_mappings(store, resaved.path, MANAGER, fmt="json", out=tmp_path / "out.json")
     assert store.audit_entries(action="approval_voided")[0].persona_id == 3

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from conftest import ADMIN, ANALYST, ANALYST2, COMPLIANCE, MANAGER, MANAGER2
-from portfolio.errors import UserError
+from core.errors import UserError
 from strategy.auth import PermissionDenied, User
 from strategy.catalogue import Strategy
 from strategy.run_view import load_run_view

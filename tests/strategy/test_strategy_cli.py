@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 from openpyxl import load_workbook
 
-from personas.cli import main
+from application.cli import main
 from strategy.export import export_schema
 
 

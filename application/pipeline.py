@@ -6,10 +6,7 @@ risk model (when ``settings.target`` is set; shap and fairness are part of it), 
 from __future__ import annotations
 
 import json
-import os
 import platform
-import shutil
-import tempfile
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -22,14 +19,14 @@ import numpy as np
 import pandas as pd
 
 from personas import edits as edit_ops
-from personas.artefacts import verify_manifest, write_manifest
 from personas.discovery import PersonaModel, map_coordinates, stratified_sample
 from personas.features import FeatureBuilder, feature_columns
 from personas.names import name_personas
 from personas.profiles import build_profiles, outcome_columns
-from personas.risk_step import RISK_SKIPPED, RiskStep, start_risk_step
+from application.risk_step import RISK_SKIPPED, RiskStep, start_risk_step
 from personas.settings import RunSettings
-from portfolio.errors import UserError
+from core.errors import UserError
+from runs import RunFolder, new_run_id, open_run, save_run
 
 Progress = Callable[[str, float], None] | None
 MIN_ROWS = 50
@@ -49,13 +46,26 @@ class RunResult:
     edits: list[dict[str, Any]] = field(default_factory=list)
     risk: Any = None
     features: np.ndarray | None = field(default=None, repr=False)  # in memory only, for edits
+    folder: RunFolder | None = field(default=None, repr=False)  # set once saved or loaded
+
+    @property
+    def parent_run_id(self) -> str | None:
+        return self.meta.get("parent_run_id")
+
+    @property
+    def fingerprint(self) -> str | None:
+        """The signed manifest's SHA-256 once the run is saved or loaded (caches key on it)."""
+        return self.folder.fingerprint if self.folder is not None else None
 
     def profile(self, persona_id: int) -> dict[str, Any]:
         return next(p for p in self.profiles if p["persona_id"] == int(persona_id))
 
-    def save(self, directory: str | Path) -> Path:
-        """Write the run directory atomically (a temporary sibling folder renamed into place)."""
-        return _save(self, Path(directory))
+    def save(self, directory: str | Path, *, created_by: str | None = None) -> Path:
+        """Write the run folder atomically through :func:`runs.save_run` (signed; never over another run).
+
+        ``created_by`` (the signed-in user or CLI operator) is recorded in ``run.json``.
+        """
+        return _save(self, Path(directory), created_by)
 
 
 # ---------------------------------------------------------------------------- run
@@ -259,8 +269,10 @@ def _meta(portfolio, settings, frame, builder, model, accounts, timings, outcome
     created = datetime.now(timezone.utc)
     report = getattr(portfolio, "report", None)
     return {
-        "run_id": f"{created:%Y%m%d-%H%M%S}-{str(portfolio.sha256)[:8]}",
-        "created_at": created.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "run_id": new_run_id(created),
+        "parent_run_id": None,
+        "created_at": _timestamp(created),
+        "created_by": None,
         "data_sha256": portfolio.sha256,
         "source_name": portfolio.source_name,
         "rows": {"read": int(getattr(report, "n_rows_read", len(frame)) or len(frame)),
@@ -282,7 +294,20 @@ def _meta(portfolio, settings, frame, builder, model, accounts, timings, outcome
     }
 
 
+def _timestamp(moment: datetime) -> str:
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
 # ---------------------------------------------------------------------------- edits on a run
+def _edited_meta(result: RunResult, done: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """run.json of an edited run: its own id and time, the run it was made from, who made it."""
+    created = datetime.now(timezone.utc)
+    meta = dict(result.meta, **changes)
+    meta.update(run_id=new_run_id(created), parent_run_id=result.run_id, created_at=_timestamp(created),
+                created_by=done.get("user"), edits=len(result.edits) + 1)
+    return meta
+
+
 def apply_edit(result: RunResult, edit: dict[str, Any], portfolio: Any = None) -> RunResult:
     """Apply one analyst edit (see :mod:`personas.edits`) to a run; returns the updated run.
 
@@ -295,8 +320,8 @@ def apply_edit(result: RunResult, edit: dict[str, Any], portfolio: Any = None) -
         profiles = [dict(p) for p in result.profiles]
         accounts = result.accounts.copy()
         _apply_names(accounts, profiles, model.names_)
-        meta = dict(result.meta, edits=len(result.edits) + 1)
-        return RunResult(result.run_id, meta, accounts, profiles, model, result.builder,
+        meta = _edited_meta(result, done)
+        return RunResult(meta["run_id"], meta, accounts, profiles, model, result.builder,
                          result.edits + [done], result.risk, result.features)
     X = result.features
     if X is None:
@@ -323,10 +348,9 @@ def apply_edit(result: RunResult, edit: dict[str, Any], portfolio: Any = None) -
     _rename_changed(model, profiles, result.meta["parameters"]["settings"].get("language", "en"))
     _apply_names(accounts, profiles, model.names_)
     _carry_risk(profiles, accounts)
-    meta = dict(result.meta)
-    meta["metrics"] = dict(meta["metrics"], personas=int(accounts["persona_id"].nunique()))
-    meta["edits"] = len(result.edits) + 1
-    return RunResult(result.run_id, meta, accounts, profiles, model, result.builder,
+    meta = _edited_meta(result, done,
+                        metrics=dict(result.meta["metrics"], personas=int(accounts["persona_id"].nunique())))
+    return RunResult(meta["run_id"], meta, accounts, profiles, model, result.builder,
                      result.edits + [done], result.risk, X)
 
 
@@ -383,74 +407,71 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default), encoding="utf-8")
 
 
-def _save(result: RunResult, directory: Path) -> Path:
+def _save(result: RunResult, directory: Path, created_by: str | None) -> Path:
     started = time.perf_counter()
-    directory = directory.resolve()
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
+    meta = dict(result.meta)
+    if created_by is not None:
+        meta["created_by"] = created_by
+
+    def write(staging: Path) -> None:
         model_dir = staging / "model"
         model_dir.mkdir()
         _write_json(model_dir / "features.json", result.builder.to_dict())
-        files = ["model/features.json"] + [f"model/{f}" for f in result.model.save(model_dir)]
+        result.model.save(model_dir)
         result.accounts.to_parquet(staging / "accounts.parquet", index=False)
         _write_json(staging / "personas.json", result.profiles)
         _write_json(staging / "edits.json", result.edits)
         if result.risk is not None:
             result.risk.save(staging)
-        meta = dict(result.meta)
         meta["timings"] = dict(meta["timings"], save=round(time.perf_counter() - started, 3))
         _write_json(staging / "run.json", meta)
-        write_manifest(staging, files + ["accounts.parquet", "personas.json", "edits.json", "run.json"])
-        result.meta = meta
-        _swap_into_place(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return directory
+
+    folder = save_run(directory, write)
+    result.meta, result.folder = meta, folder
+    return folder.path
 
 
-def _swap_into_place(staging: Path, directory: Path) -> None:
-    old = None
-    if directory.exists():
-        old = directory.parent / f".{directory.name}.old-{os.getpid()}-{time.time_ns()}"
-        directory.rename(old)
-    staging.rename(directory)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def load_model(directory: str | Path) -> tuple[PersonaModel, FeatureBuilder, list[dict[str, Any]]]:
-    """The saved discovery model, feature builder and edits of a run (hashes verified first)."""
-    directory = Path(directory)
-    verify_manifest(directory)
-    builder = FeatureBuilder.from_dict(json.loads((directory / "model" / "features.json").read_text("utf-8")))
-    model = PersonaModel.load(directory / "model")
-    edits = json.loads((directory / "edits.json").read_text("utf-8"))
+def _model_from(folder: RunFolder) -> tuple[PersonaModel, FeatureBuilder, list[dict[str, Any]]]:
+    builder = FeatureBuilder.from_dict(folder.read_json("model/features.json"))
+    model = PersonaModel.from_bytes(folder.read_bytes("model/persona_model.json"),
+                                    folder.read_bytes("model/reference.npz"))
+    edits = folder.read_json("edits.json")
     names = dict(model.names_)
     edit_ops.replay(model, edits)
     model.names_, model.stale_names_ = names, set()  # saved names are already the edited ones
     return model, builder, edits
 
 
-def load_run(directory: str | Path) -> RunResult:
-    """Load a saved run; refuses (``UserError``) if any artefact differs from its recorded hash."""
-    directory = Path(directory)
-    model, builder, edits = load_model(directory)
-    meta = json.loads((directory / "run.json").read_text("utf-8"))
-    accounts = pd.read_parquet(directory / "accounts.parquet")
-    profiles = json.loads((directory / "personas.json").read_text("utf-8"))
+def load_model(directory: str | Path | RunFolder) -> tuple[PersonaModel, FeatureBuilder, list[dict[str, Any]]]:
+    """The saved discovery model, feature builder and edits of a run (the folder verified first)."""
+    folder = directory if isinstance(directory, RunFolder) else open_run(directory)
+    return _model_from(folder)
+
+
+def load_risk(folder: RunFolder) -> Any:
+    """The run's risk result, or ``None`` for a run without an outcome column.
+
+    A risk artefact that fails its check refuses the whole run (``UserError``), never a silent
+    "no risk model": a reviewer must learn that the run was altered.
+    """
+    section = folder.meta.get("model")
+    if not isinstance(section, dict) or "skipped" in section:
+        return None
+    from explain.risk import RiskResult
+
+    return RiskResult.load(folder)
+
+
+def load_run(directory: str | Path | RunFolder) -> RunResult:
+    """Load a saved run through :func:`runs.open_run`; refuses (``UserError``) an altered or unsigned run."""
+    folder = directory if isinstance(directory, RunFolder) else open_run(directory)
+    model, builder, edits = _model_from(folder)
+    meta = folder.meta
+    accounts = folder.read_parquet("accounts.parquet")
+    profiles = folder.read_json("personas.json")
     model.search_ = meta.get("settings_search")
-    risk = None
-    if isinstance(meta.get("model"), dict) and "skipped" not in meta["model"]:
-        try:
-            from explain.risk import RiskResult
-        except ImportError:  # the persona part of a run stays usable without the explain package
-            RiskResult = None
-        # A risk artefact that fails its hash check refuses the whole run (UserError), never a
-        # silent "no risk model": a reviewer must learn that the run was altered.
-        risk = RiskResult.load(directory) if RiskResult is not None else None
-    return RunResult(meta["run_id"], meta, accounts, profiles, model, builder, edits, risk, None)
+    return RunResult(meta["run_id"], meta, accounts, profiles, model, builder, edits, load_risk(folder),
+                     None, folder)
 
 
 def assign_portfolio(run_dir: str | Path, portfolio: Any) -> pd.DataFrame:

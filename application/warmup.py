@@ -5,12 +5,12 @@ umap-learn and pynndescent compile their numba kernels the first time they run i
 :func:`warm_up_in_background` starts a daemon thread that fits a tiny UMAP (both the exact
 nearest-neighbour path used below 4,096 rows and the NN-descent path used above it) and a tiny
 HDBSCAN once per process, so the kernels are compiled while the analyst is still reading the
-Portfolio page. :func:`ensure_numba_cache_dir` points ``NUMBA_CACHE_DIR`` at a writable folder in
-the workspace when it is unset, so functions numba may cache on disk (pynndescent's ``cache=True``
+Portfolio page. :func:`ensure_numba_cache_dir` points ``NUMBA_CACHE_DIR`` at a writable folder of
+the app's own (outside the workspace) when it is unset, so functions numba may cache on disk (pynndescent's ``cache=True``
 kernels) are reused across processes too; umap-learn's own kernels are not cacheable and are
 compiled again in every new process (the warm-up covers those).
 
->>> from personas.warmup import warm_up_in_background
+>>> from application.warmup import warm_up_in_background
 >>> warm_up_in_background()          # returns at once; idempotent      # doctest: +SKIP
 """
 from __future__ import annotations
@@ -21,6 +21,8 @@ import time
 import warnings
 from pathlib import Path
 
+from core.workspace import cache_dir, is_inside_workspace
+
 # Points the warm-up fits: big enough for every code path, small enough to cost ~nothing but compilation.
 WARM_UP_ROWS = 300
 _lock = threading.Lock()
@@ -29,9 +31,9 @@ _done = threading.Event()
 
 
 def default_cache_dir() -> Path:
-    """``<workspace>/.numba_cache`` (``PERSONAS_HOME``, default ``./workspace``)."""
-    home = Path(os.environ.get("PERSONAS_HOME", "workspace"))
-    return home / ".numba_cache"
+    """``<app cache>/numba`` (:func:`core.workspace.cache_dir`): compiled code is code, so it lives
+    where the app alone writes, never in the workspace that analysts and the run folders share."""
+    return cache_dir() / "numba"
 
 
 def ensure_numba_cache_dir(path: str | os.PathLike | None = None) -> str | None:
@@ -45,6 +47,8 @@ def ensure_numba_cache_dir(path: str | os.PathLike | None = None) -> str | None:
     if current:
         return current
     folder = Path(path) if path is not None else default_cache_dir()
+    if is_inside_workspace(folder):
+        return None  # a cache others can write would be code they can plant: compile in memory
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".write-test"

@@ -2,25 +2,24 @@
 
 Each package contributes its subcommands through a ``register(subparsers)`` function that adds a
 parser and sets ``func`` (a callable taking the parsed namespace and returning an exit code).
-User errors (:class:`portfolio.errors.UserError`) become one line per problem on stderr and exit
+User errors (:class:`core.errors.UserError`) become one line per problem on stderr and exit
 code 1 (2 for usage errors); they never show a traceback.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
-from portfolio.errors import UsageError, UserError
+from core.errors import UsageError, UserError
+
+from application import cli_edit, cli_run
+from portfolio import cli as portfolio_cli
+from sample_data import cli as sample_cli
+from strategy import cli as strategy_cli
 
 # Modules that register subcommands, in the order they appear in --help.
-COMMAND_MODULES = (
-    "sample_data.cli",
-    "portfolio.cli",
-    "personas.cli_run",
-    "strategy.cli",
-)
+COMMAND_MODULES = (sample_cli, portfolio_cli, cli_run, cli_edit, strategy_cli)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,13 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Debt-collection personas, explained risk scores and human-approved strategies.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            if err.name != module_name:
-                raise
-            continue  # a package not built yet contributes no commands
+    for module in COMMAND_MODULES:
         module.register(subparsers)
     return parser
 

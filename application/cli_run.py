@@ -2,17 +2,19 @@
 
 ``run`` finds personas (and, with ``--target``, risk scores) and writes a run directory;
 ``assign`` gives the accounts of a new portfolio the personas of a saved run (ids, names and
-analyst edits kept). Bad input raises :class:`portfolio.errors.UserError` (exit 1).
+analyst edits kept). Bad input raises :class:`core.errors.UserError` (exit 1).
 """
 from __future__ import annotations
 
 import argparse
+import os
+import pwd
 import sys
 import time
 from pathlib import Path
 
 from personas.settings import RunSettings
-from portfolio.errors import UsageError, UserError
+from core.errors import UsageError, UserError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Find behavioural personas (UMAP + HDBSCAN) and, with --target, explained risk "
                     "scores. Writes run.json, accounts.parquet, personas.json and model/ to DIR.")
     run.add_argument("file", metavar="FILE", help="portfolio file (.csv, .xlsx or .parquet)")
-    run.add_argument("--out", required=True, metavar="DIR", help="run directory to write (replaced atomically)")
+    run.add_argument("--out", required=True, metavar="DIR",
+                     help="run folder to write (must not exist: a run is never written over another)")
     run.add_argument("--mapping", metavar="FILE.json", help="JSON object: source column -> role")
     run.add_argument("--truth-col", metavar="COL", help="planted persona labels, for truth ARI only (never a feature)")
     run.add_argument("--seed", type=int, default=42, metavar="N", help="seed (default %(default)s): same seed, same personas")
@@ -56,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     assign.set_defaults(func=assign_command)
 
 
-def _portfolio(path_text: str, mapping: str | None):
+def load_checked_portfolio(path_text: str, mapping: str | None):
     from portfolio.load import load_portfolio
 
     path = Path(path_text)
@@ -71,24 +74,35 @@ def _portfolio(path_text: str, mapping: str | None):
     return portfolio
 
 
+def operator_name() -> str:
+    """The CLI operator as the operating system knows them (not an environment variable anyone can set)."""
+    try:
+        return f"cli:{pwd.getpwuid(os.getuid()).pw_name}"
+    except KeyError:
+        return f"cli:uid {os.getuid()}"
+
+
 def _progress(stage: str, fraction: float) -> None:
     print(f"  [{fraction:4.0%}] {stage}", file=sys.stderr, flush=True)
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from personas.pipeline import run_pipeline
+    from application.pipeline import run_pipeline
 
     if args.max_fit_rows < 100:
         raise UsageError(f"--max-fit-rows must be at least 100, not {args.max_fit_rows}.")
+    if os.path.lexists(args.out):  # refuse in a second, not after the whole discovery step
+        raise UserError(f"--out {args.out} exists already; a run is never written over another. "
+                        "Choose a new folder (or remove the old one yourself).")
     started = time.perf_counter()
-    portfolio = _portfolio(args.file, args.mapping)
+    portfolio = load_checked_portfolio(args.file, args.mapping)
     settings = RunSettings(target=args.target, target_event=args.target_event, truth_col=args.truth_col,
                            seed=args.seed, max_fit_rows=args.max_fit_rows, language=args.language,
                            parallel_risk=not args.one_process)
     if args.no_search:
         settings = settings.with_discovery(search=False)
     result = run_pipeline(portfolio, settings, progress=_progress)
-    out = result.save(Path(args.out))
+    out = result.save(Path(args.out), created_by=operator_name())
     _summary(result, out, time.perf_counter() - started)
     return 0
 
@@ -116,7 +130,7 @@ def _summary(result, out: Path, seconds: float) -> None:
 
 
 def assign_command(args: argparse.Namespace) -> int:
-    from personas.pipeline import assign_portfolio
+    from application.pipeline import assign_portfolio
 
     if args.scheduler is not None or _is_folder_or_glob(args.file):
         return _assign_on_dask(args)
@@ -125,7 +139,7 @@ def assign_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {args.out}: give a .parquet or .csv file name.")
     if not Path(args.run_dir).is_dir():
         raise UsageError(f"{args.run_dir}: run directory not found.")
-    portfolio = _portfolio(args.file, args.mapping)
+    portfolio = load_checked_portfolio(args.file, args.mapping)
     assigned = assign_portfolio(args.run_dir, portfolio)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".csv":
@@ -144,8 +158,8 @@ def _is_folder_or_glob(text: str) -> bool:
 
 
 def _assign_on_dask(args: argparse.Namespace) -> int:
-    """``assign --scheduler``: partition by partition on Dask (see personas.dask_assign)."""
-    from personas.dask_assign import assign_partitioned
+    """``assign --scheduler``: partition by partition on Dask (see application.dask_assign)."""
+    from application.dask_assign import assign_partitioned
 
     if not Path(args.run_dir).is_dir():
         raise UsageError(f"{args.run_dir}: run directory not found.")

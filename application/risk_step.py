@@ -10,7 +10,7 @@ are only known at the end of discovery.
 Why a child process and not a thread: UMAP's numba kernels hold the GIL for a whole epoch, which
 would starve a risk thread. Why ``subprocess`` and not ``multiprocessing``: a spawned
 ``multiprocessing`` child re-runs ``__main__``, which inside Streamlit (and its AppTest) can be a
-page script. The child is ``python -m personas.risk_step``; the job and the result travel as pickles
+page script. The child is ``python -m application.risk_step``; the job and the result travel as pickles
 over its stdin/stdout pipes only (no file, nothing a user supplied is ever unpickled), and the
 result is checked against the SHA-256 the child reports before it is unpickled.
 
@@ -156,7 +156,7 @@ def _start_child(child_job: RiskJob, job: RiskJob) -> RiskStep:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
                OMP_WAIT_POLICY="PASSIVE")  # idle OpenMP threads must not spin while UMAP needs the core
     try:
-        process = subprocess.Popen([sys.executable, "-m", "personas.risk_step"], stdin=subprocess.PIPE,
+        process = subprocess.Popen([sys.executable, "-m", "application.risk_step"], stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=str(REPO))
     except OSError as err:
         return RiskStep(job, f"this process (could not start a child process: {err})")

@@ -26,7 +26,6 @@ way, and the reasons of every account explained in both are identical.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import threading
@@ -37,70 +36,49 @@ from typing import Any
 
 import pandas as pd
 
-from portfolio.errors import UserError
+from core.errors import UserError
+from runs import open_run
 
 _CACHE: dict[tuple[str, str], tuple[Any, Any, Any, str]] = {}
 _CACHE_LOCK = threading.Lock()
-MANIFESTS = ("model/manifest.json", "manifest.json", "risk/manifest.json")
 
 
 # ---------------------------------------------------------------------------- the loaded run
 def run_fingerprint(run_dir: str | Path) -> str:
-    """SHA-256 over the run's manifest files: changes whenever any hashed artefact changes."""
-    run_dir = Path(run_dir)
-    digest = hashlib.sha256()
-    found = False
-    for name in MANIFESTS:
-        path = run_dir / name
-        if path.is_file():
-            found = True
-            digest.update(name.encode())
-            digest.update(path.read_bytes())
-    if not found:
-        raise UserError(f"{run_dir}: not a run directory (no manifest); run `personas run` first.")
-    return digest.hexdigest()
+    """The run's signed-manifest fingerprint (:attr:`runs.RunFolder.fingerprint`), the folder verified."""
+    return open_run(run_dir).fingerprint
 
 
 def load_for_assign(run_dir: str | Path, fingerprint: str | None = None) -> tuple[Any, Any, Any, str]:
     """``(model, builder, risk or None, run_id)`` of a run, loaded once per process and fingerprint.
 
-    Loading verifies every artefact against its recorded SHA-256 (and refuses altered files);
-    the cache key includes the manifests' fingerprint, so a run rewritten on disk is loaded again.
+    Every worker opens the run through :func:`runs.open_run` (signature and every file's SHA-256
+    checked) and refuses it if its fingerprint differs from the one the job started with, so a run
+    rewritten while it is being assigned is never mixed into one result.
     """
-    from personas.pipeline import load_model
+    from application.pipeline import load_model, load_risk
 
     run_dir = str(Path(run_dir).resolve())
-    fingerprint = fingerprint or run_fingerprint(run_dir)
-    key = (run_dir, fingerprint)
     with _CACHE_LOCK:
-        if key not in _CACHE:
-            if run_fingerprint(run_dir) != fingerprint:
+        if fingerprint is None or (run_dir, fingerprint) not in _CACHE:
+            folder = open_run(run_dir)
+            if fingerprint is not None and folder.fingerprint != fingerprint:
                 raise UserError(f"{run_dir}: the run changed while it was being assigned; start again.")
-            model, builder, _ = load_model(run_dir)
-            meta = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
-            risk = _load_risk(run_dir, meta)
-            _CACHE[key] = (model, builder, risk, str(meta.get("run_id", "")))
-        return _CACHE[key]
-
-
-def _load_risk(run_dir: str, meta: dict[str, Any]) -> Any:
-    section = meta.get("model")
-    if not isinstance(section, dict) or "skipped" in section:
-        return None
-    from explain.risk import RiskResult
-
-    return RiskResult.load(run_dir)  # hash-checked; an altered risk model is refused, not skipped
+            model, builder, _ = load_model(folder)
+            fingerprint = folder.fingerprint
+            _CACHE[(run_dir, fingerprint)] = (model, builder, load_risk(folder), folder.run_id)
+        return _CACHE[(run_dir, fingerprint)]
 
 
 # ---------------------------------------------------------------------------- one partition
 def assign_and_score(model: Any, builder: Any, frame: pd.DataFrame, risk: Any = None) -> pd.DataFrame:
     """The single-process assignment of a validated frame (``Portfolio.frame``), plus risk columns.
 
-    Persona columns come from :func:`personas.pipeline.assign_frame` (what ``assign_portfolio``
+    Persona columns come from :func:`application.pipeline.assign_frame` (what ``assign_portfolio``
     returns: account_id, persona_id, persona_name, membership_probability, needs_review); with
     ``risk`` also ``risk_score`` (probability of NOT paying, 0..1) and ``reasons``, every row explained.
     """
-    from personas.pipeline import assign_frame
+    from application.pipeline import assign_frame
 
     frame = frame.reset_index(drop=True)
     assigned = assign_frame(model, builder, frame)

@@ -1,0 +1,82 @@
+"""``personas edit RUN_DIR --rename ID NAME | --merge ID ID … | --split ID | --reduce N --user NAME --out NEW_DIR``.
+
+An analyst's edit from the command line, the same operation the Personas page performs: it writes a
+*new* run (its own id, ``parent_run_id`` = the edited run, who and when in ``run.json``), so edits can
+be reproduced and reviewed outside the app and approvals of the original run are never touched.
+Merges, splits and reductions recompute profiles and need the run's own portfolio (``--portfolio``,
+checked against the run's data hash); a rename needs nothing else.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from core.errors import UsageError, UserError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``edit`` subcommand."""
+    edit = subparsers.add_parser(
+        "edit", help="rename, merge, split or reduce personas of a run; writes a new run",
+        description="Apply one analyst edit to the run in RUN_DIR and write the result as a new run "
+                    "(own id, parent = RUN_DIR's run) to --out. The original run is left as it is.")
+    edit.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by `personas run` or an earlier edit")
+    action = edit.add_mutually_exclusive_group(required=True)
+    action.add_argument("--rename", nargs=2, metavar=("ID", "NAME"), help="give persona ID a new name")
+    action.add_argument("--merge", nargs="+", type=int, metavar="ID", help="merge two or more personas into one")
+    action.add_argument("--split", type=int, metavar="ID", help="split persona ID (into --parts parts)")
+    action.add_argument("--reduce", type=int, metavar="N", help="merge the most similar personas until N remain")
+    edit.add_argument("--parts", type=int, default=2, metavar="K", help="with --split: number of parts (default 2)")
+    edit.add_argument("--name", metavar="NAME", help="with --merge: name of the merged persona")
+    edit.add_argument("--user", required=True, metavar="NAME", help="who makes the edit (recorded in the run)")
+    edit.add_argument("--out", required=True, metavar="NEW_RUN_DIR", help="folder for the new run (must not exist)")
+    edit.add_argument("--portfolio", metavar="FILE", help="the run's portfolio file (needed for merge, split, reduce)")
+    edit.add_argument("--mapping", metavar="FILE.json", help="the role mapping the run was made with")
+    edit.set_defaults(func=edit_command)
+
+
+def edit_command(args: argparse.Namespace) -> int:
+    from application.pipeline import apply_edit, load_run
+    from personas import edits
+
+    if os.path.lexists(args.out):
+        raise UserError(f"--out {args.out} exists already; an edit is written as a new run folder.")
+    user = " ".join(str(args.user).split())
+    if not user:
+        raise UsageError("--user must name who makes the edit.")
+    run = load_run(Path(args.run_dir))
+    if args.rename:
+        persona_id = _persona_id(args.rename[0])
+        edit = edits.rename(persona_id, args.rename[1], user=user)
+    elif args.merge:
+        edit = edits.merge(args.merge, user=user, name=args.name)
+    elif args.split is not None:
+        edit = edits.split(args.split, args.parts, user=user, seed=int(run.meta["seed"]))
+    else:
+        edit = edits.reduce(args.reduce, user=user)
+    portfolio = _portfolio(args) if args.portfolio else None
+    if portfolio is None and edit["action"] != "rename":
+        raise UsageError(f"--{edit['action']} recomputes the persona profiles: give the run's portfolio "
+                         "with --portfolio FILE (and --mapping if the run used one).")
+    updated = apply_edit(run, edit, portfolio)
+    out = updated.save(Path(args.out), created_by=user)
+    print(f"run {updated.run_id} (edit of {run.run_id} by {user}): {edit['action']}; "
+          f"{updated.meta['metrics']['personas']} personas")
+    for profile in updated.profiles:
+        print(f"  {profile['persona_id']:>3}  {profile['share_accounts']:6.1%}  {profile['name']}")
+    print(f"wrote {out}")
+    return 0
+
+
+def _persona_id(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"--rename: {text!r} is not a persona id (a whole number).") from None
+
+
+def _portfolio(args: argparse.Namespace):
+    from application.cli_run import load_checked_portfolio
+
+    return load_checked_portfolio(args.portfolio, args.mapping)

@@ -1,0 +1,1 @@
+"""Shared basics below every package: user errors, the workspace folder, file hashing."""
