@@ -10,9 +10,9 @@ names and analyst edits kept) and, when the run has a risk model, add ``risk_sco
 plus ``_assign.json`` (row counts, run id, model fingerprint; pyarrow and pandas skip files whose
 name starts with ``_`` when reading the folder).
 
-The run is loaded once per worker process, after its manifests' SHA-256 hashes were verified
-(``load_model`` / ``RiskResult.load`` refuse altered files), and cached under the run's
-fingerprint, so a run changed on disk is never served from a stale cache.
+The run is opened once per worker process through :func:`runs.open_run` (signed manifest, every
+file's SHA-256) and cached under the run's fingerprint, so a run changed on disk is never served
+from a stale cache, and a worker refuses a run whose fingerprint differs from the job's.
 
 Scheduler: ``None`` starts a :class:`distributed.LocalCluster` (2 worker processes, one thread each,
 no dashboard) for the call; an address such as ``tcp://10.0.0.5:8786`` connects to a running

@@ -7,6 +7,6 @@ within the outcome window (0..1, higher = riskier); SHAP values are on the log-o
 Modules: ``settings`` (RiskSettings), ``features`` (which columns, the outcome, encoding), ``model``
 (cross-validation, calibration, refit), ``metrics`` (bootstrap intervals, curves, gains), ``shapley``
 (SHAP table and its views), ``reasons`` (labels and sentences, en/de), ``fairness`` (group screens,
-proxy check), ``model_card`` (Mitchell et al. sections), ``charts`` (altair figures), ``artifacts``
-(hash-checked storage), ``risk`` (the pipeline step and its result).
+proxy check), ``model_card`` (Mitchell et al. sections), ``charts`` (altair figures), ``model_io``
+(the model saved without pickle: JSON + skops), ``risk`` (the pipeline step and its result).
 """

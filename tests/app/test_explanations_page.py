@@ -1,13 +1,11 @@
 """The Explanations page opens on a small run with a risk model and looks up one account.
 
 Runs ``app_pages/3_explanations.py`` with Streamlit's ``AppTest`` (no browser), signed in as an analyst.
-The run comes from ``application.pipeline`` when it exists; until then a saved risk result stands in.
+The run comes from ``application.pipeline``; a copy of it whose risk model was altered is refused.
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
-import types
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,13 +14,6 @@ from streamlit.testing.v1 import AppTest
 REPO = Path(__file__).resolve().parents[2]
 PAGE = str(REPO / "app_pages" / "3_explanations.py")
 TIMEOUT_S = 120
-
-
-def _has_pipeline() -> bool:
-    try:
-        return importlib.util.find_spec("application.pipeline") is not None
-    except ModuleNotFoundError:
-        return False
 
 
 def _run_with_pipeline(tmp_path: Path) -> Path:
@@ -40,35 +31,13 @@ def _run_with_pipeline(tmp_path: Path) -> Path:
     return run_dir
 
 
-def _run_with_stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Save a risk result and serve it through a stand-in ``application.pipeline.load_run``."""
-    from explain.risk import RiskResult, RiskSettings, fit_risk_model
-    from portfolio.load import load_portfolio
-    from sample_data.generator import generate_portfolio
-
-    portfolio = load_portfolio(generate_portfolio(1_500, seed=3))
-    frame = portfolio.frame
-    persona_ids = frame["true_persona"].astype("category").cat.codes
-    risk = fit_risk_model(frame, portfolio.roles, "paid_90d", persona_ids=persona_ids,
-                          settings=RiskSettings(bootstrap_resamples=20))
-    run_dir = tmp_path / "run"
-    risk.save(run_dir)
-    stand_in = types.ModuleType("application.pipeline")
-    stand_in.load_run = lambda path: types.SimpleNamespace(
-        risk=RiskResult.load(path), meta={"run_id": "test"},
-        profiles=[{"persona_id": i, "name": name} for i, name in
-                  enumerate(frame["true_persona"].astype("category").cat.categories)])
-    monkeypatch.setitem(sys.modules, "application.pipeline", stand_in)
-    return run_dir
-
-
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     """One saved run with a risk model for all tests here (the pipeline is the slow part)."""
     tmp_path = tmp_path_factory.mktemp("explanations")
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("PERSONAS_HOME", str(tmp_path / "workspace"))
-        yield _run_with_pipeline(tmp_path) if _has_pipeline() else _run_with_stand_in(tmp_path, monkeypatch)
+        yield _run_with_pipeline(tmp_path)
 
 
 def _page(run_dir: Path | None) -> AppTest:
@@ -121,3 +90,11 @@ def test_page_opens_inside_the_app_for_a_compliance_reviewer(run_dir):
     assert not at.exception
     assert [t.value for t in at.title] == ["Explanations"]
     assert any(m.value.startswith("# Model card") for m in at.markdown)
+
+
+def test_a_run_whose_risk_model_was_swapped_is_refused_with_a_message(run_dir, tmp_path):
+    copy = Path(shutil.copytree(run_dir, tmp_path / "copy"))
+    (copy / "risk" / "classifier.skops").write_bytes(b"PK\x03\x04 crafted")
+    at = _page(copy)
+    assert not at.exception
+    assert any("changed since the run was saved" in e.value for e in at.error)

@@ -44,6 +44,17 @@ def test_the_personas_page_shows_a_run_and_records_a_rename_without_exceptions()
     assert "persona_edited_dir" in at.session_state
     assert any("Early small payers" in m.value for m in at.markdown)
 
+    # The edit is a run of its own: its own id, its parent named, who made it, listed beside the base.
+    from app_pages._state import list_runs
+
+    runs = list_runs()
+    assert len(runs) == 2 and len({r["run_id"] for r in runs}) == 2
+    edited = next(r for r in runs if r["parent_run_id"])
+    base = next(r for r in runs if not r["parent_run_id"])
+    assert edited["parent_run_id"] == base["run_id"] and "edit of" in edited["label"]
+    assert at.session_state["run_dir"] == edited["run_dir"]
+    assert any(f"edit of run `{base['run_id']}`" in c.value for c in at.caption)
+
 
 def test_a_small_portfolio_opens_the_map_as_points_and_can_show_every_account_in_cells(map_chart):
     at = _page_on_small_sample()

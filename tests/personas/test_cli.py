@@ -23,7 +23,8 @@ def sample_run(tmp_path_factory):
 def test_run_on_the_bundled_german_sample_writes_the_three_files(sample_run, capsys):
     code, out = sample_run
     assert code == 0
-    for name in ("run.json", "accounts.parquet", "personas.json", "edits.json", "model/manifest.json"):
+    for name in ("run.json", "accounts.parquet", "personas.json", "edits.json", "manifest.json",
+                 "model/persona_model.json"):
         assert (out / name).is_file(), name
     meta = json.loads((out / "run.json").read_text("utf-8"))
     assert meta["rows"]["used"] == 5000 and meta["rows"]["fitted"] <= 1600

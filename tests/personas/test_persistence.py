@@ -29,14 +29,14 @@ def test_a_saved_model_whose_file_was_altered_is_refused(run_copy, train_portfol
     data = bytearray(reference.read_bytes())
     data[-10] ^= 0xFF
     reference.write_bytes(bytes(data))
-    with pytest.raises(UserError, match="changed since the run saved it"):
+    with pytest.raises(UserError, match="changed since the run was saved"):
         load_run(run_copy)
     with pytest.raises(UserError, match="reference.npz"):
         assign_portfolio(run_copy, train_portfolio)
 
 
 def test_a_missing_manifest_is_refused(run_copy):
-    (run_copy / "model" / "manifest.json").unlink()
+    (run_copy / "manifest.json").unlink()
     with pytest.raises(UserError, match="not a saved run"):
         load_run(run_copy)
 

@@ -39,9 +39,9 @@ def test_a_run_whose_risk_model_file_was_altered_is_refused_not_shown_without_a_
 
     copy = tmp_path / "run"
     shutil.copytree(risk_run, copy)
-    with open(copy / "risk" / "model.pkl", "ab") as handle:
+    with open(copy / "risk" / "classifier.skops", "ab") as handle:
         handle.write(b"tampered")
-    with pytest.raises(UserError, match="changed after it was saved"):
+    with pytest.raises(UserError, match="classifier.skops: changed since the run was saved"):
         load_run(copy)
 
 

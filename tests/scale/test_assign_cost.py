@@ -11,6 +11,7 @@ nor numba compilation; the risk model is a small ``fit_risk_model``.
 """
 from __future__ import annotations
 
+import io
 import json
 import time
 
@@ -38,14 +39,12 @@ def fitted(tmp_path_factory):
     builder = FeatureBuilder(feature_columns(train.frame, train.roles)).fit(train.frame)
     X = builder.transform(train.frame)
     labels = pd.Categorical(train.frame["true_persona"]).codes.astype(np.int64)
-    folder = tmp_path_factory.mktemp("model")
     settings = DiscoverySettings()
     meta = {"settings": settings.to_dict(), "seed": 7, "params": {}, "metrics": {}, "far_distance": 10.0,
             "names": {str(p): f"Persona {p}" for p in np.unique(labels)}}
-    (folder / "persona_model.json").write_text(json.dumps(meta), encoding="utf-8")
-    with open(folder / "reference.npz", "wb") as handle:
-        np.savez(handle, X=X, base_labels=labels)
-    model = PersonaModel.load(folder)
+    buffer = io.BytesIO()
+    np.savez(buffer, X=X, base_labels=labels)
+    model = PersonaModel.from_bytes(json.dumps(meta).encode("utf-8"), buffer.getvalue())
     risk = fit_risk_model(train.frame, train.roles, "paid_90d", "paid",
                           settings=RiskSettings(cv_folds=2, max_iter=40, bootstrap_resamples=5, threads=1))
     return builder, model, risk

@@ -85,16 +85,17 @@ def test_an_altered_model_file_is_refused_before_any_partition_runs(run_dir, boo
 
 
 def test_the_fingerprint_changes_when_the_run_is_saved_again(run_dir, tmp_path):
-    import shutil
+    from application.pipeline import apply_edit, load_run
+    from personas import edits
 
-    copy = shutil.copytree(run_dir, tmp_path / "run")
-    before = run_fingerprint(copy)
-    edits = copy / "model" / "manifest.json"
-    data = json.loads(edits.read_text())
-    data["files"]["edits.json"] = "0" * 64
-    edits.write_text(json.dumps(data))
-    assert run_fingerprint(copy) != before
-    assert np.isfinite(len(before))
+    before = run_fingerprint(run_dir)
+    renamed = apply_edit(load_run(run_dir), edits.rename(0, "Renamed", user="ana"))
+    assert run_fingerprint(renamed.save(tmp_path / "renamed")) != before
+    manifest = json.loads((tmp_path / "renamed" / "manifest.json").read_text())
+    manifest["body"]["files"]["edits.json"] = "0" * 64
+    (tmp_path / "renamed" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(UserError, match="signature"):
+        run_fingerprint(tmp_path / "renamed")
 
 
 def test_the_assign_command_with_scheduler_writes_parquet_parts(run_dir, book, tmp_path, capsys):

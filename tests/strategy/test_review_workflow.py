@@ -1,10 +1,10 @@
 """Four-eyes review of persona -> strategy mappings."""
 from __future__ import annotations
 
-import json
 
 import pytest
 
+from tests.run_factory import save_fabricated_run
 from conftest import ADMIN, ANALYST, ANALYST2, COMPLIANCE, MANAGER, MANAGER2
 from core.errors import UserError
 from strategy.auth import PermissionDenied, User
@@ -55,13 +55,13 @@ def test_an_edit_after_approval_voids_it(store, run):
     assert store.audit_entries(action="edited")[-1].details["approval_voided"]
 
 
-def test_a_changed_persona_definition_voids_the_approval(store, run, run_dir, portfolio_frame):
+def test_a_changed_persona_definition_voids_the_approval(store, run, tmp_path, portfolio_frame):
+    """A run re-saved under the same id with another definition (only possible with the signing key)."""
     mapping = store.propose(ANALYST, run, 0, SMS)
     store.approve(MANAGER, run, 0, expected_version=mapping.version)
-    profiles = run.profiles
+    profiles = [dict(p) for p in run.profiles]
     profiles[0]["name"] = "Renamed early payers"
-    (run_dir / "personas.json").write_text(json.dumps(profiles), encoding="utf-8")
-    changed = load_run_view(run_dir)
+    changed = load_run_view(save_fabricated_run(tmp_path / "resaved", run.run_id, profiles, run.accounts).path)
     assert store.get_mapping(changed, 0).approval_valid is False
     assert store.revalidate_approvals(MANAGER, changed) == [0]
     assert store.get_mapping(changed, 0).state == "proposed"
