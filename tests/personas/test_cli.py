@@ -64,3 +64,34 @@ def test_a_truth_column_that_does_not_exist_is_one_clear_error(tmp_path, capsys)
 def test_assign_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert main(["assign", str(tmp_path), str(SAMPLE), "--out", str(tmp_path / "a.parquet")]) == 1
     assert "not a saved run" in capsys.readouterr().err
+
+
+def test_edit_writes_a_new_run_with_its_parent_and_leaves_the_original(sample_run, tmp_path, capsys):
+    _, out = sample_run
+    before = json.loads((out / "personas.json").read_text("utf-8"))
+    code = main(["edit", str(out), "--rename", "0", "Vergessliche Zahler", "--user", "alice",
+                 "--out", str(tmp_path / "renamed")])
+    assert code == 0, capsys.readouterr().err
+    meta = json.loads((tmp_path / "renamed" / "run.json").read_text("utf-8"))
+    parent = json.loads((out / "run.json").read_text("utf-8"))
+    assert meta["parent_run_id"] == parent["run_id"] != meta["run_id"]
+    assert meta["created_by"] == "alice" and meta["edits"] == 1
+    assert json.loads((tmp_path / "renamed" / "personas.json").read_text("utf-8"))[0]["name"] == "Vergessliche Zahler"
+    assert json.loads((out / "personas.json").read_text("utf-8")) == before
+
+
+def test_edit_that_recomputes_profiles_asks_for_the_portfolio(sample_run, tmp_path, capsys):
+    _, out = sample_run
+    code = main(["edit", str(out), "--merge", "0", "1", "--user", "alice", "--out", str(tmp_path / "m")])
+    assert code == 2 and "--portfolio" in capsys.readouterr().err
+    code = main(["edit", str(out), "--merge", "0", "1", "--user", "alice", "--out", str(tmp_path / "m"),
+                 "--portfolio", str(SAMPLE)])
+    assert code == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "m" / "run.json").read_text("utf-8"))["metrics"]["personas"] < \
+        json.loads((out / "run.json").read_text("utf-8"))["metrics"]["personas"]
+
+
+def test_run_refuses_an_existing_output_folder_before_any_work(sample_run, capsys):
+    _, out = sample_run
+    code = main(["run", str(SAMPLE), "--out", str(out)])
+    assert code == 1 and "exists already" in capsys.readouterr().err

@@ -84,3 +84,20 @@ def test_an_edit_naming_an_unknown_persona_is_refused(run_copy, train_portfolio)
     result = load_run(run_copy)
     with pytest.raises(UserError, match="does not exist"):
         apply_edit(result, edits.merge([0, 97]), train_portfolio)
+
+
+def test_two_edits_of_one_run_are_two_runs_and_never_overwrite_each_other(run_copy, tmp_path):
+    base = load_run(run_copy)
+    first = apply_edit(base, edits.rename(0, "Named by Ana", user="ana"))
+    second = apply_edit(base, edits.rename(0, "Named by Bob", user="bob"))
+    assert len({base.run_id, first.run_id, second.run_id}) == 3
+    assert first.parent_run_id == second.parent_run_id == base.run_id
+    root = tmp_path / "runs"
+    for edited in (first, second):
+        edited.save(root / edited.run_id, created_by=edited.edits[-1]["user"])
+    names = {load_run(root / r.run_id).profile(0)["name"] for r in (first, second)}
+    assert names == {"Named by Ana", "Named by Bob"}
+    assert load_run(root / second.run_id).meta["created_by"] == "bob"
+    with pytest.raises(UserError, match="exists already"):
+        second.save(root / first.run_id)
+    assert load_run(root / first.run_id).profile(0)["name"] == "Named by Ana"
