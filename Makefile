@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test browser-test fuzz bench sample clean
+.PHONY: prepare run test browser-test fuzz bench sample clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,11 +15,15 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-run: $(STAMP)
-	$(PY) -m streamlit run app.py
+# Compiled numba kernels, once per machine and library version (outside the workspace).
+prepare: $(STAMP)
+	$(PY) -m application.warmup
+
+run: prepare
+	$(PY) -m streamlit run server.py
 
 # pytest exits 5 when it collected no test; make propagates any non-zero exit.
-test: $(STAMP)
+test: prepare
 	$(PY) -m pytest
 
 browser-test: $(STAMP)

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages import _session
 from app_pages._state import current_user, get_store, list_runs, show_error
 from core.errors import UserError
+from core.text import escape_markdown
 
 st.set_page_config(page_title="Persona collections", page_icon="📂", layout="wide")
 
@@ -17,13 +19,18 @@ def _sso_configured() -> bool:
 
 
 def _sign_in_page() -> None:
-    from strategy.auth import authenticate
+    from strategy.signin import SignInRefused
 
     st.title("Persona collections")
     st.caption(
         "Personas, explained risk scores and strategies for delinquent accounts. "
         "The app proposes; people decide."
     )
+    if _session.render_hand_over():  # a verified sign-in on its way into the session cookie
+        return
+    ended = _session.ended_message()
+    if ended:
+        st.info(f"Your session ended: {ended}. Please sign in again.")
     store = get_store()
     if store.count_users() == 0:
         _first_admin_form(store)
@@ -36,27 +43,35 @@ def _sign_in_page() -> None:
         password = st.text_input("Password", type="password")
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
-        user = authenticate(store, username.strip(), password)
+        try:
+            user = store.sign_in(username, password, address=_session.client_address())
+        except SignInRefused as err:
+            st.error(str(err))
+            return
         if user is None:
             st.error("User name or password is not correct, or the account is disabled.")
         else:
-            st.session_state["user"] = user
-            st.rerun()
+            _session.begin_hand_over(user)
 
 
 def _first_admin_form(store) -> None:
-    st.info("No user exists yet. Create the first administrator; they can then add analysts, "
-            "compliance reviewers and managers on the Users page.")
+    from strategy.passwords import MIN_LENGTH
+
+    _session.announce_setup_token()
+    st.info("No user exists yet. Create the first administrator with the one-time setup token "
+            "printed on the server console (or run `python -m personas users setup-token`); "
+            "they can then add analysts, compliance reviewers and managers on the Users page.")
     with st.form("first_admin"):
+        token = st.text_input("Setup token", type="password")
         username = st.text_input("Administrator user name")
-        password = st.text_input("Password (at least 10 characters)", type="password")
+        password = st.text_input(f"Password (at least {MIN_LENGTH} characters)", type="password")
         submitted = st.form_submit_button("Create administrator", type="primary")
     if submitted:
-        if len(password) < 10 or not username.strip():
-            st.error("Give a user name and a password of at least 10 characters.")
+        if not username.strip() or not token.strip():
+            st.error("Give the setup token and a user name.")
             return
         try:
-            store.bootstrap_admin(username.strip(), password)
+            store.bootstrap_admin(username.strip(), password, token.strip())
         except UserError as err:
             show_error(err)
             return
@@ -65,24 +80,19 @@ def _first_admin_form(store) -> None:
 
 
 def _sso_user():
-    """Map an OIDC identity (st.login) to a local user with a role from the configured mapping."""
-    from strategy.auth import role_for_identity
-
+    """A single sign-on identity (``st.login``) that is an enabled user of the review database;
+    its role comes from the database, never from the identity provider."""
     if not getattr(st.user, "is_logged_in", False):
         return None
-    mapping = dict(st.secrets.get("roles", {}))
-    user = role_for_identity(str(st.user.get("email", "")), mapping)
-    if user is not None:
-        get_store().record_login(user, source="oidc")
-    return user
+    return get_store().sign_in_sso(str(st.user.get("email", "")),
+                                   address=_session.client_address())
 
 
 def _sidebar(user) -> None:
     with st.sidebar:
-        st.markdown(f"**{user.username}** · {user.role}")
+        st.markdown(f"**{escape_markdown(user.username)}** · {user.role}")
         if st.button("Sign out", key="sign_out"):
-            get_store().record_logout(user)
-            st.session_state.clear()
+            _session.sign_out(user)
             if _sso_configured() and getattr(st.user, "is_logged_in", False):
                 st.logout()
             st.rerun()
@@ -126,11 +136,11 @@ def main() -> None:
     from application.warmup import warm_up_in_background
 
     warm_up_in_background()
-    user = current_user()
-    if user is None and _sso_configured():
-        user = _sso_user()
-        if user is not None:
-            st.session_state["user"] = user
+    user = current_user()  # re-read from the database through the session cookie, every rerun
+    if user is None and _sso_configured() and "_handoff_ticket" not in st.session_state:
+        sso = _sso_user()
+        if sso is not None:
+            _session.begin_hand_over(sso, source="oidc")
     if user is None:
         st.navigation([st.Page(_sign_in_page, title="Sign in", icon="🔑")]).run()
         return
@@ -145,6 +155,7 @@ def main() -> None:
             st.Page("app_pages/4_strategies.py", title="Strategies", icon="✅"),
             st.Page("app_pages/5_audit.py", title="Audit", icon="📜"),
         ],
+        "You": [st.Page("app_pages/7_account.py", title="Account", icon="🔐")],
     }
     if user.role == "admin":
         pages["Administer"] = [st.Page("app_pages/6_admin.py", title="Users", icon="👥")]

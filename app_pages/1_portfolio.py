@@ -1,4 +1,5 @@
-"""Portfolio: upload a file (or use the bundled sample), check the column roles and the validation report."""
+"""Portfolio: upload a file (or use the bundled sample), check and correct every column's role and meaning,
+see the validation report with the rows excluded per reason, and choose the outcome for the risk model."""
 from __future__ import annotations
 
 import json
@@ -15,10 +16,51 @@ from app_pages._state import (
     show_error,
 )
 from core.errors import UserError
+from portfolio.columns import column_table, mapping_changes, meaning_options, meanings_of
 from portfolio.mask import mask_pii
+from portfolio.report import rows_summary
+from portfolio.target import check_target, target_values
 
 ROLE_OPTIONS = ["account_id", "balance", "days_past_due", "feature", "pii", "sensitive", "target",
                 "truth", "excluded"]
+
+
+
+def _outcome_coding(portfolio, target: str) -> None:
+    """Which way round the outcome is: the event it records and, unless it is 0/1, which value is it.
+
+    Checked here as ``personas validate --target`` checks it, so a run never starts on a column it
+    cannot read."""
+    not_paid = meanings_of(portfolio.roles).get(target) == "outcome.not_paid"
+    event = st.session_state.get("target_event", "default" if not_paid else "paid")
+    values = target_values(portfolio.frame, target)
+    if values.zero_one or len(values.counts) != 2:
+        st.session_state.pop("target_event_value", None)
+        label = "In that column, 1 (yes) means"
+    else:
+        shown = [values.shown[k] for k in sorted(values.counts)]
+        current = st.session_state.get("target_event_value")
+        st.session_state["target_event_value"] = st.selectbox(
+            f"'{target}' holds {values.listing()}: which value is the event?", shown,
+            index=shown.index(current) if current in shown else None, placeholder="choose a value",
+            help="Nothing is guessed: name the value that records the event chosen below.")
+        label = "That value means"
+    st.session_state["target_event"] = st.radio(
+        label, ["paid", "default"], horizontal=True, index=0 if event == "paid" else 1,
+        format_func=lambda v: "the account was paid" if v == "paid" else "the account was not paid")
+    if len(values.counts) == 2 and not values.zero_one and st.session_state["target_event_value"] is None:
+        st.warning(f"Choose which value of '{target}' is the event; until then the risk model cannot run.")
+        return
+    try:
+        coding = check_target(portfolio.frame, target, event=st.session_state["target_event"],
+                              event_value=st.session_state.get("target_event_value"),
+                              row_numbers=portfolio.row_numbers, source_name=portfolio.source_name)
+    except UserError as err:
+        show_error(err)
+    else:
+        described = coding.describe()
+        st.caption(f"{described[0].upper()}{described[1:]}. The risk score is the probability of NOT paying.")
+
 
 require_role()
 st.title("Portfolio")
@@ -31,6 +73,7 @@ if upload is not None and upload.file_id != st.session_state.get("upload_id"):
     st.session_state["upload_id"] = upload.file_id
     set_portfolio_choice(upload.getvalue(), upload.name)
     st.session_state.pop("target", None)
+    st.session_state.pop("target_event_value", None)
 choice = portfolio_choice()
 if upload is None and st.session_state.get("upload_id"):
     st.caption(f"Using the uploaded file **{choice.filename}**.")
@@ -50,29 +93,32 @@ left.metric("Rows read", f"{report.n_rows_read:,}")
 mid.metric("Usable rows", f"{report.n_rows_usable:,}")
 right.metric("Excluded rows", f"{len(report.excluded_rows):,}")
 
-# ---------------------------------------------------------------- column roles
+# ---------------------------------------------------------------- column roles and meanings
 st.subheader("Column roles")
-st.caption("Detected automatically; change a role to override it. PII and protected attributes never "
-           "feed the personas or the risk model. Outcome and truth columns are only used to evaluate.")
-source_of = {canonical: source for source, canonical in roles.renamed.items()}
-role_table = pd.DataFrame(
-    [{"column": source_of.get(col, col), "role": role, "reason": roles.reasons.get(col, "")}
-     for col, role in roles.roles.items()]
-)
+st.caption("Every column with its role, its collections meaning and why it was decided so. Change a role or "
+           "a meaning to correct it (the same as a --mapping file on the command line). PII and protected "
+           "attributes never feed the personas or the risk model; outcome and truth columns only evaluate.")
+role_table = column_table(roles, report)
 edited = st.data_editor(
     role_table, hide_index=True, use_container_width=True, key="role_editor",
+    column_order=["name", "role", "meaning", "reason"], disabled=["name", "reason"],
     column_config={
-        "column": st.column_config.TextColumn("Column", disabled=True),
+        "name": st.column_config.TextColumn("Column"),
         "role": st.column_config.SelectboxColumn("Role", options=ROLE_OPTIONS, required=True),
-        "reason": st.column_config.TextColumn("Why", disabled=True),
+        "meaning": st.column_config.SelectboxColumn(
+            "Meaning", options=[""] + meaning_options(),
+            help="What the column means for collections (dispute, opt-out per channel …); empty: none"),
+        "reason": st.column_config.TextColumn("Why", width="large"),
     },
 )
-changed = {row.column: row.role for row, old in zip(edited.itertuples(), role_table.itertuples())
-           if row.role != old.role}
-if changed and st.button("Apply role changes", type="primary"):
+changed = mapping_changes(role_table, edited)
+if changed and st.button("Apply changes", type="primary"):
     mapping = {**json.loads(choice.mapping_json), **changed}
     set_portfolio_choice(choice.data, choice.filename, mapping)
     st.rerun()
+if report.generated_ids:
+    st.info("This file has no account id column: each row's number in the file is its id (`row_2` is row 2). "
+            "If the file has an id column, set its role to account_id above.")
 
 # ---------------------------------------------------------------- validation
 st.subheader("Validation")
@@ -82,7 +128,11 @@ for problem in report.errors:
     st.error(problem.message)
 for problem in report.warnings:
     st.warning(problem.message)
-if len(report.excluded_rows):
+excluded_counts = report.excluded_by_reason()
+if excluded_counts:
+    st.markdown(f"**Rows excluded, per reason** ({rows_summary(report.rows_section())})")
+    st.dataframe(pd.DataFrame({"reason": list(excluded_counts), "rows": list(excluded_counts.values())}),
+                 hide_index=True)
     st.download_button("Download excluded rows (CSV)", report.excluded_rows.to_csv(index=False),
                        file_name="excluded_rows.csv", mime="text/csv")
     with st.expander(f"Excluded rows ({len(report.excluded_rows):,})"):
@@ -101,10 +151,10 @@ if targets:
                           index=options.index(current) if current in options else 0,
                           help="Nothing is guessed: pick the column that records whether the account paid.")
     st.session_state["target"] = None if picked == options[0] else picked
-    st.session_state["target_event"] = st.radio(
-        "In that column, 1 means", ["paid", "default"], horizontal=True,
-        index=0 if st.session_state.get("target_event", "paid") == "paid" else 1,
-        format_func=lambda v: "the account was paid" if v == "paid" else "the account was not paid")
+    if st.session_state["target"]:
+        _outcome_coding(portfolio, st.session_state["target"])
+    else:
+        st.session_state.pop("target_event_value", None)
 else:
     st.info("No outcome column found: personas can be discovered, the risk model needs an outcome.")
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages._personas_ui import all_accounts_on_map, run_cached
+from app_pages._personas_ui import all_accounts_on_map, record_saved_run, run_cached
 from app_pages._state import (current_portfolio, current_run, current_settings, current_user, portfolio_choice,
                           require_role, show_error)
 from personas import edits, mapview, views
+from portfolio.report import rows_summary
 from application.pipeline import apply_edit
 from core.errors import UserError
+from core.text import defang_markdown, escape_markdown
 from core.workspace import runs_dir
 
 require_role()
@@ -45,7 +47,7 @@ else:
 meta, metrics = run.meta, run.meta["metrics"]
 
 target = meta["parameters"]["settings"].get("target")
-st.caption(f"Portfolio **{meta['source_name']}** · {meta['rows']['used']:,} accounts · fitted on "
+st.caption(f"Portfolio **{escape_markdown(meta['source_name'])}** · {rows_summary(meta['rows'])} · fitted on "
            f"{meta['rows']['fitted']:,} · outcome column: {target or 'none (choose one on the Portfolio page)'}"
            f" · run `{run.run_id}`" + (f" · {len(run.edits)} edit(s), edit of run `{run.parent_run_id}`"
                                        if run.parent_run_id else ""))
@@ -92,11 +94,11 @@ with tab_cards:
     for i, profile in enumerate(run.profiles):
         card = views.card(profile)
         with grid[i % 3].container(border=True):
-            st.markdown(f"**{card['id']} · {card['name']}**")
+            st.markdown(f"**{card['id']} · {escape_markdown(card['name'])}**")
             st.markdown(f"{card['size']} accounts ({card['share_accounts']}) · {card['share_balance']} of balance")
             st.markdown(f"Pay rate {card['pay_rate']} · mean recovery {card['mean_recovery']} · "
                         f"mean risk score {card['mean_risk_score']}")
-            st.markdown("\n".join(f"- {f}" for f in card["features"]))
+            st.markdown("\n".join(f"- {defang_markdown(f)}" for f in card["features"]))
             if card["needs_review"]:
                 st.caption(f"{card['needs_review']:,} accounts need review")
 
@@ -122,8 +124,10 @@ with tab_search:
 def _edit(make_edit) -> None:
     """Apply an edit to the shown run, save it as a new run folder and show that one."""
     try:
-        updated = apply_edit(run, make_edit(), portfolio)
+        edit = make_edit()
+        updated = apply_edit(run, edit, portfolio)
         folder = updated.save(runs_dir() / updated.run_id, created_by=user)
+        record_saved_run(folder, edit=edit)  # every persona edit is an audit entry
     except UserError as err:
         show_error(err)
         return
@@ -135,7 +139,7 @@ def _edit(make_edit) -> None:
 
 user = getattr(current_user(), "username", None) or "analyst"
 with tab_edit:
-    st.caption(f"Edits are recorded with your name ({user}) and the time, kept with the run and "
+    st.caption(f"Edits are recorded with your name ({escape_markdown(user)}) and the time, kept with the run and "
                "re-applied when the model assigns a new portfolio.")
     left, right = st.columns(2)
     with left.form("rename"):

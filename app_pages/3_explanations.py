@@ -14,6 +14,7 @@ from explain import charts
 from explain.reasons import feature_label
 from app_pages._state import current_run, require_role, show_error
 from core.errors import UserError
+from core.text import defang_markdown, escape_markdown
 
 METRIC_LABELS = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC (event = NOT paid)", "brier": "Brier score (lower is better)",
                  "log_loss": "Log loss (lower is better)", "ks": "KS statistic"}
@@ -34,8 +35,8 @@ if risk is None:
             "outcome no risk score is computed.")
     st.stop()
 
-st.caption(f"Risk score = probability that the account is **NOT paid** (outcome `{risk.target}`, "
-           f"1 = {risk.target_event}); higher = riskier. Scores are out-of-fold; SHAP values are on the "
+st.caption(f"Risk score = probability that the account is **NOT paid** (outcome "
+           f"{escape_markdown(risk.target)}, 1 = {escape_markdown(risk.target_event)}); higher = riskier. Scores are out-of-fold; SHAP values are on the "
            "log-odds of NOT paying (+ raises risk).")
 st.warning("The score supports people, it does not decide. Check the reasons and the account before "
            "acting; a precise-looking number invites over-reliance (automation bias).", icon="⚠️")
@@ -108,8 +109,8 @@ with tab_account:
     if account_id:
         known = risk.scores["account_id"] == account_id
         if not known.any():
-            st.warning(f"No account {account_id!r} in this run. Check the id (e.g. "
-                       f"{risk.scores['account_id'].iloc[0]}).")
+            st.warning(f"No account {escape_markdown(repr(account_id))} in this run. Check the id "
+                       f"(e.g. {escape_markdown(risk.scores['account_id'].iloc[0])}).")
         elif not risk.has_account(account_id):
             row = risk.scores[known].iloc[0]
             st.metric("Risk score (P NOT paid)", f"{row['risk_score']:.1%}")
@@ -120,7 +121,7 @@ with tab_account:
             first.metric("Risk score (P NOT paid, out-of-fold)", f"{data['risk_score']:.1%}")
             second.metric("Model probability (explained)", f"{data['probability']:.1%}")
             third.metric("Portfolio base rate (model)", f"{data['base_probability']:.1%}")
-            st.markdown("**Main reasons:** " + (data["reasons"] or "–"))
+            st.markdown("**Main reasons:** " + (defang_markdown(data["reasons"]) or "–"))
             st.altair_chart(charts.waterfall_chart(data), width="stretch")
             export = {"account_id": account_id, "risk_score": data["risk_score"],
                       "score_direction": "probability of NOT paying", "reasons": data["reasons"],
@@ -155,4 +156,4 @@ with tab_fair:
 with tab_card:
     card = risk.model_card()
     st.download_button("Download model card (Markdown)", card, file_name="model_card.md", mime="text/markdown")
-    st.markdown(card)
+    st.markdown(defang_markdown(card))  # fields come from files and people: no images, no links

@@ -23,6 +23,8 @@ from app_pages._strategy_ui import (
     show_flash,
 )
 from core.errors import UserError
+from core.text import defang_markdown, escape_markdown
+from strategy.context import roles_of_run
 from strategy.proposals import propose_strategies
 
 user = require_role()
@@ -50,7 +52,8 @@ st.caption(f"Run `{run.run_id}` · {len(run.persona_ids)} personas · "
               "Portfolio page for account-level checks)"))
 switch = store.kill_switch()
 if switch.get("on"):
-    st.error(f"Exports are stopped (kill switch) by {switch.get('updated_by')}: {switch.get('reason')}")
+    st.error(f"Exports are stopped (kill switch) by {escape_markdown(switch.get('updated_by'))}: "
+             f"{escape_markdown(switch.get('reason'))}")
 
 # ---------------------------------------------------------------- propose (analyst)
 if user.role == "analyst":
@@ -60,7 +63,7 @@ if user.role == "analyst":
         done = []
         try:
             proposals = propose_strategies(run.profiles, accounts=run.accounts,
-                                           portfolio_frame=portfolio)
+                                           portfolio_frame=portfolio, roles=roles_of_run(run.meta))
             for proposal in proposals:
                 if proposal.persona_id in missing:
                     store.propose(user, run, proposal.persona_id, proposal.strategy,
@@ -118,16 +121,16 @@ mapping = store.get_mapping(run, pid, portfolio)
 left, right = st.columns(2)
 with left:
     st.markdown(f"**State:** {mapping.state} · version {mapping.version}")
-    st.markdown(f"**Proposed by** {mapping.proposed_by or '—'} · **last edited by** "
-                f"{mapping.last_edited_by or '—'}")
+    st.markdown(f"**Proposed by** {escape_markdown(mapping.proposed_by or '—')} · **last edited "
+                f"by** {escape_markdown(mapping.last_edited_by or '—')}")
     if mapping.state == "approved" and mapping.approval_valid is False:
         st.warning("The approval no longer matches this strategy or persona definition; it is "
                    "void and needs a new review.")
     if mapping.reason:
-        st.markdown(f"**Reason given when rejected:** {mapping.reason}")
+        st.markdown(f"**Reason given when rejected:** {escape_markdown(mapping.reason)}")
     st.markdown("**Evidence**")
     for line in mapping.evidence or ["No evidence recorded."]:
-        st.markdown(f"- {line}")
+        st.markdown(f"- {defang_markdown(line)}")
 with right:
     st.markdown("**Guardrails**")
     if not mapping.guardrails:

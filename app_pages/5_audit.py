@@ -7,7 +7,9 @@ import streamlit as st
 from app_pages._state import current_run_view, get_store, require_role, show_error
 from app_pages._strategy_ui import flash, flash_error, show_flash
 from core.errors import UserError
+from core.text import escape_markdown
 from strategy.escape import escape_frame
+from strategy.reconcile import reconcile
 
 user = require_role()
 store = get_store()
@@ -27,9 +29,14 @@ def _details(details: dict) -> str:
 result = store.verify_audit()
 if result.ok:
     st.success(f"Audit log intact: {result.n_entries:,} entries verified; head hash "
-               f"`{result.head_hash[:16]}…`")
+               f"`{result.head_hash[:16]}…`, anchored outside the database up to entry "
+               f"{result.anchored_seq or 0}")
+    for line in reconcile(store):
+        st.error(f"The database and the audit log disagree: {escape_markdown(line)}. Exports are "
+                 "refused until an administrator has investigated.")
 else:
-    st.error(f"Audit log verification FAILED at entry {result.first_bad_seq}: {result.message}. "
+    where = f" at entry {result.first_bad_seq}" if result.first_bad_seq else ""
+    st.error(f"Audit log verification FAILED{where}: {escape_markdown(result.message)}. "
              "Entries from there on cannot be trusted; keep the database file as it is and tell "
              "the administrator.")
 
@@ -80,8 +87,8 @@ if user.role == "compliance" and run is not None:
     st.subheader("Model sign-off")
     info = store.run_info(run.run_id) or {}
     if info.get("model_signed_off_by"):
-        st.info(f"Model of run {run.run_id} signed off by {info['model_signed_off_by']} "
-                f"at {info['model_signed_off_at']}.")
+        st.info(f"Model of run {run.run_id} signed off by "
+                f"{escape_markdown(info['model_signed_off_by'])} at {info['model_signed_off_at']}.")
     else:
         st.caption(f"The model and explanations of run {run.run_id} are not signed off yet.")
     note = st.text_input("Note for the sign-off (what you checked)", key="sign_off_note")
@@ -111,7 +118,8 @@ if user.role in ("manager", "compliance", "admin"):
     switch = store.kill_switch()
     if switch.get("on"):
         st.error(f"Exports are **stopped** since {switch.get('updated_at', '')[:19].replace('T', ' ')} "
-                 f"UTC by {switch.get('updated_by')}: {switch.get('reason')}")
+                 f"UTC by {escape_markdown(switch.get('updated_by'))}: "
+                 f"{escape_markdown(switch.get('reason'))}")
     else:
         st.markdown("Exports are **allowed**. Stopping them refuses every export (app and command "
                     "line) until someone allows them again.")

@@ -14,6 +14,7 @@ import streamlit as st
 
 from app_pages._strategy_ui import flash
 from core.errors import UserError
+from core.text import escape_markdown
 from strategy.catalogue import CHANNELS, ESCALATIONS, OFFERS, TONES, Strategy, StrategyError
 from strategy.mapping_view import StaleMappingError
 
@@ -149,7 +150,7 @@ def save_edits(store, user, run, base: pd.DataFrame, edited: pd.DataFrame) -> bo
             store.edit(user, run, pid, strategy, expected_version=int(before["version"]))
         except StaleMappingError as err:
             failed = True
-            st.error(f"Persona {pid}: {err}")
+            st.error(f"Persona {pid}: {escape_markdown(err)}")
             if err.attempted is not None:
                 with st.expander(f"Your unsaved strategy for persona {pid} (copy it before reloading)"):
                     st.code(json.dumps(err.attempted.to_dict(), indent=2), language="json")

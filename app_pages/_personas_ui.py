@@ -40,8 +40,8 @@ def run_cached(portfolio: Any, settings: Any, mapping_json: str = "{}") -> Any:
                 bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"{stage}…")
 
             result = run_pipeline(portfolio, settings, progress=progress)
-            result.save(runs_dir() / result.run_id,
-                        created_by=getattr(st.session_state.get("user"), "username", None))
+            folder = result.save(runs_dir() / result.run_id, created_by=_username())
+            record_saved_run(folder)  # every discovery run is an audit entry
             status.update(label=f"Personas found ({result.meta['metrics']['personas']})", state="complete",
                           expanded=False)
         _count_pipeline_call()
@@ -51,6 +51,22 @@ def run_cached(portfolio: Any, settings: Any, mapping_json: str = "{}") -> Any:
     result = store[key]
     st.session_state["run_dir"] = str(runs_dir() / result.run_id)
     return result
+
+
+def _username() -> str | None:
+    from app_pages._state import current_user
+
+    return getattr(current_user(), "username", None)
+
+
+def record_saved_run(folder: Any, edit: dict | None = None) -> None:
+    """Record a run (or persona edit) just saved by the signed-in user in the audit log."""
+    from app_pages._state import current_user, get_store
+    from strategy.run_view import load_run_view
+
+    user = current_user()
+    if user is not None:
+        get_store().record_run(user, load_run_view(folder), edit=edit)
 
 
 def _count_pipeline_call() -> None:

@@ -37,8 +37,11 @@ def get_store():
 
 
 def current_user():
-    """The signed-in user (``strategy.auth.User``) or ``None``."""
-    return st.session_state.get("user")
+    """The signed-in user (``strategy.auth.User``) or ``None``, re-read from the review database
+    on every call through the browser's session cookie (``app_pages/_session.py``)."""
+    from app_pages import _session
+
+    return _session.current_user()
 
 
 def require_role(*roles: str):
@@ -105,6 +108,7 @@ def current_settings():
     return RunSettings(
         target=st.session_state.get("target") or None,
         target_event=st.session_state.get("target_event", "paid"),
+        target_event_value=st.session_state.get("target_event_value"),
         seed=int(st.session_state.get("seed", 42)),
         language=st.session_state.get("language", "en"),
     )
@@ -139,9 +143,12 @@ def _load_run(run_dir: str, fingerprint: str):
 
 
 def show_error(err: UserError) -> None:
-    """Show a user error as one clear message per problem, never a traceback."""
+    """Show a user error as one clear message per problem, never a traceback; as text, because
+    messages quote names, reasons and file names people supplied."""
+    from core.text import escape_markdown
+
     lines = getattr(err, "lines", None) or [str(err)]
-    st.error("\n\n".join(lines))
+    st.error("\n\n".join(escape_markdown(line) for line in lines))
 
 
 # ---------------------------------------------------------------- review views of the current run

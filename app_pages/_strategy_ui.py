@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import UserError
+from core.text import defang_markdown, escape_markdown
 from strategy.catalogue import CHANNELS, Strategy
 
 
@@ -25,9 +26,9 @@ def flash_error(err: UserError) -> None:
 
 
 def show_flash() -> None:
-    """Show and forget the queued messages."""
+    """Show and forget the queued messages (as text: they quote names and reasons people typed)."""
     for kind, text in st.session_state.pop("_flash", []):
-        getattr(st, kind)(text)
+        getattr(st, kind)("\n\n".join(escape_markdown(part) for part in text.split("\n\n")))
 
 
 # ---------------------------------------------------------------- review of one persona
@@ -35,8 +36,9 @@ def guardrail_lines(results) -> list[str]:
     """One Markdown line per guardrail: a tick or a cross, the message and its legal source."""
     lines = []
     for r in results:
-        source = "" if not r.source or r.source in r.message else f" :gray[({r.source})]"
-        lines.append(f"{'✅' if r.passed else '❌'} {r.message}{source}")
+        source = "" if not r.source or r.source in r.message else \
+            f" :gray[\\({defang_markdown(r.source)}\\)]"
+        lines.append(f"{'✅' if r.passed else '❌'} {defang_markdown(r.message)}{source}")
     return lines
 
 
@@ -75,9 +77,10 @@ def review_actions(store, user, run, mapping, portfolio) -> None:
     if user.role == "manager":
         blockers = mapping.approval_blockers(user)
         if mapping.state == "approved":
-            st.success(f"Approved by {mapping.approved_by} at {mapping.approved_at}.")
+            st.success(f"Approved by {escape_markdown(mapping.approved_by)} at "
+                       f"{escape_markdown(mapping.approved_at)}.")
         elif blockers:
-            st.warning("Approval not possible: " + "; ".join(blockers))
+            st.warning("Approval not possible: " + "; ".join(escape_markdown(b) for b in blockers))
         else:
             st.warning("Automation bias: this strategy was proposed from data and a model. Check "
                        "the evidence and the guardrails yourself; approve only what you would "
@@ -116,9 +119,10 @@ def override_section(store, user, run) -> None:
                 store.override_account(user, run, account_id, reason=reason,
                                        persona_id=persona, strategy=strategy)
             except UserError as err:
-                st.error("\n\n".join(getattr(err, "lines", None) or [str(err)]))
+                st.error("\n\n".join(escape_markdown(line)
+                                      for line in getattr(err, "lines", None) or [str(err)]))
             else:
-                st.success(f"Override for account {account_id} recorded.")
+                st.success(f"Override for account {escape_markdown(account_id)} recorded.")
 
 
 def _persona_of(run, account_id: str) -> int | None:
@@ -144,7 +148,7 @@ def export_section(store, user, run, portfolio) -> None:
             result = export_mappings(store, run, user, fmt=fmt, level=level, portfolio=portfolio)
         except UserError as err:
             st.error("Export refused:\n\n" + "\n\n".join(
-                f"- {line}" for line in (getattr(err, "lines", None) or [str(err)])))
+                f"- {escape_markdown(line)}" for line in (getattr(err, "lines", None) or [str(err)])))
             return
         st.session_state["export_ready"] = result
     result = st.session_state.get("export_ready")

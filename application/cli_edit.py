@@ -61,12 +61,27 @@ def edit_command(args: argparse.Namespace) -> int:
                          "with --portfolio FILE (and --mapping if the run used one).")
     updated = apply_edit(run, edit, portfolio)
     out = updated.save(Path(args.out), created_by=user)
+    _record_edit(out, edit)
     print(f"run {updated.run_id} (edit of {run.run_id} by {user}): {edit['action']}; "
           f"{updated.meta['metrics']['personas']} personas")
     for profile in updated.profiles:
         print(f"  {profile['persona_id']:>3}  {profile['share_accounts']:6.1%}  {profile['name']}")
     print(f"wrote {out}")
     return 0
+
+
+def _record_edit(out: Path, edit: dict) -> None:
+    """The edit is an audit entry of the review database (``persona_edited``), made by the
+    operating-system account that ran the command; ``--user`` is recorded with it as typed."""
+    from strategy.auth import operator_user
+    from strategy.run_view import load_run_view
+    from strategy.store import ReviewStore
+
+    store = ReviewStore()
+    try:
+        store.record_run(operator_user(), load_run_view(out), edit=edit)
+    finally:
+        store.close()
 
 
 def _persona_id(text: str) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from personas.settings import RunSettings
 from core.errors import UsageError, UserError
+from portfolio.cli import EXIT_RULE, add_target_options, check_target_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,7 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser(
         "run", help="find personas in a portfolio and write a run directory",
         description="Find behavioural personas (UMAP + HDBSCAN) and, with --target, explained risk "
-                    "scores. Writes run.json, accounts.parquet, personas.json and model/ to DIR.")
+                    "scores. Writes run.json, accounts.parquet, personas.json and model/ to DIR. The "
+                    "portfolio and the --target column are checked first, so a file that cannot be used "
+                    "stops within seconds. " + EXIT_RULE)
     run.add_argument("file", metavar="FILE", help="portfolio file (.csv, .xlsx or .parquet)")
     run.add_argument("--out", required=True, metavar="DIR",
                      help="run folder to write (must not exist: a run is never written over another)")
@@ -31,9 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--seed", type=int, default=42, metavar="N", help="seed (default %(default)s): same seed, same personas")
     run.add_argument("--max-fit-rows", type=int, default=RunSettings.max_fit_rows, metavar="N",
                      help="accounts UMAP/HDBSCAN are fitted on (stratified sample; default %(default)s)")
-    run.add_argument("--target", metavar="COL", help="outcome column for the risk model (none: step skipped)")
-    run.add_argument("--target-event", choices=("paid", "default"), default="paid",
-                     help="what 1 in --target means (default %(default)s); risk = probability of NOT paying")
+    add_target_options(run)
     run.add_argument("--language", choices=("en", "de"), default="en", help="language of persona names")
     run.add_argument("--no-search", action="store_true",
                      help="skip the settings search and use the default min cluster size and neighbours")
@@ -60,6 +61,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def load_checked_portfolio(path_text: str, mapping: str | None):
+    """Load and validate a portfolio; ``UserError`` (exit 1) when it is not usable, as ``validate`` exits 1.
+
+    A usable portfolio with warnings or excluded rows is returned (``validate`` exits 0 for it).
+    """
     from portfolio.load import load_portfolio
 
     path = Path(path_text)
@@ -72,6 +77,19 @@ def load_checked_portfolio(path_text: str, mapping: str | None):
         lines = [p.message for p in getattr(portfolio.report, "errors", [])] or ["the portfolio is not usable"]
         raise UserError(lines[0], lines=[f"{path_text}: {line}" for line in lines])
     return portfolio
+
+
+def _print_warnings(portfolio) -> None:
+    """Before the slow part: ids made from row numbers, and the rows left out per reason."""
+    from portfolio.report import rows_summary
+
+    report = portfolio.report
+    for problem in report.warnings:
+        if problem.code == "generated_ids":
+            print(f"warning: {problem.message}", file=sys.stderr)
+    if report.n_rows_read > report.n_rows_usable:
+        print(f"warning: {portfolio.source_name}: {rows_summary(report.rows_section())}; "
+              "`personas validate` lists every excluded row", file=sys.stderr)
 
 
 def operator_name() -> str:
@@ -87,20 +105,26 @@ def _progress(stage: str, fraction: float) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from application.pipeline import run_pipeline
+    from application.pipeline import run_pipeline, target_coding
 
     if args.max_fit_rows < 100:
         raise UsageError(f"--max-fit-rows must be at least 100, not {args.max_fit_rows}.")
     if os.path.lexists(args.out):  # refuse in a second, not after the whole discovery step
         raise UserError(f"--out {args.out} exists already; a run is never written over another. "
                         "Choose a new folder (or remove the old one yourself).")
+    check_target_options(args)
     started = time.perf_counter()
     portfolio = load_checked_portfolio(args.file, args.mapping)
-    settings = RunSettings(target=args.target, target_event=args.target_event, truth_col=args.truth_col,
+    settings = RunSettings(target=args.target, target_event=args.target_event,
+                           target_event_value=args.target_event_value, truth_col=args.truth_col,
                            seed=args.seed, max_fit_rows=args.max_fit_rows, language=args.language,
                            parallel_risk=not args.one_process)
     if args.no_search:
         settings = settings.with_discovery(search=False)
+    coding = target_coding(portfolio, settings)  # a target that cannot be used stops here, in seconds
+    _print_warnings(portfolio)
+    if coding is not None:
+        print(f"  {coding.describe()}", file=sys.stderr)
     result = run_pipeline(portfolio, settings, progress=_progress)
     out = result.save(Path(args.out), created_by=operator_name())
     _summary(result, out, time.perf_counter() - started)
@@ -108,9 +132,12 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _summary(result, out: Path, seconds: float) -> None:
+    from portfolio.report import rows_summary
+
     meta, m = result.meta, result.meta["metrics"]
     print(f"{meta['source_name']}: {meta['rows']['used']:,} accounts, {m['personas']} personas "
           f"(fitted on {meta['rows']['fitted']:,})")
+    print(f"  rows: {rows_summary(meta['rows'])}")
     stability = "n/a" if m.get("stability_ari") is None else f"{m['stability_ari']:.2f}"
     validity = "n/a" if m.get("relative_validity") is None else f"{m['relative_validity']:.2f}"
     print(f"  noise share {m['noise_share']:.1%} (kept, flagged needs_review) · stability ARI {stability} "

@@ -25,7 +25,10 @@ from personas.names import name_personas
 from personas.profiles import build_profiles, outcome_columns
 from application.risk_step import RISK_SKIPPED, RiskStep, start_risk_step
 from personas.settings import RunSettings
+from application.numba_cache import enable_disk_cache
 from core.errors import UserError
+from portfolio.columns import column_records
+from portfolio.target import TargetCoding, check_target
 from runs import RunFolder, new_run_id, open_run, save_run
 
 Progress = Callable[[str, float], None] | None
@@ -95,6 +98,7 @@ def run_pipeline(portfolio: Any, settings: RunSettings | None = None, progress: 
     """
     settings = settings or RunSettings()
     report = progress or (lambda stage, fraction: None)
+    enable_disk_cache()  # compiled once per machine, not once per process (application/numba_cache.py)
     lap = _Laps()
     report("validation", 0.0)
     frame = _validated_frame(portfolio, settings)
@@ -151,6 +155,8 @@ def _personas_and_risk(portfolio, frame, settings, risk_step, report, lap) -> Ru
         if risk_step.mode == "child process":  # "risk model" above is only the wait after discovery
             lap.timings["risk model (second process, alongside discovery)"] = round(sum(risk.timings.values()), 3)
     meta = _meta(portfolio, settings, frame, builder, model, accounts, lap.timings, outcomes, risk_section)
+    if risk is not None:  # the model card lists every column and every excluded row with its reason
+        risk.data_summary = _data_summary(portfolio, meta, settings)
     return RunResult(meta["run_id"], meta, accounts, profiles, model, builder, [], risk, X)
 
 
@@ -175,7 +181,28 @@ def _validated_frame(portfolio: Any, settings: RunSettings) -> pd.DataFrame:
         raise UserError(f"--target-event must be 'paid' or 'default', not {settings.target_event!r}.")
     if settings.language not in ("en", "de"):
         raise UserError(f"--language must be 'en' or 'de', not {settings.language!r}.")
-    return frame.reset_index(drop=True)
+    return _with_coded_target(portfolio, settings)
+
+
+def target_coding(portfolio: Any, settings: RunSettings) -> TargetCoding | None:
+    """The checked outcome column of a run (``None`` without a target); raises ``PortfolioError``
+    naming the column, its values and the option to set when it cannot be used."""
+    if not settings.target:
+        return None
+    return check_target(portfolio.frame, settings.target, event=settings.target_event,
+                        event_value=settings.target_event_value,
+                        row_numbers=getattr(portfolio, "row_numbers", None), source_name=portfolio.source_name)
+
+
+def _with_coded_target(portfolio: Any, settings: RunSettings) -> pd.DataFrame:
+    """The portfolio's rows; the outcome column as 0/1 with 1 = ``settings.target_event``, as the
+    risk model and the profiles read it (a 1/2 or ja/nein column becomes 0/1 here, once)."""
+    frame = portfolio.frame.reset_index(drop=True)
+    coding = target_coding(portfolio, settings)
+    if coding is not None:
+        frame = frame.copy()
+        frame[coding.column] = coding.encode(frame[coding.column])
+    return frame
 
 
 def _assign_all(model: PersonaModel, X: np.ndarray, sample: np.ndarray, frame: pd.DataFrame) -> pd.DataFrame:
@@ -245,6 +272,8 @@ def _columns_section(frame, roles, builder: FeatureBuilder, settings: RunSetting
         role = role_of.get(column, "excluded")
         if column == settings.truth_col:
             reason = "planted truth column named with --truth-col: evaluation only, never a feature"
+        elif column == settings.target:
+            role, reason = "target", "outcome named with --target: what the risk model learns, never a feature"
         elif column in builder.excluded_:
             reason = builder.excluded_[column]
         else:
@@ -276,8 +305,8 @@ def _meta(portfolio, settings, frame, builder, model, accounts, timings, outcome
         "data_sha256": portfolio.sha256,
         "source_name": portfolio.source_name,
         "rows": {"read": int(getattr(report, "n_rows_read", len(frame)) or len(frame)),
-                 "used": int(len(frame)), "fitted": int(model.params_["fit_rows"]),
-                 "displayed": int(accounts["x"].notna().sum())},
+                 "used": int(len(frame)), "excluded": _excluded_by_reason(report),
+                 "fitted": int(model.params_["fit_rows"]), "displayed": int(accounts["x"].notna().sum())},
         "columns": _columns_section(frame, portfolio.roles, builder, settings),
         "roles": portfolio.roles.to_dict() if hasattr(portfolio.roles, "to_dict") else {},
         "parameters": {"settings": settings.to_dict(), "chosen": model.params_,
@@ -292,6 +321,27 @@ def _meta(portfolio, settings, frame, builder, model, accounts, timings, outcome
         "model": risk_section,
         "edits": 0,
     }
+
+
+def _excluded_by_reason(report: Any) -> dict[str, int]:
+    """Rows left out of the run per reason (they add up to rows read - rows used)."""
+    counts = getattr(report, "excluded_by_reason", None)
+    return counts() if callable(counts) else {}
+
+
+def _data_summary(portfolio: Any, meta: dict[str, Any], settings: RunSettings) -> dict[str, Any]:
+    """What the model card's Data section lists: every column with role and reason, the rows read,
+    used and excluded per reason, and each excluded row (file row number, column, reason)."""
+    report = getattr(portfolio, "report", None)
+    excluded = getattr(report, "excluded_rows", None)
+    rows = [] if excluded is None else [
+        {"row": int(r.row), "column": str(r.column), "reason": str(r.reason)}
+        for r in excluded.itertuples(index=False)]
+    coding = target_coding(portfolio, settings)
+    return {"source_name": meta["source_name"], "rows": {k: meta["rows"][k] for k in ("read", "used", "excluded")},
+            "columns": column_records(portfolio.roles, report), "excluded_rows": rows,
+            "generated_ids": bool(getattr(report, "generated_ids", False)),
+            "truth_col": settings.truth_col, "target": coding.to_dict() if coding is not None else None}
 
 
 def _timestamp(moment: datetime) -> str:
@@ -333,7 +383,7 @@ def apply_edit(result: RunResult, edit: dict[str, Any], portfolio: Any = None) -
         X = result.builder.transform(portfolio.frame.reset_index(drop=True))
     if portfolio is None:
         raise UserError("This edit needs the run's portfolio to recompute the persona profiles.")
-    frame = portfolio.frame.reset_index(drop=True)
+    frame = _with_coded_target(portfolio, RunSettings.from_dict(result.meta["parameters"]["settings"]))
     model = result.model.copy_for_edit()
     before = model.reference_labels_.copy()
     done = edit_ops.apply_to_model(model, edit)

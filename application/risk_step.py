@@ -154,7 +154,8 @@ def _columns_for_risk(frame: pd.DataFrame, roles: Any, settings: Any) -> pd.Data
 def _start_child(child_job: RiskJob, job: RiskJob) -> RiskStep:
     """Start ``child_job`` in a child process; ``job`` is what this process runs if the child fails."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-               OMP_WAIT_POLICY="PASSIVE")  # idle OpenMP threads must not spin while UMAP needs the core
+               OMP_WAIT_POLICY="PASSIVE",  # idle OpenMP threads must not spin while UMAP needs the core
+               PERSONAS_RISK_PARENT=str(os.getpid()))  # the child ends when this process ends
     try:
         process = subprocess.Popen([sys.executable, "-m", "application.risk_step"], stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=str(REPO))
@@ -186,8 +187,39 @@ def _decode(out: bytes) -> tuple[str | None, Any]:
     return parts[0], pickle.loads(body)
 
 
+def _die_with_parent(parent: int) -> None:
+    """End this child when its parent ends, even by SIGKILL: the kernel sends SIGKILL on the
+    parent's death (Linux ``PR_SET_PDEATHSIG``); elsewhere a watcher thread notices the orphaning.
+
+    The kernel ties ``PR_SET_PDEATHSIG`` to the *thread* that started the child; that is fine here,
+    because :func:`start_risk_step` and :meth:`RiskStep.result` run in one pipeline call on one
+    thread, which lives until the child has answered.
+    """
+    import signal
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _child_main() -> int:
     """Entry of the child: read a RiskJob from stdin, write the answer to stdout."""
+    _die_with_parent(int(os.environ.get("PERSONAS_RISK_PARENT", os.getppid())))
     wire = os.fdopen(os.dup(1), "wb")
     sys.stdout = sys.stderr  # stray prints from libraries must not corrupt the answer
     job = pickle.load(sys.stdin.buffer)

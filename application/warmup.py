@@ -1,27 +1,22 @@
-"""Pay numba's compilation once per process, in the background, not on the analyst's first click.
+"""Load (or, on a new machine, compile) numba's kernels in the background, not on the analyst's first click.
 
-umap-learn and pynndescent compile their numba kernels the first time they run in a process
-(measured on 2 cores: about 12 s before a 2,000-row fit, 30 s before a 10,000-row fit).
-:func:`warm_up_in_background` starts a daemon thread that fits a tiny UMAP (both the exact
-nearest-neighbour path used below 4,096 rows and the NN-descent path used above it) and a tiny
-HDBSCAN once per process, so the kernels are compiled while the analyst is still reading the
-Portfolio page. :func:`ensure_numba_cache_dir` points ``NUMBA_CACHE_DIR`` at a writable folder of
-the app's own (outside the workspace) when it is unset, so functions numba may cache on disk (pynndescent's ``cache=True``
-kernels) are reused across processes too; umap-learn's own kernels are not cacheable and are
-compiled again in every new process (the warm-up covers those).
+umap-learn compiles its numba kernels the first time they run in a process (measured on 2 cores:
+about 12 s before a 2,000-row fit, 30 s before a 10,000-row fit). With the disk cache of
+:mod:`application.numba_cache` this is paid once per machine and library version; a process then only
+loads the compiled code. :func:`warm_up_in_background` starts a daemon thread that fits a tiny UMAP
+and HDBSCAN through the discovery functions once per process, so even the loading happens while the
+analyst is still reading the Portfolio page. ``python -m application.warmup`` prepares the cache
+(``make run`` and ``make test`` call it).
 
 >>> from application.warmup import warm_up_in_background
 >>> warm_up_in_background()          # returns at once; idempotent      # doctest: +SKIP
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
-import warnings
-from pathlib import Path
 
-from core.workspace import cache_dir, is_inside_workspace
+from application.numba_cache import enable_disk_cache
 
 # Points the warm-up fits: big enough for every code path, small enough to cost ~nothing but compilation.
 WARM_UP_ROWS = 300
@@ -30,63 +25,26 @@ _state: dict[str, object] = {"thread": None, "seconds": None, "error": None}
 _done = threading.Event()
 
 
-def default_cache_dir() -> Path:
-    """``<app cache>/numba`` (:func:`core.workspace.cache_dir`): compiled code is code, so it lives
-    where the app alone writes, never in the workspace that analysts and the run folders share."""
-    return cache_dir() / "numba"
-
-
-def ensure_numba_cache_dir(path: str | os.PathLike | None = None) -> str | None:
-    """Set ``NUMBA_CACHE_DIR`` to a writable folder unless it is already set; return the folder.
-
-    Must run before numba compiles anything cacheable (numba reads the variable when it first
-    caches); later calls leave an existing setting alone. Returns ``None`` when no folder is writable
-    (numba then compiles in memory only, which is correct, merely slower).
-    """
-    current = os.environ.get("NUMBA_CACHE_DIR")
-    if current:
-        return current
-    folder = Path(path) if path is not None else default_cache_dir()
-    if is_inside_workspace(folder):
-        return None  # a cache others can write would be code they can plant: compile in memory
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".write-test"
-        probe.write_text("ok", encoding="utf-8")
-        probe.unlink()
-    except OSError:
-        return None
-    os.environ["NUMBA_CACHE_DIR"] = str(folder.resolve())
-    try:  # numba already imported: its config was read at import time, so update it too
-        import numba.core.config as numba_config
-
-        numba_config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
-    except Exception:  # numba missing or changed: the environment variable still applies to new processes
-        pass
-    return os.environ["NUMBA_CACHE_DIR"]
+def ensure_numba_cache_dir() -> str | None:
+    """The folder numba caches in for this process (see :mod:`application.numba_cache`), or ``None``."""
+    return enable_disk_cache()
 
 
 def warm_up(rows: int = WARM_UP_ROWS, seed: int = 0) -> float:
-    """Fit a tiny UMAP (exact and NN-descent paths) and HDBSCAN now; return the seconds it took."""
+    """Fit a tiny UMAP (clustering and map settings) and HDBSCAN now; return the seconds it took."""
     import numpy as np
 
     started = time.perf_counter()
     ensure_numba_cache_dir()
-    import hdbscan
-    import umap
+
+    from personas.discovery import hdbscan_labels, map_coordinates, umap_embedding
 
     X = np.random.default_rng(seed).normal(size=(rows, 8)).astype(np.float32)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        # The settings mirror personas.discovery: n_jobs=1, low_memory, min_dist 0 (clustering) and
-        # 0.1 (map); force_approximation_algorithm compiles the NN-descent kernels that real
-        # portfolios above 4,096 fitted rows use.
-        for force, components, min_dist in ((False, 6, 0.0), (True, 2, 0.1)):
-            embedding = umap.UMAP(n_neighbors=15, n_components=components, min_dist=min_dist, n_epochs=30,
-                                  random_state=seed, n_jobs=1, low_memory=True,
-                                  force_approximation_algorithm=force).fit_transform(X)
-        hdbscan.HDBSCAN(min_cluster_size=15, min_samples=10, core_dist_n_jobs=1,
-                        gen_min_span_tree=True).fit(embedding)
+    # The very functions discovery and the map use, so exactly their kernels are compiled (or loaded
+    # from the disk cache, which is what makes a prepared machine's first fit fast).
+    embedding = umap_embedding(X, n_neighbors=15, n_components=6, n_epochs=30, seed=seed)
+    map_coordinates(X, seed, n_epochs=30)
+    hdbscan_labels(embedding, min_cluster_size=15, min_samples=10)
     return time.perf_counter() - started
 
 
@@ -138,3 +96,8 @@ def warm_up_status() -> dict[str, object]:
     """``{"started", "finished", "seconds", "error"}`` of this process's warm-up."""
     return {"started": _state["thread"] is not None, "finished": _done.is_set(),
             "seconds": _state["seconds"], "error": _state["error"]}
+
+
+if __name__ == "__main__":  # `make run` / `make test`: prepare the machine's compiled cache once
+    seconds = warm_up()
+    print(f"numba cache {ensure_numba_cache_dir() or '(none: compiling in memory)'} prepared in {seconds:.1f} s")

@@ -26,6 +26,7 @@ from scipy.stats import norm, rankdata
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from explain.settings import RiskSettings
+from portfolio.vocabulary import Protected, protected_meaning
 
 MISSING_GROUP = "(missing)"
 CALIBRATION_GAP_WARNING = 0.05  # |mean score - observed rate| above which a group is called out
@@ -36,12 +37,26 @@ def age_band_labels(edges: tuple[int, ...]) -> list[str]:
     return labels + [f"{edges[-1]}+"]
 
 
-def group_labels(column: str, values: pd.Series, settings: RiskSettings) -> pd.Series:
-    """Group of each account: age in bands (18–29, 30–44, 45–59, 60+), other numbers in quartiles."""
+def is_age(column: str, meaning: str | None = None) -> bool:
+    """Whether a sensitive column is an age: its meaning in the portfolio's column model, else the
+    portfolio vocabulary's reading of its name (for roles kept without meanings)."""
+    if meaning is None:
+        found = protected_meaning(column)
+        meaning = found[0] if found else None
+    return meaning == Protected.AGE
+
+
+def group_labels(column: str, values: pd.Series, settings: RiskSettings,
+                 meaning: str | None = None) -> pd.Series:
+    """Group of each account: age in bands (18–29, 30–44, 45–59, 60+), other numbers in quartiles.
+
+    ``meaning`` is the column's meaning (``"protected.age"`` for an age); see :func:`is_age`.
+    """
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         numbers = values.astype(float)
-        if "age" in column.lower() or "alter" in column.lower() or values.nunique() > 12:
-            if "age" in column.lower() or "alter" in column.lower():
+        age = is_age(column, meaning)
+        if age or values.nunique() > 12:
+            if age:
                 edges = list(settings.age_bands)
                 bands = pd.cut(numbers, bins=edges + [np.inf], right=False, labels=age_band_labels(settings.age_bands))
                 labels = bands.astype(object).where(bands.notna(), None)
@@ -80,18 +95,22 @@ class FairnessReport:
 
 
 def fairness_report(frame: pd.DataFrame, sensitive: list[str], risk: np.ndarray, event: np.ndarray,
-                    features: pd.DataFrame, settings: RiskSettings) -> FairnessReport:
-    """All fairness screens for each sensitive column present in ``frame``."""
+                    features: pd.DataFrame, settings: RiskSettings,
+                    meanings: dict[str, str] | None = None) -> FairnessReport:
+    """All fairness screens for each sensitive column present in ``frame``.
+
+    ``meanings`` (column -> meaning, from the portfolio's roles) says which column is an age.
+    """
     with threadpool_limits(settings.thread_count(len(frame))):
-        return _fairness_report(frame, sensitive, risk, event, features, settings)
+        return _fairness_report(frame, sensitive, risk, event, features, settings, meanings or {})
 
 
-def _fairness_report(frame, sensitive, risk, event, features, settings) -> FairnessReport:
+def _fairness_report(frame, sensitive, risk, event, features, settings, meanings) -> FairnessReport:
     cutoff, rule = high_risk_cutoff(risk, settings)
     flagged = risk >= cutoff
     tables, summaries, proxies, warnings = [], [], [], []
     for column in [c for c in sensitive if c in frame.columns]:
-        groups = group_labels(column, frame[column], settings).to_numpy()
+        groups = group_labels(column, frame[column], settings, meanings.get(column)).to_numpy()
         table = _group_table(column, groups, risk, event, flagged, settings)
         summary = _summarise(column, table, settings)
         tables.append(table)

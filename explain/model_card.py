@@ -17,8 +17,10 @@ if TYPE_CHECKING:
 
 SECTIONS = (
     "Model details", "Intended use", "Out-of-scope uses", "Factors", "Metrics", "Evaluation data",
-    "Training data", "Quantitative analyses", "Ethical considerations", "Caveats and recommendations",
+    "Training data", "Data", "Quantitative analyses", "Ethical considerations", "Caveats and recommendations",
 )
+#: Most row numbers the Data section lists per reason (the count is always complete).
+MAX_ROWS_LISTED = 1_000
 DIRECTION = "risk score = probability that the account is NOT paid (0–1, higher = riskier)"
 METRIC_NAMES = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC (average precision, event = NOT paid)",
                 "brier": "Brier score (lower is better)", "log_loss": "Log loss (lower is better)",
@@ -30,7 +32,7 @@ def model_card(risk: "RiskResult") -> str:
     body = {
         "Model details": _details(risk), "Intended use": _intended_use(risk),
         "Out-of-scope uses": _out_of_scope(), "Factors": _factors(risk), "Metrics": _metrics(risk),
-        "Evaluation data": _evaluation(risk), "Training data": _training(risk),
+        "Evaluation data": _evaluation(risk), "Training data": _training(risk), "Data": _data(risk),
         "Quantitative analyses": _quantitative(risk), "Ethical considerations": _ethics(risk),
         "Caveats and recommendations": _caveats(risk),
     }
@@ -141,6 +143,107 @@ def _training(risk: "RiskResult") -> str:
 - Features: {', '.join(feature_label(f) for f in risk.features)}.
 - SHAP values were computed for {sample}.
 """
+
+
+def _data(risk: "RiskResult") -> str:
+    """Every column used and not used by the model, and every row excluded, with reasons."""
+    summary = getattr(risk, "data_summary", None)
+    if not summary:
+        return _data_outside_a_run(risk)
+    rows = summary["rows"]
+    excluded = rows.get("excluded") or {}
+    total = sum(int(n) for n in excluded.values())
+    lines = [f"Portfolio `{_cell(summary['source_name'])}`: {int(rows['read']):,} rows read, {int(rows['used']):,} "
+             f"used, {total:,} excluded. Row numbers are as in the file (its first line, normally the "
+             "header, is row 1).", ""]
+    if summary.get("generated_ids"):
+        lines += ["The file has no account id column: each account's id is its row number in the file "
+                  "(`row_<n>`), valid for this file only.", ""]
+    if summary.get("target"):
+        t = summary["target"]
+        lines += [f"Outcome `{_cell(t['column'])}`: '{_cell(t['event_value'])}' = the account was "
+                  f"{'paid' if t['event'] == 'paid' else 'NOT paid'}, '{_cell(t['other_value'])}' = the opposite "
+                  f"({', '.join(f'{_cell(v)}: {int(n):,}' for v, n in t['values'].items())} accounts).", ""]
+    lines += _excluded_rows_table(summary.get("excluded_rows") or [], excluded)
+    used, unused = _columns_by_use(risk, summary)
+    lines += ["", f"**Columns used by the risk model** ({len(used)}):", "",
+              "| column | role | meaning | why |", "| --- | --- | --- | --- |"]
+    lines += [_column_row(c) for c in used]
+    lines += ["", f"**Columns not used by the risk model** ({len(unused)}):", "",
+              "| column | role | meaning | why |", "| --- | --- | --- | --- |"]
+    lines += [_column_row(c) for c in unused] or ["| (none) | | | |"]
+    return "\n".join(lines)
+
+
+def _data_outside_a_run(risk: "RiskResult") -> str:
+    never = ", ".join(f"`{c}`" for c in risk.excluded_columns) or "none present"
+    return f"""
+- This model was fitted outside a run (`personas run` or the app), so the rows read and excluded before it
+  are not recorded here; a run writes every excluded row and every column's reason into this section.
+- {risk.n_accounts:,} accounts were given to the model.
+- Columns used ({len(risk.features)}): {', '.join(f'`{f}`' for f in risk.features)}.
+- Columns never used as features (PII, protected, outcomes, planted labels, excluded): {never}.
+"""
+
+
+def _excluded_rows_table(rows: list[dict], counts: dict[str, int]) -> list[str]:
+    if not counts:
+        return ["**Rows excluded**: none; every row read was used."]
+    by_reason: dict[str, list[int]] = {}
+    for row in rows:
+        by_reason.setdefault(row["reason"], []).append(int(row["row"]))
+    lines = ["**Rows excluded**, per reason:", "", "| reason | rows | row numbers in the file |",
+             "| --- | --- | --- |"]
+    for reason, count in counts.items():
+        lines.append(f"| {_cell(reason)} | {int(count):,} | {_row_ranges(by_reason.get(reason, []))} |")
+    return lines
+
+
+def _row_ranges(rows: list[int], limit: int = MAX_ROWS_LISTED) -> str:
+    """``2, 5–7, 12`` for the first ``limit`` rows, then how many more (all: ``personas validate --json``)."""
+    numbers = sorted(set(rows))
+    shown, rest = numbers[:limit], len(numbers) - limit
+    parts: list[str] = []
+    start = prev = None
+    for n in shown + [None]:
+        if prev is not None and n == prev + 1:
+            prev = n
+            continue
+        if start is not None:
+            parts.append(str(start) if start == prev else f"{start}–{prev}")
+        start = prev = n
+    more = f" and {rest:,} more (every row: `personas validate FILE --json`)" if rest > 0 else ""
+    return ", ".join(parts) + more if parts else "not listed"
+
+
+def _columns_by_use(risk: "RiskResult", summary: dict) -> tuple[list[dict], list[dict]]:
+    records = {c["column"]: dict(c) for c in summary.get("columns") or []}
+    used = [records.get(f, {"column": f, "name": f, "role": "feature", "meaning": None, "reason": ""})
+            for f in risk.features]
+    unused = []
+    for column, record in records.items():
+        if column in risk.features:
+            continue
+        if column == risk.target:
+            record["role"], record["reason"] = "target", "the outcome the model learns (--target); never an input"
+        elif column == summary.get("truth_col"):
+            record["reason"] = "planted labels (--truth-col): evaluation only, never an input"
+        elif record.get("role") == "account_id":
+            record["reason"] = (record.get("reason") or "") + "; identifies the account, never an input"
+        unused.append(record)
+    return used, unused
+
+
+def _column_row(record: dict) -> str:
+    name = record.get("name") or record["column"]
+    shown = f"`{_cell(name)}`" + (f" (as `{_cell(record['column'])}`)" if record["column"] != name else "")
+    meaning = record.get("meaning") or "–"
+    return f"| {shown} | {_cell(record['role'])} | {_cell(meaning)} | {_cell(record.get('reason') or '–')} |"
+
+
+def _cell(text: object) -> str:
+    """Text for a Markdown table cell: one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
 
 
 def _quantitative(risk: "RiskResult") -> str:

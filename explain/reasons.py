@@ -10,52 +10,42 @@ import re
 import numpy as np
 import pandas as pd
 
-# Readable names of the columns this app knows; anything else is prettified from its name.
+from portfolio.meanings import LABELS as MEANING_LABELS, Meaning, meaning_by_name
+
+# Readable names of the canonical columns and of columns without a collections meaning that the
+# sample portfolio has; anything else is prettified from its name.
 LABELS: dict[str, dict[str, str]] = {
     "balance": {"en": "Balance", "de": "Offener Betrag"},
     "days_past_due": {"en": "Days past due", "de": "Verzugstage"},
-    "original_amount": {"en": "Original amount", "de": "Ursprungsbetrag"},
     "sector": {"en": "Sector", "de": "Branche"},
     "product": {"en": "Product", "de": "Produkt"},
-    "months_on_book": {"en": "Months on book", "de": "Vertragsdauer Monate"},
-    "prior_payments": {"en": "Prior payments", "de": "Anzahl bisheriger Zahlungen"},
-    "partial_payment_ratio": {"en": "Share already paid", "de": "Teilzahlungsquote"},
-    "broken_promises": {"en": "Broken promises", "de": "Gebrochene Zahlungszusagen"},
-    "best_response_hour": {"en": "Best response hour", "de": "Beste Antwortstunde"},
-    "portal_logins": {"en": "Portal log-ins", "de": "Portal-Logins"},
-    "payment_method": {"en": "Payment method", "de": "Zahlungsart"},
     "region": {"en": "Region", "de": "Bundesland"},
     "postcode": {"en": "Postcode", "de": "Postleitzahl"},
-    "email_opt_out": {"en": "E-mail opt-out", "de": "Widerspruch E-Mail"},
-    "sms_opt_out": {"en": "SMS opt-out", "de": "Widerspruch SMS"},
-    "dispute_flag": {"en": "Disputed", "de": "Forderung bestritten"},
-    "over_indebted_flag": {"en": "Over-indebted", "de": "Überschuldung"},
-    "time_barred": {"en": "Time-barred", "de": "Verjährt"},
     "response_rate": {"en": "Response rate", "de": "Reaktionsquote"},
     "contact_attempts": {"en": "Contact attempts", "de": "Kontaktversuche"},
     "reminders_sent": {"en": "Reminders sent", "de": "Versandte Mahnungen"},
     "dunning_level": {"en": "Dunning level", "de": "Mahnstufe"},
     "income": {"en": "Income", "de": "Einkommen"},
 }
-_CHANNELS = {"sms": ("SMS", "SMS"), "email": ("e-mail", "E-Mail"), "letter": ("letter", "Brief"),
-             "phone": ("phone", "Telefon"), "push": ("app push", "App-Push")}
-for _key, (_en, _de) in _CHANNELS.items():
-    LABELS[f"{_key}_attempts"] = {"en": f"Contact attempts by {_en}", "de": f"Kontaktversuche {_de}"}
-    LABELS[f"{_key}_responses"] = {"en": f"Responses by {_en}", "de": f"Reaktionen {_de}"}
-# German ERP exports name the columns in German; they get the same labels in either language.
-_BY_GERMAN_NAME = {names["de"].lower(): names for names in LABELS.values()}
-FLAG_COLUMNS = {"dispute_flag", "over_indebted_flag", "email_opt_out", "sms_opt_out", "time_barred"}
 YES_NO = {"en": ("yes", "no"), "de": ("ja", "nein")}
-MONEY_COLUMNS = {"balance", "original_amount", "income", "amount_recovered_90d"}
+MONEY_COLUMNS = {"balance", "income"}
+MONEY_MEANINGS = {Meaning.ORIGINAL_AMOUNT}
 DIRECTION = {"en": ("raises risk", "lowers risk"), "de": ("erhöht das Risiko", "senkt das Risiko")}
 MISSING = {"en": "missing", "de": "fehlt"}
 
 
+def _meaning(column: str) -> str | None:
+    """The column's collections meaning as the portfolio's column model reads its name."""
+    found = meaning_by_name(column)
+    return found[0] if found else None
+
+
 def feature_label(column: str, language: str = "en") -> str:
     """Readable name of a column ("days_past_due" -> "Days past due" / "Verzugstage")."""
-    known = LABELS.get(column) or LABELS.get(column.lower()) or _BY_GERMAN_NAME.get(column.lower())
+    known = LABELS.get(column) or MEANING_LABELS.get(_meaning(column) or "")
     if known:
-        return known.get(language, known["en"])
+        text = known.get(language, known["en"])
+        return text[:1].upper() + text[1:]
     words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", column).replace("_", " ").replace("-", " ").split()
     text = " ".join(words) or column
     return text[:1].upper() + text[1:]
@@ -85,24 +75,22 @@ def format_number(value: float, language: str = "en", money: bool = False) -> st
 
 def format_values(column: str, values: pd.Series, language: str = "en") -> np.ndarray:
     """Each value of a feature column as display text (categoricals as they are)."""
-    if _is_flag(column):  # 0/1 columns read as yes/no: "Disputed yes → raises risk"
+    if _is_flag(column, values):  # 0/1 columns read as yes/no: "Disputed yes → raises risk"
         yes, no = YES_NO[language]
         numbers = pd.to_numeric(values.astype(object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         return np.array([MISSING[language] if np.isnan(v) else yes if v == 1 else no if v == 0
                          else format_number(v, language) for v in numbers], dtype=object)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        money = column in MONEY_COLUMNS
+        money = column in MONEY_COLUMNS or _meaning(column) in MONEY_MEANINGS
         numbers = values.to_numpy(dtype=float, na_value=np.nan)
         return np.array([format_number(v, language, money) for v in numbers], dtype=object)
     return np.array([MISSING[language] if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
                      else str(v) for v in values.astype(object)], dtype=object)
 
 
-def _is_flag(column: str) -> bool:
-    name = column.lower()
-    known = LABELS.get(column) or _BY_GERMAN_NAME.get(name)
-    return (name in FLAG_COLUMNS or name.endswith("_flag") or name.startswith(("is_", "has_"))
-            or any(known is LABELS[key] for key in FLAG_COLUMNS if key in LABELS))
+def _is_flag(column: str, values: pd.Series) -> bool:
+    """Yes/no columns: booleans, or a column whose meaning is a flag (dispute, opt-out ...)."""
+    return pd.api.types.is_bool_dtype(values) or _meaning(column) in Meaning.FLAGS
 
 
 def reason_text(column: str, shown_value: str, shap_value: float, language: str = "en") -> str:

@@ -77,6 +77,10 @@ class RiskResult:
     timings: dict[str, float] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     saved_card: str | None = None  # the card as written at save time (set by load)
+    #: What the run knew about the data (columns with roles and reasons, rows read/used/excluded per
+    #: reason, each excluded row), set by the pipeline for the model card's Data section; ``None``
+    #: when the model was fitted outside a run.
+    data_summary: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ what pages ask for
     def roc_curve(self) -> pd.DataFrame:
@@ -304,7 +308,7 @@ def _fit(frame, roles, target, target_event, persona_ids, settings, progress) ->
 
     lap = time.perf_counter()
     fairness = fairness_report(frame, list(getattr(roles, "sensitive", []) or []), fit.oof_risk, event,
-                               fit.matrix, settings)
+                               fit.matrix, settings, meanings=dict(getattr(roles, "meanings", None) or {}))
     timings["fairness"] = time.perf_counter() - lap
     if progress:
         progress("fairness", 1.0)

@@ -2,42 +2,43 @@
 
 A name joins up to three phrases with " · ", taken in order of the standardised difference
 ("High balance · 150+ days past due · unreachable"). Phrases use collections words where the
-column is recognised (contact responses -> reachable, broken promises, disputes, over-indebtedness)
-and a plain "high/low <column>" otherwise. Names are made unique within a run.
+column has a meaning in the portfolio's column model (contact responses -> reachable, broken
+promises, disputes, over-indebtedness; the profile says which) and a plain "high/low <column>"
+otherwise. Names are made unique within a run.
 """
 from __future__ import annotations
 
 from typing import Any
 
+from portfolio.meanings import Meaning, meaning_by_name
+
 SEPARATOR = " · "
 MIN_STD_DIFF = 0.25  # weaker differences are not worth a word in the name
 
-# (keywords in the column name, {language: (phrase if higher, phrase if lower)})
-VOCABULARY: list[tuple[tuple[str, ...], dict[str, tuple[str | None, str | None]]]] = [
-    (("balance", "saldo", "offener betrag"), {"en": ("high balance", "small balance"),
-                                             "de": ("hoher Saldo", "kleiner Saldo")}),
-    (("original_amount", "ursprungsbetrag"), {"en": ("large original debt", "small original debt"),
-                                             "de": ("hohe Ursprungsforderung", "kleine Ursprungsforderung")}),
-    (("hour", "stunde"), {"en": ("answers in the evening", "answers in the daytime"),
-                          "de": ("abends erreichbar", "tagsüber erreichbar")}),
-    (("response", "reach", "contact_rate", "antwort", "reaktion", "erreich"),
-     {"en": ("responsive", "unreachable"), "de": ("gut erreichbar", "nicht erreichbar")}),
-    (("attempt", "versuch"), {"en": ("many contact attempts", "few contact attempts"),
-                              "de": ("viele Kontaktversuche", "wenige Kontaktversuche")}),
-    (("promise", "zusage"), {"en": ("broken promises", "keeps promises"),
-                             "de": ("gebrochene Zusagen", "hält Zusagen")}),
-    (("dispute", "bestritten"), {"en": ("disputes the debt", None), "de": ("bestreitet die Forderung", None)}),
-    (("indebted", "überschuld", "ueberschuld"), {"en": ("over-indebted", None), "de": ("überschuldet", None)}),
-    (("time_barred", "verjährt", "verjaehrt"), {"en": ("time-barred", None), "de": ("verjährt", None)}),
-    (("opt_out", "widerspruch"), {"en": ("opted out of a channel", None), "de": ("Kanal widersprochen", None)}),
-    (("login", "portal", "app"), {"en": ("digital self-service", "offline"), "de": ("digital aktiv", "offline")}),
-    (("partial", "teilzahl"), {"en": ("partly paid", "nothing paid yet"),
-                               "de": ("teilweise bezahlt", "noch nichts bezahlt")}),
-    (("prior_payments", "payments", "zahlungen"), {"en": ("regular payer", "few payments so far"),
-                                                  "de": ("zahlt regelmäßig", "bisher kaum Zahlungen")}),
-    (("months", "tenure", "vertragsdauer", "laufzeit", "monat"), {"en": ("long-standing customer", "new customer"),
-                                                         "de": ("langjähriger Kunde", "Neukunde")}),
-]
+# meaning (or meaning prefix for per-channel meanings) -> {language: (phrase if higher, phrase if lower)}
+VOCABULARY: dict[str, dict[str, tuple[str | None, str | None]]] = {
+    "balance": {"en": ("high balance", "small balance"), "de": ("hoher Saldo", "kleiner Saldo")},
+    Meaning.ORIGINAL_AMOUNT: {"en": ("large original debt", "small original debt"),
+                              "de": ("hohe Ursprungsforderung", "kleine Ursprungsforderung")},
+    Meaning.BEST_RESPONSE_HOUR: {"en": ("answers in the evening", "answers in the daytime"),
+                                 "de": ("abends erreichbar", "tagsüber erreichbar")},
+    Meaning.RESPONSES: {"en": ("responsive", "unreachable"), "de": ("gut erreichbar", "nicht erreichbar")},
+    Meaning.ATTEMPTS: {"en": ("many contact attempts", "few contact attempts"),
+                       "de": ("viele Kontaktversuche", "wenige Kontaktversuche")},
+    Meaning.BROKEN_PROMISES: {"en": ("broken promises", "keeps promises"),
+                              "de": ("gebrochene Zusagen", "hält Zusagen")},
+    Meaning.DISPUTE: {"en": ("disputes the debt", None), "de": ("bestreitet die Forderung", None)},
+    Meaning.OVER_INDEBTED: {"en": ("over-indebted", None), "de": ("überschuldet", None)},
+    Meaning.INSOLVENCY: {"en": ("insolvency", None), "de": ("Insolvenz", None)},
+    Meaning.TIME_BARRED: {"en": ("time-barred", None), "de": ("verjährt", None)},
+    Meaning.OPT_OUT: {"en": ("opted out of a channel", None), "de": ("Kanal widersprochen", None)},
+    Meaning.DIGITAL_ACTIVITY: {"en": ("digital self-service", "offline"), "de": ("digital aktiv", "offline")},
+    Meaning.PARTIAL_PAYMENT_RATIO: {"en": ("partly paid", "nothing paid yet"),
+                                    "de": ("teilweise bezahlt", "noch nichts bezahlt")},
+    Meaning.PAYMENTS_SO_FAR: {"en": ("regular payer", "few payments so far"),
+                              "de": ("zahlt regelmäßig", "bisher kaum Zahlungen")},
+    Meaning.TENURE: {"en": ("long-standing customer", "new customer"), "de": ("langjähriger Kunde", "Neukunde")},
+}
 GENERIC = {"en": ("high {col}", "low {col}"), "de": ("hoch: {col}", "niedrig: {col}")}
 LEVEL = {"en": "{level}", "de": "{level}"}
 DPD = {"en": "{bucket} days past due", "de": "{bucket} Tage überfällig"}
@@ -50,15 +51,27 @@ def _dpd_bucket(days: float | None) -> str:
     return next(label for limit, label in DPD_BUCKETS if days < limit)
 
 
-def _concept(feature: str) -> str:
+def _meaning(entry: dict[str, Any]) -> str | None:
+    """The meaning of a distinguishing feature: as the profile states it (profiles built from a
+    portfolio's column model), else as :mod:`portfolio.meanings` reads the bare name (older profiles)."""
+    if entry["feature"] == "balance":
+        return "balance"
+    if "meaning" in entry:
+        return entry["meaning"]
+    found = meaning_by_name(entry["feature"])
+    return found[0] if found else None
+
+
+def _concept(entry: dict[str, Any]) -> str:
     """What a feature is about: one phrase per concept, so no name says 'unreachable · responsive'."""
+    feature = entry["feature"]
     if " = " in feature:
         return feature
-    lowered = feature.lower()
-    for index, (keywords, _) in enumerate(VOCABULARY):
-        if any(k in lowered for k in keywords):
-            return f"vocabulary-{index}"
-    return feature
+    meaning = _meaning(entry)
+    if meaning is None:
+        return feature
+    key = meaning if meaning in VOCABULARY else meaning.split(".")[0]
+    return f"vocabulary-{key}" if key in VOCABULARY else feature
 
 
 def phrase(entry: dict[str, Any], language: str = "en") -> str | None:
@@ -70,9 +83,9 @@ def phrase(entry: dict[str, Any], language: str = "en") -> str | None:
         return LEVEL[lang].format(level=level, col=column.replace("_", " ")) if higher else None
     if feature == "days_past_due":
         return DPD[lang].format(bucket=_dpd_bucket(entry.get("persona_value")))
-    concept = _concept(feature)
+    concept = _concept(entry)
     if concept.startswith("vocabulary-"):
-        return VOCABULARY[int(concept.split("-")[1])][1][lang][0 if higher else 1]
+        return VOCABULARY[concept.split("-", 1)[1]][lang][0 if higher else 1]
     readable = feature.replace("_", " ")
     return GENERIC[lang][0 if higher else 1].format(col=readable)
 
@@ -88,7 +101,7 @@ def _phrases(profile: dict[str, Any], language: str) -> list[str]:
     for entry in profile.get("distinguishing", []):
         if abs(entry["std_diff"]) < MIN_STD_DIFF and phrases:
             break
-        concept = _concept(entry["feature"])
+        concept = _concept(entry)
         words = phrase(entry, language)
         if words and words not in phrases and concept not in concepts:
             phrases.append(words)

@@ -1,10 +1,16 @@
-"""Persona profiles: size, balance share, outcomes, medians and what sets each persona apart.
+"""Persona profiles: size, balance share, outcomes, medians, flag shares and what sets each persona apart.
 
 A profile is a plain dict (the ``personas.json`` schema in docs/architecture.md). Distinguishing
 features are ranked by the standardised difference between the persona and the whole portfolio,
 computed on the transformed features (log1p / robust scale) so one huge balance cannot dominate;
 for categorical levels and 0/1 flags it is the difference in shares over the portfolio's standard
 deviation of that indicator.
+
+What a column means comes from the portfolio's column model (:mod:`portfolio.meanings`), never
+from its name here: ``flag_shares`` holds, for every yes/no column with a meaning (dispute,
+over-indebted, time-barred, insolvency, opt-out per channel ...), the share and count of the
+persona's accounts flagged, and ``column_meanings`` the meaning of every column the profile
+summarises, so that proposals and names read the profile without matching names.
 """
 from __future__ import annotations
 
@@ -14,41 +20,60 @@ import numpy as np
 import pandas as pd
 
 from personas.features import FeatureBuilder
+from portfolio.flags import flag_values
+from portfolio.meanings import ColumnMeanings, Meaning
+from portfolio.vocabulary import Outcome, outcome_by_name
 
 TOP_DISTINGUISHING = 8
-PAID_WORDS = ("paid", "bezahlt", "zahlung", "cured", "recovered_flag")
-DEFAULT_WORDS = ("default", "ausfall", "not_paid", "unpaid", "charged_off")
 
 
 def outcome_columns(frame: pd.DataFrame, roles: Any, target: str | None = None,
                     target_event: str = "paid") -> dict[str, Any]:
-    """Which outcome column gives the pay rate and which the recovery, and which way round.
+    """Which columns the profiles summarise beyond the features, and which way round the outcome is.
 
-    Returns ``{"pay": column|None, "pay_event": "paid"|"default", "recovery": column|None}``.
-    A named ``target`` wins; otherwise the first 0/1 outcome column is the pay flag (a name
-    saying "default" flips it) and the first other numeric outcome the amount recovered.
+    Returns ``{"pay": column|None, "pay_event": "paid"|"default", "recovery": column|None,
+    "flags": {meaning: column}, "meanings": {column: meaning}}`` (kept in ``run.json`` so that
+    profiles rebuilt after an edit summarise the same columns). A named ``target`` wins; otherwise
+    the first 0/1 outcome column is the pay flag (its meaning ``outcome.not_paid`` flips it) and
+    the first other numeric outcome the amount recovered. ``flags`` are the yes/no columns with a
+    collections meaning (dispute, over-indebted, time-barred, opt-out ...).
     """
+    meanings = _meanings_of(roles, frame)
     candidates = [c for c in (getattr(roles, "targets", []) or []) if c in frame.columns]
     if target and target in frame.columns and target not in candidates:
         candidates.insert(0, target)
     pay, event, recovery = None, "paid", None
     for column in candidates:
-        values = pd.to_numeric(frame[column], errors="coerce")
+        values = pd.to_numeric(frame[column], errors="coerce").astype("float64")
         is_flag = values.dropna().isin([0, 1]).all() and values.notna().any()
         if is_flag and pay is None and (target is None or column == target):
             pay = column
-            lowered = column.lower()
             event = target_event if column == target else (
-                "default" if any(w in lowered for w in DEFAULT_WORDS) else "paid")
+                "default" if meanings.get(column) == Outcome.NOT_PAID else "paid")
         elif not is_flag and recovery is None and values.notna().any():
             recovery = column
-    return {"pay": pay, "pay_event": event, "recovery": recovery}
+    flags = {m: c for c, m in meanings.items() if m in Meaning.FLAGS and c in frame.columns}
+    flags = {m: flags[m] for m in Meaning.FLAGS if m in flags}
+    return {"pay": pay, "pay_event": event, "recovery": recovery, "flags": flags,
+            "meanings": {str(c): m for c, m in meanings.items() if c in frame.columns}}
+
+
+def _meanings_of(roles: Any, frame: pd.DataFrame) -> dict[str, str]:
+    """Column -> meaning from the roles; outcome columns of roles kept without meanings (older
+    runs, hand-made roles) are read by :func:`portfolio.vocabulary.outcome_by_name`."""
+    meanings = dict(ColumnMeanings.of(roles).meanings)
+    if not getattr(roles, "meanings", None):
+        for column in (getattr(roles, "targets", []) or []):
+            found = outcome_by_name(column, frame[column]) if column in frame.columns else None
+            if found:
+                meanings[column] = found[0]
+    return meanings
 
 
 def _pay_flags(frame: pd.DataFrame, outcomes: dict[str, Any]) -> pd.Series | None:
     if not outcomes["pay"]:
         return None
-    flag = pd.to_numeric(frame[outcomes["pay"]], errors="coerce")
+    flag = pd.to_numeric(frame[outcomes["pay"]], errors="coerce").astype("float64")
     return flag if outcomes["pay_event"] == "paid" else 1 - flag
 
 
@@ -62,7 +87,9 @@ def _indicator_columns(builder: FeatureBuilder, frame: pd.DataFrame) -> dict[str
             for j, level in enumerate(spec["levels"]):
                 out[f"{spec['column']} = {level}"] = onehot[:, j].astype(np.float64)
         elif spec.get("binary"):
-            out[spec["column"]] = pd.to_numeric(series, errors="coerce").fillna(spec["fill"]).to_numpy(float)
+            # float first: a yes/no column read as nullable booleans cannot hold the fill value
+            out[spec["column"]] = pd.to_numeric(series, errors="coerce").astype("float64").fillna(
+                spec["fill"]).to_numpy(float)
     return out
 
 
@@ -70,8 +97,13 @@ def build_profiles(frame: pd.DataFrame, assignments: pd.DataFrame, builder: Feat
                    X: np.ndarray, outcomes: dict[str, Any]) -> list[dict[str, Any]]:
     """One profile dict per persona id present in ``assignments`` (aligned with ``frame`` rows).
 
-    ``X`` is the feature matrix of ``frame`` (no jitter); ``outcomes`` from :func:`outcome_columns`.
+    ``X`` is the feature matrix of ``frame`` (no jitter); ``outcomes`` from :func:`outcome_columns`
+    (its ``flags`` give ``flag_shares``, its ``meanings`` the ``column_meanings`` and the meaning of
+    each distinguishing feature; ``outcomes`` saved before meanings existed give neither).
     """
+    meanings = dict(outcomes.get("meanings") or {})
+    flag_columns = {m: c for m, c in (outcomes.get("flags") or {}).items() if c in frame.columns}
+    flags = {m: flag_values(frame[c]).to_numpy(dtype=float) for m, c in flag_columns.items()}
     labels = assignments["persona_id"].to_numpy()
     review = assignments["needs_review"].to_numpy()
     balance = pd.to_numeric(frame["balance"], errors="coerce").fillna(0).to_numpy(float)
@@ -101,6 +133,9 @@ def build_profiles(frame: pd.DataFrame, assignments: pd.DataFrame, builder: Feat
             diff = (ind_by.at[persona, column] - ind_mean[column]) / ind_std[column]
             distinguishing.append(_entry(column, diff, ind_by.at[persona, column], ind_mean[column]))
         distinguishing = [d for d in distinguishing if d is not None]
+        for entry in distinguishing:
+            if entry["feature"] in meanings:
+                entry["meaning"] = meanings[entry["feature"]]
         distinguishing.sort(key=lambda d: -abs(d["std_diff"]))
         profiles.append({
             "persona_id": persona,
@@ -115,9 +150,19 @@ def build_profiles(frame: pd.DataFrame, assignments: pd.DataFrame, builder: Feat
                         for c in raw.columns},
             "distinguishing": distinguishing[:TOP_DISTINGUISHING],
             "categorical_shares": _categorical_shares(builder, frame, members),
+            "flag_shares": {m: _flag_share(flags[m][members], column) for m, column in flag_columns.items()},
+            "column_meanings": dict(meanings),
             "needs_review_count": int(review[members].sum()),
         })
     return profiles
+
+
+def _flag_share(flagged: np.ndarray, column: str) -> dict[str, Any]:
+    """``{"share", "count", "known", "column"}``: flagged accounts among those with a yes or a no."""
+    known = int(np.isfinite(flagged).sum())
+    count = int((flagged == 1.0).sum())
+    return {"share": round(count / known, 4) if known else None, "count": count, "known": known,
+            "column": str(column)}
 
 
 def _entry(feature: str, diff: float, persona_value: float, portfolio_value: float) -> dict[str, Any] | None:

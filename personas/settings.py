@@ -113,7 +113,12 @@ class RunSettings:
     target : str or None
         Outcome column for the risk model (issue 4); ``None`` skips the risk model step.
     target_event : {"paid", "default"}
-        What a 1 in ``target`` means. The risk score is always the probability of NOT paying.
+        What the event value of ``target`` means (paid, or not paid). The risk score is always the
+        probability of NOT paying.
+    target_event_value : str or None
+        The value of ``target`` that means ``target_event`` (e.g. ``"2"`` in a column coded 1/2,
+        ``"ja"`` in ja/nein); every other value means the opposite. ``None``: the column must be
+        0/1 and 1 is the event (``portfolio.target.check_target``).
     truth_col : str or None
         Planted labels to evaluate against (truth ARI). Never a feature.
     seed : int
@@ -136,6 +141,7 @@ class RunSettings:
     discovery: DiscoverySettings = field(default_factory=DiscoverySettings)
     target: str | None = None
     target_event: str = "paid"
+    target_event_value: str | None = None
     truth_col: str | None = None
     seed: int = 42
     max_fit_rows: int = 10_000

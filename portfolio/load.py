@@ -25,8 +25,9 @@ class Portfolio:
     frame
         Usable rows only (RangeIndex). ``account_id`` (str), ``balance`` (float, EUR) and
         ``days_past_due`` (float, days) under their canonical names; other columns keep their source names.
+        A file without an id column gets ``account_id`` = ``row_<file row number>`` (``report.generated_ids``).
     roles
-        Column roles and the reason for each.
+        Column roles and the reason for each (a generated ``account_id`` included).
     report
         Problems, excluded rows (with reasons) and whether the portfolio is usable at all.
     sha256, source_name
@@ -94,8 +95,8 @@ def load_portfolio(source: str | os.PathLike | bytes | BinaryIO | pd.DataFrame, 
     usable = checked.usable.to_numpy(dtype=bool)
     frame = _infinite_as_missing(checked.frame[usable].reset_index(drop=True))
     row_numbers = pd.Series(checked.row_numbers[usable], name="row")
-    return Portfolio(frame=frame, roles=roles, report=checked.report, sha256=sha256, source_name=name,
-                     row_numbers=row_numbers, read=result)
+    return Portfolio(frame=frame, roles=checked.roles or roles, report=checked.report, sha256=sha256,
+                     source_name=name, row_numbers=row_numbers, read=result)
 
 
 def _infinite_as_missing(frame: pd.DataFrame) -> pd.DataFrame:

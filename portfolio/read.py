@@ -9,7 +9,8 @@ Excel ``sep=;`` first line sets the delimiter; each data row keeps its row numbe
 
 Text numbers are converted per column when a clear majority of the column's cells are numbers
 (German "1.234,56" and English "1,234.56" conventions, decided from the data); identifiers stay
-text (columns named like ids, and any column with leading zeros such as "000123").
+text (columns named like ids, and any column with leading zeros such as "000123"). Yes/no columns
+written as text (J/N, ja/nein, yes/no, true/false, wahr/falsch, x/blank) become booleans.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from core.errors import PortfolioError
 from portfolio.numbers import (
     NUMBER_MAJORITY, convention_evidence, has_leading_zeros, looks_numeric, missing_mask, parse_numbers,
 )
+from portfolio.flags import as_boolean, looks_like_flag
 from portfolio.synonyms import looks_like_id_name
 
 DEFAULT_MAX_BYTES = 200 * 2**20
@@ -339,12 +341,18 @@ def _maybe_int(numbers: pd.Series, has_decimals: bool) -> pd.Series:
 
 
 def _finish_object_column(values: pd.Series) -> pd.Series:
-    """Spreadsheet columns of only booleans or only dates get a proper dtype."""
+    """Spreadsheet columns of only booleans or only dates get a proper dtype; so do yes/no columns
+    written as text (J/N, ja/nein, yes/no, true/false, wahr/falsch, x/blank: see :mod:`portfolio.flags`)."""
     filled = values.dropna()
-    if values.dtype != object or filled.empty:
+    if not (values.dtype == object or pd.api.types.is_string_dtype(values)) or filled.empty:
         return values
     if filled.map(lambda v: isinstance(v, bool)).all():
         return values.astype("boolean") if values.isna().any() else values.astype(bool)
+    if looks_like_flag(values):
+        flags = as_boolean(values)
+        return flags if flags.isna().any() else flags.astype(bool)
+    if values.dtype != object:
+        return values
     if filled.map(lambda v: isinstance(v, (pd.Timestamp, datetime.datetime, datetime.date))).all():
         return pd.to_datetime(values, errors="coerce")
     return values.map(lambda v: v if v is None or isinstance(v, str) else str(v)).astype("str").where(values.notna())

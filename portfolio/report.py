@@ -67,6 +67,9 @@ class ValidationReport:
         Data rows in the file, and rows that passed every blocking check.
     unusable_reasons
         Why the portfolio cannot be used at all (empty when it can).
+    generated_ids
+        True when the file has no account id column and each row got its file row number as id
+        (``row_<n>``; a warning says so).
     """
 
     problems: list[Problem]
@@ -74,6 +77,7 @@ class ValidationReport:
     n_rows_read: int = 0
     n_rows_usable: int = 0
     unusable_reasons: list[str] = field(default_factory=list)
+    generated_ids: bool = False
 
     @property
     def errors(self) -> list[Problem]:
@@ -87,6 +91,22 @@ class ValidationReport:
     def is_usable(self) -> bool:
         """False when a required column is missing, no row is left, or too many rows were excluded."""
         return not self.unusable_reasons
+
+    def excluded_by_reason(self) -> dict[str, int]:
+        """Excluded rows counted per reason, most frequent first; the counts add up to the rows excluded.
+
+        A row excluded for several reasons at once counts once, under its combined reason
+        ("balance is empty or NaN; days past due is negative").
+        """
+        if self.excluded_rows.empty:
+            return {}
+        counts = self.excluded_rows["reason"].astype(str).value_counts(sort=True)
+        return {str(reason): int(n) for reason, n in counts.items()}
+
+    def rows_section(self) -> dict:
+        """``{"read", "used", "excluded": {reason: count}}``: the rows part of run.json and ``validate --json``."""
+        return {"read": int(self.n_rows_read), "used": int(self.n_rows_usable),
+                "excluded": self.excluded_by_reason()}
 
     def to_frame(self) -> pd.DataFrame:
         """One row per problem: severity, column, count, rows (text), message."""
@@ -107,6 +127,24 @@ class ValidationReport:
                      f"{self.n_rows_usable:,} usable; {len(self.errors)} errors, {len(self.warnings)} warnings; "
                      f"portfolio is {status}")
         return lines
+
+
+def rows_summary(rows: dict) -> str:
+    """One line about a portfolio's rows from ``{"read", "used", "excluded": {reason: count}}`` (run.json).
+
+    ``"5,000 rows read, 4,000 used, 1,000 excluded (1,000 balance is empty or NaN)"``; runs written
+    before excluded rows were recorded say so instead of claiming none.
+    """
+    read, used = int(rows.get("read", 0)), int(rows.get("used", 0))
+    text = f"{read:,} rows read, {used:,} used"
+    excluded = rows.get("excluded")
+    if excluded is None:
+        return text + (f", {read - used:,} excluded (reasons not recorded in this run)" if read > used else "")
+    total = sum(int(n) for n in excluded.values())
+    if not total:
+        return text + ", none excluded"
+    reasons = " · ".join(f"{int(n):,} {reason}" for reason, n in excluded.items())
+    return text + f", {total:,} excluded ({reasons})"
 
 
 def first_rows(positions, limit: int = 10, numbers=None) -> list[int]:

@@ -1,9 +1,13 @@
-"""Which role each column of a portfolio plays: identifier, amounts, personal data, outcome, feature ...
+"""The one column model: the role each column of a portfolio plays (identifier, amounts, personal data,
+protected attribute, outcome, feature ...) and what it means for collections (payments so far, broken
+promises, contact history per channel, opt-outs, dispute, over-indebtedness, time-barred ...).
 
-:func:`detect_roles` decides from column names (English and German synonyms, compared without case,
-umlauts or punctuation) and from a sample of values (e-mail addresses, IBANs, phone numbers, birth
-dates). A mapping (dict or JSON file: source column -> role or canonical name) overrides detection.
-Every column gets a reason a person can read.
+:func:`detect_roles` decides from column names (English and German synonyms on word boundaries,
+compared without case, umlauts or punctuation; :mod:`portfolio.vocabulary`, :mod:`portfolio.meanings`)
+and from a sample of values (e-mail addresses, IBANs, phone numbers, birth dates, person names, yes/no
+flags, currency codes). A mapping (dict or JSON file, :mod:`portfolio.mapping`: source column -> role,
+meaning, or both) overrides detection. Every role and every meaning gets a reason a person can read.
+Other packages ask :class:`ColumnRoles` (``column_for(Meaning.DISPUTE)``) and never match names.
 
 Decisions worth knowing:
 
@@ -12,44 +16,24 @@ Decisions worth knowing:
   Bundesland, country) stay features but are listed in :attr:`ColumnRoles.proxies`.
 * A second identifier, constant, all-empty, date-valued and id-like text columns (more than half of
   the values distinct) are ``excluded`` with the reason.
+* A full date of birth is ``pii`` with the meaning ``protected.age``; a birth year or an age is
+  ``sensitive``. Outcomes are ``target`` by name ("default", "bezahlt") or by name and shape (a
+  two-valued "bad", "credit_risk", "Ausfall").
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from core.errors import PortfolioError
-from portfolio.patterns import detect_pii_content, looks_like_dates
-from portfolio.synonyms import (
-    METRIC_WORDS, PII_NAMES, PII_STEMS, POSTCODE_NAMES, REGION_WORDS, REQUIRED_SYNONYMS, SENSITIVE_NAMES,
-    SENSITIVE_WORDS, TARGET_NAMES, TARGET_WORDS, TRUTH_NAMES, TRUTH_PREFIXES, looks_like_id_name,
-    name_matches, normalise_name, strip_owner,
-)
-
-#: Text columns with more distinct values than this share of rows (and > 20 values) look like ids.
-ID_LIKE_SHARE = 0.5
-
-
-class Role:
-    """Role names (plain strings, so they survive JSON)."""
-
-    ACCOUNT_ID = "account_id"
-    BALANCE = "balance"
-    DAYS_PAST_DUE = "days_past_due"
-    PII = "pii"
-    SENSITIVE = "sensitive"
-    TARGET = "target"
-    TRUTH = "truth"
-    FEATURE = "feature"
-    EXCLUDED = "excluded"
-    REQUIRED = (ACCOUNT_ID, BALANCE, DAYS_PAST_DUE)
-    ALL = (ACCOUNT_ID, BALANCE, DAYS_PAST_DUE, PII, SENSITIVE, TARGET, TRUTH, FEATURE, EXCLUDED)
-
+from portfolio.decide import Role, decide_column, role_by_content
+from portfolio.mapping import MappingEntry, load_mapping as read_mapping
+from portfolio.meanings import ALL_MEANINGS, ColumnMeanings, detect_meaning, label
+from portfolio.synonyms import POSTCODE_NAMES, REGION_WORDS, REQUIRED_SYNONYMS, name_matches, normalise_name, strip_owner
+from portfolio.vocabulary import Outcome, Protected, outcome_by_name, protected_meaning
 
 _ROLE_ALIASES = {"id": Role.ACCOUNT_ID, "dpd": Role.DAYS_PAST_DUE, "outcome": Role.TARGET,
                  "exclude": Role.EXCLUDED, "ignore": Role.EXCLUDED, "protected": Role.SENSITIVE}
@@ -65,13 +49,33 @@ class ColumnRoles:
     ``roles`` and ``reasons`` use canonical names for the three required columns (``account_id``,
     ``balance``, ``days_past_due``) and source names for all others; ``renamed`` maps source name to
     canonical name. ``proxies`` lists feature or excluded columns that may stand in for a protected
-    attribute (postcode, region).
+    attribute (postcode, region). ``meanings`` maps columns to their meaning (only columns that have
+    one; see :class:`portfolio.meanings.Meaning`) and ``meaning_reasons`` says why.
     """
 
     roles: dict[str, str]
     reasons: dict[str, str]
     renamed: dict[str, str] = field(default_factory=dict)
     proxies: list[str] = field(default_factory=list)
+    meanings: dict[str, str] = field(default_factory=dict)
+    meaning_reasons: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def column_meanings(self) -> ColumnMeanings:
+        """The meanings as the object other packages ask (see :class:`portfolio.meanings.ColumnMeanings`)."""
+        return ColumnMeanings(dict(self.meanings), dict(self.meaning_reasons))
+
+    def meaning_of(self, column: str) -> str | None:
+        """The collections (or protected / outcome) meaning of a column, or ``None``."""
+        return self.meanings.get(column)
+
+    def column_for(self, meaning: str) -> str | None:
+        """The first column with exactly this meaning (``"dispute"``), else ``None``."""
+        return self.column_meanings.column_for(meaning)
+
+    def columns_for(self, meaning_prefix: str) -> list[str]:
+        """Columns whose meaning is ``meaning_prefix`` or one of its channels (``"opt_out"``)."""
+        return self.column_meanings.columns_for(meaning_prefix)
 
     def columns_with(self, role: str) -> list[str]:
         """Columns with the given role, in frame order."""
@@ -112,93 +116,131 @@ class ColumnRoles:
         return next((src for src, canon in self.renamed.items() if canon == column), column)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per column: column, source_column, role, reason, proxy."""
+        """One row per column: column, source_column, role, reason, proxy, meaning, meaning_reason."""
         return pd.DataFrame({
             "column": list(self.roles),
             "source_column": [self.source_of(c) for c in self.roles],
             "role": list(self.roles.values()),
             "reason": [self.reasons.get(c, "") for c in self.roles],
             "proxy": [c in self.proxies for c in self.roles],
+            "meaning": [self.meanings.get(c) for c in self.roles],
+            "meaning_reason": [self.meaning_reasons.get(c, "") for c in self.roles],
         })
 
     def to_dict(self) -> dict[str, Any]:
         return {"roles": dict(self.roles), "reasons": dict(self.reasons),
-                "renamed": dict(self.renamed), "proxies": list(self.proxies)}
+                "renamed": dict(self.renamed), "proxies": list(self.proxies),
+                "meanings": dict(self.meanings), "meaning_reasons": dict(self.meaning_reasons)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ColumnRoles":
+        """Roles from :meth:`to_dict` (dicts written before meanings existed load with none)."""
         return cls(roles=dict(data["roles"]), reasons=dict(data.get("reasons", {})),
-                   renamed=dict(data.get("renamed", {})), proxies=list(data.get("proxies", [])))
+                   renamed=dict(data.get("renamed", {})), proxies=list(data.get("proxies", [])),
+                   meanings=dict(data.get("meanings") or {}),
+                   meaning_reasons=dict(data.get("meaning_reasons") or {}))
 
 
-def load_mapping(mapping: dict | str | os.PathLike | None) -> dict[str, str]:
-    """A mapping as a dict; a path is read as a JSON object ``{"source column": "role"}``."""
-    if mapping is None:
-        return {}
-    if isinstance(mapping, (str, os.PathLike)):
-        path = Path(mapping)
-        try:
-            mapping = json.loads(path.read_text(encoding="utf-8-sig"))
-        except FileNotFoundError:
-            raise PortfolioError(f"mapping file {path} not found.") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise PortfolioError(f"mapping file {path.name} is not valid JSON ({err}); expected e.g. "
-                                 '{"Akte": "account_id", "Region": "excluded"}.') from None
-    if not isinstance(mapping, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
-        raise PortfolioError('the mapping must be a JSON object of column name -> role, e.g. '
-                             '{"Akte": "account_id", "Region": "excluded"}.')
-    return dict(mapping)
+def load_mapping(mapping: dict | str | os.PathLike | None) -> dict[str, MappingEntry]:
+    """The mapping as ``{source column: MappingEntry}`` (see :mod:`portfolio.mapping`)."""
+    return read_mapping(mapping)
 
 
 def detect_roles(frame: pd.DataFrame, mapping: dict | str | os.PathLike | None = None) -> ColumnRoles:
-    """Decide the role of every column.
+    """Decide the role and the meaning of every column.
 
     Parameters
     ----------
     frame
         The raw portfolio (as read by :func:`portfolio.read.read_table`).
     mapping
-        Source column -> role or canonical name (dict or JSON file); overrides detection.
+        Source column -> role, meaning or ``{"role": ..., "meaning": ...}`` (dict or JSON file;
+        see :mod:`portfolio.mapping`); overrides detection.
 
     Raises
     ------
     PortfolioError
-        When the mapping names unknown roles or columns, or gives one required role to two columns.
+        When the mapping names unknown roles, meanings or columns, or gives one required role to two
+        columns.
     """
     repeated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
     if repeated:
         raise PortfolioError(f"column names appear more than once: {', '.join(map(repr, repeated))}; "
                              "give every column its own name.")
-    forced = _resolve_mapping(frame, load_mapping(mapping))
+    forced, forced_meanings = _resolve_mapping(frame, load_mapping(mapping))
     decided: dict[Any, tuple[str, str]] = {}
+    meant: dict[Any, tuple[str, str] | None] = {}
     candidates: dict[str, list[tuple[int, Any, str]]] = {r: [] for r in Role.REQUIRED}
-    for position, column in enumerate(frame.columns):
-        if column in forced:
-            decided[column] = (forced[column], f"set by the mapping ('{column}' -> {forced[column]})")
+    for column in frame.columns:
+        values = frame[column]
+        if column in forced or column in forced_meanings:
+            decided[column], meant[column] = _mapped(column, values, forced.get(column), forced_meanings)
             continue
         required = _required_by_name(column)
         if required:
             role, rank, reason = required
             candidates[role].append((rank, column, reason))
+            meant[column] = None
             continue
-        decided[column] = _role_by_name(column) or _role_by_content(frame[column])
+        decided[column], meant[column] = decide_column(column, values)
     renamed = _choose_required(candidates, forced, decided)
-    return _assemble(frame, decided, renamed)
+    return _assemble(frame, decided, renamed, meant)
 
 
-def _resolve_mapping(frame: pd.DataFrame, mapping: dict[str, str]) -> dict[Any, str]:
+def _mapped(column: Any, values: pd.Series, role: str | None,
+            forced_meanings: dict[Any, str | None]) -> tuple[tuple[str, str], tuple[str, str] | None]:
+    """Role and meaning of a column the mapping speaks about; what it leaves open is detected."""
+    if column in forced_meanings:
+        meaning = forced_meanings[column]
+        meant = (meaning, f"set by the mapping ('{column}' -> {meaning})") if meaning else None
+    elif role in Role.REQUIRED:
+        meant = None
+    elif role == Role.SENSITIVE:
+        found = protected_meaning(column)
+        meant = (found[0], f"{label(found[0])}: matched '{found[1].strip('~*')}' in '{column}'") if found else None
+    elif role == Role.TARGET:
+        found = outcome_by_name(column, values)
+        meant = (found[0], f"{label(found[0])}: matched '{found[1].strip('~*')}' in '{column}'") if found else (
+            Outcome.UNKNOWN_DIRECTION, "an outcome by the mapping; its name does not say which value is the event")
+    else:
+        meant = detect_meaning(column, values)
+    if role is None:
+        meaning = meant[0] if meant else None
+        implied = Role.SENSITIVE if meaning in Protected.ALL else Role.TARGET if meaning in Outcome.ALL else None
+        if implied:
+            return (implied, f"{implied} because the mapping gives the meaning {meaning}"), meant
+        return role_by_content(values), meant
+    return (role, f"set by the mapping ('{column}' -> {role})"), meant
+
+
+def _resolve_mapping(frame: pd.DataFrame,
+                     mapping: dict[str, MappingEntry]) -> tuple[dict[Any, str], dict[Any, str | None]]:
+    """Forced roles and forced meanings (``None``: no meaning) by frame column."""
     by_norm = {normalise_name(c): c for c in frame.columns}
-    unknown_columns, unknown_roles, forced = [], [], {}
-    for source, role in mapping.items():
+    unknown_columns, unknown_roles, unknown_meanings = [], [], []
+    forced: dict[Any, str] = {}
+    meanings: dict[Any, str | None] = {}
+    for source, entry in mapping.items():
         column = source if source in frame.columns else by_norm.get(normalise_name(source))
-        role_key = role.strip().lower().replace(" ", "_").replace("-", "_")
-        role_key = _ROLE_ALIASES.get(role_key, role_key)
         if column is None:
             unknown_columns.append(source)
-        if role_key not in Role.ALL:
+        role, meaning, meaning_given = entry.role, entry.meaning, entry.meaning_given
+        if entry.value is not None:
+            if _role_key(entry.value) in Role.ALL:
+                role = entry.value
+            elif _meaning_key(entry.value) in ALL_MEANINGS:
+                meaning, meaning_given = entry.value, True
+            else:
+                unknown_roles.append(f"'{source}': '{entry.value}'")
+                continue
+        if role is not None and _role_key(role) not in Role.ALL:
             unknown_roles.append(f"'{source}': '{role}'")
-        elif column is not None:
-            forced[column] = role_key
+        elif role is not None and column is not None:
+            forced[column] = _role_key(role)
+        if meaning_given and meaning is not None and _meaning_key(meaning) not in ALL_MEANINGS:
+            unknown_meanings.append(f"'{source}': '{meaning}'")
+        elif meaning_given and column is not None:
+            meanings[column] = None if meaning is None else _meaning_key(meaning)
     lines = []
     if unknown_columns:
         lines.append(f"the mapping names columns that are not in the file: {', '.join(map(repr, unknown_columns))} "
@@ -206,6 +248,9 @@ def _resolve_mapping(frame: pd.DataFrame, mapping: dict[str, str]) -> dict[Any, 
     if unknown_roles:
         lines.append(f"the mapping uses unknown roles: {', '.join(unknown_roles)}; "
                      f"known roles: {', '.join(Role.ALL)}.")
+    if unknown_meanings:
+        lines.append(f"the mapping uses unknown meanings: {', '.join(unknown_meanings)}; "
+                     f"known meanings: {', '.join(ALL_MEANINGS)}.")
     for role in Role.REQUIRED:
         sources = [c for c, r in forced.items() if r == role]
         if len(sources) > 1:
@@ -213,7 +258,16 @@ def _resolve_mapping(frame: pd.DataFrame, mapping: dict[str, str]) -> dict[Any, 
                          f"({', '.join(map(repr, sources))}); choose one.")
     if lines:
         raise PortfolioError(" ".join(lines), lines=lines)
-    return forced
+    return forced, meanings
+
+
+def _role_key(role: str) -> str:
+    key = role.strip().lower().replace(" ", "_").replace("-", "_")
+    return _ROLE_ALIASES.get(key, key)
+
+
+def _meaning_key(meaning: str) -> str:
+    return meaning.strip().lower().replace(" ", "_").replace("-", "_")
 
 
 def _language(synonym: str) -> str:
@@ -229,59 +283,6 @@ def _required_by_name(column: Any) -> tuple[str, int, str] | None:
             if norm == target or strip_owner(norm) == target:
                 return role, rank, f"matched {_language(synonym)} synonym '{synonym}' for {role}"
     return None
-
-
-def _role_by_name(column: Any) -> tuple[str, str] | None:
-    norm = normalise_name(column)
-    words = set(norm.split())
-    compact = norm.replace(" ", "")
-    if norm in TRUTH_NAMES or norm.startswith(TRUTH_PREFIXES):
-        return Role.TRUTH, f"named like a planted label ('{column}'): kept for evaluation only"
-    if name_matches(norm, TARGET_NAMES) or words & TARGET_WORDS or ("default" in words and not words & {"rate", "date"}):
-        return Role.TARGET, f"named like an outcome ('{column}'): a target, never a feature"
-    if name_matches(norm, SENSITIVE_NAMES) or words & SENSITIVE_WORDS:
-        return Role.SENSITIVE, (f"named like a protected attribute ('{column}'): kept only for fairness "
-                                "audits, never a feature")
-    is_metric = bool(words & METRIC_WORDS)
-    # Stems only for one-word German compounds ("Kundenemail", "Rechnungsadresse").
-    single_word = " " not in strip_owner(norm)
-    if not is_metric and (name_matches(norm, PII_NAMES) or (single_word and any(s in compact for s in PII_STEMS))):
-        return Role.PII, f"named like personal data ('{column}'): masked when shown, never a feature"
-    if name_matches(norm, POSTCODE_NAMES):
-        return Role.EXCLUDED, (f"postcode/place ('{column}') is a possible proxy for protected attributes; "
-                               "excluded by default (map it to 'feature' to use it)")
-    return None
-
-
-def _role_by_content(values: pd.Series) -> tuple[str, str]:
-    pii = detect_pii_content(values)
-    if pii:
-        return Role.PII, f"{pii}: personal data, masked when shown, never a feature"
-    filled = values.dropna()
-    if filled.empty:
-        return Role.EXCLUDED, "all values are empty"
-    distinct = _nunique(filled)
-    if distinct == 1:
-        return Role.EXCLUDED, f"constant: every filled value is '{str(filled.iloc[0])[:40]}'"
-    dates = looks_like_dates(values)
-    if dates:
-        return Role.EXCLUDED, dates
-    numeric = pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
-    if not numeric and distinct > 20 and distinct > ID_LIKE_SHARE * len(filled):
-        return Role.EXCLUDED, (f"id-like or free text: {distinct:,} distinct values in {len(filled):,} filled "
-                               f"rows ({distinct / len(filled):.0%}); not useful for grouping")
-    if numeric and looks_like_id_name(values.name) and distinct == len(filled) and len(filled) > 20:
-        return Role.EXCLUDED, "a second identifier (named like an id, every value distinct)"
-    if numeric:
-        return Role.FEATURE, "numeric: used as a behavioural feature"
-    return Role.FEATURE, f"categorical with {distinct:,} levels: used as a feature"
-
-
-def _nunique(values: pd.Series) -> int:
-    try:
-        return int(values.nunique())
-    except TypeError:  # unhashable cells (lists, dicts) in a frame built in code
-        return int(values.astype("str").nunique())
 
 
 def _choose_required(candidates: dict, forced: dict, decided: dict) -> dict[Any, str]:
@@ -304,9 +305,11 @@ def _choose_required(candidates: dict, forced: dict, decided: dict) -> dict[Any,
     return renamed
 
 
-def _assemble(frame: pd.DataFrame, decided: dict, renamed: dict) -> ColumnRoles:
+def _assemble(frame: pd.DataFrame, decided: dict, renamed: dict, meant: dict) -> ColumnRoles:
     roles: dict[str, str] = {}
     reasons: dict[str, str] = {}
+    meanings: dict[str, str] = {}
+    meaning_reasons: dict[str, str] = {}
     proxies: list[str] = []
     canonical_taken = set(renamed.values())
     for column in frame.columns:
@@ -319,10 +322,13 @@ def _assemble(frame: pd.DataFrame, decided: dict, renamed: dict) -> ColumnRoles:
             reason += f"; renamed to '{name}' because '{column}' is taken"
         roles[name] = role
         reasons[name] = reason
+        if meant.get(column):
+            meanings[name], meaning_reasons[name] = meant[column]
         words = set(normalise_name(column).split())
         if name_matches(normalise_name(column), POSTCODE_NAMES) or words & REGION_WORDS:
             proxies.append(name)
             if role == Role.FEATURE:
                 reasons[name] = reason + "; geographic: a possible proxy for protected attributes, check fairness"
     renamed = {src: dst for src, dst in renamed.items() if src != dst}
-    return ColumnRoles(roles=roles, reasons=reasons, renamed=renamed, proxies=proxies)
+    return ColumnRoles(roles=roles, reasons=reasons, renamed=renamed, proxies=proxies, meanings=meanings,
+                       meaning_reasons=meaning_reasons)

@@ -2,7 +2,9 @@
 
 Blocking problems (severity "error"):
 
-* a required column (account_id, balance, days_past_due) is missing: the portfolio is not usable;
+* a required column (balance, days_past_due) is missing: the portfolio is not usable. A file
+  without an account id column is usable: each row gets its file row number as id (``row_<n>``)
+  and a warning says so;
 * per row: empty account id; duplicate account id (all rows of a duplicated id are excluded,
   because nobody can tell which of them is right); balance or days past due empty, NaN, infinite,
   not a number or negative. Such rows are excluded and listed in ``excluded_rows``; none is dropped
@@ -12,12 +14,13 @@ Warnings: more than ``missing_share`` of a column empty, constant or empty colum
 balances (above a robust upper fence), implausible days past due, high-cardinality categories,
 and everything the reader noticed (mixed encodings, formulas, skipped columns).
 
-The portfolio is not usable when a required column is missing, no row is left, or more than
-``max_excluded_share`` of the rows were excluded.
+The portfolio is not usable when the balance or days past due column is missing, no row is left,
+or more than ``max_excluded_share`` of the rows were excluded. Usable with excluded rows is usable:
+``personas validate`` and ``personas run`` both exit 0 for it (and 1 for an unusable portfolio).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -53,6 +56,10 @@ _MESSAGES = {
     "negative": "{n} {values_are} negative (e.g. {examples}; {rows}); excluded",
 }
 FILE_COLUMN = "(whole row)"
+#: Ids given to the rows of a file without an account id column: ``row_<file row number>``.
+ID_PREFIX = "row_"
+GENERATED_ID_REASON = ("generated: the file has no account id column, so each row's number in the file "
+                       f"is its id ('{ID_PREFIX}<row>')")
 _REASONS = {"suspect_row": "the file ends in the middle of this row",
             "empty_id": "empty account id", "duplicate_id": "duplicate account id",
             "not_a_number": "{label} is not a number", "empty": "{label} is empty or NaN",
@@ -67,6 +74,7 @@ class CheckedFrame:
     usable: pd.Series  #: bool per row position
     report: ValidationReport
     row_numbers: np.ndarray  #: file row number per row position
+    roles: ColumnRoles | None = None  #: the roles, with a generated account_id when the file has none
 
 
 def validate_portfolio(frame: pd.DataFrame, roles: ColumnRoles, *, unparsed: dict | None = None,
@@ -102,6 +110,11 @@ def check_portfolio(frame: pd.DataFrame, roles: ColumnRoles, *, unparsed: dict |
     problems: list[Problem] = []
     unusable: list[str] = []
     missing = [r for r in Role.REQUIRED if r not in data.columns or roles.roles.get(r) != r]
+    generated = Role.ACCOUNT_ID in missing and Role.ACCOUNT_ID not in data.columns
+    if generated:  # a file without ids is still usable: its row numbers identify the accounts
+        data.insert(0, Role.ACCOUNT_ID, pd.Series([f"{ID_PREFIX}{n}" for n in numbers], dtype="object"))
+        missing.remove(Role.ACCOUNT_ID)
+        problems.append(_generated_ids_problem(len(data)))
     for role in missing:
         problems.append(_missing_column_problem(role))
         unusable.append(f"no {_LABELS[role]} column")
@@ -132,8 +145,25 @@ def check_portfolio(frame: pd.DataFrame, roles: ColumnRoles, *, unparsed: dict |
                           settings, numbers)
     problems.sort(key=lambda p: p.severity != "error")
     report = ValidationReport(problems=problems, excluded_rows=excluded.drop(columns="_position"),
-                              n_rows_read=n_read, n_rows_usable=n_usable, unusable_reasons=unusable)
-    return CheckedFrame(frame=data, usable=usable, report=report, row_numbers=numbers)
+                              n_rows_read=n_read, n_rows_usable=n_usable, unusable_reasons=unusable,
+                              generated_ids=generated)
+    return CheckedFrame(frame=data, usable=usable, report=report, row_numbers=numbers,
+                        roles=with_generated_ids(roles) if generated else roles)
+
+
+def with_generated_ids(roles: ColumnRoles) -> ColumnRoles:
+    """``roles`` with the generated ``account_id`` column first (the reason says where the ids come from)."""
+    return replace(roles, roles={Role.ACCOUNT_ID: Role.ACCOUNT_ID, **roles.roles},
+                   reasons={Role.ACCOUNT_ID: GENERATED_ID_REASON, **roles.reasons})
+
+
+def _generated_ids_problem(n_rows: int) -> Problem:
+    tried = ", ".join(f"'{s}'" for s in REQUIRED_SYNONYMS[Role.ACCOUNT_ID][:8])
+    return Problem("warning", None, n_rows, [], (
+        f"no account id column was found (names tried include {tried}); each row gets its row number in "
+        f"the file as id ('{ID_PREFIX}2' is row 2; {ROW_CONVENTION}). These ids hold only for this file: "
+        "sort or re-export it and they change. If the file has an id column, map it with a mapping file "
+        "such as {\"<your column>\": \"account_id\"} (command line: --mapping FILE.json)"), code="generated_ids")
 
 
 def _missing_column_problem(role: str) -> Problem:

@@ -3,8 +3,11 @@
 Each entry stores ``prev_hash`` (the previous entry's ``entry_hash``; 64 zeros for the first) and
 ``entry_hash`` = SHA-256 of the canonical JSON of all its fields including ``prev_hash``. The hash
 and sequence number of the last entry are also kept in the ``settings`` table (``audit_head``) and
-updated in the same transaction, so deleting the newest entries is detected too. Editing, deleting
-or reordering any entry makes :func:`verify_chain` fail at the first bad entry.
+updated in the same transaction, and, once the transaction has committed, in a signed checkpoint
+outside the database (:mod:`strategy.anchor`). Editing, deleting or reordering any entry makes
+:func:`verify_chain` fail at the first bad entry; deleting the newest entries, rewriting the chain
+with recomputed hashes or restoring an older copy of the database fails against the checkpoint.
+Whether the tables agree with what the log says happened is :mod:`strategy.reconcile`'s job.
 """
 from __future__ import annotations
 
@@ -25,10 +28,19 @@ if TYPE_CHECKING:
 GENESIS_HASH = "0" * 64
 HEAD_KEY = "audit_head"
 
-ACTIONS = ("run_registered", "proposed", "draft_saved", "edited", "approved", "rejected",
-           "approval_voided", "overridden", "exported", "export_refused", "login", "login_failed",
-           "logout", "kill_switch_on", "kill_switch_off", "user_added", "user_changed",
-           "model_signed_off")
+DATABASE_ID_KEY = "database_id"
+
+ACTIONS = ("run_registered", "run_created", "persona_edited", "proposed", "draft_saved", "edited",
+           "approved", "approval_refused", "rejected", "approval_voided", "overridden", "exported",
+           "export_refused", "login", "login_failed", "login_refused", "logout", "session_ended",
+           "kill_switch_on", "kill_switch_off", "user_added", "user_changed", "user_removed",
+           "setup_token_issued", "model_signed_off")
+
+# Entries about someone who may have no right left (a refusal, a failed sign-in, a session that
+# ended because the account was disabled); every other entry is an action its actor must still be
+# entitled to, checked against the users table in the same transaction.
+RECORDS_OF_ANYONE = ("login_failed", "login_refused", "logout", "session_ended", "approval_refused",
+                     "export_refused")
 
 ENTRY_FIELDS = ("seq", "time", "user", "role", "action", "run_id", "persona_id", "content_hash",
                 "details", "prev_hash")
@@ -66,6 +78,7 @@ class VerifyResult:
     message: str
     n_entries: int = 0
     head_hash: str = GENESIS_HASH
+    anchored_seq: int | None = None
 
 
 def now_utc() -> str:
@@ -87,6 +100,8 @@ def append(conn: Connection, user: "User", action: str, *, run_id: str | None = 
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
+    if action not in RECORDS_OF_ANYONE:
+        _check_actor(conn, user)
     head = conn.execute(select(t.settings.c.value).where(t.settings.c.key == HEAD_KEY)
                         .with_for_update()).scalar_one()
     head_seq, head_hash = json.loads(head)
@@ -100,7 +115,29 @@ def append(conn: Connection, user: "User", action: str, *, run_id: str | None = 
     conn.execute(update(t.settings).where(t.settings.c.key == HEAD_KEY).values(
         value=json.dumps([fields["seq"], fields["entry_hash"]]), updated_by=user.username,
         updated_at=fields["time"]))
-    return AuditEntry(**{**fields, "details": details or {}})
+    entry = AuditEntry(**{**fields, "details": details or {}})
+    appended = conn.get_execution_options().get("audit_appended")
+    if appended is not None:  # the store anchors the new head once the transaction commits
+        appended.append(entry)
+    return entry
+
+
+def _check_actor(conn: Connection, user: "User") -> None:
+    """A stored role acts only while the users table says the account exists, is enabled and
+    holds that role: a session opened before a change cannot outlive it (the operating-system
+    operator and the system are not stored users)."""
+    from strategy.auth import ROLES, PermissionDenied
+
+    if user.role not in ROLES:
+        return
+    row = conn.execute(select(t.users.c.role, t.users.c.disabled)
+                       .where(t.users.c.username == user.username)).first()
+    if row is None:
+        raise PermissionDenied(f"{user.username} is no longer a user; sign in again")
+    if row.disabled:
+        raise PermissionDenied(f"{user.username}'s account is disabled")
+    if row.role != user.role:
+        raise PermissionDenied(f"{user.username} is {row.role} now, not {user.role}; sign in again")
 
 
 def read_head(conn: Connection, *, lock: bool = False) -> tuple[int, str]:
@@ -110,20 +147,31 @@ def read_head(conn: Connection, *, lock: bool = False) -> tuple[int, str]:
     return int(seq), str(head)
 
 
+def database_id(conn: Connection) -> str:
+    """The random id of this review database (``settings.database_id``), naming its anchor."""
+    return str(conn.execute(select(t.settings.c.value)
+                            .where(t.settings.c.key == DATABASE_ID_KEY)).scalar_one())
+
+
 def verify_chain(store: "ReviewStore") -> VerifyResult:
-    """Recompute the chain and compare it with the stored hashes and the recorded head.
+    """Recompute the chain and compare it with the stored hashes, the recorded head and the
+    checkpoint anchored outside the database.
 
     Returns
     -------
     VerifyResult
-        ``ok=True`` when every entry's hash, link and sequence number is intact and the last entry
-        is the recorded head; otherwise the first bad ``seq`` and what is wrong with it.
+        ``ok=True`` when every entry's hash, link and sequence number is intact, the last entry
+        is the recorded head and the anchored entry is in the log unchanged; otherwise the first
+        bad ``seq`` and what is wrong with it.
     """
+    from strategy import anchor
+
     with store.engine.connect() as conn:
         rows = conn.execute(select(t.audit_log).order_by(t.audit_log.c.seq)).all()
         head = conn.execute(select(t.settings.c.value)
                             .where(t.settings.c.key == HEAD_KEY)).scalar_one()
-    prev, expected_seq = GENESIS_HASH, 1
+        db_id = database_id(conn)
+    prev, expected_seq, hashes = GENESIS_HASH, 1, {}
     for row in rows:
         fields = dict(row._mapping)
         seq = fields["seq"]
@@ -140,14 +188,42 @@ def verify_chain(store: "ReviewStore") -> VerifyResult:
                                 f"{fields['user']}) was altered: its hash does not match its "
                                 "content", len(rows))
         prev, expected_seq = fields["entry_hash"], seq + 1
+        hashes[seq] = prev
+    last = expected_seq - 1
     head_seq, head_hash = json.loads(head)
-    if (head_seq, head_hash) != (expected_seq - 1, prev):
-        bad = min(head_seq, expected_seq - 1) + 1 if head_seq != expected_seq - 1 else head_seq
-        return VerifyResult(False, bad, f"the audit log ends at entry {expected_seq - 1} but the "
+    if (head_seq, head_hash) != (last, prev):
+        bad = min(head_seq, last) + 1 if head_seq != last else head_seq
+        return VerifyResult(False, bad, f"the audit log ends at entry {last} but the "
                             f"recorded head is entry {head_seq}: the newest entries were deleted "
                             "or altered", len(rows))
+    try:
+        checkpoint = anchor.read_checkpoint(store.anchor_path)
+    except anchor.AnchorError as err:
+        return VerifyResult(False, None, str(err), len(rows))
+    if checkpoint is None:
+        if rows:
+            return VerifyResult(False, None, f"the audit log has {len(rows)} entries but no "
+                                f"checkpoint exists at {store.anchor_path}: the anchor was "
+                                "deleted, the database was moved, or it was not written by this "
+                                f"app ({anchor.ANCHOR_DIR_ENV} names the anchor folder)", len(rows))
+    elif checkpoint.database_id != db_id:
+        return VerifyResult(False, None, f"the checkpoint at {store.anchor_path} belongs to "
+                            f"database {checkpoint.database_id}, but this database says it is "
+                            f"{db_id}: the database file was replaced or its id changed",
+                            len(rows))
+    elif checkpoint.seq > last:
+        return VerifyResult(False, last + 1, f"the audit log ends at entry {last} but entry "
+                            f"{checkpoint.seq} was anchored at {checkpoint.time}: the newest "
+                            "entries were deleted or an older copy of the database was restored",
+                            len(rows), prev, checkpoint.seq)
+    elif hashes.get(checkpoint.seq) != checkpoint.entry_hash:
+        return VerifyResult(False, checkpoint.seq, f"audit entry {checkpoint.seq} differs from the "
+                            f"one anchored at {checkpoint.time}: the log was rewritten (hashes "
+                            "recomputed) or replaced", len(rows), prev, checkpoint.seq)
+    anchored = None if checkpoint is None else checkpoint.seq
     return VerifyResult(True, None, f"audit log intact: {len(rows)} entries, head "
-                        f"{prev[:12]}", len(rows), prev)
+                        f"{prev[:12]}, anchored up to entry {anchored or 0}", len(rows), prev,
+                        anchored)
 
 
 def initial_head() -> str:

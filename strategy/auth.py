@@ -2,12 +2,15 @@
 
 Roles (:data:`ROLES`): ``analyst`` proposes and edits strategies; ``compliance`` signs off the
 model and may veto (reject) a mapping; ``manager`` approves or rejects; ``admin`` manages users.
-``operator`` is not a stored role: it is whoever runs ``python -m personas users add`` with write
-access to the database file, and may only add users.
+``operator`` is not a stored role: it is the operating-system account running a CLI command
+without signing in, identified by its numeric user id (never by an environment variable). An
+operator may create the *first* administrator of an empty database and export; every other user
+change needs an administrator's sign-in.
 """
 from __future__ import annotations
 
-import getpass
+import os
+import pwd
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,7 +27,7 @@ OPERATOR_ROLE = "operator"
 
 # Which roles may do what; the store checks these on every mutation.
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "register_run": frozenset({"analyst", "manager", "compliance", "admin"}),
+    "register_run": frozenset({"analyst", "manager", "compliance", "admin", OPERATOR_ROLE}),
     "propose": frozenset({"analyst"}),
     "edit": frozenset({"analyst"}),
     "approve": frozenset({"manager"}),
@@ -33,7 +36,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "override": frozenset({"manager", "compliance"}),
     "kill_switch": frozenset({"manager", "compliance", "admin"}),
     "export": frozenset({"analyst", "manager", "compliance", "admin", OPERATOR_ROLE}),
-    "manage_users": frozenset({"admin", OPERATOR_ROLE}),
+    "manage_users": frozenset({"admin"}),
 }
 
 _hasher = PasswordHasher()
@@ -52,12 +55,17 @@ class User:
 
 
 def operator_user() -> User:
-    """The operating-system user running a CLI operator command (``users add``, ``export``)."""
+    """The operating-system account running a CLI command without signing in.
+
+    Named by its numeric user id as the kernel reports it (``os.getuid``), with the account name
+    from the password database; ``$LOGNAME``/``$USER`` are ignored because anyone can set them.
+    """
+    uid = os.getuid()
     try:
-        login = getpass.getuser()
-    except Exception:  # no login name in some containers
-        login = "unknown"
-    return User(username=f"operator:{login}", role=OPERATOR_ROLE)
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid without a passwd entry (some containers)
+        name = "?"
+    return User(username=f"operator:uid={uid}({name})", role=OPERATOR_ROLE)
 
 
 def require(user: User | None, action: str) -> User:
@@ -72,14 +80,32 @@ def require(user: User | None, action: str) -> User:
     return user
 
 
-def hash_password(password: str) -> str:
-    """argon2id hash of ``password`` (argon2-cffi defaults). Empty passwords are refused."""
-    if not password or len(password) < 8:
-        raise UserError("a password needs at least 8 characters")
+def hash_password(password: str, username: str | None = None) -> str:
+    """argon2id hash of ``password`` (argon2-cffi defaults) once the password policy accepts it
+    (:func:`strategy.passwords.check_password`)."""
+    from strategy.passwords import check_password
+
+    return _hasher.hash(check_password(password, username))
+
+
+def rehash_password(password: str) -> str:
+    """argon2id hash of a password that already passed the policy (re-hashing at sign-in)."""
     return _hasher.hash(password)
 
 
-_dummy_hash: str | None = None
+def name_key(typed_name: str) -> str:
+    """Keyed hash (HMAC-SHA256 with the app's key, 32 hex digits) of a name typed at sign-in.
+
+    Failed sign-ins are logged and counted by this key, never by the text: a password typed into
+    the user-name field must not end up readable in the audit log. Whoever runs the app can compute
+    the key of a known name to look its failures up (:func:`strategy.signin.failures_for`).
+    """
+    from runs.signing import sign
+
+    return sign(b"sign-in-name\0" + str(typed_name or "").strip().encode("utf-8"))[:32]
+
+
+_dummy_hash: tuple[PasswordHasher, str] | None = None
 
 
 def password_matches(password_hash: str | None, password: str) -> bool:
@@ -90,9 +116,9 @@ def password_matches(password_hash: str | None, password: str) -> bool:
     """
     global _dummy_hash
     if not password_hash:
-        if _dummy_hash is None:
-            _dummy_hash = _hasher.hash("not a real password")
-        _safe_verify(_dummy_hash, password)
+        if _dummy_hash is None or _dummy_hash[0] is not _hasher:  # same cost as a real check
+            _dummy_hash = (_hasher, _hasher.hash("not a real password"))
+        _safe_verify(_dummy_hash[1], password)
         return False
     return _safe_verify(password_hash, password)
 

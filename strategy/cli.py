@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from core.errors import UsageError, UserError
-from strategy.auth import ROLES, User, operator_user
+from core.text import terminal_safe
+from strategy.auth import User, operator_user
 
 PASSWORD_ENV = "PERSONAS_PASSWORD"
 AUTOMATION_BIAS = ("Reminder: the proposal is generated from data. Check the evidence and the "
@@ -35,22 +36,9 @@ def _db_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def _register_users(subparsers: argparse._SubParsersAction) -> None:
-    users = subparsers.add_parser("users", help="manage the review database's local users",
-                                  description="Operator commands for whoever may write the "
-                                              "database file; in the app, admins manage users.")
-    actions = users.add_subparsers(dest="users_command", metavar="ACTION",
-                                   parser_class=type(users))
-    add = actions.add_parser("add", help="add a user (password from PERSONAS_PASSWORD or prompt)")
-    add.add_argument("name", help="user name (letters, digits, . _ @ + -)")
-    add.add_argument("--role", required=True, choices=ROLES,
-                     help="analyst proposes; manager approves; compliance signs off and may veto; "
-                          "admin manages users")
-    _db_arg(add)
-    add.set_defaults(func=run_users_add)
-    listing = actions.add_parser("list", help="list users and roles")
-    _db_arg(listing)
-    listing.set_defaults(func=run_users_list)
-    users.set_defaults(func=lambda _args: _missing_action(users))
+    from strategy.cli_users import register_users
+
+    register_users(subparsers, _db_arg, _missing_action)
 
 
 def _register_review(subparsers: argparse._SubParsersAction) -> None:
@@ -100,8 +88,13 @@ def _register_audit(subparsers: argparse._SubParsersAction) -> None:
     audit_parser = subparsers.add_parser("audit", help="verify or list the audit log")
     actions = audit_parser.add_subparsers(dest="audit_command", metavar="ACTION",
                                           parser_class=type(audit_parser))
-    verify = actions.add_parser("verify", help="check the hash chain (exit 0 intact, 1 tampered)")
+    verify = actions.add_parser(
+        "verify", help="check the hash chain, its anchor outside the database, and that the "
+                       "tables agree with the log (exit 0 intact, 1 not)")
     _db_arg(verify)
+    verify.add_argument("--export", default=None, metavar="FILE",
+                        help="also check an exported file (or its .provenance.json) against the "
+                             "log: unchanged since export, approvals as the log records them")
     verify.set_defaults(func=run_audit_verify)
     listing = actions.add_parser("list", help="print audit entries")
     _db_arg(listing)
@@ -138,9 +131,7 @@ def _password(prompt: str, confirm: bool = False) -> str:
 
 
 def _sign_in(store, username: str) -> User:
-    from strategy.auth import authenticate
-
-    user = authenticate(store, username, _password(f"Password for {username}: "))
+    user = store.sign_in(username, _password(f"Password for {username}: "))  # lockout applies
     if user is None:
         raise UserError(f"could not sign in as {username}: unknown or disabled user, or wrong "
                         "password")
@@ -159,23 +150,6 @@ def _portfolio(path: str | None):
 
 
 # --- commands ----------------------------------------------------------------------------------
-def run_users_add(args: argparse.Namespace) -> int:
-    """``users add NAME --role ROLE``: an operator command (no sign-in; needs write access)."""
-    store = _store(args)
-    user = store.add_user(operator_user(), args.name, args.role,
-                          _password(f"Password for {args.name}: ", confirm=True))
-    print(f"added {user.username} ({user.role})")
-    return 0
-
-
-def run_users_list(args: argparse.Namespace) -> int:
-    for row in _store(args).list_users():
-        state = "disabled" if row["disabled"] else "active"
-        print(f"{row['username']}\t{row['role']}\t{state}\tadded {row['created_at']} by "
-              f"{row['created_by']}")
-    return 0
-
-
 def run_review(args: argparse.Namespace) -> int:
     """``review list|propose|approve|reject``."""
     from strategy.run_view import load_run_view
@@ -200,20 +174,20 @@ def run_review(args: argparse.Namespace) -> int:
         print(AUTOMATION_BIAS, file=sys.stderr)
         mapping = store.approve(user, run, args.persona, expected_version=mapping.version,
                                 portfolio=portfolio)
-        print(f"persona {args.persona} ({mapping.persona_name}): approved by {user.username}; "
-              f"approval {mapping.approval_hash[:12]}")
+        print(f"persona {args.persona} ({terminal_safe(mapping.persona_name)}): approved by "
+              f"{user.username}; approval {mapping.approval_hash[:12]}")
     else:
         mapping = store.reject(user, run, args.persona, args.reason,
                                expected_version=mapping.version)
-        print(f"persona {args.persona} ({mapping.persona_name}): rejected by {user.username}: "
-              f"{mapping.reason}")
+        print(f"persona {args.persona} ({terminal_safe(mapping.persona_name)}): rejected by "
+              f"{user.username}: {terminal_safe(mapping.reason)}")
     return 0
 
 
 def _review_list(store, run, portfolio, persona: int | None) -> int:
     by_id = {m.persona_id: m for m in store.list_mappings(run, portfolio)}
     for pid in ([persona] if persona is not None else run.persona_ids):
-        name = run.profile(pid).get("name", "")
+        name = terminal_safe(run.profile(pid).get("name", ""))  # names and reasons are typed text
         mapping = by_id.get(pid)
         if mapping is None:
             print(f"{pid}\t{name}\tno strategy")
@@ -223,29 +197,30 @@ def _review_list(store, run, portfolio, persona: int | None) -> int:
         print(f"{pid}\t{name}\t{mapping.state} v{mapping.version}\t{s.channel} {s.tone} {s.offer} "
               f"escalation={s.escalation}\tproposed by {mapping.proposed_by}"
               + (f"\tapproved by {mapping.approved_by}" if mapping.approved_by else "")
-              + (f"\treason: {mapping.reason}" if mapping.reason else "")
+              + (f"\treason: {terminal_safe(mapping.reason)}" if mapping.reason else "")
               + (f"\tGUARDRAILS FAILED: {', '.join(failed)}" if failed else "\tguardrails ok"))
     return 0
 
 
 def _review_propose(store, run, user: User, portfolio, persona: int | None) -> int:
+    from strategy.context import roles_of_run
     from strategy.proposals import propose_strategies
 
     proposals = propose_strategies(run.profiles, run.accounts if portfolio is not None else None,
-                                   portfolio, store.settings)
+                                   portfolio, store.settings, roles=roles_of_run(run.meta))
     for proposal in proposals:
         if persona is not None and proposal.persona_id != persona:
             continue
         current = store.find_mapping(run, proposal.persona_id)
         if persona is None and current is not None and current.state in ("proposed", "approved"):
-            print(f"persona {proposal.persona_id} ({proposal.persona_name}): already "
+            print(f"persona {proposal.persona_id} ({terminal_safe(proposal.persona_name)}): already "
                   f"{current.state}, left as it is")
             continue
         mapping = store.propose(user, run, proposal.persona_id, proposal.strategy,
                                 expected_version=current.version if current else None,
                                 evidence=proposal.evidence)
-        print(f"persona {proposal.persona_id} ({proposal.persona_name}): proposed "
-              f"{mapping.strategy.rationale}")
+        print(f"persona {proposal.persona_id} ({terminal_safe(proposal.persona_name)}): proposed "
+              f"{terminal_safe(mapping.strategy.rationale)}")
     return 0
 
 
@@ -273,23 +248,39 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_audit_verify(args: argparse.Namespace) -> int:
-    """``audit verify``: exit 0 when intact, 1 naming the first bad entry."""
+    """``audit verify [--export FILE]``: exit 0 when intact, 1 naming what is wrong."""
     from strategy.audit import verify_chain
+    from strategy.reconcile import reconcile
 
     if args.db and "://" not in str(args.db) and not Path(args.db).exists():
         raise UserError(f"there is no review database at {args.db}")
-    result = verify_chain(_store(args))
-    if result.ok:
-        print(result.message)
-        return 0
-    print(f"error: {result.message}", file=sys.stderr)
-    return 1
+    store = _store(args)
+    result = verify_chain(store)
+    if not result.ok:
+        print(f"error: {terminal_safe(result.message)}", file=sys.stderr)
+        return 1
+    print(result.message)
+    problems = reconcile(store)
+    for line in problems:
+        print(f"error: the database and the audit log disagree: {terminal_safe(line)}",
+              file=sys.stderr)
+    if args.export:
+        from strategy.export_check import check_export
+
+        checked = check_export(store, args.export)
+        for line in checked.lines:
+            print(terminal_safe(line) if checked.ok else f"error: {terminal_safe(line)}",
+                  file=sys.stdout if checked.ok else sys.stderr)
+        if not checked.ok:
+            return 1
+    return 1 if problems else 0
 
 
 def run_audit_list(args: argparse.Namespace) -> int:
     entries = _store(args).audit_entries(user=args.user, action=args.action, run_id=args.run_id,
                                          limit=args.limit, newest_first=True)
     for e in entries:
-        print(f"{e.seq}\t{e.time}\t{e.user} ({e.role})\t{e.action}\t{e.run_id or ''}\t"
-              f"{'' if e.persona_id is None else e.persona_id}\t{e.details}")
+        print(terminal_safe(f"{e.seq}\t{e.time}\t{e.user} ({e.role})\t{e.action}\t"
+                            f"{e.run_id or ''}\t{'' if e.persona_id is None else e.persona_id}\t"
+                            f"{e.details}").replace("\\t", "\t"))
     return 0

@@ -4,27 +4,35 @@ Rates come with Wilson score intervals (z from the settings, 95 % by default); a
 fewer attempts than ``settings.min_sample_size`` is reported as "not enough evidence" and never
 chosen as the best channel. The best channel is the one with the highest *lower* bound, so a
 channel wins only on evidence, not on a lucky small sample.
+
+Which columns hold attempts, responses, the best hour, the payment method and payments so far is
+asked of the portfolio's column model (``meanings``: roles or
+:class:`~portfolio.meanings.ColumnMeanings`); without one, :func:`portfolio.meanings.detect_meanings`
+reads the rows.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
+from portfolio.meanings import ColumnMeanings, Meaning, detect_meanings
 from strategy.catalogue import CHANNELS
-from strategy.context import first_column
 from strategy.settings import StrategySettings
 
 CHANNEL_LABELS = {"sms": "SMS", "email": "E-mail", "letter": "Letter", "phone": "Phone",
                   "app_push": "App push", "whatsapp": "WhatsApp"}
-HOUR_COLUMNS = ("best_response_hour", "best_contact_hour", "response_hour", "beste antwortstunde")
-PAYMENT_COLUMNS = ("payment_method", "preferred_payment_method", "zahlungsart")
-# German ERP names of each channel ("Kontaktversuche SMS" / "Reaktionen SMS").
-GERMAN_CHANNEL_NAMES = {"sms": ("sms",), "email": ("e-mail", "email"), "letter": ("brief",),
-                        "phone": ("telefon",), "app_push": ("app-push", "push"),
-                        "whatsapp": ("whatsapp",)}
-PAID_COLUMNS = ("prior_payments", "payments_made", "partial_payments")
+
+
+def _meanings(frame: pd.DataFrame, meanings: Any) -> ColumnMeanings:
+    return detect_meanings(frame) if meanings is None else ColumnMeanings.of(meanings)
+
+
+def _column(frame: pd.DataFrame, meanings: ColumnMeanings, meaning: str) -> Any:
+    column = meanings.column_for(meaning)
+    return column if column is not None and column in frame.columns else None
 
 
 def wilson_interval(successes: int, trials: int, z: float = 1.959964) -> tuple[float, float]:
@@ -59,27 +67,27 @@ class ChannelEvidence:
                 f"(95% CI {self.ci_low:.1%}-{self.ci_high:.1%})")
 
 
-def _channel_columns(frame: pd.DataFrame, channel: str) -> tuple[str, str] | None:
-    stems = (channel, channel.replace("_", "")) + (("e_mail",) if channel == "email" else ()) + (
-        ("push",) if channel == "app_push" else ())
-    german = GERMAN_CHANNEL_NAMES.get(channel, ())
-    attempts = first_column(frame, tuple(f"{s}_attempts" for s in stems)
-                            + tuple(f"kontaktversuche {g}" for g in german))
-    responses = first_column(frame, tuple(f"{s}_responses" for s in stems)
-                             + tuple(f"reaktionen {g}" for g in german))
-    return (attempts, responses) if attempts and responses else None
+def _channel_columns(frame: pd.DataFrame, meanings: ColumnMeanings, channel: str) -> tuple[Any, Any] | None:
+    attempts = _column(frame, meanings, Meaning.attempts(channel))
+    responses = _column(frame, meanings, Meaning.responses(channel))
+    return (attempts, responses) if attempts is not None and responses is not None else None
 
 
-def has_contact_history(frame: pd.DataFrame | None) -> bool:
+def has_contact_history(frame: pd.DataFrame | None, meanings: Any = None) -> bool:
     """Whether ``frame`` has attempts and responses columns for at least one channel."""
-    return frame is not None and any(_channel_columns(frame, ch) for ch in CHANNELS)
+    if frame is None:
+        return False
+    known = _meanings(frame, meanings)
+    return any(_channel_columns(frame, known, ch) for ch in CHANNELS)
 
 
-def channel_evidence(rows: pd.DataFrame, settings: StrategySettings) -> list[ChannelEvidence]:
+def channel_evidence(rows: pd.DataFrame, settings: StrategySettings,
+                     meanings: Any = None) -> list[ChannelEvidence]:
     """Response evidence per channel found in ``rows`` (the persona's portfolio rows)."""
+    known = _meanings(rows, meanings)
     out = []
     for channel in CHANNELS:
-        columns = _channel_columns(rows, channel)
+        columns = _channel_columns(rows, known, channel)
         if columns is None:
             continue
         attempts = int(pd.to_numeric(rows[columns[0]], errors="coerce").fillna(0).clip(lower=0).sum())
@@ -102,9 +110,9 @@ def best_channel(evidence: list[ChannelEvidence],
     return max(candidates, key=lambda e: (e.ci_low, e.rate), default=None)
 
 
-def best_hour(rows: pd.DataFrame, settings: StrategySettings) -> tuple[int, str] | None:
+def best_hour(rows: pd.DataFrame, settings: StrategySettings, meanings: Any = None) -> tuple[int, str] | None:
     """Most frequent best response hour, clamped into the allowed window, with its evidence."""
-    column = first_column(rows, HOUR_COLUMNS)
+    column = _column(rows, _meanings(rows, meanings), Meaning.BEST_RESPONSE_HOUR)
     if column is None:
         return None
     hours = pd.to_numeric(rows[column], errors="coerce").dropna()
@@ -123,14 +131,16 @@ def best_hour(rows: pd.DataFrame, settings: StrategySettings) -> tuple[int, str]
     return clamped, text
 
 
-def best_payment_method(rows: pd.DataFrame, settings: StrategySettings) -> tuple[str, str] | None:
+def best_payment_method(rows: pd.DataFrame, settings: StrategySettings,
+                        meanings: Any = None) -> tuple[str, str] | None:
     """Most common payment method among accounts that paid before (else among all), with evidence."""
-    column = first_column(rows, PAYMENT_COLUMNS)
+    known = _meanings(rows, meanings)
+    column = _column(rows, known, Meaning.PAYMENT_METHOD)
     if column is None:
         return None
     methods = rows[column].dropna().astype(str)
     basis = "accounts"
-    paid = first_column(rows, PAID_COLUMNS)
+    paid = _column(rows, known, Meaning.PAYMENTS_SO_FAR)
     if paid is not None:
         payers = rows.loc[pd.to_numeric(rows[paid], errors="coerce").fillna(0) > 0, column].dropna()
         if len(payers) >= settings.min_sample_size:

@@ -3,7 +3,10 @@
 A text cell that starts with ``=``, ``+``, ``-``, ``@``, tab, carriage return, line feed or NUL is
 prefixed with a single quote, so a spreadsheet shows it as text instead of evaluating it. The rule
 is idempotent: an escaped cell starts with ``'``, which is not a trigger, so escaping it again
-changes nothing. Only text is touched; numbers and booleans stay what they are.
+changes nothing. Only text is touched; numbers and booleans stay what they are. A phone number in
+international form (``+49 170 1234567``, ``+49 (0)30/123-45``: a ``+`` followed only by digits,
+spaces and ``()/-.``) keeps its ``+``: a dialler needs it, and a spreadsheet can compute nothing
+from it beyond a number.
 """
 from __future__ import annotations
 
@@ -19,9 +22,18 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
+_PHONE_NUMBER = re.compile(r"\+[0-9][0-9 ()/.\-]{3,30}[0-9]")
+
+
+def is_phone_number(value: Any) -> bool:
+    """Whether ``value`` is a phone number in international form (kept as it is)."""
+    return isinstance(value, str) and _PHONE_NUMBER.fullmatch(value) is not None
+
+
 def escape_cell(value: Any) -> Any:
-    """Return ``value`` with a leading ``'`` if it is text starting with a formula trigger."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+    """Return ``value`` with a leading ``'`` if it is text starting with a formula trigger
+    (phone numbers in international form excepted)."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS) and not is_phone_number(value):
         return "'" + value
     return value
 

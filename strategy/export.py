@@ -1,7 +1,12 @@
 """Export of approved persona -> strategy mappings: CSV, XLSX or JSON, with provenance.
 
 Refused (:class:`ExportRefused`, one line per reason) while the kill switch is on, while any persona
-of the run is not approved or its approval no longer matches, or while a guardrail fails. Written
+of the run is not approved or its approval no longer matches, while a guardrail fails, while the
+run's model is not signed off by compliance (``StrategySettings.require_model_sign_off``), and while
+the audit log fails verification or disagrees with the tables (an approval without its ``approved``
+entry, a kill switch flipped in the database: :mod:`strategy.reconcile`). The ``exported`` entry
+records the file's SHA-256 and every approval hash, so ``personas audit verify --export FILE``
+checks a file against the log (:mod:`strategy.export_check`). Written
 atomically (temporary file, renamed by ``os.replace`` once the audit entry is committed), so a crash never leaves
 a half-written file under the final name, and every export is an audit event with the file's hash.
 
@@ -17,6 +22,7 @@ import io
 import json
 import os
 import tempfile
+from glob import escape as glob_escape
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -137,6 +143,22 @@ def export_mappings(store: "ReviewStore", run: RunView | str | Path, actor: User
     return result
 
 
+def _trail_refusals(store: "ReviewStore", run: RunView, cfg: Any) -> list[str]:
+    """The audit trail must be intact, agree with the tables, and hold the run's sign-off."""
+    from strategy.reconcile import reconcile, sign_off_entry
+
+    verified = audit.verify_chain(store)
+    if not verified.ok:
+        return [f"the audit log failed verification ({verified.message}); exports are stopped "
+                "until an administrator has investigated"]
+    entries = store.audit_entries()
+    lines = [f"the database and the audit log disagree: {line}" for line in reconcile(store, entries)]
+    if getattr(cfg, "require_model_sign_off", True) and sign_off_entry(entries, run.run_id) is None:
+        lines.append(f"the model and explanations of run {run.run_id} are not signed off by a "
+                     "compliance reviewer (Audit page, or ask compliance)")
+    return lines
+
+
 def _refusals(store: "ReviewStore", run: RunView,
               portfolio: pd.DataFrame | None) -> tuple[list[str], dict[int, Any]]:
     lines = []
@@ -166,6 +188,7 @@ def _export_locked(store: "ReviewStore", conn: Any, run: RunView, actor: User, f
                    include_columns: list[str], cfg: Any,
                    temps: list[tuple[str, Path]], voided: Sequence[int] = ()) -> ExportResult:
     lines, mappings = _refusals(store, run, portfolio)
+    lines += _trail_refusals(store, run, cfg)
     lines = [f"persona {pid}: the approval was voided because the persona's definition or the accounts "
              "assigned to it changed since approval; a manager must review and approve it again"
              for pid in voided] + lines
@@ -195,7 +218,8 @@ def _export_locked(store: "ReviewStore", conn: Any, run: RunView, actor: User, f
     entry = audit.append(conn, actor, "exported", run_id=run.run_id, content=digest, details={
         "format": fmt, "level": level, "file": stem, "rows": int(len(table)),
         "personas": len(personas), "audit_head_sha256": block["audit_head_sha256"],
-        "included_columns": include_columns})
+        "included_columns": include_columns,
+        "approvals": {str(pid): m.approval_hash for pid, m in sorted(mappings.items())}})
     return ExportResult(run.run_id, fmt, level, stem, FORMATS[fmt], content, digest, int(len(table)),
                         block, path, side_path, entry.seq, sidecar)
 
@@ -273,8 +297,25 @@ def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and value != value)
 
 
+STALE_TEMP_SECONDS = 600  # an export's own temporary file lives for seconds, never this long
+
+
+def _sweep_stale_temps(final: Path) -> None:
+    """Remove temporary files an earlier export of ``final`` left when it was killed (they may
+    hold personal data): the same hidden name pattern, older than :data:`STALE_TEMP_SECONDS`."""
+    import time
+
+    for stale in final.parent.glob(f".{glob_escape(final.name)}.*.tmp"):
+        try:
+            if time.time() - stale.lstat().st_mtime > STALE_TEMP_SECONDS:
+                stale.unlink()
+        except OSError:
+            continue
+
+
 def _write_temp(final: Path, content: bytes) -> str:
     final.parent.mkdir(parents=True, exist_ok=True)
+    _sweep_stale_temps(final)
     handle, temp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:

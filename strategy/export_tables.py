@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import pandas as pd
 
+from portfolio.meanings import ColumnMeanings, detect_meanings
 from strategy.catalogue import STRATEGY_FIELDS, Strategy
-from strategy.context import context_from_profile, persona_rows
+from strategy.context import context_from_profile, persona_rows, roles_of_run
 from strategy.guardrails import account_block_map, check_strategy, violations
 
 if TYPE_CHECKING:
@@ -60,9 +61,8 @@ def account_table(run: "RunView", mappings: dict[int, "MappingView"], overrides:
     """
     latest = {r["account_id"]: r for r in overrides.to_dict("records")}  # later rows win
     names = {int(p["persona_id"]): str(p.get("name", "")) for p in run.profiles}
-    rows = {} if portfolio is None else {
-        str(r["account_id"]): r for r in portfolio.rename(columns=lambda c: str(c).lower())
-        .to_dict("records")}
+    rows = {} if portfolio is None else {str(r["account_id"]): r for r in portfolio.to_dict("records")}
+    meanings = _portfolio_meanings(run, portfolio)
     columns_of: dict[Strategy, dict[str, Any]] = {}  # strategy -> its cells, computed once
     problems: list[str] = []
     checked: set[tuple[int, str]] = set()
@@ -82,8 +82,7 @@ def account_table(run: "RunView", mappings: dict[int, "MappingView"], overrides:
                                                    account_id, settings)
         strategy = strategy or mappings[persona_id].strategy
         row = rows.get(account_id)
-        blocks = {} if row is None else account_block_map(strategy, row, settings,
-                                                          keys_lowercase=True)
+        blocks = {} if row is None else account_block_map(strategy, row, settings, meanings=meanings)
         if strategy not in columns_of:
             columns_of[strategy] = strategy_columns(strategy)
         fields = dict(columns_of[strategy])
@@ -100,15 +99,23 @@ def account_table(run: "RunView", mappings: dict[int, "MappingView"], overrides:
                   "override_by": None if override is None else override["created_by"],
                   "blocked_steps": "; ".join(blocks.values())}
         for column in include_columns:
-            record[column] = None if row is None else _plain(row.get(str(column).lower()))
+            record[column] = None if row is None else _plain(row.get(column))
         out.append(record)
     return with_integer_columns(pd.DataFrame.from_records(out)), problems
+
+
+def _portfolio_meanings(run: "RunView", portfolio: pd.DataFrame | None) -> ColumnMeanings:
+    """Which portfolio column means what: the run's column model, else the portfolio model's reading."""
+    roles = roles_of_run(run.meta)
+    if roles is not None:
+        return ColumnMeanings.of(roles)
+    return ColumnMeanings() if portfolio is None else detect_meanings(portfolio)
 
 
 def _override_problems(run: "RunView", portfolio: pd.DataFrame | None, persona_id: int,
                        strategy: Strategy, account_id: str, settings: "StrategySettings") -> list[str]:
     rows = persona_rows(run.accounts, portfolio, persona_id)
-    context = context_from_profile(run.profile(persona_id), rows, settings)
+    context = context_from_profile(run.profile(persona_id), rows, settings, roles_of_run(run.meta))
     return [f"override strategy for account {account_id} (persona {persona_id}): {r.message}"
             for r in violations(check_strategy(strategy, context, settings))]
 

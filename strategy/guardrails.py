@@ -12,8 +12,9 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from portfolio.meanings import ColumnMeanings, Meaning, meanings_by_names
 from strategy.catalogue import Strategy
-from strategy.context import DISPUTE_COLUMNS, PersonaContext, opt_out_columns, truthy_value
+from strategy.context import UNKNOWN, PersonaContext, truthy_value
 from strategy.settings import StrategySettings
 
 OPT_OUT_CHANNELS = ("sms", "email", "app_push", "whatsapp")
@@ -60,12 +61,14 @@ def _opt_out_included(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> 
 
 
 def _opted_out_channel(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tuple[bool, str]:
-    share = c.opt_out_shares.get(s.channel, 0.0)
-    if share >= cfg.opt_out_share_blocks_channel:
-        return False, (f"{share:.0%} of the persona opted out of {s.channel} (block at "
-                       f"{cfg.opt_out_share_blocks_channel:.0%}): the channel is blocked")
-    return True, (f"{share:.0%} of the persona opted out of {s.channel}; those accounts are "
-                  "blocked at account-level export")
+    fact = c.fact(Meaning.opt_out(s.channel))
+    if not fact.is_known:
+        return True, (f"opt-outs of {s.channel}: {UNKNOWN}; an objection on file must still be "
+                      "honoured by hand")
+    if fact.share >= cfg.opt_out_share_blocks_channel:
+        return False, (f"{fact.statement()} (block at {cfg.opt_out_share_blocks_channel:.0%}): the channel "
+                       "is blocked")
+    return True, f"{fact.statement()}; those accounts are blocked at account-level export"
 
 
 def _escalation_balance(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tuple[bool, str]:
@@ -84,15 +87,19 @@ def _time_barred(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tuple
     if s.escalation == "none":
         return True, "no legal escalation"
     ok = c.time_barred_share <= cfg.time_barred_share_blocks_escalation
-    return ok, (f"{c.time_barred_share:.0%} of the persona is past {cfg.time_barred_after_days} days "
-                f"(possibly time-barred; block above {cfg.time_barred_share_blocks_escalation:.0%})")
+    return ok, (f"{c.time_barred_share:.0%} of the persona is past {cfg.time_barred_after_days} days or "
+                f"flagged (possibly time-barred; block above {cfg.time_barred_share_blocks_escalation:.0%}); "
+                f"{c.fact(Meaning.TIME_BARRED).statement()}")
 
 
 def _hardship_route(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tuple[bool, str]:
     if not c.over_indebted(cfg):
-        return True, f"persona not over-indebted ({c.hardship_share:.0%} hardship flags)"
+        if c.hardship_share is None:
+            return True, (f"persona not known to be over-indebted ({c.hardship_statement()}); check "
+                          "hardship account by account")
+        return True, f"persona not over-indebted ({c.hardship_statement()})"
     ok = s.offer in HARDSHIP_OFFERS
-    return ok, (f"over-indebted persona ({c.hardship_share:.0%} hardship flags"
+    return ok, (f"over-indebted persona ({c.hardship_statement()}"
                 f"{', named as such' if c.hardship_by_name else ''}) "
                 f"{'gets' if ok else 'does not get'} a hardship route (offer {s.offer})")
 
@@ -116,12 +123,16 @@ def _credit_bureau(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tup
     if (s.escalation_after_days or 0) < cfg.min_days_first_reminder_before_bureau:
         problems.append(f"report after {s.escalation_after_days or 0} days, the first reminder must "
                         f"be at least {cfg.min_days_first_reminder_before_bureau} days before")
-    if c.dispute_share > cfg.dispute_share_blocks_bureau:
-        problems.append(f"{c.dispute_share:.0%} of the persona dispute the debt "
-                        f"(block above {cfg.dispute_share_blocks_bureau:.0%})")
+    dispute = c.fact(Meaning.DISPUTE)
+    if dispute.is_known and dispute.share > cfg.dispute_share_blocks_bureau:
+        problems.append(f"{dispute.statement()} (block above {cfg.dispute_share_blocks_bureau:.0%})")
     if problems:
         return False, "credit-bureau report not allowed: " + "; ".join(problems)
-    return True, "credit-bureau report after the required reminders; disputed accounts removed at export"
+    if not dispute.is_known:
+        return True, (f"credit-bureau report after the required reminders; disputes: {UNKNOWN}, so "
+                      "no account can be checked for a dispute: confirm none before reporting")
+    return True, (f"credit-bureau report after the required reminders; {dispute.statement()}, disputed "
+                  "accounts removed at export")
 
 
 RULES: tuple[tuple[str, str, str, Rule], ...] = (
@@ -170,38 +181,44 @@ def violations(results: list[GuardrailResult]) -> list[GuardrailResult]:
 
 
 def account_block_map(strategy: Strategy, account: dict[str, Any],
-                      settings: StrategySettings | None = None, *,
-                      keys_lowercase: bool = False) -> dict[str, str]:
+                      settings: StrategySettings | None = None, *, meanings: Any = None) -> dict[str, str]:
     """Steps of ``strategy`` one account is protected from: ``{step: reason with its source}``.
 
     ``account`` is the account's portfolio row as a dict; missing columns block nothing. Steps are
     ``channel`` (opted out), ``escalation`` (small balance or time-barred) and
-    ``credit_bureau_report`` (disputed debt). ``keys_lowercase=True`` promises that the column
-    names are lower case already (saves work when called per account of a large portfolio).
+    ``credit_bureau_report`` (disputed debt). ``meanings`` (the run's roles or
+    :class:`~portfolio.meanings.ColumnMeanings`) says which column holds the opt-outs and the dispute
+    flag; without it the portfolio model reads the row's column names (slower: pass it for a
+    whole portfolio).
     """
     cfg = settings or StrategySettings()
-    lower = account if keys_lowercase else {str(k).lower(): v for k, v in account.items()}
+    known = meanings_by_names(account) if meanings is None else ColumnMeanings.of(meanings)
     blocks: dict[str, str] = {}
-    if any(truthy_value(lower.get(c)) for c in opt_out_columns(strategy.channel)):
+    opt_out = known.column_for(Meaning.opt_out(strategy.channel))
+    if opt_out is not None and truthy_value(account.get(opt_out)):
         blocks["channel"] = f"channel {strategy.channel}: account opted out (12 CFR 1006.14(h))"
     if strategy.escalation != "none":
-        balance, dpd = _number(lower.get("balance")), _number(lower.get("days_past_due"))
+        balance, dpd = _number(account.get("balance")), _number(account.get("days_past_due"))
+        time_barred = known.column_for(Meaning.TIME_BARRED)
         if balance is not None and balance < cfg.legal_escalation_min_balance_eur:
             blocks["escalation"] = (f"escalation: balance {balance:,.2f} EUR below "
                                     f"{cfg.legal_escalation_min_balance_eur:,.2f} EUR (proportionality)")
         elif dpd is not None and dpd > cfg.time_barred_after_days:
             blocks["escalation"] = (f"escalation: {dpd:.0f} days past due, possibly time-barred "
                                     "(12 CFR 1006.26(b); § 214 BGB)")
-    if strategy.credit_bureau_report and any(truthy_value(lower.get(c)) for c in DISPUTE_COLUMNS):
+        elif time_barred is not None and truthy_value(account.get(time_barred)):
+            blocks["escalation"] = "escalation: account flagged time-barred (12 CFR 1006.26(b); § 214 BGB)"
+    dispute = known.column_for(Meaning.DISPUTE)
+    if strategy.credit_bureau_report and dispute is not None and truthy_value(account.get(dispute)):
         blocks["credit_bureau_report"] = ("credit_bureau_report: account disputes the debt "
                                           "(§ 31(2) Nr. 4 BDSG)")
     return blocks
 
 
 def account_blocks(strategy: Strategy, account: dict[str, Any] | pd.Series,
-                   settings: StrategySettings | None = None) -> list[str]:
+                   settings: StrategySettings | None = None, *, meanings: Any = None) -> list[str]:
     """The reasons of :func:`account_block_map` as a list."""
-    return list(account_block_map(strategy, dict(account), settings).values())
+    return list(account_block_map(strategy, dict(account), settings, meanings=meanings).values())
 
 
 def _number(value: Any) -> float | None:

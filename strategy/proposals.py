@@ -5,18 +5,26 @@ willingness to pay, contactability) and, where the portfolio has contact history
 observed response rates (:mod:`strategy.contact_history`). It is guardrail-clean by construction:
 after the rules of thumb pick a strategy, any step a guardrail forbids is removed and the removal
 is stated in the evidence. A proposal is a suggestion for a person to review, never a decision.
+
+Which column holds broken promises, payments so far, the dispute or over-indebtedness flag ... is
+asked of the portfolio's column model (the run's roles, or the meanings the profiles carry). Every
+statement that rests on a column gives the share with its count and column, or says "unknown — no
+such column in the portfolio"; it never reports a missing column as 0 %.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from portfolio.meanings import ColumnMeanings, Meaning, detect_meanings
 from strategy.catalogue import Strategy
 from strategy.contact_history import (ChannelEvidence, best_channel, best_hour, best_payment_method,
                                       channel_evidence, has_contact_history)
-from strategy.context import PersonaContext, context_from_profile, median_feature, persona_rows
+from strategy.context import (UNKNOWN, PersonaContext, context_from_profile, persona_rows, profile_median,
+                              resolve_meanings)
 from strategy.guardrails import RULE_IDS, GuardrailResult, check_strategy, violations
 from strategy.settings import StrategySettings
 
@@ -42,7 +50,7 @@ class Proposal:
 
 def propose_strategies(profiles: list[dict[str, Any]], accounts: pd.DataFrame | None = None,
                        portfolio_frame: pd.DataFrame | None = None,
-                       settings: StrategySettings | None = None) -> list[Proposal]:
+                       settings: StrategySettings | None = None, roles: Any = None) -> list[Proposal]:
     """One :class:`Proposal` per persona profile.
 
     Parameters
@@ -53,27 +61,36 @@ def propose_strategies(profiles: list[dict[str, Any]], accounts: pd.DataFrame | 
         ``accounts.parquet`` (account_id, persona_id); needed with ``portfolio_frame``.
     portfolio_frame : DataFrame, optional
         The portfolio (account_id plus contact history, flags); enables per-channel response rates
-        with confidence intervals, best hour and best payment method.
+        with confidence intervals, best hour and best payment method, and flag shares with counts.
     settings : StrategySettings, optional
+    roles : ColumnRoles or its dict, optional
+        The run's column model (``run.json`` ``roles``): which column means what. Without it, the
+        meanings the profiles carry are used, else the portfolio model's reading of the frame.
     """
     cfg = settings or StrategySettings()
-    return [_propose_one(p, persona_rows(accounts, portfolio_frame, int(p["persona_id"])), cfg)
-            for p in profiles]
+    frame_meanings = detect_meanings(portfolio_frame) if roles is None and portfolio_frame is not None else None
+    proposals = []
+    for profile in profiles:
+        rows = persona_rows(accounts, portfolio_frame, int(profile["persona_id"]))
+        source = roles if roles is not None else (
+            None if isinstance(profile.get("column_meanings"), dict) else frame_meanings)
+        proposals.append(_propose_one(profile, rows, cfg, resolve_meanings(profile, rows, source)))
+    return proposals
 
 
-def _propose_one(profile: dict[str, Any], rows: pd.DataFrame | None,
-                 cfg: StrategySettings) -> Proposal:
-    ctx = context_from_profile(profile, rows, cfg)
+def _propose_one(profile: dict[str, Any], rows: pd.DataFrame | None, cfg: StrategySettings,
+                 meanings: ColumnMeanings) -> Proposal:
+    ctx = context_from_profile(profile, rows, cfg, meanings)
     evidence: list[str] = []
     risk = _risk_level(profile, evidence)
-    ability = _ability(profile, ctx, cfg, evidence)
-    willingness = _willingness(profile, ctx, evidence)
-    channels = channel_evidence(rows, cfg) if has_contact_history(rows) else []
+    ability = _ability(profile, rows, ctx, cfg, meanings, evidence)
+    willingness = _willingness(profile, rows, ctx, meanings, evidence)
+    channels = channel_evidence(rows, cfg, meanings) if has_contact_history(rows, meanings) else []
     blocked = {ch for ch, share in ctx.opt_out_shares.items() if share >= cfg.opt_out_share_blocks_channel}
     best = best_channel(channels, blocked)
-    contactability = _contactability(channels, best, cfg, evidence)
+    contactability = _contactability(channels, best, cfg, evidence, rows is not None)
     strategy = _rules_of_thumb(risk, ability, willingness, ctx, cfg)
-    strategy = _apply_contact_evidence(strategy, best, rows, cfg, evidence)
+    strategy = _apply_contact_evidence(strategy, best, rows, cfg, meanings, evidence)
     strategy, notes = _make_compliant(strategy, ctx, cfg)
     evidence += notes
     results = check_strategy(strategy, ctx, cfg)
@@ -101,7 +118,7 @@ def _risk_level(profile: dict[str, Any], evidence: list[str]) -> str:
         level = "high" if pay_rate < 0.35 else "low" if pay_rate >= 0.65 else "medium"
         evidence.append(f"Risk level {level}: {pay_rate:.0%} of the persona paid")
         return level
-    dpd = median_feature(profile, ("days_past_due",))
+    dpd = profile_median(profile, "days_past_due")
     if dpd is not None:
         level = "high" if dpd[0] >= 90 else "low" if dpd[0] <= 30 else "medium"
         evidence.append(f"Risk level {level}: median {dpd[0]:.0f} days past due")
@@ -110,49 +127,73 @@ def _risk_level(profile: dict[str, Any], evidence: list[str]) -> str:
     return "medium"
 
 
-def _ability(profile: dict[str, Any], ctx: PersonaContext, cfg: StrategySettings,
-             evidence: list[str]) -> str:
+def _median(profile: dict[str, Any], rows: pd.DataFrame | None, meanings: ColumnMeanings,
+            meaning: str) -> tuple[float, float] | str:
+    """(persona median, portfolio median) of the column with ``meaning``, or why there is none."""
+    column = meanings.column_for(meaning)
+    if column is None:
+        return UNKNOWN
+    found = profile_median(profile, column)
+    if found is None and rows is not None and column in rows.columns:
+        values = pd.to_numeric(rows[column], errors="coerce").dropna()
+        found = (float(values.median()), float("nan")) if len(values) else None
+    return found if found is not None else f"column '{column}' not summarised in the profile"
+
+
+def _ability(profile: dict[str, Any], rows: pd.DataFrame | None, ctx: PersonaContext,
+             cfg: StrategySettings, meanings: ColumnMeanings, evidence: list[str]) -> str:
     if ctx.over_indebted(cfg):
-        evidence.append(f"Ability to pay low: {ctx.hardship_share:.0%} of accounts carry a hardship "
-                        "flag (over-indebted persona)")
+        named = "the persona is named as over-indebted; " if ctx.hardship_by_name else ""
+        evidence.append(f"Ability to pay low: {named}{ctx.hardship_statement()} (over-indebted persona, "
+                        f"threshold {cfg.hardship_share_threshold:.0%})")
         return "low"
-    balance = median_feature(profile, ("balance",))
-    partial = median_feature(profile, ("partial_payment_ratio",))
-    prior = median_feature(profile, ("prior_payments", "payments_made"))
-    pays = (partial is not None and partial[0] >= 0.3) or (prior is not None and prior[0] > 0)
+    balance = profile_median(profile, "balance")
+    partial = _median(profile, rows, meanings, Meaning.PARTIAL_PAYMENT_RATIO)
+    prior = _median(profile, rows, meanings, Meaning.PAYMENTS_SO_FAR)
+    pays = (isinstance(partial, tuple) and partial[0] >= 0.3) or (isinstance(prior, tuple) and prior[0] > 0)
     large = balance is not None and balance[1] > 0 and balance[0] >= 2 * balance[1]
     level = "high" if pays and not large else "low" if large and not pays else "medium"
     facts = []
     if balance is not None:
         facts.append(f"median balance {balance[0]:,.2f} EUR (portfolio {balance[1]:,.2f} EUR)")
-    if partial is not None:
-        facts.append(f"partial payment ratio {partial[0]:.2f}")
-    if prior is not None:
-        facts.append(f"median prior payments {prior[0]:.0f}")
-    evidence.append(f"Ability to pay {level}: " + (", ".join(facts) or "no balance or payment data"))
+    facts.append(f"partial-payment ratio {partial[0]:.2f}" if isinstance(partial, tuple)
+                 else f"partial-payment ratio: {partial}")
+    facts.append(f"median payments so far {prior[0]:.0f}" if isinstance(prior, tuple)
+                 else f"payments so far: {prior}")
+    facts.append(ctx.hardship_statement())
+    evidence.append(f"Ability to pay {level}: " + ", ".join(facts))
     return level
 
 
-def _willingness(profile: dict[str, Any], ctx: PersonaContext, evidence: list[str]) -> str:
-    broken = median_feature(profile, ("broken_promises", "broken_promises_to_pay"))
-    facts, level = [f"{ctx.dispute_share:.0%} dispute the debt"], "medium"
-    if broken is not None:
-        facts.insert(0, f"median broken promises {broken[0]:.1f} (portfolio {broken[1]:.1f})")
-        if broken[0] >= 2 or (broken[0] > 0 and broken[0] >= 2 * (broken[1] or 0)):
+def _willingness(profile: dict[str, Any], rows: pd.DataFrame | None, ctx: PersonaContext,
+                 meanings: ColumnMeanings, evidence: list[str]) -> str:
+    broken = _median(profile, rows, meanings, Meaning.BROKEN_PROMISES)
+    dispute = ctx.fact(Meaning.DISPUTE)
+    disputes = dispute.share if dispute.is_known else None
+    level = "medium"
+    facts = [dispute.statement()]
+    if isinstance(broken, tuple):
+        persona, portfolio = broken[0], 0.0 if math.isnan(broken[1]) else broken[1]
+        shown = "" if math.isnan(broken[1]) else f" (portfolio {broken[1]:.1f})"
+        facts.insert(0, f"median broken promises {persona:.1f}{shown}")
+        if persona >= 2 or (persona > 0 and persona >= 2 * portfolio):
             level = "low"
-        elif broken[0] == 0 and ctx.dispute_share < 0.1:
+        elif persona == 0 and disputes is not None and disputes < 0.1:
             level = "high"
-    if ctx.dispute_share >= 0.2:
+    else:
+        facts.insert(0, f"broken promises: {broken}")
+    if disputes is not None and disputes >= 0.2:
         level = "low"
     evidence.append(f"Willingness to pay {level}: " + ", ".join(facts))
     return level
 
 
 def _contactability(channels: list[ChannelEvidence], best: ChannelEvidence | None,
-                    cfg: StrategySettings, evidence: list[str]) -> str:
+                    cfg: StrategySettings, evidence: list[str], have_rows: bool) -> str:
     if not channels:
-        evidence.append("Contactability unknown: no contact history in the portfolio; channel "
-                        "chosen from the risk level")
+        why = (f"contact attempts and responses per channel: {UNKNOWN}" if have_rows else
+               "the portfolio's accounts were not given, so no contact history was read")
+        evidence.append(f"Contactability unknown: {why}; channel chosen from the risk level")
         return "unknown"
     evidence += [e.statement(cfg.min_sample_size) for e in channels]
     if best is None:
@@ -191,7 +232,7 @@ def _rules_of_thumb(risk: str, ability: str, willingness: str, ctx: PersonaConte
 
 
 def _apply_contact_evidence(strategy: Strategy, best: ChannelEvidence | None,
-                            rows: pd.DataFrame | None, cfg: StrategySettings,
+                            rows: pd.DataFrame | None, cfg: StrategySettings, meanings: ColumnMeanings,
                             evidence: list[str]) -> Strategy:
     changes: dict[str, Any] = {}
     if best is not None and strategy.offer != "hardship_referral" and best.channel != strategy.channel:
@@ -202,13 +243,13 @@ def _apply_contact_evidence(strategy: Strategy, best: ChannelEvidence | None,
         elif strategy.channel == "phone":
             changes.update(contacts_per_week=1, max_call_attempts_per_7_days=0)
     if rows is not None and len(rows):
-        hour = best_hour(rows, cfg)
+        hour = best_hour(rows, cfg, meanings)
         if hour is not None:
             start = max(cfg.earliest_contact_hour, min(hour[0] - 1, cfg.latest_contact_hour - 3))
             changes.update(contact_start_hour=start,
                            contact_end_hour=min(cfg.latest_contact_hour, start + 3))
             evidence.append(f"Contact window {start:02d}:00-{start + 3:02d}:00: {hour[1]}")
-        method = best_payment_method(rows, cfg)
+        method = best_payment_method(rows, cfg, meanings)
         if method is not None:
             changes["payment_method"] = method[0]
             evidence.append(f"Payment method offered first: {method[1]}")
@@ -251,7 +292,7 @@ def _fix(rule_id: str, s: Strategy, ctx: PersonaContext, cfg: StrategySettings) 
         return {"includes_opt_out": True}
     if rule_id == "opted_out_channel":
         open_channels = [ch for ch in ("letter", "email", "sms", "app_push", "whatsapp")
-                         if ctx.opt_out_shares.get(ch, 0.0) < cfg.opt_out_share_blocks_channel]
+                         if (ctx.opt_out_shares.get(ch) or 0.0) < cfg.opt_out_share_blocks_channel]
         return {"channel": (open_channels or ["letter"])[0], "max_call_attempts_per_7_days": 0,
                 "contacts_per_week": min(s.contacts_per_week, 1), "includes_opt_out": True}
     if rule_id in ("escalation_min_balance", "time_barred"):

@@ -41,6 +41,9 @@ class StrategySettings:
         Contact attempts a persona needs on a channel before its response rate counts as evidence.
     confidence_z : float
         z value of the Wilson interval (1.96 = 95 %).
+    require_model_sign_off : bool
+        Export only runs whose model and explanations a compliance reviewer signed off (audit
+        entry ``model_signed_off``). On by default; switching it off is a deliberate decision.
     """
 
     earliest_contact_hour: int = 8
@@ -57,3 +60,40 @@ class StrategySettings:
     min_days_first_reminder_before_bureau: int = 28
     min_sample_size: int = 30
     confidence_z: float = 1.959964
+    require_model_sign_off: bool = True
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    """Sessions, sign-in lockout and one-time tickets: limits and timeouts in one place.
+
+    Parameters
+    ----------
+    idle_timeout_minutes : float
+        A session unused this long ends (the next action asks to sign in again).
+    absolute_timeout_hours : float
+        A session ends this long after sign-in, however active.
+    lockout_failures : int
+        Failed sign-ins for one typed name within ``lockout_window_minutes`` after which every
+        further attempt for that name, the right password included, is refused until the window
+        has passed.
+    address_lockout_failures : int
+        The same for all names tried from one network address (higher: offices share addresses).
+    lockout_window_minutes : float
+        The sliding window of the two counts above.
+    handoff_seconds : float
+        Lifetime of the one-time ticket that moves a verified sign-in into the HttpOnly cookie.
+    setup_token_hours : float
+        Lifetime of the one-time token that creates the first administrator.
+    touch_every_seconds : float
+        A session's last activity is written at most this often (one small write, not one per click).
+    """
+
+    idle_timeout_minutes: float = 30.0
+    absolute_timeout_hours: float = 12.0
+    lockout_failures: int = 10
+    address_lockout_failures: int = 50
+    lockout_window_minutes: float = 15.0
+    handoff_seconds: float = 60.0
+    setup_token_hours: float = 24.0
+    touch_every_seconds: float = 60.0

@@ -1,47 +1,76 @@
-"""The review store: users, strategy versions, persona mappings, overrides, settings, audit log.
+"""The review store: users, sessions, strategy versions, persona mappings, overrides, settings, audit log.
 
-``ReviewStore(url)`` opens (and creates) the database: a SQLite file by default, PostgreSQL by URL.
-Every mutation takes the acting :class:`~strategy.auth.User`, checks its role, and writes the change
-and its audit entry in one transaction; on SQLite writers take the lock up front
-(``BEGIN IMMEDIATE``) so concurrent sessions queue instead of interleaving. The mapping workflow
-(propose, edit, approve, reject, override) lives in :mod:`strategy.workflow`.
+``ReviewStore(url)`` opens (and creates) the database: a SQLite file by default (created with mode
+0600), PostgreSQL by URL. Every mutation takes the acting :class:`~strategy.auth.User`, checks its
+role, and writes the change and its audit entry in one transaction; on SQLite writers take the lock
+up front (``BEGIN IMMEDIATE``) so concurrent sessions queue instead of interleaving. After the
+commit the new audit head is anchored outside the database (:mod:`strategy.anchor`). Users live in
+:mod:`strategy.users`, sign-in and sessions in :mod:`strategy.signin`, the mapping workflow
+(propose, edit, approve, reject, override) in :mod:`strategy.workflow`.
 """
 from __future__ import annotations
 
 import json
-import re
+import os
+import secrets
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, insert, select, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from core.errors import UserError
 from core.workspace import database_url
-from strategy import audit
+from strategy import anchor, audit
 from strategy import tables as t
-from strategy.auth import (ROLES, User, hash_password, needs_rehash, password_matches, require)
-from strategy.settings import StrategySettings
+from strategy.auth import User, require
 from strategy.queries import MappingQueries
+from strategy.settings import SecuritySettings, StrategySettings
+from strategy.signin import SignIn
+from strategy.users import UserAdmin
 from strategy.workflow import MappingWorkflow
 
 KILL_SWITCH_KEY = "kill_switch"
-_USERNAME = re.compile(r"^[A-Za-z0-9._@+-]{1,200}$")
-_BOOTSTRAP = User("bootstrap", "admin")
+# Columns added after the first release: (table, column, SQL type); added on open when missing.
+_ADDED_COLUMNS = (("users", "person", "VARCHAR(200)"),)
 
 
 def normalise_url(db: str | Path | None) -> str:
     """A SQLAlchemy URL from a URL, a file path, or ``None`` (the workspace default)."""
     if db is None or str(db) == "":
         return database_url()
-    text = str(db)
-    if "://" in text:
-        return text
-    path = Path(text).expanduser().resolve()
+    text_ = str(db)
+    if "://" in text_:
+        return text_
+    path = Path(text_).expanduser().resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the SQLite file with mode 0600 before SQLite does (with the umask's 0644), and take
+    read access from others on an existing one; the WAL and shared-memory files follow the mode."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        os.close(fd)
+    except FileExistsError:
+        pass
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        try:
+            info = candidate.stat()
+        except FileNotFoundError:
+            continue
+        if info.st_mode & 0o077 and info.st_uid == os.getuid():
+            candidate.chmod(stat.S_IMODE(info.st_mode) & 0o600)
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -60,7 +89,7 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-class ReviewStore(MappingWorkflow, MappingQueries):
+class ReviewStore(UserAdmin, SignIn, MappingWorkflow, MappingQueries):
     """Open the review database at ``url`` (file path or SQLAlchemy URL), creating tables.
 
     Parameters
@@ -69,31 +98,53 @@ class ReviewStore(MappingWorkflow, MappingQueries):
         ``sqlite:///file.db``, ``postgresql+psycopg://...``, or a plain file path. Default:
         :func:`core.workspace.database_url`.
     settings : StrategySettings, optional
-        Guardrail thresholds used when checking approvals.
+        Guardrail thresholds used when checking approvals, and the export's sign-off rule.
+    security : SecuritySettings, optional
+        Session timeouts, sign-in lockout and ticket lifetimes.
     """
 
     def __init__(self, url: str | Path | None = None, *,
-                 settings: StrategySettings | None = None) -> None:
+                 settings: StrategySettings | None = None,
+                 security: SecuritySettings | None = None) -> None:
         self.url = normalise_url(url)
         self.settings = settings or StrategySettings()
+        self.security = security or SecuritySettings()
         try:
             self.engine = create_engine(self.url)
         except (ArgumentError, ModuleNotFoundError) as err:
             raise UserError(f"cannot open the review database {self.url!r}: {err}") from None
         if self.engine.dialect.name == "sqlite":
+            _private_sqlite_file(self.url)
             _sqlite_setup(self.engine)
         try:
             t.metadata.create_all(self.engine)
         except OperationalError:  # another process created the tables at the same moment
             t.metadata.create_all(self.engine)
+        self._add_missing_columns()
+        anchor.check_writable()
+        self.anchor_path = anchor.anchor_file(self.url)
         with self._write() as conn:
             existing = set(conn.execute(select(t.settings.c.key)).scalars())
             now = audit.now_utc()
             for key, value in ((audit.HEAD_KEY, audit.initial_head()),
-                               (KILL_SWITCH_KEY, json.dumps({"on": False, "reason": ""}))):
+                               (KILL_SWITCH_KEY, json.dumps({"on": False, "reason": ""})),
+                               (audit.DATABASE_ID_KEY, secrets.token_hex(16))):
                 if key not in existing:
                     conn.execute(insert(t.settings).values(key=key, value=value,
                                                            updated_by="system", updated_at=now))
+            self.database_id = audit.database_id(conn)
+            seq, head = audit.read_head(conn)
+            if seq and not self.anchor_path.exists() and audit.DATABASE_ID_KEY not in existing:
+                # A database from before anchoring: its current head is trusted once, from now on.
+                anchor.advance(self.anchor_path, self.database_id, seq, head, now)
+
+    def _add_missing_columns(self) -> None:
+        columns = {table: {c["name"] for c in inspect(self.engine).get_columns(table)}
+                   for table in {table for table, _c, _t in _ADDED_COLUMNS}}
+        for table, column, sql_type in _ADDED_COLUMNS:
+            if column not in columns[table]:
+                with self.engine.begin() as conn:
+                    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
 
     def close(self) -> None:
         """Release the database connections."""
@@ -101,125 +152,26 @@ class ReviewStore(MappingWorkflow, MappingQueries):
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        """One write transaction holding the database write lock; rolled back on any error."""
+        """One write transaction holding the database write lock; rolled back on any error.
+
+        Audit entries appended inside it are anchored (:mod:`strategy.anchor`) once it commits.
+        """
+        appended: list[audit.AuditEntry] = []
         with self.engine.connect() as conn:
-            conn = conn.execution_options(write=True)
+            conn = conn.execution_options(write=True, audit_appended=appended)
             with conn.begin():
                 yield conn
+        if appended:
+            newest = appended[-1]
+            anchor.advance(self.anchor_path, self.database_id, newest.seq, newest.entry_hash,
+                           newest.time, self._entry_hash_at)
+
+    def _entry_hash_at(self, seq: int) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.audit_log.c.entry_hash)
+                                .where(t.audit_log.c.seq == seq)).scalar()
 
     transaction = _write  # public name for modules writing with the store's lock (export)
-
-    # --- users --------------------------------------------------------------------------------
-    def add_user(self, actor: User | None, username: str, role: str, password: str | None) -> User:
-        """Create a local account (admin or CLI operator only; ``password`` None for OIDC users)."""
-        require(actor, "manage_users")
-        return self._insert_user(actor, username, role, password)
-
-    def bootstrap_admin(self, username: str, password: str) -> User:
-        """Create the first admin; refused once any user exists."""
-        if self.count_users():
-            raise UserError("the first admin exists already; ask an admin to add users")
-        return self._insert_user(_BOOTSTRAP, username, "admin", password)
-
-    def _insert_user(self, actor: User, username: str, role: str, password: str | None) -> User:
-        username = (username or "").strip()
-        if not _USERNAME.match(username):
-            raise UserError(f"user name {username!r} may use letters, digits and . _ @ + - only")
-        if role not in ROLES:
-            raise UserError(f"role {role!r} is not one of {', '.join(ROLES)}")
-        password_hash = hash_password(password) if password is not None else None
-        with self._write() as conn:
-            if conn.execute(select(t.users.c.id).where(t.users.c.username == username)).first():
-                raise UserError(f"user {username} exists already")
-            conn.execute(insert(t.users).values(
-                username=username, role=role, password_hash=password_hash, disabled=False,
-                created_at=audit.now_utc(), created_by=actor.username))
-            audit.append(conn, actor, "user_added", details={"username": username, "role": role})
-        return User(username, role)
-
-    def set_role(self, actor: User, username: str, role: str) -> None:
-        """Change a user's role (admin)."""
-        if role not in ROLES:
-            raise UserError(f"role {role!r} is not one of {', '.join(ROLES)}")
-        self._change_user(actor, username, {"role": role})
-
-    def set_disabled(self, actor: User, username: str, disabled: bool) -> None:
-        """Disable or re-enable a user (admin); disabled users cannot sign in."""
-        if actor and actor.username == username and disabled:
-            raise UserError("you cannot disable your own account")
-        self._change_user(actor, username, {"disabled": bool(disabled)})
-
-    def set_password(self, actor: User, username: str, password: str) -> None:
-        """Set a new password (admin, or the user for themself)."""
-        if actor is None or actor.username != username:
-            require(actor, "manage_users")
-        with self._write() as conn:
-            self._user_row(conn, username)
-            conn.execute(update(t.users).where(t.users.c.username == username)
-                         .values(password_hash=hash_password(password)))
-            audit.append(conn, actor, "user_changed", details={"username": username,
-                                                               "changed": ["password"]})
-
-    def _change_user(self, actor: User, username: str, values: dict[str, Any]) -> None:
-        require(actor, "manage_users")
-        with self._write() as conn:
-            before = self._user_row(conn, username)
-            conn.execute(update(t.users).where(t.users.c.username == username).values(**values))
-            audit.append(conn, actor, "user_changed", details={
-                "username": username, "before": {k: before[k] for k in values}, "after": values})
-
-    @staticmethod
-    def _user_row(conn: Connection, username: str) -> dict[str, Any]:
-        row = conn.execute(select(t.users).where(t.users.c.username == username)).first()
-        if row is None:
-            raise UserError(f"there is no user {username!r}; add it with `personas users add`")
-        return dict(row._mapping)
-
-    def get_user(self, username: str) -> User | None:
-        """The enabled user ``username``, or ``None``."""
-        with self.engine.connect() as conn:
-            row = conn.execute(select(t.users).where(t.users.c.username == username)).first()
-        if row is None or row.disabled:
-            return None
-        return User(row.username, row.role)
-
-    def list_users(self) -> list[dict[str, Any]]:
-        """All users: username, role, disabled, created_at, created_by (never the hash)."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(t.users).order_by(t.users.c.username)).all()
-        return [{k: v for k, v in row._mapping.items() if k not in ("id", "password_hash")}
-                for row in rows]
-
-    def count_users(self) -> int:
-        """Number of users (enabled or not)."""
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(t.users)).scalar_one())
-
-    def authenticate(self, username: str, password: str) -> User | None:
-        """Check a password; records ``login`` or ``login_failed`` in the audit log."""
-        with self._write() as conn:
-            row = conn.execute(select(t.users).where(t.users.c.username == username)).first()
-            matches = password_matches(None if row is None else row.password_hash, password or "")
-            ok = row is not None and not row.disabled and matches
-            if not ok:
-                audit.append(conn, User(str(username)[:200], "unknown"), "login_failed")
-                return None
-            if needs_rehash(row.password_hash):
-                conn.execute(update(t.users).where(t.users.c.id == row.id)
-                             .values(password_hash=hash_password(password)))
-            user = User(row.username, row.role)
-            audit.append(conn, user, "login")
-        return user
-
-    def record_login(self, user: User, source: str = "oidc") -> None:
-        """Record a sign-in that was verified elsewhere (Streamlit ``st.login``)."""
-        with self._write() as conn:
-            audit.append(conn, user, "login", details={"source": source})
-
-    def record_logout(self, user: User) -> None:
-        """Record a sign-out."""
-        with self._write() as conn:
-            audit.append(conn, user, "logout")
 
     # --- kill switch --------------------------------------------------------------------------
     def kill_switch(self) -> dict[str, Any]:
@@ -239,6 +191,26 @@ class ReviewStore(MappingWorkflow, MappingQueries):
                 updated_by=actor.username, updated_at=audit.now_utc()))
             audit.append(conn, actor, "kill_switch_on" if on else "kill_switch_off",
                          details={"reason": reason.strip()})
+
+    # --- runs and edits ----------------------------------------------------------------------
+    def record_run(self, actor: User, run: Any, *, edit: dict[str, Any] | None = None) -> None:
+        """Record a saved discovery run (``run_created``) or persona edit (``persona_edited``).
+
+        ``run`` is the saved run's :class:`~strategy.run_view.RunView`; ``edit`` the edit as
+        :mod:`personas.edits` describes it (action, persona ids, new name), for an edit.
+        """
+        require(actor, "register_run")
+        meta = run.meta
+        details: dict[str, Any] = {"data_sha256": meta.get("data_sha256"),
+                                   "source_name": meta.get("source_name"),
+                                   "personas": len(run.profiles),
+                                   "created_by": meta.get("created_by")}
+        if edit is not None:
+            details.update(parent_run_id=meta.get("parent_run_id"),
+                           edit={k: v for k, v in edit.items() if k != "at"})
+        with self._write() as conn:
+            audit.append(conn, actor, "persona_edited" if edit is not None else "run_created",
+                         run_id=run.run_id, content=run.personas_hash(), details=details)
 
     # --- audit queries ------------------------------------------------------------------------
     def audit_entries(self, *, user: str | None = None, action: str | None = None,

@@ -15,6 +15,45 @@ users = Table(
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", String(40), nullable=False),
     Column("created_by", String(200), nullable=False),
+    # The real person behind the identity (employee id or e-mail); two identities of one person
+    # never review each other's work (four-eyes), and conflicting review roles are flagged.
+    Column("person", String(200), nullable=True),
+)
+
+# Signed-in sessions: the browser holds the token in an HttpOnly cookie, the database its SHA-256.
+sessions = Table(
+    "sessions", metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    Column("username", String(200), nullable=False),
+    Column("role", String(20), nullable=False),       # the role at sign-in; a change ends the session
+    Column("source", String(20), nullable=False),     # password | oidc
+    Column("created_at", String(40), nullable=False),
+    Column("last_seen_at", String(40), nullable=False),
+    Column("ended_at", String(40), nullable=True),
+    Column("ended_why", String(200), nullable=True),
+)
+
+# One-time tickets: the first-start setup token and the sign-in hand-over to the cookie route.
+tickets = Table(
+    "tickets", metadata,
+    Column("ticket_sha256", String(64), primary_key=True),
+    Column("kind", String(20), nullable=False),        # setup | handoff
+    Column("username", String(200), nullable=True),
+    Column("role", String(20), nullable=True),
+    Column("source", String(20), nullable=True),
+    Column("binding_sha256", String(64), nullable=True),  # the browser it was issued to
+    Column("created_at", String(40), nullable=False),
+    Column("expires_at", String(40), nullable=False),
+    Column("used_at", String(40), nullable=True),
+)
+
+# Failed sign-ins, for lockout: the keyed hash of the typed name, never the text.
+sign_in_failures = Table(
+    "sign_in_failures", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name_key", String(64), nullable=False, index=True),
+    Column("address", String(100), nullable=True, index=True),
+    Column("time", String(40), nullable=False),
 )
 
 runs = Table(

@@ -23,7 +23,7 @@ from strategy import tables as t
 from strategy.auth import User, require
 from strategy.canonical import canonical_json
 from strategy.catalogue import Strategy
-from strategy.context import context_from_profile, persona_rows
+from strategy.context import context_from_profile, persona_rows, roles_of_run
 from strategy.guardrails import check_strategy
 from strategy.mapping_view import STATES, MappingView, StaleMappingError, approval_hash
 
@@ -99,12 +99,32 @@ class MappingWorkflow:
 
     def approve(self, actor: User, run: "RunView", persona_id: int, *, expected_version: int,
                 portfolio: pd.DataFrame | None = None) -> MappingView:
-        """Approve a proposed mapping (manager, not its proposer or last editor, guardrails clean)."""
+        """Approve a proposed mapping (manager, not its proposer or last editor nor another
+        identity of theirs, guardrails clean). A refused attempt is an audit entry too."""
+        try:
+            return self._approve(actor, run, persona_id, expected_version, portfolio)
+        except UserError as refused:
+            self._record_refused_approval(actor, run, persona_id, refused)
+            raise
+
+    def _record_refused_approval(self, actor: User | None, run: "RunView", persona_id: int,
+                                 refused: UserError) -> None:
+        with self._write() as conn:
+            audit.append(conn, actor or User("(not signed in)", "unknown"), "approval_refused",
+                         run_id=run.run_id, persona_id=persona_id,
+                         details={"reasons": refused.lines})
+
+    def _approve(self, actor: User, run: "RunView", persona_id: int, expected_version: int,
+                 portfolio: pd.DataFrame | None) -> MappingView:
         require(actor, "approve")
         with self._write() as conn:
             row = self._locked_row(conn, run.run_id, persona_id, expected_version, None)
             view = self._view(conn, row, run, portfolio)
             blockers = view.approval_blockers(actor)
+            if any(self._same_person(conn, actor.username, other) and actor.username != other
+                   for other in {row["proposed_by"], row["last_edited_by"]} if other):
+                blockers.append(f"{actor.username} and the proposer or last editor are identities "
+                                "of the same person (four-eyes principle)")
             if blockers:
                 raise UserError(f"approval of persona {persona_id} refused: " + "; ".join(blockers),
                                 lines=[f"approval of persona {persona_id} refused: {b}"
@@ -303,8 +323,9 @@ class MappingWorkflow:
             name = str(profile.get("name", ""))
             rows = persona_rows(run.accounts if portfolio is not None else None, portfolio,
                                 row["persona_id"])
-            guardrails = check_strategy(strategy, context_from_profile(profile, rows, self.settings),
-                                        self.settings)
+            guardrails = check_strategy(
+                strategy, context_from_profile(profile, rows, self.settings, roles_of_run(run.meta)),
+                self.settings)
             if row["state"] == "approved":
                 valid = row["approval_hash"] == approval_hash(run, row["persona_id"],
                                                               version["content_hash"])

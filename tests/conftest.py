@@ -6,10 +6,18 @@ import tempfile
 
 import pytest
 
-os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.dirname(__file__), "..", ".numba_cache"))
 # The run-signing key lives outside every test workspace, shared by the test run's processes (CLI
 # subprocesses, the app server, Dask workers), never in the user's own ~/.config.
 os.environ.setdefault("PERSONAS_CONFIG_DIR", tempfile.mkdtemp(prefix="personas-test-config-"))
+# Module- and session-scoped fixtures run before the per-test workspace below exists: they too must
+# never write the user's ./workspace (the CLI records runs in the workspace's review database).
+os.environ.setdefault("PERSONAS_HOME", tempfile.mkdtemp(prefix="personas-test-home-"))
+
+# UMAP kernels load from the app's compiled cache (prepared by `make test`) instead of compiling in
+# every test process; fits run in this process before any pipeline call would enable it.
+from application.numba_cache import enable_disk_cache  # noqa: E402
+
+enable_disk_cache()
 
 
 @pytest.fixture(autouse=True)
@@ -20,3 +28,78 @@ def _isolated_workspace(tmp_path, monkeypatch):
     monkeypatch.delenv("PERSONAS_DB_URL", raising=False)
     monkeypatch.delenv("PERSONAS_PASSWORD", raising=False)
     return home
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _browser_cookie():
+    """``AppTest`` has no browser, so this plays its part for ``app_pages/_session.py``.
+
+    The app reads the session token from the browser's HttpOnly cookie on every rerun. Here each
+    ``AppTest`` has a cookie jar outside its session state (which the app clears when a session
+    ends, as a browser's cookies are not in it either):
+
+    * after a verified sign-in the app leaves a hand-over ticket and reruns; like a browser
+      following the redirect to the cookie route, the ticket is redeemed into the jar;
+    * a test that puts a ``strategy.auth.User`` in ``at.session_state["user"]`` (and has no
+      cookie) is signed in as that user: the user is created in the test's database if missing (by
+      an administrator, as the app requires) and a session is opened for it;
+    * ``at.session_state["_test_cookie"] = value`` puts ``value`` in the jar (``None``: a browser
+      without the cookie).
+    """
+    from app_pages import _session
+    from tests.fake_browser import jar_get, jar_set
+
+    def fake_token():
+        import streamlit as st
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        from app_pages._state import get_store
+
+        state = st.session_state
+        browser = get_script_run_ctx().session_state._state  # the AppTest's own SessionState
+        if "_test_cookie" in state:
+            jar_set(browser, state["_test_cookie"])
+            del state["_test_cookie"]
+        known, token = jar_get(browser)
+        if known:
+            return token
+        store = get_store()
+        ticket = state.get("_handoff_ticket")
+        if ticket:
+            del state["_handoff_ticket"]
+            return jar_set(browser, store.redeem_handoff(ticket, binding=None))
+        claimed = state.get("user")
+        if claimed is None or state.get("_signed_in_as") is not None:
+            return None
+        return jar_set(browser, store.open_session(_test_user(store, claimed)))
+
+    # Session-wide (module-scoped fixtures run pages too); the real server never imports tests.
+    real = _session.browser_token, _session.browser_binding
+    _session.browser_token, _session.browser_binding = fake_token, lambda: None
+    yield
+    _session.browser_token, _session.browser_binding = real
+
+
+def _test_user(store, claimed):
+    """The database's own record of ``claimed`` (created by an administrator when missing)."""
+    from strategy.auth import User, operator_user
+
+    known = {row["username"]: row for row in store.list_users()}
+    if claimed.username not in known:
+        if not known:
+            store.create_first_admin("test-admin", None, operator=operator_user())
+            known["test-admin"] = {"role": "admin", "disabled": False}
+        admin = next(name for name, row in known.items()
+                     if row["role"] == "admin" and not row["disabled"])
+        store.add_user(User(admin, "admin"), claimed.username, claimed.role, None)
+        return claimed
+    return User(claimed.username, known[claimed.username]["role"])
+
+
+@pytest.fixture(autouse=True)
+def _empty_cookie_jars():
+    """Each test's fake browsers are thrown away with it (they hold their AppTest's state)."""
+    yield
+    from tests.fake_browser import COOKIE_JARS
+
+    COOKIE_JARS.clear()

@@ -88,11 +88,10 @@ class ReviewDesk:
     def sign_in(self, name: str, page: str) -> AppTest:
         """Sign in through the form of ``app.py`` (real argon2 password check), then open ``page``."""
         from app_pages._state import PortfolioChoice
-        from strategy.auth import operator_user
 
         password = f"{name}-password-1"
         store = self.store()
-        store.set_password(operator_user(), name, password)
+        store.set_password(self.user("root"), name, password)  # reset by the administrator
         store.close()
         at = AppTest.from_file(APP, default_timeout=REVIEW_TIMEOUT_S).run()
         fields = {field.label: field for field in at.text_input}
@@ -118,11 +117,15 @@ class ReviewDesk:
                           evidence=proposal.evidence)
         store.close()
 
-    def approve_all(self, name: str = "mia") -> None:
+    def approve_all(self, name: str = "mia", *, sign_off: bool = True) -> None:
+        """Approve every mapping as ``name``; with ``sign_off`` compliance (cleo) also signs off
+        the run's model, which export requires."""
         run, store = self.run_view(), self.store()
         for mapping in store.list_mappings(run):
             store.approve(self.user(name), run, mapping.persona_id,
                           expected_version=mapping.version, portfolio=self.frame)
+        if sign_off:
+            store.sign_off_model(self.user("cleo"), run, "checked for the test")
         store.close()
 
 
@@ -130,15 +133,15 @@ class ReviewDesk:
 def review_desk(review_run_source) -> Iterator[ReviewDesk]:
     """This test's workspace with a copy of the run and one user per role."""
     from core.workspace import runs_dir
-    from strategy.auth import operator_user
+    from tests.user_factory import add_users
 
     run_dir = runs_dir() / review_run_source.run_dir.name
     shutil.copytree(review_run_source.run_dir, run_dir)
     desk = ReviewDesk(run_dir, review_run_source.data, review_run_source.filename,
                       review_run_source.frame)
     store = desk.store()
-    for name, role in REVIEW_USERS.items():
-        store.add_user(operator_user(), name, role, None)  # no argon2 hashing: tests sign in by state
+    # No passwords (no argon2 work): tests sign in through the session state (tests/conftest.py).
+    add_users(store, [desk.user(name) for name in sorted(REVIEW_USERS, key=lambda n: n != "root")])
     store.close()
     yield desk
 

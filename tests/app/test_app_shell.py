@@ -24,12 +24,12 @@ ROLES = {"ana": "analyst", "mia": "manager", "root": "admin"}
 @pytest.fixture
 def users():
     """Local accounts of an analyst, a manager and an admin in this test's database."""
-    from strategy.auth import operator_user
+    from strategy.auth import User
     from strategy.store import ReviewStore
+    from tests.user_factory import add_users
 
     store = ReviewStore(database_url())
-    for name, role in ROLES.items():
-        store.add_user(operator_user(), name, role, PASSWORDS[name])
+    add_users(store, [User(name, role) for name, role in ROLES.items()], PASSWORDS)
     store.close()
     return PASSWORDS
 
@@ -89,15 +89,33 @@ def test_signed_out_visitor_sees_only_the_sign_in_form(users):
     assert len(at.sidebar.button) == 0, "no sign-out or navigation before signing in"
 
 
-def test_first_run_offers_to_create_the_first_administrator():
+def _setup_token() -> str:
+    """The one-time token an operator reads on the server console (a fresh one, as the CLI's
+    ``users setup-token`` gives)."""
+    from strategy.store import ReviewStore
+
+    store = ReviewStore(database_url())
+    try:
+        return store.issue_setup_token()
+    finally:
+        store.close()
+
+
+def _create_first_admin(at: AppTest, token: str, name: str, password: str) -> AppTest:
+    fields = {field.label: field for field in at.text_input}
+    fields["Setup token"].input(token)
+    fields["Administrator user name"].input(name)
+    fields["Password (at least 12 characters)"].input(password)
+    next(b for b in at.button if b.label == "Create administrator").click()
+    return at.run()
+
+
+def test_first_run_offers_to_create_the_first_administrator_with_the_setup_token():
     at = _app()
     assert not at.exception
-    assert [field.label for field in at.text_input] == ["Administrator user name",
-                                                        "Password (at least 10 characters)"]
-    at.text_input[0].input("root")
-    at.text_input[1].input("admin-pass-123")
-    next(b for b in at.button if b.label == "Create administrator").click()
-    at.run()
+    assert [field.label for field in at.text_input] == ["Setup token", "Administrator user name",
+                                                        "Password (at least 12 characters)"]
+    at = _create_first_admin(at, _setup_token(), "root", "admin-pass-123")
     assert not at.exception
     assert [field.label for field in at.text_input] == ["User name", "Password"]
 
@@ -108,14 +126,19 @@ def test_first_run_offers_to_create_the_first_administrator():
     store.close()
 
 
-def test_first_administrator_needs_a_password_of_ten_characters():
-    at = _app()
-    at.text_input[0].input("root")
-    at.text_input[1].input("short")
-    next(b for b in at.button if b.label == "Create administrator").click()
-    at.run()
+def test_the_first_administrator_cannot_be_created_without_the_setup_token():
+    at = _create_first_admin(_app(), "guessed-token", "root", "admin-pass-123")
     assert not at.exception
-    assert any("at least 10 characters" in e.value for e in at.error)
+    assert any("setup token is not valid" in e.value for e in at.error)
+    from strategy.store import ReviewStore
+
+    assert ReviewStore(database_url()).count_users() == 0
+
+
+def test_first_administrator_needs_a_password_of_twelve_characters():
+    at = _create_first_admin(_app(), _setup_token(), "root", "short")
+    assert not at.exception
+    assert any("at least 12 characters" in e.value for e in at.error)
     from strategy.store import ReviewStore
 
     assert ReviewStore(database_url()).count_users() == 0

@@ -118,10 +118,9 @@ def test_an_analyst_reads_the_log_but_has_no_kill_switch_or_sign_off(review_desk
     assert any("Audit log intact" in s.value for s in at.success)
 
 
-def test_the_log_download_escapes_a_formula_typed_as_a_user_name(review_desk, monkeypatch):
-    from strategy.auth import authenticate
-
-    assert authenticate(review_desk.store(), '=HYPERLINK("http://evil.example")', "guess") is None
+def test_the_log_download_escapes_a_formula_typed_as_a_reason(review_desk, monkeypatch):
+    review_desk.store().set_kill_switch(review_desk.user("cleo"), True,
+                                        '=HYPERLINK("http://evil.example")')
     downloads = {}
     original = streamlit.download_button
 
@@ -134,8 +133,23 @@ def test_the_log_download_escapes_a_formula_typed_as_a_user_name(review_desk, mo
     assert not at.exception, at.exception
     log = pd.read_csv(io.StringIO(downloads["Download these entries (CSV)"]), dtype=str,
                       keep_default_na=False)
+    stopped = log[log["action"] == "kill_switch_on"]
+    assert list(stopped["details"]) == ["\'reason: =HYPERLINK(\"http://evil.example\")"] or \
+        all(not cell.startswith(("=", "+", "-", "@")) for cell in stopped["details"])
+
+
+def test_a_name_typed_at_a_failed_sign_in_is_never_shown_only_its_keyed_hash(review_desk):
+    from strategy.auth import authenticate, name_key
+
+    typed = "my-secret-password-typed-as-name"
+    assert authenticate(review_desk.store(), typed, "guess") is None
+    at = review_desk.open("cleo", PAGE)
+    assert not at.exception, at.exception
+    log = at.dataframe[0].value
     failed = log[log["action"] == "login_failed"]
-    assert list(failed["user"]) == ["\'=HYPERLINK(\"http://evil.example\")"]
+    assert list(failed["user"]) == ["(failed sign-in)"]
+    assert name_key(typed) in failed["details"].iloc[0]
+    assert not any(typed in str(cell) for cell in log.astype(str).to_numpy().ravel())
 
 
 def test_stop_all_exports_stops_them_even_if_someone_stopped_them_meanwhile(review_desk):

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[2] / ".numba_cache"))
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")

@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[2] / ".numba_cache"))
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -90,7 +89,7 @@ def test_a_100k_upload_runs_the_pipeline_once_with_progress_and_page_switches_re
     personas = _personas_metric(at)
     assert personas > 1
     _assert_progress_was_shown(at, personas)
-    assert any(f"{ROWS:,} accounts" in c.value and f"outcome column: {OUTCOME}" in c.value for c in at.caption)
+    assert any(f"{ROWS:,} rows read, {ROWS:,} used" in c.value and f"outcome column: {OUTCOME}" in c.value for c in at.caption)
     risk_lines = [m.value for m in at.markdown if "mean risk score" in m.value]
     assert len(risk_lines) == personas and all(line.endswith("%") for line in risk_lines), risk_lines
 

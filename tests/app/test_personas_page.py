@@ -10,7 +10,6 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[2] / ".numba_cache"))
 
 REPO = Path(__file__).resolve().parents[2]
 PAGE = str(REPO / "app_pages" / "2_personas.py")
@@ -71,3 +70,30 @@ def test_a_small_portfolio_opens_the_map_as_points_and_can_show_every_account_in
     cells = map_chart(at)
     assert cells["title"].startswith("600 accounts drawn as ") and "cells" in cells["title"]
     assert cells["encoding"]["color"]["scale"] == points["encoding"]["color"]["scale"], "same colour per persona"
+
+
+def test_a_discovery_run_and_a_persona_edit_in_the_app_are_audit_entries():
+    from app_pages._state import PortfolioChoice, list_runs
+    from core.workspace import database_url
+    from sample_data.generator import generate_portfolio
+    from strategy.auth import User
+    from strategy.store import ReviewStore
+
+    data = generate_portfolio(500, seed=23).to_csv(index=False).encode()  # not cached by another test
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT_S)
+    at.session_state["user"] = User("ana", "analyst")
+    at.session_state["portfolio_choice"] = PortfolioChoice(data, "audited.csv",
+                                                           hashlib.sha256(data).hexdigest())
+    at.run()
+    next(t for t in at.text_input if t.label == "New name").input("Renamed for the audit")
+    next(b for b in at.button if b.label == "Rename").click()
+    at.run()
+    assert not at.exception, at.exception
+    runs = {bool(r["parent_run_id"]): r["run_id"] for r in list_runs()}
+    entries = ReviewStore(database_url()).audit_entries()
+    created = [e for e in entries if e.action == "run_created"]
+    edited = [e for e in entries if e.action == "persona_edited"]
+    assert [(e.user, e.run_id) for e in created] == [("ana", runs[False])]
+    assert [(e.user, e.run_id) for e in edited] == [("ana", runs[True])]
+    assert edited[0].details["edit"]["action"] == "rename"
+    assert edited[0].details["parent_run_id"] == runs[False]

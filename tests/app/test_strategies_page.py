@@ -87,6 +87,9 @@ def test_analyst_proposes_a_manager_approves_every_persona_and_the_csv_export_is
         assert any(f"Persona {pid} approved by mia" in s.value for s in at.success)
     assert _metric(at, "Approved") == n and _metric(at, "Proposed") == 0
 
+    signed = _click(review_desk.open("cleo", "app_pages/5_audit.py"),  # export needs the sign-off
+                    "Sign off this run's model and explanations")
+    assert not signed.exception, signed.exception
     at.radio(key="export_format").set_value("csv")
     at = _click(at, "Prepare export")
     assert not at.exception, at.exception

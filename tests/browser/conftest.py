@@ -4,9 +4,11 @@
   which uses apt-get; Playwright's own browser download is never used) and fails with a clear message
   when it cannot. A missing browser is a failure, never a silent skip; only a developer may opt out
   with ``PERSONAS_SKIP_BROWSER=1``, and that is ignored when ``CI=true``.
-* ``app_server`` starts ``streamlit run app.py`` headless on a free loopback port with a temporary
-  workspace (``PERSONAS_HOME``) holding users of every role with known passwords, waits for
-  ``/_stcore/health`` and kills the whole process group afterwards.
+* ``app_server`` starts ``streamlit run server.py`` (the app with its session-cookie route and
+  security headers) headless on a free loopback port with a temporary workspace (``PERSONAS_HOME``)
+  holding users of every role with known passwords (the administrator first, as the operator; the
+  others added by the administrator), waits for ``/_stcore/health`` and kills the whole process
+  group afterwards.
 * ``browser`` is one headless Chromium for the session; ``page`` a fresh context per test that records
   console errors and uncaught page errors (the test fails on any).
 """
@@ -50,7 +52,7 @@ SERVER_START_TIMEOUT_S = 180
 
 @dataclass
 class AppServer:
-    """A running ``streamlit run app.py`` and what the test needs to know about it."""
+    """A running ``streamlit run server.py`` and what the test needs to know about it."""
 
     url: str
     home: Path
@@ -104,7 +106,6 @@ def _server_env(home: Path) -> dict[str, str]:
     env.update({
         "PERSONAS_HOME": str(home),
         "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
-        "NUMBA_CACHE_DIR": env.get("NUMBA_CACHE_DIR", str(REPO / ".numba_cache")),
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
         "PYTHONUNBUFFERED": "1",
     })
@@ -116,30 +117,20 @@ def database_path(home: Path) -> Path:
 
 
 def add_user(home: Path, username: str, role: str, password: str) -> None:
-    """Create a user the way an operator does: ``python -m personas users add NAME --role ROLE --db DB``.
-
-    Falls back to the store API (acting as the operator) while the CLI command does not exist yet.
-    """
+    """Create a user the way people do: ``python -m personas users add NAME --role ROLE --db DB``,
+    the first administrator by the operator, everyone else signed in as that administrator."""
     env = _server_env(home)
-    if (REPO / "strategy" / "cli.py").exists():
-        env["PERSONAS_PASSWORD"] = password
-        result = subprocess.run(
-            [sys.executable, "-m", "personas", "users", "add", username, "--role", role,
-             "--db", str(database_path(home))],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
-        )
-        assert result.returncode == 0, (
-            f"`personas users add {username} --role {role}` failed (exit {result.returncode}):\n"
-            f"{result.stdout}\n{result.stderr}")
-        return
-    from strategy.auth import OPERATOR_ROLE, User
-    from strategy.store import ReviewStore
-
-    store = ReviewStore(database_path(home))
-    try:
-        store.add_user(User("operator", OPERATOR_ROLE), username, role, password)
-    finally:
-        store.close()
+    env["PERSONAS_PASSWORD"] = password
+    command = [sys.executable, "-m", "personas", "users", "add", username, "--role", role,
+               "--db", str(database_path(home))]
+    if role != "admin":
+        env["PERSONAS_ADMIN_PASSWORD"] = PASSWORDS["admin"]
+        command += ["--admin", "admin"]
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, (
+        f"`personas users add {username} --role {role}` failed (exit {result.returncode}):\n"
+        f"{result.stdout}\n{result.stderr}")
 
 
 def _wait_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
@@ -175,7 +166,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory, chromium_executable) -> Iterator[AppServer]:
-    """``streamlit run app.py`` on a free loopback port, with a temporary workspace and users."""
+    """``streamlit run server.py`` on a free loopback port, with a temporary workspace and users."""
     home = tmp_path_factory.mktemp("browser_workspace")
     for role, password in PASSWORDS.items():
         add_user(home, role, role, password)
@@ -185,7 +176,7 @@ def app_server(tmp_path_factory, chromium_executable) -> Iterator[AppServer]:
     url = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py",
+            [sys.executable, "-m", "streamlit", "run", "server.py",
              "--server.headless", "true", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none", "--server.runOnSave", "false"],

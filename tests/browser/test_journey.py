@@ -2,7 +2,8 @@
 
 The analyst uploads a German CSV, reads the validation report, picks the outcome column, discovers
 personas, opens a persona card, looks up one account's explanation and proposes strategies. The
-manager approves them and downloads the export. The compliance reviewer verifies the audit log.
+compliance reviewer signs off the run's model (export needs it). The manager approves the strategies
+and downloads the export. The compliance reviewer verifies the audit log.
 Every page is saved as ``test-artifacts/screenshots/NN_name.png``; the test fails on any Streamlit
 exception box and on any browser console error or uncaught page error.
 """
@@ -171,6 +172,17 @@ def manager_exports_csv(journey: Journey) -> bytes:
 
 
 # ---------------------------------------------------------------- compliance
+def compliance_signs_off_model(journey: Journey) -> None:
+    page = journey.page
+    go_to(page, "Audit")
+    page.get_by_label("Note for the sign-off (what you checked)").fill(
+        "model card, calibration and fairness screens read")
+    click_button(page, "Sign off this run's model and explanations")
+    wait_visible(page, page.locator('[data-testid="stAlert"]').filter(has_text="signed off by compliance"),
+                 what="the sign-off")
+    journey.check_page("audit_sign_off")
+
+
 def compliance_verifies_audit_log(journey: Journey) -> None:
     page = journey.page
     go_to(page, "Audit")
@@ -200,6 +212,10 @@ def test_analyst_manager_and_compliance_walk_the_whole_journey(
     analyst_opens_persona_card(journey)
     analyst_looks_up_explanation(journey, account_id=_first_account_id(german_csv))
     analyst_proposes_strategies(journey)
+    sign_out(page)
+
+    sign_in(page, "compliance", passwords["compliance"])
+    compliance_signs_off_model(journey)
     sign_out(page)
 
     sign_in(page, "manager", passwords["manager"])

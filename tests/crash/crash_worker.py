@@ -29,6 +29,7 @@ from strategy.store import ReviewStore  # noqa: E402
 ANALYSTS = (User("ana", "analyst"), User("alex", "analyst"))
 MANAGER = User("max", "manager")
 COMPLIANCE = User("cora", "compliance")
+ADMIN = User("root", "admin")
 RUN_ID = "20261123-080000-c0a5000001"
 PERSONA_NAMES = ("Reliable early payers", "Small forgotten balances", "Late but willing")
 
@@ -58,15 +59,15 @@ def write_run(directory: Path, n_per_persona: int = 40) -> Path:
 
 def prepare(db: Path, run_dir: Path) -> None:
     """Users of every role and the registered run (done once, before any worker starts)."""
-    from strategy.auth import operator_user
+    from tests.user_factory import add_users
 
     write_run(run_dir)
     store = ReviewStore(db)
     try:
-        for user in (*ANALYSTS, MANAGER, COMPLIANCE):
-            if store.get_user(user.username) is None:
-                store.add_user(operator_user(), user.username, user.role, None)
+        add_users(store, [u for u in (ADMIN, *ANALYSTS, MANAGER, COMPLIANCE)
+                          if store.get_user(u.username) is None])
         store.register_run(ANALYSTS[0], load_run_view(run_dir))
+        store.sign_off_model(COMPLIANCE, load_run_view(run_dir), "crash test")
     finally:
         store.close()
 

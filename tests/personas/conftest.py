@@ -6,7 +6,6 @@ import os
 
 import pytest
 
-os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.dirname(__file__), "..", "..", ".numba_cache"))
 
 from persona_helpers import TRAIN_ROWS, generated_portfolio, small_settings
 

@@ -41,7 +41,19 @@ def test_a_clean_portfolio_has_no_problems_and_is_usable():
     assert report.excluded_rows.empty
 
 
-@pytest.mark.parametrize("missing", ["account_id", "balance", "days_past_due"])
+def test_a_file_without_an_id_column_is_usable_with_row_numbers_as_ids_and_a_warning():
+    portfolio = load_portfolio(good().drop(columns="account_id"))
+
+    assert portfolio.is_usable and portfolio.report.generated_ids
+    assert portfolio.frame["account_id"].tolist()[:3] == ["row_2", "row_3", "row_4"]
+    assert portfolio.roles.roles["account_id"] == "account_id"
+    assert "no account id column" in portfolio.roles.reasons["account_id"] or \
+        "generated" in portfolio.roles.reasons["account_id"]
+    warning = next(p for p in portfolio.report.warnings if p.code == "generated_ids")
+    assert "row number" in warning.message and "--mapping" in warning.message
+
+
+@pytest.mark.parametrize("missing", ["balance", "days_past_due"])
 def test_missing_required_column_is_blocking_and_names_synonyms_and_the_mapping(missing):
     report = validate(good().drop(columns=missing))
 

@@ -9,6 +9,7 @@ import pytest
 
 from strategy.auth import User
 from tests.run_factory import save_fabricated_run
+from tests.user_factory import add_users
 
 ANALYST = User("ana", "analyst")
 MANAGER = User("mia", "manager")
@@ -41,19 +42,26 @@ def write_run(directory: Path, run_id: str = RUN_ID) -> Path:
     return directory
 
 
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch):
+    """Argon2 with the cheapest parameters: the tests check behaviour, not hashing cost."""
+    from argon2 import PasswordHasher, profiles
+
+    import strategy.auth
+    monkeypatch.setattr(strategy.auth, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+
 @pytest.fixture
 def review(_isolated_workspace):
     """(store, run view, run_dir): users of every role, both personas proposed by the analyst."""
     from core.workspace import database_url, runs_dir
-    from strategy.auth import operator_user
     from strategy.catalogue import Strategy
     from strategy.run_view import load_run_view
     from strategy.store import ReviewStore
 
     run_dir = write_run(runs_dir() / RUN_ID)
     store = ReviewStore(database_url())
-    for user in ALL_USERS:
-        store.add_user(operator_user(), user.username, user.role, None)
+    add_users(store, (ADMIN, ANALYST, MANAGER, COMPLIANCE))
     run = load_run_view(run_dir)
     for pid in run.persona_ids:
         store.propose(ANALYST, run, pid, Strategy(rationale="test proposal"))

@@ -142,6 +142,7 @@ def _approved_review(review):
     for pid in run.persona_ids:
         mapping = store.get_mapping(run, pid)
         store.approve(manager, run, pid, expected_version=mapping.version)
+    store.sign_off_model(_User("cleo", "compliance"), run, "checked")
     accounts = run.accounts
     portfolio = pd.DataFrame({
         "account_id": accounts["account_id"].astype(str),

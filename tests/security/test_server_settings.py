@@ -29,7 +29,8 @@ def streamlit_option(monkeypatch):
 
     monkeypatch.chdir(REPO)
     for name in ("STREAMLIT_SERVER_MAX_UPLOAD_SIZE", "STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION",
-                 "STREAMLIT_SERVER_ENABLE_STATIC_SERVING", "STREAMLIT_CLIENT_SHOW_ERROR_DETAILS"):
+                 "STREAMLIT_SERVER_ENABLE_STATIC_SERVING", "STREAMLIT_CLIENT_SHOW_ERROR_DETAILS",
+                 "STREAMLIT_SERVER_ADDRESS"):
         monkeypatch.delenv(name, raising=False)
     config.get_config_options(force_reparse=True)
     yield config.get_option
@@ -64,8 +65,14 @@ def test_static_file_serving_is_off(written_config, streamlit_option):
 
 
 def test_users_never_see_tracebacks(written_config, streamlit_option):
-    assert written_config["client"]["showErrorDetails"] is False
-    assert streamlit_option("client.showErrorDetails") in (False, "none")
+    assert written_config["client"]["showErrorDetails"] == "none"
+    assert streamlit_option("client.showErrorDetails") == "none"
+
+
+def test_the_server_listens_only_on_this_machine_unless_configured_otherwise(written_config,
+                                                                             streamlit_option):
+    assert written_config["server"]["address"] == "127.0.0.1"
+    assert streamlit_option("server.address") == "127.0.0.1"
 
 
 def test_usage_statistics_are_not_sent(streamlit_option):

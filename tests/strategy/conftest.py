@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from strategy.auth import User, operator_user
+from strategy.auth import User
 from tests.run_factory import save_fabricated_run
+from tests.user_factory import add_users
 from strategy.run_view import load_run_view
 from strategy.store import ReviewStore
 
@@ -141,7 +142,6 @@ def db_path(tmp_path) -> Path:
 def store(db_path):
     """A store with users of every role (no passwords: password checks have their own tests)."""
     review = ReviewStore(db_path)
-    for user in (ANALYST, ANALYST2, MANAGER, MANAGER2, COMPLIANCE, ADMIN):
-        review.add_user(operator_user(), user.username, user.role, None)
+    add_users(review, (ADMIN, ANALYST, ANALYST2, MANAGER, MANAGER2, COMPLIANCE))
     yield review
     review.close()

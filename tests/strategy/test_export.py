@@ -31,6 +31,7 @@ def approve_all(store, run, portfolio, skip=()):
         if proposal.persona_id not in skip:
             store.approve(MANAGER, run, proposal.persona_id, expected_version=mapping.version,
                           portfolio=portfolio)
+    store.sign_off_model(COMPLIANCE, run, "model card and fairness screens checked")
 
 
 def text_cells_csv(content: bytes) -> list[str]:

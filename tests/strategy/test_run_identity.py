@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ANALYST, MANAGER, write_run
+from conftest import ANALYST, COMPLIANCE, MANAGER, write_run
 from runs import new_run_id
 from strategy.proposals import propose_strategies
 from strategy.export import ExportRefused, export_mappings
@@ -18,6 +18,7 @@ def _approve(store, run, persona_ids, portfolio):
                                     evidence=proposal.evidence)
             store.approve(MANAGER, run, proposal.persona_id, expected_version=mapping.version,
                           portfolio=portfolio)
+    store.sign_off_model(COMPLIANCE, run, "checked")
 
 
 def test_moving_accounts_between_personas_after_approval_refuses_the_export(store, run, portfolio_frame,

@@ -14,12 +14,24 @@ from strategy.export import export_schema
 
 @pytest.fixture
 def cli_db(tmp_path, monkeypatch):
+    """An administrator (the first one, created by the OS operator), then users added by them."""
     db = tmp_path / "cli.db"
-    monkeypatch.setenv("PERSONAS_PASSWORD", "analyst-secret")
-    assert main(["users", "add", "ana", "--role", "analyst", "--db", str(db)]) == 0
-    monkeypatch.setenv("PERSONAS_PASSWORD", "manager-secret")
-    assert main(["users", "add", "max", "--role", "manager", "--db", str(db)]) == 0
+    monkeypatch.setenv("PERSONAS_PASSWORD", "root-secret-pw")
+    assert main(["users", "add", "root", "--role", "admin", "--db", str(db)]) == 0
+    monkeypatch.setenv("PERSONAS_ADMIN_PASSWORD", "root-secret-pw")
+    for name, role in (("ana", "analyst"), ("max", "manager"), ("cleo", "compliance")):
+        monkeypatch.setenv("PERSONAS_PASSWORD", f"{role}-secret")
+        assert main(["users", "add", name, "--role", role, "--admin", "root", "--db", str(db)]) == 0
+    monkeypatch.delenv("PERSONAS_ADMIN_PASSWORD")
     return db
+
+
+def sign_off(db, run_dir):
+    from strategy.auth import User
+    from strategy.run_view import load_run_view
+    from strategy.store import ReviewStore
+
+    ReviewStore(db).sign_off_model(User("cleo", "compliance"), load_run_view(run_dir), "checked")
 
 
 def as_user(monkeypatch, password):
@@ -39,6 +51,7 @@ def test_the_whole_flow_runs_from_the_command_line(cli_db, run_dir, tmp_path, mo
     capsys.readouterr()
     assert review(cli_db, run_dir, "list", "max") == 0
     assert capsys.readouterr().out.count("approved by max") == 4
+    sign_off(cli_db, run_dir)
     for fmt in ("csv", "json", "xlsx"):
         out = tmp_path / "exports" / f"mappings.{fmt}"
         assert main(["export", "--db", str(cli_db), "--run", str(run_dir), "--format", fmt,
@@ -94,7 +107,7 @@ def test_export_is_refused_with_the_reason_while_personas_are_unapproved(cli_db,
 
 def test_audit_verify_names_the_first_tampered_entry(cli_db, capsys):
     with sqlite3.connect(cli_db) as conn:
-        conn.execute("UPDATE audit_log SET role = 'admin' WHERE seq = 2")
+        conn.execute("UPDATE audit_log SET user = 'mallory' WHERE seq = 2")
     assert main(["audit", "verify", "--db", str(cli_db)]) == 1
     assert "audit entry 2" in capsys.readouterr().err
 

@@ -1,0 +1,105 @@
+"""Numba's compiled code cached on disk, in a folder the app owns, so compilation is paid once per
+machine and library version instead of once per process.
+
+umap-learn's kernels are plain ``numba.njit`` functions without ``cache=True``: every new process (a
+CLI run, the monthly batch job, an app restart, a test run) compiled them again, 20-30 s on two cores.
+:func:`enable_disk_cache` points numba at :func:`cache_folder` and tells every module-level dispatcher
+of umap-learn, pynndescent and hdbscan to cache before anything compiles. The persona code computes
+nearest neighbours with scikit-learn (see :func:`personas.discovery._fit_umap`), so no kernel that
+numba cannot cache is left on the path.
+
+A compiled cache is code: it lives in ``PERSONAS_CACHE_DIR`` (default ``~/.cache/persona-collections``),
+never in the workspace, in a sub-folder per Python, numba, umap-learn and pynndescent version (numba
+itself also checks each entry against its source file's time stamp and size and ignores stale ones).
+A folder not owned by this user or writable by others is not used: numba then compiles in memory,
+which is correct, merely slower.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import stat
+import sys
+import threading
+from importlib import metadata
+from pathlib import Path
+
+from core.workspace import cache_dir, is_inside_workspace
+
+PACKAGES = ("numba", "umap-learn", "pynndescent")
+MODULES = ("umap", "pynndescent", "hdbscan")
+_lock = threading.Lock()
+_state: dict[str, object] = {"folder": None, "dispatchers": 0}
+
+
+def cache_folder() -> Path:
+    """``<app cache>/numba/py3.11-numba0.68.1-umap-learn0.5.12-pynndescent0.7.0`` (this machine's versions)."""
+    parts = [f"py{platform.python_version()}"]
+    for name in PACKAGES:
+        try:
+            parts.append(f"{name}{metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{name}-none")
+    return cache_dir() / "numba" / "-".join(parts)
+
+
+def _safe_folder(folder: Path) -> bool:
+    """Create ``folder`` (0700) if needed; True if only this user can write it and it is outside the workspace."""
+    if is_inside_workspace(folder):
+        return False
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        info = folder.lstat()
+    except OSError:
+        return False
+    return (stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
+            and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and os.access(folder, os.W_OK))
+
+
+def enable_disk_cache() -> str | None:
+    """Cache umap-learn's kernels on disk from now on in this process; return the folder or ``None``.
+
+    Idempotent and thread-safe. Call it before the first UMAP fit of a process (the pipeline and the
+    app's warm-up do). ``NUMBA_CACHE_DIR``, when set, is used as it is (the test suite sets it).
+    """
+    with _lock:
+        if _state["folder"] is not None:
+            return str(_state["folder"])
+        folder = os.environ.get("NUMBA_CACHE_DIR") or str(cache_folder())
+        if not _safe_folder(Path(folder)):
+            return None
+        os.environ["NUMBA_CACHE_DIR"] = folder
+        import numba.core.config as numba_config
+
+        numba_config.CACHE_DIR = folder
+        _state["dispatchers"] = _enable_dispatchers()
+        _state["folder"] = folder
+        return folder
+
+
+def _enable_dispatchers() -> int:
+    import hdbscan  # noqa: F401  (imported so its dispatchers exist before they are told to cache)
+    import umap  # noqa: F401
+    import umap.layouts  # noqa: F401
+    import umap.spectral  # noqa: F401
+    import umap.umap_  # noqa: F401
+    from numba.core.caching import NullCache
+    from numba.core.dispatcher import Dispatcher
+
+    enabled = 0
+    for name, module in list(sys.modules.items()):
+        if module is None or name.split(".")[0] not in MODULES:
+            continue
+        for value in list(vars(module).values()):
+            if isinstance(value, Dispatcher) and isinstance(value._cache, NullCache):
+                try:
+                    value.enable_caching()
+                    enabled += 1
+                except Exception:  # a function numba cannot cache compiles in memory, as before
+                    continue
+    return enabled
+
+
+def status() -> dict[str, object]:
+    """``{"folder", "dispatchers"}``: where this process caches and how many kernels were told to."""
+    return dict(_state)

@@ -1,0 +1,60 @@
+"""Numba's compiled kernels are cached on disk once per machine, in a folder the app owns."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+COUNT_COMPILES = """
+import numba.core.dispatcher as D
+compiled = []
+original = D.compiler.compile_extra
+def counting(*args, **kwargs):
+    compiled.append(getattr(args[2], "__module__", "?"))
+    return original(*args, **kwargs)
+D.compiler.compile_extra = counting
+from application.warmup import warm_up
+from application.numba_cache import status
+warm_up()
+print(status()["folder"], sum(m.split(".")[0] in ("umap", "pynndescent", "hdbscan") for m in compiled))
+"""
+
+
+def _fresh_process(env: dict[str, str]) -> tuple[str, int]:
+    done = subprocess.run([sys.executable, "-c", COUNT_COMPILES], cwd=REPO, capture_output=True, text=True,
+                          timeout=600, env=env)
+    assert done.returncode == 0, done.stderr
+    folder, compiled = done.stdout.split()
+    return folder, int(compiled)
+
+
+def test_a_second_fresh_process_compiles_no_umap_kernel_once_the_cache_is_prepared(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["PERSONAS_CACHE_DIR"] = str(tmp_path / "cache")
+    folder, first = _fresh_process(env)
+    assert Path(folder).is_relative_to(tmp_path / "cache") and first > 20
+    again, second = _fresh_process(env)
+    # umap.utils.tau_rand / tau_rand_int (two one-line helpers) are still typed again on their first
+    # call from cached code; everything else loads from the cache.
+    assert again == folder and second <= 2
+
+
+def test_the_cache_folder_is_versioned_and_outside_the_workspace(monkeypatch, tmp_path):
+    from application.numba_cache import cache_folder
+
+    monkeypatch.setenv("PERSONAS_CACHE_DIR", str(tmp_path / "cache"))
+    folder = cache_folder()
+    assert folder.is_relative_to(tmp_path / "cache") and "numba0." in folder.name and "umap-learn" in folder.name
+
+
+def test_a_cache_folder_in_the_workspace_or_writable_by_others_is_not_used(tmp_path):
+    from application.numba_cache import _safe_folder
+
+    assert not _safe_folder(Path(os.environ["PERSONAS_HOME"]) / "numba")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    assert not _safe_folder(shared)
+    assert _safe_folder(tmp_path / "mine")
