@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._state import (
+    current_currency,
     current_portfolio,
     portfolio_choice,
     require_role,
@@ -62,6 +63,31 @@ def _outcome_coding(portfolio, target: str) -> None:
         st.caption(f"{described[0].upper()}{described[1:]}. The risk score is the probability of NOT paying.")
 
 
+def _currency_choice(portfolio) -> None:
+    """The run's currency with its reason; a setting when the portfolio has no currency column."""
+    from portfolio.currency import normalise_code
+
+    currency = current_currency(portfolio)
+    if currency.source == "column":
+        st.caption(f"Currency: **{currency.code}** ({currency.reason}).")
+        return
+    if currency.is_mixed:
+        st.warning(f"Mixed currencies: {currency.reason}.")
+        return
+    typed = st.text_input("Currency of the amounts (ISO code, e.g. EUR)", value=currency.code or "",
+                          help="The portfolio has no currency column. Leave empty if you do not know: "
+                               "amounts are then shown without a currency, never as €.")
+    code = normalise_code(typed) if typed.strip() else None
+    if typed.strip() and code is None:
+        st.error(f"'{typed}' is not a currency code; give three letters such as EUR, USD or CHF.")
+    st.session_state["amount_unit_choice"] = code or ""
+    if code is None and not typed.strip():
+        st.caption("Currency unknown: amounts are shown without a currency.")
+    else:
+        st.caption(f"Currency: **{current_currency(portfolio).label()}** "
+                   f"({current_currency(portfolio).reason}).")
+
+
 require_role()
 st.title("Portfolio")
 st.caption("Upload the open accounts (CSV from your ERP, Excel or Parquet), or work with the bundled "
@@ -74,6 +100,7 @@ if upload is not None and upload.file_id != st.session_state.get("upload_id"):
     set_portfolio_choice(upload.getvalue(), upload.name)
     st.session_state.pop("target", None)
     st.session_state.pop("target_event_value", None)
+    st.session_state.pop("amount_unit_choice", None)
 choice = portfolio_choice()
 if upload is None and st.session_state.get("upload_id"):
     st.caption(f"Using the uploaded file **{choice.filename}**.")
@@ -160,12 +187,14 @@ else:
 
 # ---------------------------------------------------------------- overview
 st.subheader("Overview")
+_currency_choice(portfolio)
+currency = current_currency(portfolio)
 frame = portfolio.frame
 chart_rows = frame.sample(min(len(frame), 5000), random_state=0) if len(frame) > 5000 else frame
 c1, c2 = st.columns(2)
 c1.altair_chart(
     alt.Chart(chart_rows[["balance"]]).mark_bar().encode(
-        alt.X("balance:Q", bin=alt.Bin(maxbins=40), title="Balance (EUR)"), alt.Y("count()", title="Accounts")
+        alt.X("balance:Q", bin=alt.Bin(maxbins=40), title=f"Balance ({currency.label()})"), alt.Y("count()", title="Accounts")
     ).properties(title="Balance"), use_container_width=True)
 c2.altair_chart(
     alt.Chart(chart_rows[["days_past_due"]]).mark_bar().encode(

@@ -24,6 +24,7 @@ from app_pages._strategy_ui import (
 )
 from core.errors import UserError
 from core.text import defang_markdown, escape_markdown
+from portfolio.currency import currency_of_run
 from strategy.context import roles_of_run
 from strategy.proposals import propose_strategies
 
@@ -63,7 +64,8 @@ if user.role == "analyst":
         done = []
         try:
             proposals = propose_strategies(run.profiles, accounts=run.accounts,
-                                           portfolio_frame=portfolio, roles=roles_of_run(run.meta))
+                                           portfolio_frame=portfolio, roles=roles_of_run(run.meta),
+                                           currency=currency_of_run(run.meta))
             for proposal in proposals:
                 if proposal.persona_id in missing:
                     store.propose(user, run, proposal.persona_id, proposal.strategy,

@@ -59,17 +59,19 @@ def require_role(*roles: str):
 # ---------------------------------------------------------------- portfolio
 @dataclass(frozen=True)
 class PortfolioChoice:
-    """What the user picked on the Portfolio page: a file's bytes and name, and a role mapping."""
+    """What the user picked on the Portfolio page: a file's bytes and name, a role mapping, and the
+    currency its amounts are in when it has no currency column (``None``: unknown)."""
 
     data: bytes
     filename: str
     sha256: str
     mapping_json: str = "{}"
+    currency: str | None = None
 
 
 def sample_choice() -> PortfolioChoice:
-    data = SAMPLE_PATH.read_bytes()
-    return PortfolioChoice(data, SAMPLE_PATH.name, hashlib.sha256(data).hexdigest())
+    data = SAMPLE_PATH.read_bytes()  # the bundled sample is a German export in euros (sample_data/README.md)
+    return PortfolioChoice(data, SAMPLE_PATH.name, hashlib.sha256(data).hexdigest(), currency="EUR")
 
 
 def portfolio_choice() -> PortfolioChoice:
@@ -111,7 +113,23 @@ def current_settings():
         target_event_value=st.session_state.get("target_event_value"),
         seed=int(st.session_state.get("seed", 42)),
         language=st.session_state.get("language", "en"),
+        currency=currency_setting(),
     )
+
+
+def currency_setting() -> str | None:
+    """The currency the user set on the Portfolio page, else the chosen portfolio's default (EUR for
+    the bundled sample), else ``None``; a currency column in the portfolio wins over it."""
+    if "amount_unit_choice" in st.session_state:  # set on the Portfolio page ("" = unknown)
+        return st.session_state["amount_unit_choice"] or None
+    return portfolio_choice().currency
+
+
+def current_currency(portfolio):
+    """The run's currency for ``portfolio`` (:func:`portfolio.currency.portfolio_currency`)."""
+    from portfolio.currency import portfolio_currency
+
+    return portfolio_currency(portfolio.frame, portfolio.roles, currency_setting())
 
 
 def _current_run_key() -> tuple[str, str] | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from personas.settings import RunSettings
 from core.errors import UsageError, UserError
 from portfolio.cli import EXIT_RULE, add_target_options, check_target_options
+from portfolio.currency import currency_of_run, normalise_code, portfolio_currency
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="accounts UMAP/HDBSCAN are fitted on (stratified sample; default %(default)s)")
     add_target_options(run)
     run.add_argument("--language", choices=("en", "de"), default="en", help="language of persona names")
+    run.add_argument("--currency", metavar="CODE",
+                     help="ISO code of the amounts (e.g. EUR) when the portfolio has no currency column; "
+                          "a currency column holding one currency wins. Without either: 'currency unknown'")
     run.add_argument("--no-search", action="store_true",
                      help="skip the settings search and use the default min cluster size and neighbours")
     run.add_argument("--one-process", action="store_true",
@@ -113,22 +117,38 @@ def run_command(args: argparse.Namespace) -> int:
         raise UserError(f"--out {args.out} exists already; a run is never written over another. "
                         "Choose a new folder (or remove the old one yourself).")
     check_target_options(args)
+    if args.currency is not None and normalise_code(args.currency) is None:
+        raise UsageError(f"--currency {args.currency!r} is not a currency: give a three-letter ISO code "
+                         "such as EUR, USD or CHF.")
     started = time.perf_counter()
     portfolio = load_checked_portfolio(args.file, args.mapping)
     settings = RunSettings(target=args.target, target_event=args.target_event,
                            target_event_value=args.target_event_value, truth_col=args.truth_col,
                            seed=args.seed, max_fit_rows=args.max_fit_rows, language=args.language,
-                           parallel_risk=not args.one_process)
+                           parallel_risk=not args.one_process,
+                           currency=normalise_code(args.currency) if args.currency else None)
     if args.no_search:
         settings = settings.with_discovery(search=False)
     coding = target_coding(portfolio, settings)  # a target that cannot be used stops here, in seconds
     _print_warnings(portfolio)
     if coding is not None:
         print(f"  {coding.describe()}", file=sys.stderr)
+    _print_currency(portfolio_currency(portfolio.frame, portfolio.roles, settings.currency))
     result = run_pipeline(portfolio, settings, progress=_progress)
     out = result.save(Path(args.out), created_by=operator_name())
     _summary(result, out, time.perf_counter() - started)
     return 0
+
+
+def _print_currency(currency) -> None:
+    """The run's currency in one line; a warning when it is mixed or unknown (amounts without symbol)."""
+    if currency.is_known:
+        print(f"  currency: {currency.code} ({currency.reason})", file=sys.stderr)
+    elif currency.is_mixed:
+        print(f"warning: {currency.reason}", file=sys.stderr)
+    else:
+        print(f"warning: currency unknown: {currency.reason}; amounts are shown without a currency "
+              "(name one with --currency CODE)", file=sys.stderr)
 
 
 def _summary(result, out: Path, seconds: float) -> None:
@@ -138,6 +158,8 @@ def _summary(result, out: Path, seconds: float) -> None:
     print(f"{meta['source_name']}: {meta['rows']['used']:,} accounts, {m['personas']} personas "
           f"(fitted on {meta['rows']['fitted']:,})")
     print(f"  rows: {rows_summary(meta['rows'])}")
+    currency = currency_of_run(meta)
+    print(f"  currency: {currency.label()} ({currency.reason})")
     stability = "n/a" if m.get("stability_ari") is None else f"{m['stability_ari']:.2f}"
     validity = "n/a" if m.get("relative_validity") is None else f"{m['relative_validity']:.2f}"
     print(f"  noise share {m['noise_share']:.1%} (kept, flagged needs_review) · stability ARI {stability} "

@@ -28,6 +28,7 @@ from personas.settings import RunSettings
 from application.numba_cache import enable_disk_cache
 from core.errors import UserError
 from portfolio.columns import column_records
+from portfolio.currency import portfolio_currency
 from portfolio.target import TargetCoding, check_target
 from runs import RunFolder, new_run_id, open_run, save_run
 
@@ -181,6 +182,7 @@ def _validated_frame(portfolio: Any, settings: RunSettings) -> pd.DataFrame:
         raise UserError(f"--target-event must be 'paid' or 'default', not {settings.target_event!r}.")
     if settings.language not in ("en", "de"):
         raise UserError(f"--language must be 'en' or 'de', not {settings.language!r}.")
+    portfolio_currency(frame, portfolio.roles, settings.currency)  # an invalid --currency stops here
     return _with_coded_target(portfolio, settings)
 
 
@@ -312,7 +314,8 @@ def _meta(portfolio, settings, frame, builder, model, accounts, timings, outcome
         "parameters": {"settings": settings.to_dict(), "chosen": model.params_,
                        "assignment": "k-nearest-neighbour vote in feature space against the clustered "
                                      "fitted accounts (see personas.discovery)",
-                       "outcomes": outcomes},
+                       "outcomes": outcomes,
+                       "currency": portfolio_currency(frame, portfolio.roles, settings.currency).to_dict()},
         "seed": settings.seed,
         "library_versions": _versions(),
         "timings": timings,
@@ -341,7 +344,8 @@ def _data_summary(portfolio: Any, meta: dict[str, Any], settings: RunSettings) -
     return {"source_name": meta["source_name"], "rows": {k: meta["rows"][k] for k in ("read", "used", "excluded")},
             "columns": column_records(portfolio.roles, report), "excluded_rows": rows,
             "generated_ids": bool(getattr(report, "generated_ids", False)),
-            "truth_col": settings.truth_col, "target": coding.to_dict() if coding is not None else None}
+            "truth_col": settings.truth_col, "target": coding.to_dict() if coding is not None else None,
+            "currency": meta["parameters"].get("currency")}
 
 
 def _timestamp(moment: datetime) -> str:

@@ -124,8 +124,10 @@ def start_risk_step(frame: pd.DataFrame, roles: Any, settings: Any) -> RiskStep 
     if not settings.target:
         return None
     from explain.risk import RiskSettings
+    from portfolio.currency import portfolio_currency
 
-    risk_settings = RiskSettings(seed=settings.seed, language=settings.language)
+    currency = portfolio_currency(frame, roles, getattr(settings, "currency", None)).code
+    risk_settings = RiskSettings(seed=settings.seed, language=settings.language, currency=currency)
     job = RiskJob(_columns_for_risk(frame, roles, settings), roles, settings.target, settings.target_event,
                   risk_settings)
     if not settings.parallel_risk:

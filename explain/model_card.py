@@ -164,6 +164,12 @@ def _data(risk: "RiskResult") -> str:
         lines += [f"Outcome `{_cell(t['column'])}`: '{_cell(t['event_value'])}' = the account was "
                   f"{'paid' if t['event'] == 'paid' else 'NOT paid'}, '{_cell(t['other_value'])}' = the opposite "
                   f"({', '.join(f'{_cell(v)}: {int(n):,}' for v, n in t['values'].items())} accounts).", ""]
+    currency = summary.get("currency")
+    if isinstance(currency, dict):
+        shown = currency.get("code") or ("mixed currencies" if currency.get("source") == "mixed"
+                                         else "currency unknown")
+        lines += [f"Amounts (balance, amounts in the reasons) are in **{_cell(shown)}**: "
+                  f"{_cell(currency.get('reason', ''))}.", ""]
     lines += _excluded_rows_table(summary.get("excluded_rows") or [], excluded)
     used, unused = _columns_by_use(risk, summary)
     lines += ["", f"**Columns used by the risk model** ({len(used)}):", "",

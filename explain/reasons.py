@@ -10,6 +10,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from portfolio.currency import Currency, format_amount
 from portfolio.meanings import LABELS as MEANING_LABELS, Meaning, meaning_by_name
 
 # Readable names of the canonical columns and of columns without a collections meaning that the
@@ -51,14 +52,23 @@ def feature_label(column: str, language: str = "en") -> str:
     return text[:1].upper() + text[1:]
 
 
-def format_number(value: float, language: str = "en", money: bool = False) -> str:
-    """A number as a person writes it: 182, 1,234.5 (en) / 1.234,5 (de), money with €."""
+def _currency(currency: "Currency | str | None") -> Currency:
+    """The run's currency from a :class:`~portfolio.currency.Currency`, an ISO code or ``None`` (unknown)."""
+    if isinstance(currency, Currency):
+        return currency
+    return Currency.of_code(currency) if currency else Currency()
+
+
+def format_number(value: float, language: str = "en", money: bool = False,
+                  currency: "Currency | str | None" = None) -> str:
+    """A number as a person writes it: 182, 1,234.5 (en) / 1.234,5 (de); money in whole units of the
+    run's ``currency`` (€1,235 / 1.235 €, $1,235; no symbol when the currency is unknown)."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return MISSING[language]
     value = float(value)
-    if money:  # whole euros, half up (format() rounds half to even: 1234.5 -> 1,234)
-        text = f"{np.sign(value) * np.floor(abs(value) + 0.5):,.0f}"
-    elif value == int(value) and abs(value) < 1e15:
+    if money:  # whole units, half up (portfolio.currency.format_amount)
+        return format_amount(value, _currency(currency), language, decimals=0)
+    if value == int(value) and abs(value) < 1e15:
         text = f"{int(value):,}"
     elif abs(value) >= 100:
         text = f"{value:,.0f}"
@@ -68,13 +78,12 @@ def format_number(value: float, language: str = "en", money: bool = False) -> st
         text = f"{value:.2f}"
     if language == "de":
         text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
-    if money:
-        return f"€{text}" if language == "en" else f"{text} €"
     return text
 
 
-def format_values(column: str, values: pd.Series, language: str = "en") -> np.ndarray:
-    """Each value of a feature column as display text (categoricals as they are)."""
+def format_values(column: str, values: pd.Series, language: str = "en",
+                  currency: "Currency | str | None" = None) -> np.ndarray:
+    """Each value of a feature column as display text (categoricals as they are; amounts in ``currency``)."""
     if _is_flag(column, values):  # 0/1 columns read as yes/no: "Disputed yes → raises risk"
         yes, no = YES_NO[language]
         numbers = pd.to_numeric(values.astype(object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -83,7 +92,8 @@ def format_values(column: str, values: pd.Series, language: str = "en") -> np.nd
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         money = column in MONEY_COLUMNS or _meaning(column) in MONEY_MEANINGS
         numbers = values.to_numpy(dtype=float, na_value=np.nan)
-        return np.array([format_number(v, language, money) for v in numbers], dtype=object)
+        unit = _currency(currency)
+        return np.array([format_number(v, language, money, unit) for v in numbers], dtype=object)
     return np.array([MISSING[language] if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
                      else str(v) for v in values.astype(object)], dtype=object)
 
@@ -99,7 +109,7 @@ def reason_text(column: str, shown_value: str, shap_value: float, language: str 
 
 
 def top_reasons(shap_values: pd.DataFrame, feature_values: pd.DataFrame, language: str = "en",
-                top: int = 3) -> list[str]:
+                top: int = 3, currency: "Currency | str | None" = None) -> list[str]:
     """The ``top`` features with the largest |SHAP| per account, as one "; "-joined text each.
 
     ``shap_values`` and ``feature_values`` share rows and columns (one column per feature).
@@ -115,7 +125,7 @@ def top_reasons(shap_values: pd.DataFrame, feature_values: pd.DataFrame, languag
         rows, ranks = np.nonzero(order == j)
         if len(rows) == 0:
             continue
-        shown = format_values(column, feature_values[column].iloc[rows], language)
+        shown = format_values(column, feature_values[column].iloc[rows], language, currency)
         for row, rank, text in zip(rows, ranks, shown):
             value = values[row, j]
             if value != 0:

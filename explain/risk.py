@@ -105,15 +105,15 @@ class RiskResult:
 
     def beeswarm(self, max_points: int | None = None) -> pd.DataFrame:
         return self.shap.beeswarm(max_points or self.settings.beeswarm_points, self.settings.seed,
-                                  self.settings.language)
+                                  self.settings.language, self.settings.currency)
 
     def dependence(self, feature: str) -> pd.DataFrame:
-        return self.shap.dependence(feature, self.settings.language)
+        return self.shap.dependence(feature, self.settings.language, self.settings.currency)
 
     def waterfall(self, account_id: str) -> dict:
         """SHAP waterfall of one account plus its reported risk score and reasons (KeyError if unknown)."""
         account_id = str(account_id)
-        data = self.shap.waterfall(account_id, self.settings.language)
+        data = self.shap.waterfall(account_id, self.settings.language, self.settings.currency)
         row = self.scores.loc[self.scores["account_id"] == account_id]
         data["risk_score"] = float(row["risk_score"].iloc[0]) if len(row) else None
         data["reasons"] = str(row["reasons"].iloc[0]) if len(row) else ""
@@ -161,7 +161,7 @@ class RiskResult:
         shap_table = compute_shap(self.model, frame, frame["account_id"].astype(str),
                                   cap=self.settings.shap_max_rows, seed=self.settings.seed)
         return _score_table(frame["account_id"].astype(str), self.model.risk_score(frame), shap_table,
-                            self.settings.language)
+                            self.settings.language, self.settings.currency)
 
     # ------------------------------------------------------------------ run.json and files
     @property
@@ -301,7 +301,7 @@ def _fit(frame, roles, target, target_event, persona_ids, settings, progress) ->
     if progress:
         progress("shap", 0.0)
     shap_table = compute_shap(fit.model, frame, account_ids, cap=settings.shap_max_rows, seed=settings.seed)
-    scores = _score_table(account_ids, fit.oof_risk, shap_table, settings.language)
+    scores = _score_table(account_ids, fit.oof_risk, shap_table, settings.language, settings.currency)
     timings["shap"] = time.perf_counter() - lap
     if progress:
         progress("shap", 1.0)
@@ -350,8 +350,9 @@ def _performance(event: np.ndarray, fit: Any, settings: RiskSettings):
     return metrics, curves
 
 
-def _score_table(account_ids: pd.Series, risk: np.ndarray, shap_table: ShapTable, language: str) -> pd.DataFrame:
-    reasons = pd.Series(top_reasons(shap_table.values, shap_table.feature_values, language),
+def _score_table(account_ids: pd.Series, risk: np.ndarray, shap_table: ShapTable, language: str,
+                 currency: str | None = None) -> pd.DataFrame:
+    reasons = pd.Series(top_reasons(shap_table.values, shap_table.feature_values, language, currency=currency),
                         index=shap_table.values.index, dtype=object)
     texts = reasons.reindex(account_ids.to_numpy()).fillna(NOT_EXPLAINED[language]).to_numpy()
     return pd.DataFrame({"account_id": account_ids.to_numpy(), "risk_score": np.asarray(risk, dtype=float),

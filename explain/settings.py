@@ -52,6 +52,9 @@ class RiskSettings:
         Points per feature in the beeswarm data (seeded sample of the explained accounts).
     language : str
         "en" or "de" for the plain-language reasons.
+    currency : str or None
+        ISO code of the portfolio's amounts (the run's currency, :mod:`portfolio.currency`); amounts
+        in reasons are written with it, or without a currency when ``None`` (unknown or mixed).
     high_risk_share : float | None
         Fairness cut-off: the riskiest share of accounts is "flagged" (default top 30 %).
     high_risk_threshold : float | None
@@ -91,6 +94,7 @@ class RiskSettings:
     shap_max_rows: int = 20_000
     beeswarm_points: int = 1_000
     language: str = "en"
+    currency: str | None = None
     high_risk_share: float | None = 0.30
     high_risk_threshold: float | None = None
     min_group_size: int = 30

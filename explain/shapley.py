@@ -55,7 +55,8 @@ class ShapTable:
         table["label"] = [feature_label(f, language) for f in table["feature"]]
         return table.sort_values("mean_abs_shap", ascending=False, ignore_index=True)
 
-    def beeswarm(self, max_points: int = 1000, seed: int = 42, language: str = "en") -> pd.DataFrame:
+    def beeswarm(self, max_points: int = 1000, seed: int = 42, language: str = "en",
+                 currency: str | None = None) -> pd.DataFrame:
         """Long table for a beeswarm plot: a seeded sample of accounts, one row per feature.
 
         ``value_percentile`` (0..1) colours the points: the feature value's rank among the explained
@@ -71,7 +72,7 @@ class ShapTable:
                 "account_id": self.values.index[rows],
                 "feature": feature, "label": feature_label(feature, language),
                 "shap": self.values[feature].to_numpy()[rows],
-                "feature_value": format_values(feature, raw.iloc[rows], language),
+                "feature_value": format_values(feature, raw.iloc[rows], language, currency),
                 "value_percentile": rank[rows],
             }))
         table = pd.concat(parts, ignore_index=True)
@@ -79,15 +80,15 @@ class ShapTable:
         table["importance_rank"] = table["feature"].map({f: i for i, f in enumerate(order)})
         return table
 
-    def dependence(self, feature: str, language: str = "en") -> pd.DataFrame:
+    def dependence(self, feature: str, language: str = "en", currency: str | None = None) -> pd.DataFrame:
         """SHAP value of one feature against its value, one row per explained account."""
         raw = self.feature_values[feature]
         return pd.DataFrame({"account_id": self.values.index, "value": raw.to_numpy(),
-                             "shown_value": format_values(feature, raw, language),
+                             "shown_value": format_values(feature, raw, language, currency),
                              "shap": self.values[feature].to_numpy()})
 
     # ------------------------------------------------------------------ one account
-    def waterfall(self, account_id: str, language: str = "en") -> dict:
+    def waterfall(self, account_id: str, language: str = "en", currency: str | None = None) -> dict:
         """Base value, each feature's contribution (log-odds) largest first, the total and probability.
 
         ``probability`` is the refit model's uncalibrated probability of NOT paying; the reported
@@ -96,7 +97,7 @@ class ShapTable:
         if account_id not in self.values.index:
             raise KeyError(account_id)
         contributions = self.values.loc[account_id]
-        shown = {f: format_values(f, self.feature_values.loc[[account_id], f], language)[0]
+        shown = {f: format_values(f, self.feature_values.loc[[account_id], f], language, currency)[0]
                  for f in self.features}
         table = pd.DataFrame({"feature": contributions.index, "contribution": contributions.to_numpy()})
         table["label"] = [feature_label(f, language) for f in table["feature"]]

@@ -136,6 +136,10 @@ class RunSettings:
         of imports, about what the whole risk step takes on a few thousand accounts.
     language : {"en", "de"}
         Language of the generated persona names.
+    currency : str or None
+        ISO code of the portfolio's amounts (``"EUR"``) when it has no currency column; a currency
+        column holding one currency wins. ``None``: unknown unless the portfolio says (amounts are
+        then shown without a symbol; see :mod:`portfolio.currency`).
     """
 
     discovery: DiscoverySettings = field(default_factory=DiscoverySettings)
@@ -148,6 +152,7 @@ class RunSettings:
     language: str = "en"
     parallel_risk: bool = True
     parallel_risk_min_rows: int = 5_000
+    currency: str | None = None
 
     def with_discovery(self, **changes: Any) -> "RunSettings":
         return replace(self, discovery=replace(self.discovery, **changes))

@@ -2,7 +2,9 @@
 
 The format is recognised from the content (``PK`` ZIP header: XLSX, ``PAR1``: Parquet, otherwise
 text) and must agree with the file extension. Limits protect the app from hostile files: a size cap
-checked before reading, a column cap, a line-length cap for text, and ZIP/XML-bomb checks for XLSX.
+checked before reading, a column cap, a line-length cap for text, and ZIP/XML-bomb checks for XLSX;
+XLSX and Parquet are parsed in a child process with a memory limit against the budgets of
+:class:`portfolio.read_guard.ReadBudget` (rows, uncompressed bytes, string length, cells, seconds).
 
 Blank rows are skipped, one- or two-cell title rows above the header are skipped with a note, and an
 Excel ``sep=;`` first line sets the delimiter; each data row keeps its row number in the file.
@@ -24,12 +26,13 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
-from portfolio import read_binary, read_text
+from portfolio import read_binary, read_guard, read_text
 from core.errors import PortfolioError
 from portfolio.numbers import (
     NUMBER_MAJORITY, convention_evidence, has_leading_zeros, looks_numeric, missing_mask, parse_numbers,
 )
 from portfolio.flags import as_boolean, looks_like_flag
+from portfolio.read_guard import DEFAULT_BUDGET, ReadBudget
 from portfolio.synonyms import looks_like_id_name
 
 DEFAULT_MAX_BYTES = 200 * 2**20
@@ -101,7 +104,8 @@ class ReadResult:
 
 def read_table(source: str | os.PathLike | bytes | BinaryIO, *, filename: str | None = None,
                sheet: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-               max_columns: int = MAX_COLUMNS, max_line_chars: int = MAX_LINE_CHARS) -> ReadResult:
+               max_columns: int = MAX_COLUMNS, max_line_chars: int = MAX_LINE_CHARS,
+               budget: ReadBudget = DEFAULT_BUDGET) -> ReadResult:
     """Read a CSV, XLSX or Parquet portfolio file.
 
     Parameters
@@ -116,6 +120,10 @@ def read_table(source: str | os.PathLike | bytes | BinaryIO, *, filename: str | 
         Size cap in bytes, checked before reading (default 200 MB).
     max_columns, max_line_chars
         Structure caps that refuse hostile or broken files quickly.
+    budget
+        What parsing an XLSX or Parquet file may cost (rows, uncompressed bytes, string length,
+        cells, seconds, memory; :class:`portfolio.read_guard.ReadBudget`). Those formats are parsed
+        in a child process with a memory limit, so a decompression bomb ends only the child.
 
     Raises
     ------
@@ -130,10 +138,11 @@ def read_table(source: str | os.PathLike | bytes | BinaryIO, *, filename: str | 
     if file_format == "csv":
         return _read_csv(data, name, sha256, max_columns, max_line_chars)
     if file_format == "xlsx":
-        sheet_data = read_binary.read_xlsx(data, name, sheet, max_columns)
+        read_binary.check_zip(data, name)  # cheap, and refused before a child is started
+        sheet_data = read_guard.run("xlsx", data, name, sheet=sheet, max_columns=max_columns, budget=budget)
         frame, notes, row_numbers = _apply_header(sheet_data.frame, name, np.asarray(sheet_data.row_numbers))
     else:
-        sheet_data = read_binary.read_parquet(data, name, max_columns)
+        sheet_data = read_guard.run("parquet", data, name, sheet=None, max_columns=max_columns, budget=budget)
         frame, notes, row_numbers = sheet_data.frame, [], None
         if frame.empty:
             raise PortfolioError(f"{name}: the Parquet file has columns but no data rows.")

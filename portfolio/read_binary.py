@@ -3,18 +3,29 @@
 * XLSX: the ZIP directory is checked before anything is decompressed (total uncompressed size,
   compression ratio, number of members); openpyxl parses the XML through defusedxml, so entity
   declarations ("billion laughs") are refused; formulas are kept as their text and never evaluated.
+* XLSX: the sheet's declared dimension (rows x columns, from its XML) is checked against the cell
+  budget before any row is read; cells are counted and the time is checked while iterating.
+* Parquet: the metadata (row count, declared uncompressed size, column types) is checked before
+  anything is decompressed; the data is then read row group by row group with string columns kept
+  dictionary-encoded, and each row group's longest string and decoded size are checked against the
+  budget before it is expanded.
 * Parquet: nested (list, struct, map, union) and binary columns are left out; each is reported
   with the reason in ``skipped`` so nothing disappears silently.
+
+Both run in a child process with a memory limit when called through :func:`portfolio.read.read_table`
+(:mod:`portfolio.read_guard`); the budgets are :class:`portfolio.read_guard.ReadBudget`.
 """
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from core.errors import PortfolioError
+from portfolio.read_guard import DEFAULT_BUDGET, ReadBudget
 
 #: Refuse an XLSX whose members add up to more than this many bytes once decompressed.
 MAX_XLSX_UNCOMPRESSED = 1 * 2**30
@@ -22,9 +33,10 @@ MAX_XLSX_UNCOMPRESSED = 1 * 2**30
 #: (and to more than 10 MB); ordinary sheets compress 5-30 times.
 MAX_COMPRESSION_RATIO = 200
 MAX_ZIP_MEMBERS = 10_000
-#: Parquet compresses well: limits on what the file expands to, checked from its metadata.
-MAX_PARQUET_ROWS = 5_000_000
-MAX_PARQUET_BYTES = 2 * 2**30
+#: Parquet compresses well: limits on what the file expands to (ReadBudget holds them all).
+MAX_PARQUET_ROWS = DEFAULT_BUDGET.max_rows
+MAX_PARQUET_BYTES = DEFAULT_BUDGET.max_uncompressed_bytes
+_SPLIT = "Export the portfolio again as CSV, or split it into smaller files."
 
 
 @dataclass
@@ -63,8 +75,12 @@ def check_zip(data: bytes, name: str, max_uncompressed: int = MAX_XLSX_UNCOMPRES
         raise PortfolioError(f"{name}: is a ZIP archive but not an Excel workbook (no xl/workbook.xml).")
 
 
-def read_xlsx(data: bytes, name: str, sheet: str | None, max_columns: int) -> SheetData:
-    """Rows of one sheet (first unless ``sheet`` names one) as an object frame, header in row 0."""
+def read_xlsx(data: bytes, name: str, sheet: str | None, max_columns: int,
+              budget: ReadBudget = DEFAULT_BUDGET) -> SheetData:
+    """Rows of one sheet (first unless ``sheet`` names one) as an object frame, header in row 0.
+
+    This parses in the calling process; :func:`portfolio.read.read_table` calls it in a child
+    process with a memory limit (:mod:`portfolio.read_guard`)."""
     import openpyxl
     from defusedxml import DefusedXmlException
 
@@ -80,13 +96,15 @@ def read_xlsx(data: bytes, name: str, sheet: str | None, max_columns: int) -> Sh
                                  "refused. Save the sheet again from Excel or export it as CSV.") from None
         raise PortfolioError(f"{name}: could not be opened as an Excel workbook ({_short(err)}).") from None
     try:
-        return _read_sheet(workbook, name, sheet, max_columns)
+        return _read_sheet(workbook, name, sheet, max_columns, budget)
     finally:
         workbook.close()
 
 
-def _read_sheet(workbook, name: str, sheet: str | None, max_columns: int) -> SheetData:
+def _read_sheet(workbook, name: str, sheet: str | None, max_columns: int, budget: ReadBudget) -> SheetData:
     from defusedxml import DefusedXmlException
+
+    started = time.monotonic()
 
     if sheet is not None and sheet not in workbook.sheetnames:
         raise PortfolioError(f"{name}: has no sheet '{sheet}'; its sheets are: "
@@ -94,12 +112,21 @@ def _read_sheet(workbook, name: str, sheet: str | None, max_columns: int) -> She
     if not workbook.sheetnames:
         raise PortfolioError(f"{name}: the workbook has no sheets.")
     worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
+    _check_dimension(worksheet, name, budget)
     rows: list[tuple] = []
+    cells = 0
     width = 0
     formulas = 0
     try:
         numbers: list[int] = []
         for number, row in enumerate(worksheet.iter_rows(values_only=True), start=worksheet.min_row or 1):
+            cells += len(row)
+            if cells > budget.max_cells:
+                raise PortfolioError(f"{name}: sheet '{worksheet.title}' holds more than the cell budget of "
+                                     f"{budget.max_cells:,} cells (rows x columns); refused. {_SPLIT}")
+            if not number % 512 and time.monotonic() - started > budget.seconds:
+                raise PortfolioError(f"{name}: reading sheet '{worksheet.title}' took longer than the time "
+                                     f"budget of {budget.seconds:,.0f} s (row {number:,}); refused. {_SPLIT}")
             if len(row) > max_columns and any(v is not None for v in row[max_columns:]):
                 raise PortfolioError(f"{name}: sheet '{worksheet.title}' has more than {max_columns:,} "
                                      "columns; this is not a portfolio table.")
@@ -129,6 +156,68 @@ def _read_sheet(workbook, name: str, sheet: str | None, max_columns: int) -> She
     return SheetData(frame=_drop_empty_trailing_columns(frame), notes=notes, row_numbers=numbers)
 
 
+#: How much of a sheet's XML is searched for its ``<dimension>`` (it comes before ``<sheetData>``).
+DIMENSION_SEARCH_BYTES = 1 * 2**20
+
+
+def install_bounded_dimension_reader() -> None:
+    """Make openpyxl's read-only sheets look for ``<dimension>`` only in the XML before ``<sheetData>``
+    (at most :data:`DIMENSION_SEARCH_BYTES`).
+
+    openpyxl parses the *whole* sheet while it opens a workbook when the sheet declares no
+    dimension (``parse_dimensions`` stops at the end of ``sheetData``), so a large sheet without one
+    costs a full parse before the first row is read and before any budget can be checked. Only the
+    parser child (:mod:`portfolio.read_guard`) installs this: it changes openpyxl for its process.
+    """
+    import re
+
+    from openpyxl.utils.cell import range_boundaries
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    pattern = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?dimension\b[^>]*?\bref\s*=\s*["\']([^"\']+)["\']')
+    data_start = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheetData\b")
+
+    def _get_size(self) -> None:
+        source = self._get_source()
+        try:
+            head = b""
+            while len(head) < DIMENSION_SEARCH_BYTES:
+                chunk = source.read(65_536)
+                if not chunk:
+                    break
+                head += chunk
+                if data_start.search(head):
+                    break
+        finally:
+            source.close()
+        found = data_start.search(head)
+        match = pattern.search(head[:found.start()] if found else head)
+        if match:
+            try:
+                bounds = range_boundaries(match.group(1).decode("ascii", "replace"))
+            except ValueError:
+                return
+            if None not in bounds:
+                self._min_column, self._min_row, self._max_column, self._max_row = bounds
+
+    ReadOnlyWorksheet._get_size = _get_size
+
+
+def _check_dimension(worksheet, name: str, budget: ReadBudget) -> None:
+    """Refuse a sheet whose declared dimension (``<dimension ref="A1:XFD1048576"/>``, read from the
+    XML before any row) exceeds the cell budget: openpyxl would produce every one of those cells,
+    blank or not."""
+    max_row, max_column = getattr(worksheet, "max_row", None), getattr(worksheet, "max_column", None)
+    if not max_row or not max_column:
+        return  # no dimension declared: the cells are counted while reading
+    min_row, min_column = worksheet.min_row or 1, worksheet.min_column or 1
+    declared = max(max_row - min_row + 1, 0) * max(max_column - min_column + 1, 0)
+    if declared > budget.max_cells:
+        raise PortfolioError(f"{name}: sheet '{worksheet.title}' declares {max_row - min_row + 1:,} rows x "
+                             f"{max_column - min_column + 1:,} columns = {declared:,} cells, more than the cell "
+                             f"budget of {budget.max_cells:,}; refused before reading. {_SPLIT}")
+
+
 def _drop_empty_trailing_columns(frame: pd.DataFrame) -> pd.DataFrame:
     keep = frame.shape[1]
     while keep > 0 and frame.iloc[:, keep - 1].isna().all():
@@ -136,22 +225,43 @@ def _drop_empty_trailing_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.iloc[:, :keep]
 
 
-def read_parquet(data: bytes, name: str, max_columns: int) -> SheetData:
-    """Columns of a Parquet file; nested and binary columns are skipped with a reason."""
+def read_parquet(data: bytes, name: str, max_columns: int, budget: ReadBudget = DEFAULT_BUDGET) -> SheetData:
+    """Columns of a Parquet file; nested and binary columns are skipped with a reason.
+
+    This parses in the calling process; :func:`portfolio.read.read_table` calls
+    :func:`scan_parquet` in a child process with a memory limit (:mod:`portfolio.read_guard`)."""
+    table, notes, skipped = scan_parquet(data, name, max_columns, budget)
+    return SheetData(frame=parquet_frame(table, name), notes=notes, skipped=skipped)
+
+
+def scan_parquet(data: bytes, name: str, max_columns: int, budget: ReadBudget = DEFAULT_BUDGET):
+    """The readable columns of a Parquet file as an Arrow table, read against ``budget``.
+
+    Before decompressing: the row count, the declared uncompressed size (the larger of each row
+    group's total and the sum of its column chunks) and the column types. Then row group by row
+    group, string columns dictionary-encoded: the longest string and the size the strings expand to
+    are checked before anything is expanded. Returns ``(table, notes, skipped)``.
+    """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     try:
-        parquet = pq.ParquetFile(io.BytesIO(data))
+        parquet = _open_parquet(data, None)
         schema = parquet.schema_arrow
+        metadata = parquet.metadata
+        rows = metadata.num_rows
+        declared = 0
+        for i in range(metadata.num_row_groups):
+            group = metadata.row_group(i)
+            chunks = sum(max(group.column(j).total_uncompressed_size, 0) for j in range(group.num_columns))
+            declared += max(group.total_byte_size, chunks, 0)
+    except PortfolioError:
+        raise
     except Exception as err:  # pyarrow raises ArrowInvalid, OSError, ... for damaged files
         raise PortfolioError(f"{name}: is not a readable Parquet file (damaged or truncated: {_short(err)}).") from None
-    rows = parquet.metadata.num_rows
-    expanded = sum(parquet.metadata.row_group(i).total_byte_size for i in range(parquet.metadata.num_row_groups))
-    if rows > MAX_PARQUET_ROWS or expanded > MAX_PARQUET_BYTES:
-        raise PortfolioError(f"{name}: holds {rows:,} rows ({expanded / 2**20:,.0f} MB uncompressed), more than "
-                             f"the {MAX_PARQUET_ROWS:,} rows / {MAX_PARQUET_BYTES / 2**20:,.0f} MB a portfolio may "
-                             "have; split the file.")
+    if rows > budget.max_rows or declared > budget.max_uncompressed_bytes:
+        raise PortfolioError(f"{name}: holds {rows:,} rows ({declared / 2**20:,.0f} MB uncompressed), more than "
+                             f"the budget of {budget.max_rows:,} rows / {budget.max_uncompressed_bytes / 2**20:,.0f} "
+                             f"MB uncompressed a portfolio may have; refused before decompressing. {_SPLIT}")
     if len(schema.names) > max_columns:
         raise PortfolioError(f"{name}: has {len(schema.names):,} columns (the limit is {max_columns:,}).")
     skipped: dict[str, str] = {}
@@ -167,16 +277,101 @@ def read_parquet(data: bytes, name: str, max_columns: int) -> SheetData:
     if not keep:
         raise PortfolioError(f"{name}: none of its columns can be read ("
                              + "; ".join(f"'{k}': {v}" for k, v in skipped.items()) + ").")
+    if rows * len(keep) > budget.max_cells:
+        raise PortfolioError(f"{name}: holds {rows:,} rows x {len(keep):,} columns = {rows * len(keep):,} cells, "
+                             f"more than the cell budget of {budget.max_cells:,}; refused before decompressing. {_SPLIT}")
+    texts = [f.name for f in schema if f.name in keep and _is_string(f.type, pa)]
+    as_dictionary = {f.name for f in schema if f.name in keep and pa.types.is_dictionary(f.type)}
     try:
-        table = parquet.read(columns=keep)
+        table = _read_row_groups(data, name, keep, texts, as_dictionary, budget)
+    except (PortfolioError, MemoryError):
+        raise
+    except Exception as err:
+        if _out_of_memory(err):
+            raise MemoryError(str(err)) from None
+        raise PortfolioError(f"{name}: the Parquet data could not be read ({_short(err)}).") from None
+    notes = [f"{name}: column '{c}' {r}." for c, r in skipped.items()]
+    return table, notes, skipped
+
+
+def _open_parquet(data: bytes, read_dictionary: list[str] | None):
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(io.BytesIO(data), read_dictionary=read_dictionary)
+
+
+def _is_string(arrow_type, pa) -> bool:
+    if pa.types.is_dictionary(arrow_type):
+        arrow_type = arrow_type.value_type
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) \
+        or getattr(pa.types, "is_string_view", lambda t: False)(arrow_type)
+
+
+def _read_row_groups(data: bytes, name: str, keep: list[str], texts: list[str], as_dictionary: set[str],
+                     budget: ReadBudget):
+    """Row group by row group, strings kept dictionary-encoded until their expanded size is known."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parquet = _open_parquet(data, texts)
+    decoded = 0
+    rows = 0
+    tables = []
+    for i in range(parquet.metadata.num_row_groups):
+        group = parquet.read_row_group(i, columns=keep, use_threads=False)
+        rows += group.num_rows
+        if rows > budget.max_rows:
+            raise PortfolioError(f"{name}: holds more than the budget of {budget.max_rows:,} rows (counted while "
+                                 f"reading; the file's metadata said fewer); refused. {_SPLIT}")
+        columns = []
+        for column_name, column in zip(group.column_names, group.columns):
+            if column_name not in texts:
+                decoded += column.nbytes
+                columns.append(column)
+                continue
+            for chunk in column.chunks:
+                if pa.types.is_dictionary(chunk.type):
+                    values, indices = chunk.dictionary, chunk.indices
+                    lengths = pc.binary_length(values)
+                    expanded = (pc.sum(pc.take(lengths, indices)).as_py() or 0) if len(values) else 0
+                    decoded += expanded + indices.nbytes
+                else:
+                    values = chunk
+                    decoded += chunk.nbytes
+                longest = pc.max(pc.utf8_length(values)).as_py() if len(values) else 0
+                if longest and longest > budget.max_string_chars:
+                    raise PortfolioError(
+                        f"{name}: column '{column_name}' holds a text of {longest:,} characters, more than the "
+                        f"string budget of {budget.max_string_chars:,}; refused before expanding it. "
+                        "A portfolio cell is never that long: check the export, or drop that column.")
+            if decoded > budget.max_uncompressed_bytes:
+                break
+            undo = pa.types.is_dictionary(column.type) and column_name not in as_dictionary
+            columns.append(column.cast(column.type.value_type) if undo else column)
+        if decoded > budget.max_uncompressed_bytes:
+            raise PortfolioError(
+                f"{name}: expands to more than the budget of {budget.max_uncompressed_bytes / 2**20:,.0f} MB of "
+                f"data (counted row group by row group before expanding; the file's metadata declared less); "
+                f"refused as a possible decompression bomb. {_SPLIT}")
+        tables.append(pa.Table.from_arrays(columns, names=group.column_names))
+    if not tables:
+        return parquet.schema_arrow.empty_table().select(keep)
+    table = pa.concat_tables(tables)
+    return table.unify_dictionaries() if as_dictionary else table
+
+
+def parquet_frame(table, name: str) -> pd.DataFrame:
+    """The Arrow table :func:`scan_parquet` read, as the raw frame the reader continues with."""
+    try:
         frame = table.to_pandas(categories=None, ignore_metadata=True)
+    except MemoryError:
+        raise
     except Exception as err:
         raise PortfolioError(f"{name}: the Parquet data could not be read ({_short(err)}).") from None
     for column in frame.columns:
         if isinstance(frame[column].dtype, pd.CategoricalDtype):
             frame[column] = frame[column].astype(object)
-    notes = [f"{name}: column '{c}' {r}." for c, r in skipped.items()]
-    return SheetData(frame=frame.reset_index(drop=True), notes=notes, skipped=skipped)
+    return frame.reset_index(drop=True)
 
 
 def _unusable_type(arrow_type, pa) -> str | None:
@@ -196,6 +391,13 @@ def _unusable_type(arrow_type, pa) -> str | None:
     if types.is_extension_type(arrow_type) if hasattr(types, "is_extension_type") else False:
         return "extension-type"
     return None
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    """pyarrow's ways of saying that the address space (the child's RLIMIT_AS) is exhausted."""
+    text = str(err).lower()
+    return "memory" in type(err).__name__.lower() or "alloc" in text or "out of memory" in text \
+        or "failed to launch worker thread" in text
 
 
 def _caused_by(err: BaseException | None, kind: type) -> bool:

@@ -204,10 +204,12 @@ def _review_list(store, run, portfolio, persona: int | None) -> int:
 
 def _review_propose(store, run, user: User, portfolio, persona: int | None) -> int:
     from strategy.context import roles_of_run
+    from portfolio.currency import currency_of_run
     from strategy.proposals import propose_strategies
 
     proposals = propose_strategies(run.profiles, run.accounts if portfolio is not None else None,
-                                   portfolio, store.settings, roles=roles_of_run(run.meta))
+                                   portfolio, store.settings, roles=roles_of_run(run.meta),
+                                   currency=currency_of_run(run.meta))
     for proposal in proposals:
         if persona is not None and proposal.persona_id != persona:
             continue

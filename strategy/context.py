@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from portfolio.currency import Currency
 from portfolio.flags import flag_summary, is_true_token
 from portfolio.meanings import ColumnMeanings, Meaning, detect_meanings, label, meanings_by_names
 from portfolio.roles import ColumnRoles
@@ -65,7 +66,8 @@ class FlagFact:
 
 @dataclass(frozen=True)
 class PersonaContext:
-    """Facts about a persona the guardrails check against (shares are 0..1, balances in EUR).
+    """Facts about a persona the guardrails check against (shares are 0..1, balances in ``currency``,
+    the run's currency; ``None`` = not given, read as unknown).
 
     ``dispute_share`` and ``hardship_share`` are ``None`` when the portfolio has no such column;
     ``opt_out_shares`` lists only the channels with an opt-out column; ``facts`` keeps every flag
@@ -83,6 +85,7 @@ class PersonaContext:
     opt_out_shares: dict[str, float] = field(default_factory=dict)
     hardship_by_name: bool = False
     facts: dict[str, FlagFact] = field(default_factory=dict)
+    currency: Currency | None = None
 
     def over_indebted(self, settings: StrategySettings) -> bool:
         """Whether the persona counts as over-indebted / vulnerable (by its flags or its name)."""
@@ -147,7 +150,8 @@ def persona_rows(accounts: pd.DataFrame | None, portfolio: pd.DataFrame | None,
 
 
 def context_from_profile(profile: dict[str, Any], rows: pd.DataFrame | None = None,
-                         settings: StrategySettings | None = None, roles: Any = None) -> PersonaContext:
+                         settings: StrategySettings | None = None, roles: Any = None,
+                         currency: Currency | None = None) -> PersonaContext:
     """Build a :class:`PersonaContext` from a profile and, optionally, the persona's portfolio rows.
 
     ``roles`` (``ColumnRoles``, its dict, or :class:`~portfolio.meanings.ColumnMeanings`) says which
@@ -176,7 +180,7 @@ def context_from_profile(profile: dict[str, Any], rows: pd.DataFrame | None = No
         opt_out_shares={ch: f.share for ch in CHANNELS
                         if (f := facts.get(Meaning.opt_out(ch))) is not None and f.is_known},
         hardship_by_name=any(word in name.casefold() for word in HARDSHIP_PERSONA_WORDS),
-        facts=facts,
+        facts=facts, currency=currency,
     )
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import pandas as pd
 
+from portfolio.currency import currency_of_run
 from portfolio.meanings import ColumnMeanings, detect_meanings
 from strategy.catalogue import STRATEGY_FIELDS, Strategy
 from strategy.context import context_from_profile, persona_rows, roles_of_run
@@ -63,6 +64,7 @@ def account_table(run: "RunView", mappings: dict[int, "MappingView"], overrides:
     names = {int(p["persona_id"]): str(p.get("name", "")) for p in run.profiles}
     rows = {} if portfolio is None else {str(r["account_id"]): r for r in portfolio.to_dict("records")}
     meanings = _portfolio_meanings(run, portfolio)
+    currency = currency_of_run(run.meta)
     columns_of: dict[Strategy, dict[str, Any]] = {}  # strategy -> its cells, computed once
     problems: list[str] = []
     checked: set[tuple[int, str]] = set()
@@ -82,7 +84,8 @@ def account_table(run: "RunView", mappings: dict[int, "MappingView"], overrides:
                                                    account_id, settings)
         strategy = strategy or mappings[persona_id].strategy
         row = rows.get(account_id)
-        blocks = {} if row is None else account_block_map(strategy, row, settings, meanings=meanings)
+        blocks = {} if row is None else account_block_map(strategy, row, settings, meanings=meanings,
+                                                          currency=currency)
         if strategy not in columns_of:
             columns_of[strategy] = strategy_columns(strategy)
         fields = dict(columns_of[strategy])
@@ -115,7 +118,8 @@ def _portfolio_meanings(run: "RunView", portfolio: pd.DataFrame | None) -> Colum
 def _override_problems(run: "RunView", portfolio: pd.DataFrame | None, persona_id: int,
                        strategy: Strategy, account_id: str, settings: "StrategySettings") -> list[str]:
     rows = persona_rows(run.accounts, portfolio, persona_id)
-    context = context_from_profile(run.profile(persona_id), rows, settings, roles_of_run(run.meta))
+    context = context_from_profile(run.profile(persona_id), rows, settings, roles_of_run(run.meta),
+                                   currency_of_run(run.meta))
     return [f"override strategy for account {account_id} (persona {persona_id}): {r.message}"
             for r in violations(check_strategy(strategy, context, settings))]
 

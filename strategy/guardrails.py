@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from portfolio.currency import Currency, format_amount
 from portfolio.meanings import ColumnMeanings, Meaning, meanings_by_names
 from strategy.catalogue import Strategy
 from strategy.context import UNKNOWN, PersonaContext, truthy_value
@@ -71,16 +72,49 @@ def _opted_out_channel(s: Strategy, c: PersonaContext, cfg: StrategySettings) ->
     return True, f"{fact.statement()}; those accounts are blocked at account-level export"
 
 
+def threshold_currency(currency: Currency | None, cfg: StrategySettings) -> tuple[bool, str]:
+    """Whether the minimum-balance threshold (in ``cfg.legal_escalation_min_balance_currency``) applies
+    to amounts in ``currency``, and what to say about it.
+
+    It applies when the currencies match, and, to stay on the debtor's side, when the run's currency
+    is unknown or mixed (said so); it does not apply to a portfolio in another currency.
+    """
+    unit = cfg.legal_escalation_min_balance_currency
+    currency = currency or Currency()
+    if currency.matches(unit):
+        return True, ""
+    if currency.is_known:
+        return False, f"threshold in {unit} not applied: portfolio currency {currency.code}"
+    return True, f"{currency.label()}: threshold in {unit} applied to the amounts as they are"
+
+
+def minimum_balance_text(cfg: StrategySettings, currency: Currency | None = None) -> str:
+    """The minimum balance for legal escalation with its currency: "€100.00" beside amounts in that
+    currency, "100.00 EUR" (the code, no symbol) beside amounts in an unknown or other currency."""
+    unit = Currency.of_code(cfg.legal_escalation_min_balance_currency)
+    if not (currency or Currency()).matches(unit.code):
+        return f"{format_amount(cfg.legal_escalation_min_balance_eur)} {unit.code}"
+    return format_amount(cfg.legal_escalation_min_balance_eur, unit)
+
+
 def _escalation_balance(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tuple[bool, str]:
     if s.escalation == "none":
         return True, "no legal escalation"
+    applies, note = threshold_currency(c.currency, cfg)
+    currency = c.currency or Currency()
+    if not applies:
+        shown = "unknown" if c.median_balance is None else format_amount(c.median_balance, currency)
+        return True, (f"{s.escalation} for a median balance of {shown}: {note} (minimum balance for "
+                      "legal escalation not checked; set legal_escalation_min_balance_currency and a "
+                      "threshold in the portfolio's currency)")
+    note = f"; {note}" if note else ""
     if c.median_balance is None:
-        return True, ("median balance unknown; accounts below "
-                      f"{cfg.legal_escalation_min_balance_eur:.0f} EUR are blocked at export")
+        return True, (f"median balance unknown; accounts below {minimum_balance_text(cfg, c.currency)} are "
+                      f"blocked at export{note}")
     ok = c.median_balance >= cfg.legal_escalation_min_balance_eur
-    return ok, (f"{s.escalation} for a median balance of {c.median_balance:,.2f} EUR "
+    return ok, (f"{s.escalation} for a median balance of {format_amount(c.median_balance, currency)} "
                 f"({'at or above' if ok else 'below'} the threshold of "
-                f"{cfg.legal_escalation_min_balance_eur:,.2f} EUR)")
+                f"{minimum_balance_text(cfg, c.currency)}{note})")
 
 
 def _time_barred(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tuple[bool, str]:
@@ -181,7 +215,8 @@ def violations(results: list[GuardrailResult]) -> list[GuardrailResult]:
 
 
 def account_block_map(strategy: Strategy, account: dict[str, Any],
-                      settings: StrategySettings | None = None, *, meanings: Any = None) -> dict[str, str]:
+                      settings: StrategySettings | None = None, *, meanings: Any = None,
+                      currency: Currency | None = None) -> dict[str, str]:
     """Steps of ``strategy`` one account is protected from: ``{step: reason with its source}``.
 
     ``account`` is the account's portfolio row as a dict; missing columns block nothing. Steps are
@@ -189,7 +224,8 @@ def account_block_map(strategy: Strategy, account: dict[str, Any],
     ``credit_bureau_report`` (disputed debt). ``meanings`` (the run's roles or
     :class:`~portfolio.meanings.ColumnMeanings`) says which column holds the opt-outs and the dispute
     flag; without it the portfolio model reads the row's column names (slower: pass it for a
-    whole portfolio).
+    whole portfolio). ``currency`` is the run's currency: the minimum balance is checked only when
+    it is the threshold's currency or unknown (:func:`threshold_currency`).
     """
     cfg = settings or StrategySettings()
     known = meanings_by_names(account) if meanings is None else ColumnMeanings.of(meanings)
@@ -200,9 +236,10 @@ def account_block_map(strategy: Strategy, account: dict[str, Any],
     if strategy.escalation != "none":
         balance, dpd = _number(account.get("balance")), _number(account.get("days_past_due"))
         time_barred = known.column_for(Meaning.TIME_BARRED)
-        if balance is not None and balance < cfg.legal_escalation_min_balance_eur:
-            blocks["escalation"] = (f"escalation: balance {balance:,.2f} EUR below "
-                                    f"{cfg.legal_escalation_min_balance_eur:,.2f} EUR (proportionality)")
+        applies = threshold_currency(currency, cfg)[0]
+        if applies and balance is not None and balance < cfg.legal_escalation_min_balance_eur:
+            blocks["escalation"] = (f"escalation: balance {format_amount(balance, currency)} below "
+                                    f"{minimum_balance_text(cfg, currency)} (proportionality)")
         elif dpd is not None and dpd > cfg.time_barred_after_days:
             blocks["escalation"] = (f"escalation: {dpd:.0f} days past due, possibly time-barred "
                                     "(12 CFR 1006.26(b); § 214 BGB)")
@@ -216,9 +253,11 @@ def account_block_map(strategy: Strategy, account: dict[str, Any],
 
 
 def account_blocks(strategy: Strategy, account: dict[str, Any] | pd.Series,
-                   settings: StrategySettings | None = None, *, meanings: Any = None) -> list[str]:
+                   settings: StrategySettings | None = None, *, meanings: Any = None,
+                   currency: Currency | None = None) -> list[str]:
     """The reasons of :func:`account_block_map` as a list."""
-    return list(account_block_map(strategy, dict(account), settings, meanings=meanings).values())
+    return list(account_block_map(strategy, dict(account), settings, meanings=meanings,
+                                  currency=currency).values())
 
 
 def _number(value: Any) -> float | None:

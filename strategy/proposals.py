@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from portfolio.currency import Currency, format_amount
 from portfolio.meanings import ColumnMeanings, Meaning, detect_meanings
 from strategy.catalogue import Strategy
 from strategy.contact_history import (ChannelEvidence, best_channel, best_hour, best_payment_method,
@@ -50,7 +51,8 @@ class Proposal:
 
 def propose_strategies(profiles: list[dict[str, Any]], accounts: pd.DataFrame | None = None,
                        portfolio_frame: pd.DataFrame | None = None,
-                       settings: StrategySettings | None = None, roles: Any = None) -> list[Proposal]:
+                       settings: StrategySettings | None = None, roles: Any = None,
+                       currency: Currency | None = None) -> list[Proposal]:
     """One :class:`Proposal` per persona profile.
 
     Parameters
@@ -66,6 +68,9 @@ def propose_strategies(profiles: list[dict[str, Any]], accounts: pd.DataFrame | 
     roles : ColumnRoles or its dict, optional
         The run's column model (``run.json`` ``roles``): which column means what. Without it, the
         meanings the profiles carry are used, else the portfolio model's reading of the frame.
+    currency : Currency, optional
+        The run's currency (``portfolio.currency.currency_of_run(run.meta)``); amounts in the
+        evidence are written in it, and without a symbol plus "currency unknown" when not given.
     """
     cfg = settings or StrategySettings()
     frame_meanings = detect_meanings(portfolio_frame) if roles is None and portfolio_frame is not None else None
@@ -74,13 +79,14 @@ def propose_strategies(profiles: list[dict[str, Any]], accounts: pd.DataFrame | 
         rows = persona_rows(accounts, portfolio_frame, int(profile["persona_id"]))
         source = roles if roles is not None else (
             None if isinstance(profile.get("column_meanings"), dict) else frame_meanings)
-        proposals.append(_propose_one(profile, rows, cfg, resolve_meanings(profile, rows, source)))
+        proposals.append(_propose_one(profile, rows, cfg, resolve_meanings(profile, rows, source),
+                                      currency or Currency()))
     return proposals
 
 
 def _propose_one(profile: dict[str, Any], rows: pd.DataFrame | None, cfg: StrategySettings,
-                 meanings: ColumnMeanings) -> Proposal:
-    ctx = context_from_profile(profile, rows, cfg, meanings)
+                 meanings: ColumnMeanings, currency: Currency | None = None) -> Proposal:
+    ctx = context_from_profile(profile, rows, cfg, meanings, currency or Currency())
     evidence: list[str] = []
     risk = _risk_level(profile, evidence)
     ability = _ability(profile, rows, ctx, cfg, meanings, evidence)
@@ -155,7 +161,10 @@ def _ability(profile: dict[str, Any], rows: pd.DataFrame | None, ctx: PersonaCon
     level = "high" if pays and not large else "low" if large and not pays else "medium"
     facts = []
     if balance is not None:
-        facts.append(f"median balance {balance[0]:,.2f} EUR (portfolio {balance[1]:,.2f} EUR)")
+        unit = ctx.currency or Currency()
+        note = f"; {unit.note()}" if unit.note() else ""
+        facts.append(f"median balance {format_amount(balance[0], unit)} "
+                     f"(portfolio {format_amount(balance[1], unit)}{note})")
     facts.append(f"partial-payment ratio {partial[0]:.2f}" if isinstance(partial, tuple)
                  else f"partial-payment ratio: {partial}")
     facts.append(f"median payments so far {prior[0]:.0f}" if isinstance(prior, tuple)

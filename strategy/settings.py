@@ -16,8 +16,13 @@ class StrategySettings:
     max_call_attempts_per_7_days : int
         Call attempts per debt in any rolling 7 days (12 CFR 1006.14(b)(2)).
     legal_escalation_min_balance_eur : float
-        No court dunning or agency (with collection costs) below this balance, in EUR. Checked on the
-        persona's median balance and, at account-level export, on each account's balance.
+        No court dunning or agency (with collection costs) below this balance, in the currency
+        ``legal_escalation_min_balance_currency`` (EUR). Checked on the persona's median balance and,
+        at account-level export, on each account's balance, only when the run's currency
+        (:mod:`portfolio.currency`) is that currency or unknown; a portfolio in another currency is
+        told "threshold in EUR not applied: portfolio currency USD".
+    legal_escalation_min_balance_currency : str
+        ISO code of ``legal_escalation_min_balance_eur`` (default EUR).
     time_barred_after_days : int
         Days past due after which a debt is treated as time-barred (3-year regular limitation,
         § 195 BGB; the exact date depends on the year end, so this is a conservative screen).
@@ -50,6 +55,7 @@ class StrategySettings:
     latest_contact_hour: int = 21
     max_call_attempts_per_7_days: int = 7
     legal_escalation_min_balance_eur: float = 100.0
+    legal_escalation_min_balance_currency: str = "EUR"
     time_barred_after_days: int = 3 * 365
     time_barred_share_blocks_escalation: float = 0.2
     opt_out_share_blocks_channel: float = 0.5

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.errors import UserError
+from portfolio.currency import currency_of_run
 from strategy import audit
 from strategy import tables as t
 from strategy.auth import User, require
@@ -324,7 +325,8 @@ class MappingWorkflow:
             rows = persona_rows(run.accounts if portfolio is not None else None, portfolio,
                                 row["persona_id"])
             guardrails = check_strategy(
-                strategy, context_from_profile(profile, rows, self.settings, roles_of_run(run.meta)),
+                strategy, context_from_profile(profile, rows, self.settings, roles_of_run(run.meta),
+                                               currency_of_run(run.meta)),
                 self.settings)
             if row["state"] == "approved":
                 valid = row["approval_hash"] == approval_hash(run, row["persona_id"],

@@ -94,3 +94,14 @@ def test_an_outcome_coded_1_2_asks_which_value_is_the_event(page):
     assert page.session_state["target_event_value"] == "2"
     assert page.session_state["target_event"] == "default"
     assert any("'2' = the account was NOT paid" in c.value for c in page.caption)
+
+
+def test_a_portfolio_without_a_currency_column_says_currency_unknown_and_can_be_set(page):
+    captions = " ".join(c.value for c in page.caption)
+    assert "Currency unknown" in captions and "€" not in captions
+    box = next(t for t in page.text_input if t.label.startswith("Currency of the amounts"))
+    box.input("usd").run()
+    assert not page.exception, page.exception
+    captions = " ".join(c.value for c in page.caption)
+    assert "Currency: **USD**" in captions
+    assert page.session_state["amount_unit_choice"] == "USD"

@@ -36,9 +36,9 @@ def test_days_past_due_reason_reads_like_a_sentence():
                                 "region": [0.05]})
     values = pd.DataFrame({"days_past_due": [182.0], "broken_promises": [0.0], "balance": [1234.5],
                            "region": ["Bayern"]})
-    assert top_reasons(shap_values, values)[0] == (
+    assert top_reasons(shap_values, values, currency="EUR")[0] == (
         "Days past due 182 → raises risk; Broken promises 0 → lowers risk; Balance €1,235 → raises risk")
-    assert top_reasons(shap_values, values, language="de")[0] == (
+    assert top_reasons(shap_values, values, language="de", currency="EUR")[0] == (
         "Verzugstage 182 → erhöht das Risiko; Gebrochene Zahlungszusagen 0 → senkt das Risiko; "
         "Offener Betrag 1.235 € → erhöht das Risiko")
 
@@ -73,7 +73,29 @@ def test_feature_labels_are_readable(column, expected):
     (1234.5, "de", True, "1.235 €"), (float("nan"), "de", False, "fehlt"), (1234567.0, "en", False, "1,234,567"),
 ])
 def test_numbers_are_formatted_for_people(value, language, money, expected):
-    assert format_number(value, language, money) == expected
+    assert format_number(value, language, money, currency="EUR" if money else None) == expected
+
+
+def test_amounts_in_reasons_carry_the_runs_currency_and_never_a_made_up_euro():
+    shap_values = pd.DataFrame({"balance": [0.5]})
+    values = pd.DataFrame({"balance": [1234.5]})
+    assert top_reasons(shap_values, values, currency="USD")[0] == "Balance $1,235 → raises risk"
+    assert top_reasons(shap_values, values, currency="CHF")[0] == "Balance 1,235 CHF → raises risk"
+    unknown = top_reasons(shap_values, values)[0]
+    assert unknown == "Balance 1,235 → raises risk" and "€" not in unknown
+
+
+def test_a_risk_model_of_a_usd_portfolio_writes_dollars():
+    from explain.risk import RiskSettings, fit_risk_model
+    from tests.explain.conftest import portfolio_of
+
+    p = portfolio_of(600, seed=4)
+    usd = fit_risk_model(p.frame, p.roles, target="paid_90d",
+                         settings=RiskSettings(bootstrap_resamples=5, currency="USD"))
+    reasons = " ".join(usd.scores["reasons"])
+    assert "€" not in reasons
+    if "Balance " in reasons:
+        assert "Balance $" in reasons
 
 
 def test_flags_read_as_yes_or_no():

@@ -193,9 +193,8 @@ def test_millions_of_tiny_lines_are_refused_before_parsing(monkeypatch):
     _refused_quickly(b"a\n" * 5_000, "viele.csv", "more than the 1,000 rows", seconds=5)
 
 
-def test_parquet_that_expands_to_too_many_rows_is_refused_from_its_metadata(monkeypatch):
-    import portfolio.read_binary
+def test_parquet_that_expands_to_too_many_rows_is_refused_from_its_metadata():
+    from portfolio.read_guard import ReadBudget
 
-    monkeypatch.setattr(portfolio.read_binary, "MAX_PARQUET_ROWS", 100)
     data = parquet_bytes(pd.DataFrame({"a": [0] * 1_000}))
-    _refused_quickly(data, "viele.parquet", "1,000 rows", seconds=5)
+    _refused_quickly(data, "viele.parquet", "1,000 rows", seconds=5, budget=ReadBudget(max_rows=100))

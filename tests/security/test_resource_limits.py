@@ -1,6 +1,6 @@
 """What a crash or a kill leaves behind: no orphaned risk child, no stale export temporaries, no
-traceback on a full disk. (The parser budgets for Parquet and XLSX belong to ``portfolio/read.py``;
-docs/security.md says what is still open there.)"""
+traceback on a full disk. (The parser budgets for Parquet and XLSX are tested in
+``test_parser_bombs.py``.)"""
 from __future__ import annotations
 
 import os
