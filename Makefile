@@ -33,8 +33,15 @@ browser-test: $(STAMP)
 fuzz: $(STAMP)
 	$(PY) -m pytest tests/fuzz -p no:cacheprovider --hypothesis-profile=fuzz
 
-bench: $(STAMP)
+# make bench = the speed benchmark, then the persona recovery suite (README "Benchmark").
+bench: bench-speed bench-recovery
+
+bench-speed: $(STAMP)
 	$(PY) -m benchmarks.run
+
+# planted personas on 11 portfolio worlds + the UCI data; BENCH_ARGS=--quick for a 3-minute run
+bench-recovery: $(STAMP)
+	$(PY) -m benchmarks.recovery $(BENCH_ARGS)
 
 sample: $(STAMP)
 	$(PY) -m personas sample --rows 5000 --seed 42 --language de --out sample_data/sample_portfolio.csv

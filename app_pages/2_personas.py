@@ -56,10 +56,13 @@ cols[0].metric("Personas", metrics["personas"])
 cols[1].metric("Noise share", f"{metrics['noise_share']:.1%}", help="Accounts HDBSCAN left unassigned in the "
                "fitted sample. They are kept: each gets its most likely persona and needs_review.")
 cols[2].metric("Stability (ARI)", "–" if metrics.get("stability_ari") is None else f"{metrics['stability_ari']:.2f}",
-               help="Mean pairwise adjusted Rand index across sub-samples and seeds (1 = identical).")
+               help="Adjusted Rand index between the final personas and fits on sub-samples with other seeds "
+               "(1 = identical); the run's confidence.")
 cols[3].metric("Relative validity", "–" if metrics.get("relative_validity") is None
                else f"{metrics['relative_validity']:.2f}", help="HDBSCAN's DBCV approximation; higher = better separated.")
 cols[4].metric("Needs review", f"{metrics['needs_review_share']:.1%}")
+settled, verdict = views.settled_verdict(metrics)
+(st.success if settled else st.info if settled is None else st.warning)(verdict)
 if "truth_ari" in metrics:
     st.caption(f"Agreement with the planted labels (truth ARI): {metrics['truth_ari']:.2f}")
 

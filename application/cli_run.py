@@ -152,6 +152,7 @@ def _print_currency(currency) -> None:
 
 
 def _summary(result, out: Path, seconds: float) -> None:
+    from personas.views import settled_verdict
     from portfolio.report import rows_summary
 
     meta, m = result.meta, result.meta["metrics"]
@@ -164,6 +165,7 @@ def _summary(result, out: Path, seconds: float) -> None:
     validity = "n/a" if m.get("relative_validity") is None else f"{m['relative_validity']:.2f}"
     print(f"  noise share {m['noise_share']:.1%} (kept, flagged needs_review) · stability ARI {stability} "
           f"· relative validity {validity} · needs review {m['needs_review_share']:.1%}")
+    print(f"  {settled_verdict(m)[1]}")
     if "truth_ari" in m:
         print(f"  truth ARI {m['truth_ari']:.3f} against {result.meta['parameters']['settings']['truth_col']}")
     if meta.get("settings_search"):

@@ -261,9 +261,7 @@ def _columns_section(frame, roles, builder: FeatureBuilder, settings: RunSetting
     reason_of = dict(getattr(roles, "reasons", {}) or {})
     used = []
     for spec in builder.specs_:
-        transform = ("one-hot, weighted as one feature" if spec["kind"] == "categorical"
-                     else "0/1 flag" if spec.get("binary")
-                     else ("log1p, " if spec["log"] else "") + "robust scaling")
+        transform = FeatureBuilder.describe(spec)
         used.append({"column": spec["column"], "role": role_of.get(spec["column"], "feature"),
                      "transform": transform, "reason": reason_of.get(spec["column"], "")})
     used_names = {u["column"] for u in used}

@@ -2,7 +2,9 @@
 
 ``PersonaModel.fit`` clusters a (stratified, capped) sample: UMAP to ``n_components`` dimensions
 with ``min_dist=0`` (tight, density-preserving clumps) and HDBSCAN on that embedding, after an
-optional settings search (:mod:`personas.search`). ``PersonaModel.assign`` gives every account its
+optional settings search (:mod:`personas.search`), then consolidation (:mod:`personas.consolidate`:
+split personas whose sub-clusters are separated by a density valley in the behavioural features,
+merge neighbours without one). ``PersonaModel.assign`` gives every account its
 most likely persona by a k-nearest-neighbour vote in *feature space* against the clustered accounts
 of the fitted sample (the reference). We chose k-NN over ``UMAP.transform`` +
 ``hdbscan.approximate_predict`` because it is one to two orders of magnitude faster on large books,
@@ -59,9 +61,8 @@ def _fit_umap(X: np.ndarray, *, n_neighbors: int, n_components: int, min_dist: f
         return reducer.fit_transform(X).astype(np.float32)
 
 
-def hdbscan_labels(embedding: np.ndarray, *, min_cluster_size: int, min_samples: int,
-                   validity: bool = True) -> tuple[np.ndarray, np.ndarray, float | None]:
-    """HDBSCAN labels (-1 = noise), membership strengths and relative validity (DBCV proxy)."""
+def hdbscan_fit(embedding: np.ndarray, *, min_cluster_size: int, min_samples: int, validity: bool = True):
+    """A fitted ``hdbscan.HDBSCAN`` (its condensed tree is what consolidation splits along)."""
     import hdbscan
 
     clusterer = hdbscan.HDBSCAN(min_cluster_size=int(min_cluster_size),
@@ -69,13 +70,25 @@ def hdbscan_labels(embedding: np.ndarray, *, min_cluster_size: int, min_samples:
                                 gen_min_span_tree=validity, core_dist_n_jobs=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        labels = clusterer.fit_predict(embedding)
-        validity_score = None
-        if validity and labels.max() >= 1:
-            try:
+        clusterer.fit(embedding)
+    return clusterer
+
+
+def hdbscan_labels(embedding: np.ndarray, *, min_cluster_size: int, min_samples: int,
+                   validity: bool = True, clusterer: Any = None) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """HDBSCAN labels (-1 = noise), membership strengths and relative validity (DBCV proxy)."""
+    if clusterer is None:
+        clusterer = hdbscan_fit(embedding, min_cluster_size=min_cluster_size, min_samples=min_samples,
+                                validity=validity)
+    labels = clusterer.labels_
+    validity_score = None
+    if validity and labels.max() >= 1:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
                 validity_score = float(clusterer.relative_validity_)
-            except (ValueError, ZeroDivisionError, AttributeError):
-                validity_score = None
+        except (ValueError, ZeroDivisionError, AttributeError):
+            validity_score = None
     return labels.astype(np.int64), clusterer.probabilities_.astype(np.float32), validity_score
 
 
@@ -120,6 +133,54 @@ def stratified_sample(frame: pd.DataFrame, n_rows: int, seed: int,
     return np.sort(np.concatenate(chosen))
 
 
+# ---------------------------------------------------------------------------- quality of the final fit
+def final_fit_metrics(labels: np.ndarray, X_embed: np.ndarray, validity: float | None, agreement: float,
+                      subsamples: dict[str, Any] | None, seed: int, threshold: float) -> dict[str, Any]:
+    """Quality figures of the FINAL fit (never those of the settings search's sub-samples).
+
+    * ``stability_ari``: adjusted Rand index between the final personas and the fits of the chosen
+      setting on the search's sub-samples (other rows, other UMAP seeds), on the accounts both
+      clustered; 1 = every sub-sample finds the same personas.
+    * ``separation``: 1 - mean valley ratio between each persona and its nearest neighbour in the
+      behavioural feature space (:mod:`personas.consolidate`); 1 = empty valleys between personas.
+    * ``confidence``: see :func:`confidence`; ``settled``: confidence >= ``threshold``.
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    from personas.consolidate import behaviour_columns, separation
+
+    stability = None
+    if subsamples:
+        scores = []
+        for rows, sub_labels in zip(subsamples["rows"], subsamples["labels"]):
+            both = (labels[rows] >= 0) & (sub_labels >= 0)
+            if both.sum() >= 10:
+                scores.append(adjusted_rand_score(labels[rows][both], sub_labels[both]))
+        stability = float(np.mean(scores)) if scores else None
+    Z = X_embed[:, behaviour_columns(X_embed)].astype(np.float64)
+    valley = separation(labels, Z, np.random.default_rng(seed + 29))
+    metrics = {"personas": int(labels.max() + 1), "noise_share": float(np.mean(labels < 0)),
+               "stability_ari": stability, "separation": None if valley is None else round(1.0 - valley, 4),
+               "relative_validity": validity, "assign_agreement": agreement,
+               "metrics_of": "final fit"}
+    metrics["confidence"] = confidence(metrics)
+    metrics["settled"] = bool(metrics["confidence"] is not None and metrics["confidence"] >= threshold)
+    metrics["settled_threshold"] = threshold
+    return metrics
+
+
+def confidence(metrics: dict[str, Any]) -> float | None:
+    """How far the personas can be trusted, 0..1: the final fit's stability ARI.
+
+    Chosen on the recovery suite (``benchmarks.recovery``) among the final fit's stability, its
+    separation, HDBSCAN's relative validity, the noise share and the k-NN agreement, as the one whose
+    rank correlation with truth ARI across the worlds was highest (development seeds; the README
+    reports it on held-out seeds). It cannot see two behaviours that every fit merges alike.
+    """
+    value = metrics.get("stability_ari")
+    return None if value is None else float(round(value, 4))
+
+
 # ---------------------------------------------------------------------------- the model
 class PersonaModel:
     """Find personas on a feature matrix and assign accounts to them.
@@ -141,7 +202,10 @@ class PersonaModel:
     params_ : dict
         The n_neighbors and min_cluster_size actually used.
     metrics_ : dict
-        personas, noise_share, stability_ari, relative_validity, assign_agreement.
+        Figures of the final fit (:func:`final_fit_metrics`): personas, noise_share, stability_ari,
+        separation, relative_validity, assign_agreement, confidence, settled, settled_threshold.
+    consolidation_ : dict or None
+        Splits and merges after HDBSCAN and every test behind them (:mod:`personas.consolidate`).
     search_ : dict or None
         The settings search table and the chosen row (see :mod:`personas.search`).
     reference_X_, reference_labels_ : ndarray
@@ -170,6 +234,7 @@ class PersonaModel:
         X_embed = X if X_embed is None else np.ascontiguousarray(X_embed, dtype=np.float32)
         report = progress or (lambda stage, fraction: None)
         self.search_ = search_settings(X_embed, s, self.seed, progress=report)
+        subsamples = self.search_.pop("_subsamples", None)
         chosen = self.search_["chosen"]
         n_neighbors, share = int(chosen["n_neighbors"]), float(chosen["min_cluster_share"])
         min_cluster_size = s.min_cluster_size(len(X), share)
@@ -177,8 +242,15 @@ class PersonaModel:
         self.embedding_ = umap_embedding(X_embed, n_neighbors=n_neighbors, n_components=s.n_components,
                                          n_epochs=s.n_epochs, seed=self.seed)
         report("discovery: HDBSCAN", 0.9)
+        clusterer = hdbscan_fit(self.embedding_, min_cluster_size=min_cluster_size, min_samples=s.min_samples)
         labels, strengths, validity = hdbscan_labels(self.embedding_, min_cluster_size=min_cluster_size,
-                                                     min_samples=s.min_samples)
+                                                     min_samples=s.min_samples, clusterer=clusterer)
+        self.consolidation_ = None
+        if s.consolidate and labels.max() >= 0:
+            from personas.consolidate import consolidate
+
+            report("discovery: consolidation", 0.95)
+            labels, self.consolidation_ = consolidate(clusterer, X_embed, X, self.seed)
         if labels.max() < 0:  # everything noise: one persona rather than none
             labels = np.zeros(len(X), dtype=np.int64)
             strengths = np.ones(len(X), dtype=np.float32)
@@ -187,14 +259,14 @@ class PersonaModel:
         self.params_ = {"n_neighbors": n_neighbors, "min_cluster_share": share,
                         "min_cluster_size": min_cluster_size,
                         "min_samples": int(min(s.min_samples, min_cluster_size)),
-                        "n_components": s.n_components, "n_epochs": s.n_epochs, "fit_rows": int(len(X))}
+                        "n_components": s.n_components, "n_epochs": s.n_epochs, "fit_rows": int(len(X)),
+                        "consolidated": bool(s.consolidate)}
         self._fit_reference(X)
         agreement = self._agreement(X)
-        self.metrics_ = {"personas": int(self.labels_.max() + 1),
-                         "noise_share": float(np.mean(self.labels_ < 0)),
-                         "stability_ari": chosen.get("stability_ari"),
-                         "relative_validity": validity,
-                         "assign_agreement": agreement}
+        self.metrics_ = final_fit_metrics(self.labels_, X_embed, validity, agreement, subsamples, self.seed,
+                                          s.settled_confidence)
+        if self.consolidation_ is not None:
+            self.metrics_["consolidation"] = {k: self.consolidation_[k] for k in ("splits", "merges")}
         self.names_ = {int(p): f"Persona {p}" for p in range(self.metrics_["personas"])}
         self._init_edit_state()
         return self

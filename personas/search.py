@@ -68,6 +68,7 @@ def search_settings(X: np.ndarray, settings: DiscoverySettings, seed: int,
     grid_share = settings.search_min_cluster_shares if settings.search else (settings.min_cluster_share,)
     samples = _subsamples(len(X), settings.search_rows, max(2, settings.stability_resamples), seed)
     table: list[dict[str, Any]] = []
+    fits: list[list[np.ndarray]] = []
     steps, done = len(grid_nn) * len(samples), 0
     for n_neighbors in grid_nn:
         embeddings = []
@@ -91,7 +92,13 @@ def search_settings(X: np.ndarray, settings: DiscoverySettings, seed: int,
                    "relative_validity": results[0][2]}
             row["score"] = _score(row)
             table.append(row)
-    return _choose(table, settings)
+            fits.append(labels)
+    result = _choose(table, settings)
+    # The sub-sample labels of the chosen setting: the final fit is compared with them (its stability).
+    # Not part of the saved search table (arrays); PersonaModel takes them out.
+    chosen = next(i for i, row in enumerate(table) if row["chosen"])
+    result["_subsamples"] = {"rows": samples, "labels": fits[chosen]}
+    return result
 
 
 def _choose(table: list[dict[str, Any]], settings: DiscoverySettings) -> dict[str, Any]:
@@ -105,7 +112,8 @@ def _choose(table: list[dict[str, Any]], settings: DiscoverySettings) -> dict[st
         reason = (f"highest combined score {best['score']:.3f} = 0.5 x stability "
                   f"{best['stability_ari']:.2f} + 0.3 x relative validity "
                   f"{max(best['relative_validity'] or 0, 0):.2f} + 0.2 x (1 - noise share "
-                  f"{best['noise_share']:.2f}) among {len(table)} settings tried")
+                  f"{best['noise_share']:.2f}) among {len(table)} settings tried, each on sub-samples of "
+                  f"{settings.search_rows:,} accounts (the final fit's own figures are in the metrics)")
     else:
         best = next((r for r in table if r["n_neighbors"] == settings.n_neighbors
                      and r["min_cluster_share"] == settings.min_cluster_share), table[0])

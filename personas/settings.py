@@ -64,6 +64,12 @@ class DiscoverySettings:
         Most clustered accounts kept as the assignment reference (bounded memory and time).
     batch_rows : int
         Accounts assigned per batch.
+    consolidate : bool
+        After HDBSCAN, split personas whose sub-clusters are separated by a density valley in the
+        behavioural features and merge neighbours without one (:mod:`personas.consolidate`).
+    settled_confidence : float
+        A run whose confidence (``metrics.confidence``, 0..1) is below this is reported as
+        "not settled" (threshold from the recovery suite, see the README).
     """
 
     n_components: int = 6
@@ -86,6 +92,8 @@ class DiscoverySettings:
     knn_neighbors: int = 15
     knn_reference_rows: int = 20_000
     batch_rows: int = 50_000
+    consolidate: bool = True
+    settled_confidence: float = 0.75
 
     def min_cluster_size(self, n_rows: int, share: float | None = None) -> int:
         """HDBSCAN ``min_cluster_size`` in accounts for ``n_rows`` fitted rows."""

@@ -16,6 +16,24 @@ def _num(value: float | None, digits: int = 0) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"
 
 
+def settled_verdict(metrics: dict[str, Any]) -> tuple[bool | None, str]:
+    """The plain verdict on a run's personas: (settled?, one sentence for the analyst).
+
+    ``metrics`` is ``run.json`` ``metrics``; the confidence is the final fit's stability (see
+    ``personas.discovery.confidence``). ``None`` for runs saved before the verdict existed.
+    """
+    settled, value = metrics.get("settled"), metrics.get("confidence")
+    threshold = metrics.get("settled_threshold", 0.8)
+    if settled is None or value is None:
+        return None, "Settled: unknown (this run was saved before confidence was measured; re-run it)."
+    if settled:
+        return True, (f"Personas settled: confidence {value:.2f} (at least {threshold:.2f}); fits on other "
+                      "sub-samples and seeds find the same personas.")
+    return False, (f"Personas NOT settled: confidence {value:.2f} (below {threshold:.2f}); fits on other "
+                   "sub-samples and seeds find different personas. Treat them as a draft: try another seed, "
+                   "more fitted accounts (--max-fit-rows) or fewer columns before acting on them.")
+
+
 def card(profile: dict[str, Any], top: int = 3) -> dict[str, Any]:
     """What a persona card shows: name, size, shares, outcomes and its top distinguishing features."""
     features = [f"{d['feature']} {'↑' if d['direction'] == 'higher' else '↓'} "

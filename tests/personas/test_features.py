@@ -30,11 +30,16 @@ def test_heavy_tailed_amounts_are_log_transformed_and_rates_are_not():
     assert spec["contact_response_rate"]["log"] is False
 
 
-def test_missing_values_are_imputed_with_the_median_and_flagged():
+def test_missing_values_are_imputed_and_flagged_only_when_missingness_goes_with_behaviour():
+    # Issue 15: contact_response_rate is missing for 3 % of accounts completely at random, so a
+    # missing flag would only cut personas in two; it is imputed and not flagged.
     builder, frame = _builder()
     X = builder.transform(frame)
     assert np.isfinite(X).all()
-    flag = X[:, builder.feature_names_out_.index("contact_response_rate (missing)")]
+    assert "contact_response_rate (missing)" not in builder.feature_names_out_
+    # the former behaviour (median and a flag for every column with gaps) stays available
+    plain, _ = _builder(relevance=False)
+    flag = plain.transform(frame)[:, plain.feature_names_out_.index("contact_response_rate (missing)")]
     assert flag.sum() == frame["contact_response_rate"].isna().sum()
 
 
@@ -70,12 +75,15 @@ def test_a_fitted_builder_round_trips_through_json():
     np.testing.assert_array_equal(builder.transform(frame), again.transform(frame))
 
 
-def test_jitter_spreads_counts_only_and_repeats_with_its_seed():
+def test_jitter_spreads_counts_and_imputed_values_only_and_repeats_with_its_seed():
     builder, frame = _builder()
     plain, jittered = builder.transform(frame), builder.transform(frame, jitter_seed=1)
     changed = np.flatnonzero(np.any(plain != jittered, axis=0))
     names = {builder.feature_names_out_[i] for i in changed}
-    assert names == {"payments_12m", "broken_promises"}
+    assert names == {"payments_12m", "broken_promises", "days_past_due", "contact_response_rate"}
+    rate = builder.feature_names_out_.index("contact_response_rate")
+    moved = plain[:, rate] != jittered[:, rate]
+    np.testing.assert_array_equal(moved, frame["contact_response_rate"].isna().to_numpy())
     np.testing.assert_array_equal(jittered, builder.transform(frame, jitter_seed=1))
 
 

@@ -1,0 +1,143 @@
+"""Persona recovery on portfolios written apart from the sample generator (issue 15, fast subset).
+
+The worlds come from ``benchmarks.worlds`` (the full suite: ``python -m benchmarks.recovery``). Each
+world is run once through the app's pipeline on 3,000 accounts and shared by the tests below.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from benchmarks.worlds import world
+from personas.features import FeatureBuilder, feature_columns
+
+ROWS = 3_000
+
+
+def _run(key: str, seed: int = 11):
+    from application.pipeline import run_pipeline
+    from personas.settings import RunSettings
+    from portfolio.load import load_portfolio
+
+    item = world(key)
+    portfolio = load_portfolio(item.make(ROWS, seed), filename=f"{key}.csv")
+    result = run_pipeline(portfolio, RunSettings(truth_col="true_persona", seed=seed, language=item.language))
+    return portfolio.frame.reset_index(drop=True), result
+
+
+def _cramers_v(labels: np.ndarray, values: np.ndarray) -> float:
+    table = pd.crosstab(labels, values).to_numpy().astype(float)
+    if min(table.shape) < 2:
+        return 0.0
+    expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / table.sum()
+    chi2 = ((table - expected) ** 2 / expected).sum()
+    return float(np.sqrt(chi2 / (table.sum() * (min(table.shape) - 1))))
+
+
+@pytest.fixture(scope="module")
+def irrelevant_run():
+    return _run("irrelevant_categoricals")
+
+
+@pytest.fixture(scope="module")
+def sector_run():
+    return _run("sector_marks_persona")
+
+
+@pytest.fixture(scope="module")
+def missing_run():
+    return _run("missing_at_random")
+
+
+def test_categoricals_without_behavioural_meaning_do_not_split_personas(irrelevant_run):
+    frame, result = irrelevant_run
+    labels = result.accounts["persona_id"].to_numpy()
+    for column in ("region", "product", "payment_method"):
+        assert adjusted_rand_score(frame[column], labels) < 0.02
+        assert _cramers_v(labels, frame[column].to_numpy()) < 0.15  # independence ~0.05 at this size
+    assert result.meta["metrics"]["truth_ari"] >= 0.7
+
+
+def test_a_level_marking_one_persona_does_not_split_the_other_personas(sector_run):
+    frame, result = sector_run
+    spec = next(s for s in result.builder.specs_ if s["column"] == "Branche")
+    kept = {level for level, value in zip(spec["levels"], spec["level_values"]) if value > 0}
+    assert kept == {"Energie"}  # the marking level is kept, the behaviour-free ones are not
+    labels = result.accounts["persona_id"].to_numpy()
+    others = frame["Branche"].to_numpy() != "Energie"
+    assert _cramers_v(labels[others], frame["Branche"].to_numpy()[others]) < 0.15
+    assert result.meta["metrics"]["truth_ari"] >= 0.7
+
+
+def test_a_column_missing_for_20_percent_at_random_creates_no_persona(missing_run):
+    frame, result = missing_run
+    labels = result.accounts["persona_id"].to_numpy()
+    missing = frame["contact_rate"].isna().to_numpy()
+    assert 0.17 < missing.mean() < 0.23
+    assert "contact_rate (missing)" not in result.builder.feature_names_out_
+    assert _cramers_v(labels, missing) < 0.15
+    shares = pd.Series(missing).groupby(labels).mean()
+    assert shares.max() < 0.4  # no persona made of accounts whose contact rate is unknown
+
+
+def test_run_json_metrics_are_those_of_the_final_fit_with_a_verdict(irrelevant_run):
+    _, result = irrelevant_run
+    metrics = result.meta["metrics"]
+    assert metrics["metrics_of"] == "final fit"
+    assert metrics["personas"] == result.accounts["persona_id"].nunique()
+    assert 0 <= metrics["confidence"] <= 1
+    assert metrics["settled"] == (metrics["confidence"] >= metrics["settled_threshold"])
+    assert "consolidated" in result.meta["parameters"]["chosen"]
+
+
+# ---------------------------------------------------------------------------- features alone (fast)
+def _builder(key: str, rows: int = 2_000, seed: int = 5) -> tuple[FeatureBuilder, pd.DataFrame]:
+    from portfolio.load import load_portfolio
+
+    portfolio = load_portfolio(world(key).make(rows, seed), filename=f"{key}.csv")
+    frame = portfolio.frame
+    columns = [c for c in feature_columns(frame, portfolio.roles) if c != "true_persona"]
+    return FeatureBuilder(columns).fit(frame), frame
+
+
+def test_numeric_columns_of_pure_noise_get_almost_no_weight():
+    builder, _ = _builder("noise_numerics")
+    weight = {s["column"]: s["weight"] for s in builder.specs_}
+    for noise in ("internal_score", "household_size", "credit_limit", "branch_distance_km", "model_drift_index"):
+        assert weight[noise] < 0.1
+    for behaviour in ("balance", "days_past_due", "payments_12m", "contact_rate"):
+        assert weight[behaviour] > 0.5
+
+
+def test_missingness_that_is_behaviour_keeps_its_flag():
+    builder, _ = _builder("missing_by_persona")
+    assert "Kontaktquote (missing)" in builder.feature_names_out_      # the unreachable persona
+    assert "Monatseinkommen (missing)" not in builder.feature_names_out_  # 30 % at random
+
+
+def test_a_behaviour_measured_three_times_weighs_like_one():
+    builder, _ = _builder("redundant_features")
+    weight = {s["column"]: s["weight"] for s in builder.specs_}
+    copies = [weight[c] ** 2 for c in ("balance", "Nettobetrag", "Hauptforderung")]
+    assert 0.7 < sum(copies) < 1.3
+    assert weight["Kontaktquote"] > 0.9
+
+
+def test_the_verdict_says_not_settled_below_the_threshold():
+    from personas.views import settled_verdict
+
+    settled, text = settled_verdict({"confidence": 0.42, "settled": False, "settled_threshold": 0.75})
+    assert settled is False and "NOT settled" in text and "0.42" in text
+    settled, text = settled_verdict({"confidence": 0.93, "settled": True, "settled_threshold": 0.75})
+    assert settled is True and text.startswith("Personas settled")
+    assert settled_verdict({"personas": 3})[0] is None
+
+
+def test_the_cli_summary_prints_the_verdict(run_result, capsys, tmp_path):
+    from application.cli_run import _summary
+
+    _summary(run_result, tmp_path, 1.0)
+    out = capsys.readouterr().out
+    assert "settled" in out.lower() and "confidence" in out
