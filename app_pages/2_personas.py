@@ -98,6 +98,8 @@ with tab_cards:
         card = views.card(profile)
         with grid[i % 3].container(border=True):
             st.markdown(f"**{card['id']} · {escape_markdown(card['name'])}**")
+            if card["descriptors"]:
+                st.caption(defang_markdown(card["descriptors"]))
             st.markdown(f"{card['size']} accounts ({card['share_accounts']}) · {card['share_balance']} of balance")
             st.markdown(f"Pay rate {card['pay_rate']} · mean recovery {card['mean_recovery']} · "
                         f"mean risk score {card['mean_risk_score']}")

@@ -1,6 +1,7 @@
 """Strategies: the persona → strategy mapping under four-eyes review, with evidence and guardrails."""
 from __future__ import annotations
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -20,20 +21,26 @@ from app_pages._strategy_ui import (
     guardrail_lines,
     override_section,
     review_actions,
+    review_queue_section,
     show_flash,
+    veto_notice,
 )
 from core.errors import UserError
 from core.text import defang_markdown, escape_markdown
 from portfolio.currency import currency_of_run
 from strategy.context import roles_of_run
+from strategy.export import rulepack_for
+from strategy.journey_view import journey_table, persona_preview
 from strategy.proposals import propose_strategies
+from strategy.review_queue import review_plan
 
 user = require_role()
 store = get_store()
 st.title("Strategies")
 st.caption("One proposed strategy per persona. Analysts propose and edit; a manager who did not "
-           "propose or edit it approves or rejects; compliance may veto. Only approved mappings "
-           "are exported.")
+           "propose or edit it approves or rejects the version shown; compliance may veto, and a "
+           "veto stands until compliance lifts it. Only approved mappings are exported; account "
+           "overrides count once a second person approved them.")
 show_flash()
 
 try:
@@ -122,7 +129,14 @@ pid = st.selectbox("Persona", with_strategy, key="review_persona",
 mapping = store.get_mapping(run, pid, portfolio)
 left, right = st.columns(2)
 with left:
-    st.markdown(f"**State:** {mapping.state} · version {mapping.version}")
+    st.markdown(f"**State:** {mapping.state} · version {mapping.version} · hash "
+                f"`{(mapping.version_hash or '')[:16]}`")
+    profile = run.profile(pid)
+    shares = [f"{float(v):.1%} of {what}" for what, v in (("accounts", profile.get("share_accounts")),
+                                                       ("balance", profile.get("share_balance")))
+              if v is not None]
+    if shares:
+        st.markdown(f"**Share of the portfolio:** {' · '.join(shares)}")
     st.markdown(f"**Proposed by** {escape_markdown(mapping.proposed_by or '—')} · **last edited "
                 f"by** {escape_markdown(mapping.last_edited_by or '—')}")
     if mapping.state == "approved" and mapping.approval_valid is False:
@@ -147,6 +161,32 @@ with right:
                 st.markdown(line)
     if user.role in ("manager", "compliance"):
         review_actions(store, user, run, mapping, portfolio)
+    else:
+        veto_notice(store, user, run, mapping)
+
+# ---------------------------------------------------------------- journey and per-account preview
+st.markdown("**Journey** (earliest day of each step after the start; each account's dates move off "
+            "Sundays and public holidays at export)")
+pack = rulepack_for(run)
+steps = journey_table(mapping.strategy, pack)
+if steps.empty:
+    st.caption("This strategy has no steps.")
+else:
+    timeline = alt.Chart(steps).mark_circle(size=220).encode(
+        x=alt.X("day:Q", title="day of the journey"),
+        y=alt.Y("step:N", sort=None, title=None),
+        color=alt.Color("channel:N", title="channel"),
+        tooltip=["day", "step", "action", "channel", "tone"],
+    ).properties(height=max(140, 40 * len(steps)))
+    st.altair_chart(timeline, width="stretch")
+    st.caption(f"Rulepack: {escape_markdown(pack.label)}")
+preview = persona_preview(run, pid, mapping.strategy, pack)
+if preview is None:
+    st.caption("This run keeps no portfolio copy, so no per-account preview: run the discovery again.")
+else:
+    st.markdown(f"**Per-account preview:** rules change the steps of {preview.attrs['changed']:,} of "
+                f"{preview.attrs['accounts']:,} accounts of this persona (first {len(preview):,} shown)")
+    st.dataframe(preview, hide_index=True, width="stretch")
 
 with st.expander("History of this persona's strategy"):
     history = store.mapping_history(run.run_id, pid)
@@ -158,4 +198,5 @@ with st.expander("History of this persona's strategy"):
 
 if user.role in ("manager", "compliance"):
     override_section(store, user, run)
+review_queue_section(store, user, run, review_plan(run, store))
 export_section(store, user, run, portfolio)

@@ -1,10 +1,12 @@
 """Widgets shared by the Strategies, Audit and Users pages.
 
-Guardrail lines, the review actions (approve / reject), per-account overrides, export, and
-one-shot messages that survive ``st.rerun``. Review actions run as button callbacks whose
-arguments were fixed when the button was drawn, so an approval or rejection always applies to the
-version the reviewer saw; if someone changed the mapping meanwhile the store refuses it ("changed
-by … reload") instead of approving what nobody reviewed.
+Guardrail lines, the review actions (approve / reject / veto and lifting it), per-account
+overrides with their second person, the review queue of held accounts, export, and one-shot
+messages that survive ``st.rerun``. Review actions run as button callbacks whose arguments were
+fixed when the button was drawn (the version number and version hash shown beside the button), so
+an approval or rejection always applies to the version the reviewer saw; if someone changed the
+mapping meanwhile the store refuses it ("changed by … reload") instead of approving what nobody
+reviewed.
 """
 from __future__ import annotations
 
@@ -48,9 +50,11 @@ def _next_pending(store, run, after: int) -> int | None:
     return (later or pending or [None])[0]
 
 
-def _approve(store, user, run, pid: int, version: int, portfolio) -> None:
+def _approve(store, user, run, pid: int, version: int, version_hash: str | None,
+             portfolio) -> None:
     try:
-        store.approve(user, run, pid, expected_version=version, portfolio=portfolio)
+        store.approve(user, run, pid, expected_version=version, expected_hash=version_hash,
+                      portfolio=portfolio)
     except UserError as err:
         flash_error(err)
         return
@@ -71,9 +75,36 @@ def _reject(store, user, run, pid: int, version: int) -> None:
     flash("success", f"Persona {pid} rejected; the analyst sees your reason.")
 
 
+def _lift_veto(store, user, run, pid: int) -> None:
+    reason = st.session_state.get(f"lift_reason_{pid}", "")
+    try:
+        store.lift_veto(user, run, pid, reason)
+    except UserError as err:
+        flash_error(err)
+        return
+    st.session_state[f"lift_reason_{pid}"] = ""
+    flash("success", f"The veto on persona {pid} is lifted; a manager may approve it again.")
+
+
+def veto_notice(store, user, run, mapping) -> None:
+    """The standing compliance veto (if any); compliance may lift it with a reason."""
+    veto = mapping.veto
+    if veto is None or not veto.active:
+        return
+    st.error(f"Compliance veto by {escape_markdown(veto.vetoed_by)} at "
+             f"{escape_markdown(veto.vetoed_at[:19].replace('T', ' '))} UTC: "
+             f"{escape_markdown(veto.reason)}. It stands for every version of this persona's "
+             "strategy until a compliance reviewer lifts it.")
+    if user.role == "compliance":
+        st.text_input("Reason for lifting the veto (required)", key=f"lift_reason_{mapping.persona_id}")
+        st.button("Lift veto", key=f"lift_veto_{mapping.persona_id}", on_click=_lift_veto,
+                  args=(store, user, run, mapping.persona_id))
+
+
 def review_actions(store, user, run, mapping, portfolio) -> None:
     """Approve (managers) and reject / veto (managers, compliance) for the mapping shown."""
     pid, version = mapping.persona_id, mapping.version
+    veto_notice(store, user, run, mapping)
     if user.role == "manager":
         blockers = mapping.approval_blockers(user)
         if mapping.state == "approved":
@@ -84,9 +115,14 @@ def review_actions(store, user, run, mapping, portfolio) -> None:
         else:
             st.warning("Automation bias: this strategy was proposed from data and a model. Check "
                        "the evidence and the guardrails yourself; approve only what you would "
-                       "defend without the app. You can reject it, or override single accounts.")
+                       "defend without the app. You can reject it, or override single accounts. "
+                       "Approving the persona is not a review of each account: its accounts "
+                       "that need review stay in the review queue until a person clears them.")
+            st.caption(f"You approve version {version} · hash "
+                       f"`{(mapping.version_hash or '')[:16]}` (what you see above; a version "
+                       "changed meanwhile is refused).")
             st.button("Approve", type="primary", key=f"approve_{pid}", on_click=_approve,
-                      args=(store, user, run, pid, version, portfolio))
+                      args=(store, user, run, pid, version, mapping.version_hash, portfolio))
     allowed = ("proposed", "approved") if user.role == "compliance" else ("proposed",)
     if mapping.state in allowed:
         st.text_input("Reason for rejecting (required)", key=f"reason_{pid}")
@@ -99,7 +135,8 @@ def override_section(store, user, run) -> None:
     """Per-account override of persona and/or channel, with a required reason."""
     with st.expander("Override one account"):
         st.caption("Look the account up by its id. The override is recorded in the audit log and "
-                   "applied in the account-level export.")
+                   "counts (is applied in the account-level export) only once a second person "
+                   "has approved it; until then the account is held back.")
         account_id = st.text_input("Account id", key="override_account").strip()
         persona = st.selectbox("Move to persona (optional)", [None, *run.persona_ids],
                                key="override_persona",
@@ -116,13 +153,98 @@ def override_section(store, user, run) -> None:
                     mapping = store.find_mapping(run, pid) if pid is not None else None
                     base = mapping.strategy if mapping is not None else Strategy()
                     strategy = base.with_changes(channel=channel)
-                store.override_account(user, run, account_id, reason=reason,
-                                       persona_id=persona, strategy=strategy)
+                override_id = store.override_account(user, run, account_id, reason=reason,
+                                                     persona_id=persona, strategy=strategy)
             except UserError as err:
                 st.error("\n\n".join(escape_markdown(line)
                                       for line in getattr(err, "lines", None) or [str(err)]))
             else:
-                st.success(f"Override for account {escape_markdown(account_id)} recorded.")
+                st.success(f"Override for account {escape_markdown(account_id)} recorded "
+                           f"(override {override_id}); it counts once a second person approves "
+                           "it.")
+    pending_overrides_section(store, user, run)
+
+
+def _decide_override(store, user, run, override_id: int, approve: bool) -> None:
+    reason = st.session_state.get(f"override_note_{override_id}", "")
+    try:
+        if approve:
+            store.approve_override(user, run, override_id, reason)
+        else:
+            store.decline_override(user, run, override_id, reason)
+    except UserError as err:
+        flash_error(err)
+        return
+    flash("success", f"Override {override_id} {'approved' if approve else 'declined'} by "
+                     f"{user.username}.")
+
+
+def pending_overrides_section(store, user, run) -> None:
+    """Overrides waiting for a second person, with approve / decline for someone else."""
+    pending = store.pending_overrides(run.run_id)
+    st.markdown(f"**Account overrides waiting for a second person:** {len(pending)}")
+    for o in pending.itertuples(index=False):
+        change = []
+        if o.persona_id is not None and o.persona_id == o.persona_id:
+            change.append(f"persona {int(o.persona_id)}")
+        if isinstance(o.strategy, dict):
+            change.append(f"channel {o.strategy.get('channel')}")
+        st.markdown(f"- Override {o.id}: account {escape_markdown(o.account_id)} → "
+                    f"{escape_markdown(', '.join(change))}; by {escape_markdown(o.created_by)}: "
+                    f"{escape_markdown(o.reason)}")
+        if o.created_by == user.username:
+            st.caption("You recorded it: a second person approves it. You may withdraw it.")
+        note, approve, decline = st.columns([3, 1, 1])
+        note.text_input("Note (required to decline)", key=f"override_note_{o.id}")
+        if o.created_by != user.username:
+            approve.button("Approve override", key=f"approve_override_{o.id}",
+                           on_click=_decide_override, args=(store, user, run, int(o.id), True))
+        decline.button("Decline" if o.created_by != user.username else "Withdraw",
+                       key=f"decline_override_{o.id}", on_click=_decide_override,
+                       args=(store, user, run, int(o.id), False))
+
+
+# ---------------------------------------------------------------- the review queue
+def _clear_account(store, user, run) -> None:
+    account_id = (st.session_state.get("clear_account_id") or "").strip()
+    reason = st.session_state.get("clear_account_reason", "")
+    try:
+        if not account_id:
+            raise UserError("choose an account of the queue to clear")
+        store.clear_account(user, run, account_id, reason)
+    except UserError as err:
+        flash_error(err)
+        return
+    st.session_state["clear_account_reason"] = ""
+    flash("success", f"Account {account_id} cleared for export by {user.username}.")
+
+
+def review_queue_section(store, user, run, plan) -> None:
+    """Accounts an account-level export holds back (needs review, override pending), and why;
+    managers and compliance clear a needs_review account after looking at it."""
+    from strategy.review_queue import held_accounts
+
+    held = held_accounts(store, run.run_id, plan)
+    st.subheader("Review queue")
+    st.caption("Approving a persona's strategy is not a review of each account (GDPR Art. 22). "
+               "These accounts are held back from the account-level export until a person has "
+               "looked at them: accounts that need review, and overrides waiting for a second "
+               "person.")
+    if held.empty:
+        st.info("No account is held back.")
+        return
+    st.dataframe(held, hide_index=True, width="stretch")
+    if user.role not in ("manager", "compliance"):
+        return
+    with st.expander("Clear an account for export"):
+        st.caption("Open the account in your collection system first. Clearing lets it go out "
+                   "with the strategy it would receive now; a later change of that strategy "
+                   "puts it back in the queue. Overrides are approved above, not here.")
+        st.text_input("Account id (from the queue above, or as the export listed it)",
+                      key="clear_account_id")
+        st.text_input("What you checked (required)", key="clear_account_reason")
+        st.button("Clear for export", key="clear_account_button", on_click=_clear_account,
+                  args=(store, user, run))
 
 
 def _persona_of(run, account_id: str) -> int | None:
@@ -157,6 +279,10 @@ def export_section(store, user, run, portfolio) -> None:
     if store.kill_switch().get("on"):  # prepared before the switch went on: not handed out
         st.session_state.pop("export_ready", None)
         return
+    held = getattr(result, "held", ())
+    if held:
+        st.warning(f"{len(held)} account(s) were held back from this file (needs review, or an "
+                   "override waiting for its second person); the review queue lists them.")
     st.download_button(f"Download {result.filename}", result.content, file_name=result.filename,
                        mime=result.mime, type="primary", key="export_download")
     if result.provenance_content:

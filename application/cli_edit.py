@@ -3,8 +3,9 @@
 An analyst's edit from the command line, the same operation the Personas page performs: it writes a
 *new* run (its own id, ``parent_run_id`` = the edited run, who and when in ``run.json``), so edits can
 be reproduced and reviewed outside the app and approvals of the original run are never touched.
-Merges, splits and reductions recompute profiles and need the run's own portfolio (``--portfolio``,
-checked against the run's data hash); a rename needs nothing else.
+Merges, splits and reductions recompute profiles on the run's own portfolio: the copy the run keeps
+(``portfolio.parquet``), or, for a run saved before runs kept one, ``--portfolio`` (checked against
+the run's data hash); a rename needs nothing else. The new run keeps the same portfolio copy.
 """
 from __future__ import annotations
 
@@ -31,7 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     edit.add_argument("--name", metavar="NAME", help="with --merge: name of the merged persona")
     edit.add_argument("--user", required=True, metavar="NAME", help="who makes the edit (recorded in the run)")
     edit.add_argument("--out", required=True, metavar="NEW_RUN_DIR", help="folder for the new run (must not exist)")
-    edit.add_argument("--portfolio", metavar="FILE", help="the run's portfolio file (needed for merge, split, reduce)")
+    edit.add_argument("--portfolio", metavar="FILE",
+                      help="the run's portfolio file; merge, split and reduce need it only for a run that "
+                           "does not keep its portfolio (runs saved before they did)")
     edit.add_argument("--mapping", metavar="FILE.json", help="the role mapping the run was made with")
     edit.set_defaults(func=edit_command)
 
@@ -56,9 +59,9 @@ def edit_command(args: argparse.Namespace) -> int:
     else:
         edit = edits.reduce(args.reduce, user=user)
     portfolio = _portfolio(args) if args.portfolio else None
-    if portfolio is None and edit["action"] != "rename":
-        raise UsageError(f"--{edit['action']} recomputes the persona profiles: give the run's portfolio "
-                         "with --portfolio FILE (and --mapping if the run used one).")
+    if portfolio is None and edit["action"] != "rename" and run.portfolio is None:
+        raise UsageError(f"--{edit['action']} recomputes the persona profiles and run {run.run_id} does not "
+                         "keep its portfolio: give it with --portfolio FILE (and --mapping if the run used one).")
     updated = apply_edit(run, edit, portfolio)
     out = updated.save(Path(args.out), created_by=user)
     _record_edit(out, edit)

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from explain.settings import RiskSettings
 from personas.settings import RunSettings
 from core.errors import UsageError, UserError
 from portfolio.cli import EXIT_RULE, add_target_options, check_target_options
@@ -45,6 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--one-process", action="store_true",
                      help="fit the risk model in this process after discovery instead of alongside it "
                           "in a second process (same result, slower on two or more cores)")
+    run.add_argument("--rights-and-vulnerability-as-features", action="store_true",
+                     help="let dispute, channel objection, time-barred, over-indebtedness and insolvency columns "
+                          "into the risk model (default: they feed the guardrails only; the model card says which)")
     run.set_defaults(func=run_command)
 
     assign = subparsers.add_parser(
@@ -134,7 +138,10 @@ def run_command(args: argparse.Namespace) -> int:
     if coding is not None:
         print(f"  {coding.describe()}", file=sys.stderr)
     _print_currency(portfolio_currency(portfolio.frame, portfolio.roles, settings.currency))
-    result = run_pipeline(portfolio, settings, progress=_progress)
+    risk_settings = None
+    if args.rights_and_vulnerability_as_features:
+        risk_settings = RiskSettings(rights_and_vulnerability_as_features=True)
+    result = run_pipeline(portfolio, settings, progress=_progress, risk_settings=risk_settings)
     out = result.save(Path(args.out), created_by=operator_name())
     _summary(result, out, time.perf_counter() - started)
     return 0

@@ -2,6 +2,10 @@
 
 Stages (each timed in seconds in ``run.json``): validation, features, discovery, map, profiles,
 risk model (when ``settings.target`` is set; shap and fairness are part of it), save.
+
+Every new run keeps its portfolio (``portfolio.parquet``, direct identifiers left out; see
+:mod:`application.run_portfolio`), and edits of a run carry it over, so the review, the CLI and
+an account-level export work on exactly the accounts the run was made from.
 """
 from __future__ import annotations
 
@@ -24,13 +28,14 @@ from personas.features import FeatureBuilder, feature_columns
 from personas.names import name_personas
 from personas.profiles import build_profiles, outcome_columns
 from application.risk_step import RISK_SKIPPED, RiskStep, start_risk_step
+from application.run_portfolio import RunPortfolio, run_portfolio
 from personas.settings import RunSettings
 from application.numba_cache import enable_disk_cache
 from core.errors import UserError
 from portfolio.columns import column_records
 from portfolio.currency import portfolio_currency
 from portfolio.target import TargetCoding, check_target
-from runs import RunFolder, new_run_id, open_run, save_run
+from runs import PORTFOLIO, RunFolder, new_run_id, open_run, save_run
 
 Progress = Callable[[str, float], None] | None
 MIN_ROWS = 50
@@ -51,6 +56,8 @@ class RunResult:
     risk: Any = None
     features: np.ndarray | None = field(default=None, repr=False)  # in memory only, for edits
     folder: RunFolder | None = field(default=None, repr=False)  # set once saved or loaded
+    #: The run's copy of its portfolio (``None`` for a run saved before runs kept one).
+    portfolio: RunPortfolio | None = field(default=None, repr=False)
 
     @property
     def parent_run_id(self) -> str | None:
@@ -86,7 +93,8 @@ class _Laps:
         self._since = now
 
 
-def run_pipeline(portfolio: Any, settings: RunSettings | None = None, progress: Progress = None) -> RunResult:
+def run_pipeline(portfolio: Any, settings: RunSettings | None = None, progress: Progress = None, *,
+                 risk_settings: Any = None) -> RunResult:
     """Find personas in ``portfolio`` (``portfolio.load.Portfolio``) and, with a target, score risk.
 
     Parameters
@@ -96,6 +104,9 @@ def run_pipeline(portfolio: Any, settings: RunSettings | None = None, progress: 
     settings : RunSettings
     progress : callable(stage: str, fraction: float), optional
         Called as the run advances (fraction 0..1 of the whole run).
+    risk_settings : explain.settings.RiskSettings, optional
+        How the risk model is fitted (e.g. ``rights_and_vulnerability_as_features``); seed, language
+        and currency always come from ``settings``.
     """
     settings = settings or RunSettings()
     report = progress or (lambda stage, fraction: None)
@@ -105,7 +116,7 @@ def run_pipeline(portfolio: Any, settings: RunSettings | None = None, progress: 
     frame = _validated_frame(portfolio, settings)
     lap("validation")
 
-    risk_step = start_risk_step(frame, portfolio.roles, settings)  # runs alongside discovery
+    risk_step = start_risk_step(frame, portfolio.roles, settings, risk_settings)  # runs alongside discovery
     try:
         with risk_step.share_cores() if risk_step is not None else nullcontext():
             result = _personas_and_risk(portfolio, frame, settings, risk_step, report, lap)
@@ -155,10 +166,13 @@ def _personas_and_risk(portfolio, frame, settings, risk_step, report, lap) -> Ru
         lap("risk model")
         if risk_step.mode == "child process":  # "risk model" above is only the wait after discovery
             lap.timings["risk model (second process, alongside discovery)"] = round(sum(risk.timings.values()), 3)
+    kept = run_portfolio(portfolio)
+    lap("portfolio copy")
     meta = _meta(portfolio, settings, frame, builder, model, accounts, lap.timings, outcomes, risk_section)
+    meta["portfolio"] = kept.section(portfolio.sha256)
     if risk is not None:  # the model card lists every column and every excluded row with its reason
         risk.data_summary = _data_summary(portfolio, meta, settings)
-    return RunResult(meta["run_id"], meta, accounts, profiles, model, builder, [], risk, X)
+    return RunResult(meta["run_id"], meta, accounts, profiles, model, builder, [], risk, X, portfolio=kept)
 
 
 def _validated_frame(portfolio: Any, settings: RunSettings) -> pd.DataFrame:
@@ -374,17 +388,18 @@ def apply_edit(result: RunResult, edit: dict[str, Any], portfolio: Any = None) -
         _apply_names(accounts, profiles, model.names_)
         meta = _edited_meta(result, done)
         return RunResult(meta["run_id"], meta, accounts, profiles, model, result.builder,
-                         result.edits + [done], result.risk, result.features)
+                         result.edits + [done], result.risk, result.features, portfolio=result.portfolio)
+    if portfolio is not None and portfolio.sha256 != result.meta["data_sha256"]:
+        raise UserError("The open portfolio is not the one this run was made from; edits change "
+                        "personas only on the run's own data.")
+    portfolio = portfolio if portfolio is not None else _kept_portfolio(result)
+    if portfolio is None:
+        raise UserError("This edit recomputes the persona profiles and needs the run's portfolio, which "
+                        "this run (saved before runs kept their portfolio) does not hold: open the same "
+                        "portfolio and try again.")
     X = result.features
     if X is None:
-        if portfolio is None:
-            raise UserError("This edit needs the run's portfolio: open the same portfolio and try again.")
-        if portfolio.sha256 != result.meta["data_sha256"]:
-            raise UserError("The open portfolio is not the one this run was made from; edits change "
-                            "personas only on the run's own data.")
         X = result.builder.transform(portfolio.frame.reset_index(drop=True))
-    if portfolio is None:
-        raise UserError("This edit needs the run's portfolio to recompute the persona profiles.")
     frame = _with_coded_target(portfolio, RunSettings.from_dict(result.meta["parameters"]["settings"]))
     model = result.model.copy_for_edit()
     before = model.reference_labels_.copy()
@@ -403,7 +418,29 @@ def apply_edit(result: RunResult, edit: dict[str, Any], portfolio: Any = None) -
     meta = _edited_meta(result, done,
                         metrics=dict(result.meta["metrics"], personas=int(accounts["persona_id"].nunique())))
     return RunResult(meta["run_id"], meta, accounts, profiles, model, result.builder,
-                     result.edits + [done], result.risk, X)
+                     result.edits + [done], result.risk, X, portfolio=result.portfolio)
+
+
+@dataclass(frozen=True)
+class _KeptPortfolio:
+    """The run's own copy standing in for the upload in an edit (same rows, same data hash)."""
+
+    frame: pd.DataFrame
+    sha256: str
+    source_name: str
+    row_numbers: pd.Series | None = None
+
+
+def _kept_portfolio(result: RunResult) -> _KeptPortfolio | None:
+    """The run's copy of its portfolio when it holds every column the edit reads, else ``None``."""
+    if result.portfolio is None:
+        return None
+    frame = result.portfolio.frame
+    settings = result.meta["parameters"]["settings"]
+    needed = set(result.builder.used_columns) | {settings.get("target")} - {None}
+    if not needed <= set(frame.columns):
+        return None
+    return _KeptPortfolio(frame, result.meta["data_sha256"], str(result.meta.get("source_name", "")))
 
 
 def _relabel_merges(labels: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
@@ -475,6 +512,11 @@ def _save(result: RunResult, directory: Path, created_by: str | None) -> Path:
         _write_json(staging / "edits.json", result.edits)
         if result.risk is not None:
             result.risk.save(staging)
+        if result.portfolio is not None:
+            (staging / PORTFOLIO).write_bytes(result.portfolio.parquet)
+            meta["portfolio"] = result.portfolio.section(meta["data_sha256"])
+        else:
+            meta.pop("portfolio", None)
         meta["timings"] = dict(meta["timings"], save=round(time.perf_counter() - started, 3))
         _write_json(staging / "run.json", meta)
 
@@ -522,8 +564,9 @@ def load_run(directory: str | Path | RunFolder) -> RunResult:
     accounts = folder.read_parquet("accounts.parquet")
     profiles = folder.read_json("personas.json")
     model.search_ = meta.get("settings_search")
+    kept = folder.read_bytes(PORTFOLIO) if folder.has(PORTFOLIO) else None
     return RunResult(meta["run_id"], meta, accounts, profiles, model, builder, edits, load_risk(folder),
-                     None, folder)
+                     None, folder, None if kept is None else RunPortfolio.from_bytes(kept, meta.get("portfolio")))
 
 
 def assign_portfolio(run_dir: str | Path, portfolio: Any) -> pd.DataFrame:

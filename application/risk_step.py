@@ -116,10 +116,12 @@ class RiskStep:
         return None
 
 
-def start_risk_step(frame: pd.DataFrame, roles: Any, settings: Any) -> RiskStep | None:
+def start_risk_step(frame: pd.DataFrame, roles: Any, settings: Any, risk_settings: Any = None) -> RiskStep | None:
     """Start the risk step for a run (``settings``: :class:`personas.settings.RunSettings`).
 
-    Returns None when the run has no target.
+    ``risk_settings`` (:class:`explain.settings.RiskSettings`, default: the defaults) says how the
+    model is fitted; its seed, language and currency are always the run's. Returns None when the
+    run has no target.
     """
     if not settings.target:
         return None
@@ -127,7 +129,8 @@ def start_risk_step(frame: pd.DataFrame, roles: Any, settings: Any) -> RiskStep 
     from portfolio.currency import portfolio_currency
 
     currency = portfolio_currency(frame, roles, getattr(settings, "currency", None)).code
-    risk_settings = RiskSettings(seed=settings.seed, language=settings.language, currency=currency)
+    risk_settings = replace(risk_settings or RiskSettings(), seed=settings.seed, language=settings.language,
+                            currency=currency)
     job = RiskJob(_columns_for_risk(frame, roles, settings), roles, settings.target, settings.target_event,
                   risk_settings)
     if not settings.parallel_risk:

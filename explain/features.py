@@ -1,7 +1,10 @@
 """Which columns feed the risk model, the outcome as an event vector, and the feature encoding.
 
-The model sees exactly ``roles.features`` plus ``balance`` and ``days_past_due``; account ids, PII,
+The model sees ``roles.features`` plus ``balance`` and ``days_past_due``; account ids, PII,
 sensitive attributes, outcome (target) and truth columns never do (:func:`model_features` asserts it).
+Columns that record a debtor exercising a right or a vulnerability (:data:`GUARDRAIL_MEANINGS`:
+dispute, channel objection, time-barred, over-indebtedness, insolvency) feed the guardrails, not the
+model, unless ``RiskSettings.rights_and_vulnerability_as_features`` is on (:func:`guardrail_columns`).
 
 Categorical features are ordinal-encoded here (codes as floats, missing as NaN) and the trees split
 on the codes as numbers. shap 0.51's TreeExplainer does not read the categorical (bitset) splits of
@@ -17,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import UserError
+from portfolio.meanings import ColumnMeanings, Meaning
 
 ALWAYS_FEATURES = ("balance", "days_past_due")
 NEVER_FEATURE_ROLES = ("pii", "sensitive", "target", "truth", "excluded", "account_id")
@@ -38,11 +42,49 @@ def forbidden_columns(roles: Any, target: str | None = None) -> set[str]:
     return banned
 
 
-def model_features(frame: pd.DataFrame, roles: Any, target: str | None = None) -> list[str]:
-    """The model's features: ``roles.features`` + balance + days_past_due, present in ``frame``."""
+#: Meanings of columns that record a debtor exercising a right or a vulnerability, with why each
+#: belongs to the guardrails rather than to the score. ``opt_out`` covers every channel.
+GUARDRAIL_MEANINGS: dict[str, str] = {
+    Meaning.DISPUTE: "records a right exercised: the debtor disputes the claim",
+    Meaning.OPT_OUT: "records a right exercised: the debtor objected to a contact channel (Art. 21 GDPR)",
+    Meaning.TIME_BARRED: "records a legal defence: the claim is time-barred",
+    Meaning.OVER_INDEBTED: "records a vulnerability: over-indebtedness or hardship",
+    Meaning.INSOLVENCY: "records a vulnerability: insolvency proceedings",
+}
+LEFT_OUT = "feeds the guardrails (the account-level rules), not the risk score"
+LET_IN = "a model feature because the risk setting rights_and_vulnerability_as_features is on"
+
+
+def guardrail_columns(frame: pd.DataFrame, roles: Any, *, as_features: bool = False) -> list[dict[str, Any]]:
+    """The columns of ``frame`` whose meaning is in :data:`GUARDRAIL_MEANINGS`, in frame order.
+
+    Each is ``{"column", "meaning", "in_model", "reason"}``; ``in_model`` is ``as_features`` for
+    columns the roles make features (others never feed the model anyway). Meanings come from the
+    column model (``roles.meanings``), so a German "Einwand erhoben" counts like "dispute_flag".
+    """
+    meanings = ColumnMeanings.of(roles)
+    features = set(getattr(roles, "features", []) or [])
+    found = []
+    for column in frame.columns:
+        meaning = meanings.meaning_of(column)
+        kind = meaning.split(".")[0] if meaning else None
+        if kind not in GUARDRAIL_MEANINGS:
+            continue
+        in_model = as_features and column in features
+        found.append({"column": str(column), "meaning": meaning, "in_model": bool(in_model),
+                      "reason": f"{GUARDRAIL_MEANINGS[kind]}; {LET_IN if in_model else LEFT_OUT}"})
+    return found
+
+
+def model_features(frame: pd.DataFrame, roles: Any, target: str | None = None, *,
+                   rights_and_vulnerability: bool = False) -> list[str]:
+    """The model's features: ``roles.features`` + balance + days_past_due, present in ``frame``,
+    without the columns :func:`guardrail_columns` lists unless ``rights_and_vulnerability``."""
     wanted = list(ALWAYS_FEATURES) + [c for c in roles.features if c not in ALWAYS_FEATURES]
     banned = forbidden_columns(roles, target)
-    features = [c for c in wanted if c in frame.columns and c not in banned]
+    guarded = {g["column"] for g in guardrail_columns(frame, roles, as_features=rights_and_vulnerability)
+               if not g["in_model"]}
+    features = [c for c in wanted if c in frame.columns and c not in banned and str(c) not in guarded]
     leaked = set(features) & banned
     assert not leaked, f"protected, PII, outcome or truth columns among the model features: {leaked}"
     missing = [c for c in ALWAYS_FEATURES if c not in frame.columns]

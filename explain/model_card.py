@@ -1,7 +1,10 @@
 """The model card (Mitchell et al. 2019), written from the actual run: Markdown for people and files.
 
 Every section is filled from the run's figures; nothing is a placeholder. The score direction is
-stated in every section that shows a score.
+stated in every section that shows a score. The card says truthfully where a person decides (the
+persona strategy, approved per persona) and what is automated per account (score, persona, rules),
+with what GDPR Art. 22 requires of that, and which columns recording rights exercised or
+vulnerability were kept out of the model (or, when a setting let them in, that they were used).
 """
 from __future__ import annotations
 
@@ -56,6 +59,7 @@ def _details(risk: "RiskResult") -> str:
 - Output: {DIRECTION}. Outcome column `{risk.target}`, read as "1 = {risk.target_event}".
 - Features ({len(risk.features)}): {', '.join(f'`{f}`' for f in risk.features)}. Categorical features
   ({cats}) are encoded as level codes so that SHAP values are exact.
+- Columns recording rights exercised or vulnerability: {_rights_line(risk)}
 - Calibration: {'yes, ' + str(cal['method']) if cal['calibrated'] else 'no'}; {cal['reason']}.
 - Explanations: SHAP TreeExplainer (shap {risk.versions.get('shap', '?')}) on the log-odds of NOT paying;
   base value {risk.shap.base_value:.3f} log-odds; base value + SHAP values = model output, checked to 1e-6
@@ -70,9 +74,21 @@ def _intended_use(risk: "RiskResult") -> str:
   compliance reviewers understand what drives the score. The {DIRECTION}.
 - Primary users: risk analysts, compliance reviewers and managers of a collections team, trained in reading
   probabilities and SHAP explanations.
-- Every action on an account or a persona is decided by a person who has looked at the account; the score
-  is one input to that decision (GDPR Art. 22, EU AI Act Art. 14 human oversight). Reviewers may override or
-  disregard the score for any account or persona and can stop its use.
+- **What a person reviews:** the strategy of each persona (channel, tone, offer and escalation steps). An
+  analyst proposes it and a manager approves it, persona by persona, after seeing the persona's evidence and
+  the rule checks; compliance can veto it. A person does not look at each account when approving a persona:
+  approving a persona's strategy is not a review of every account in it.
+- **What is automated per account:** the risk score (this model), the persona an account is assigned to
+  (the persona model), and the application of the account-level rules to the approved strategy (hardship,
+  dispute, time-barred claim, channel objection, insolvency), which removes or changes steps without a person.
+- **GDPR Art. 22:** no decision with a significant effect on a debtor may rest solely on this automated
+  processing. Significant steps (court dunning, handing the claim to a collection agency, a credit-bureau
+  report) for accounts that need review (uncertain persona assignment, or rules that could not be applied
+  with confidence) are routed to a person before anything is sent. A debtor may ask for a person to review
+  the treatment of their account, state their view and contest it (Art. 22(3)), and may ask which data were
+  used and how (Art. 15: the per-account reasons below).
+- Human oversight (EU AI Act Art. 14): reviewers may override or disregard the score and the proposed
+  treatment for any persona or account (an account override needs a second person) and can stop its use.
 - **Automation bias:** a precise-looking number invites over-reliance. Check the reasons and the account's
   history before acting; a high score is not proof that a debtor will not pay.
 """
@@ -100,7 +116,34 @@ def _factors(risk: "RiskResult") -> str:
   ({', '.join(_bands(risk))}).
 - Columns never used as features (PII, protected, outcomes, planted labels, excluded):
   {', '.join(f'`{c}`' for c in risk.excluded_columns) or 'none present'}.
+- Rights exercised and vulnerability: {_rights_line(risk)}
 """
+
+
+def _rights_line(risk: "RiskResult") -> str:
+    """Which columns recording a right exercised or a vulnerability were left out of the model, or let in."""
+    columns = list(getattr(risk, "guardrail_columns", None) or [])
+    left_out = [g for g in columns if not g["in_model"]]
+    let_in = [g for g in columns if g["in_model"]]
+
+    def listed(items: list[dict]) -> str:
+        return ", ".join(f"`{_cell(g['column'])}` ({_cell(g['meaning'])})" for g in items)
+
+    parts = []
+    if left_out:
+        parts.append(f"left out of the model, because a debtor who disputes, objects or is vulnerable must not "
+                     f"look riskier for it; these columns feed the guardrails (the account-level rules) "
+                     f"instead: {listed(left_out)}.")
+    if let_in:
+        parts.append(f"**used as model features** because the risk setting rights_and_vulnerability_as_features "
+                     f"was turned on for this run: {listed(let_in)}. The score can then rise for a debtor who "
+                     "disputes, objects or is vulnerable; review that choice.")
+    if not parts:
+        state = "on" if risk.settings.rights_and_vulnerability_as_features else "off (the default)"
+        parts.append("the portfolio has no column recording a dispute, a channel objection, a time-barred claim, "
+                     "over-indebtedness or insolvency; such columns are left out of the model and feed the "
+                     f"guardrails (the setting rights_and_vulnerability_as_features is {state}).")
+    return " ".join(parts)
 
 
 def _bands(risk: "RiskResult") -> list[str]:
@@ -189,6 +232,7 @@ def _data_outside_a_run(risk: "RiskResult") -> str:
 - {risk.n_accounts:,} accounts were given to the model.
 - Columns used ({len(risk.features)}): {', '.join(f'`{f}`' for f in risk.features)}.
 - Columns never used as features (PII, protected, outcomes, planted labels, excluded): {never}.
+- Rights exercised and vulnerability: {_rights_line(risk)}
 """
 
 
@@ -226,11 +270,17 @@ def _columns_by_use(risk: "RiskResult", summary: dict) -> tuple[list[dict], list
     records = {c["column"]: dict(c) for c in summary.get("columns") or []}
     used = [records.get(f, {"column": f, "name": f, "role": "feature", "meaning": None, "reason": ""})
             for f in risk.features]
+    guarded = {g["column"]: g for g in getattr(risk, "guardrail_columns", None) or []}
+    for record in used:
+        if record["column"] in guarded:
+            record["reason"] = guarded[record["column"]]["reason"]
     unused = []
     for column, record in records.items():
         if column in risk.features:
             continue
-        if column == risk.target:
+        if column in guarded and record.get("role") == "feature":
+            record["role"], record["reason"] = "guardrail only", guarded[column]["reason"]
+        elif column == risk.target:
             record["role"], record["reason"] = "target", "the outcome the model learns (--target); never an input"
         elif column == summary.get("truth_col"):
             record["reason"] = "planted labels (--truth-col): evaluation only, never an input"
@@ -292,6 +342,8 @@ def _ethics(risk: "RiskResult") -> str:
 - Fairness screens are warnings, not verdicts: an adverse impact ratio below 0.8 (four-fifths rule) asks for a
   human look at why, and whether a persona's treatment must change.
 - Vulnerable or over-indebted debtors must get a hardship route (payment plan, debt advice), whatever the score.
+  Columns recording a dispute, a channel objection, a time-barred claim, over-indebtedness or insolvency feed
+  those rules, not the score, unless a reviewer turned that setting on (see Factors).
 - Debtors may ask which data were used and how (GDPR Art. 15): the per-account reasons and SHAP waterfall answer
   that. {len(risk.fairness.warnings)} fairness warning(s) were raised in this run.
 """

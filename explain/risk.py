@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from explain.fairness import FairnessReport, fairness_report
 from explain.features import (FeatureEncoder, check_both_outcomes, event_vector, forbidden_columns,
-                              model_features)
+                              guardrail_columns, model_features)
 from explain.metrics import bootstrap_metrics, gains_table, point_metrics, pr_points, reliability_points, roc_points
 from explain.model import RiskModel, fit_cross_validated
 from explain.model_io import RunReader, load_risk_model, risk_model_files
@@ -53,6 +53,10 @@ class RiskResult:
         SHAP values on the log-odds of NOT paying for every account (or a stated sample).
     fairness : FairnessReport
         group tables, adverse impact ratio, parity difference, proxy check and warnings.
+    guardrail_columns : list of dict
+        Columns recording a right exercised or a vulnerability (dispute, channel objection,
+        time-barred, over-indebtedness, insolvency): ``column``, ``meaning``, ``in_model`` (False
+        unless ``settings.rights_and_vulnerability_as_features``) and ``reason``.
     """
 
     target: str
@@ -81,6 +85,7 @@ class RiskResult:
     #: reason, each excluded row), set by the pipeline for the model card's Data section; ``None``
     #: when the model was fitted outside a run.
     data_summary: dict[str, Any] | None = None
+    guardrail_columns: list[dict[str, Any]] = field(default_factory=list)
 
     # ------------------------------------------------------------------ what pages ask for
     def roc_curve(self) -> pd.DataFrame:
@@ -176,7 +181,10 @@ class RiskResult:
             "score_direction": SCORE_DIRECTION, "scores": "out-of-fold",
             "algorithm": "scikit-learn HistGradientBoostingClassifier (categoricals as level codes)",
             "features": self.features, "categorical_features": self.categorical_features,
-            "never_features": self.excluded_columns, "rows": self.n_accounts,
+            "never_features": self.excluded_columns,
+            "guardrail_columns_in_model": self.settings.rights_and_vulnerability_as_features,
+            "guardrail_columns": [dict(g) for g in self.guardrail_columns],
+            "rows": self.n_accounts,
             "not_paid_rate": self.not_paid_rate, "cv_folds": self.cv_folds,
             "cv_iterations": self.cv_iterations,
             "calibrated": bool(self.calibration["calibrated"]),
@@ -221,7 +229,8 @@ class RiskResult:
     def _meta(self) -> dict[str, Any]:
         return {"target": self.target, "target_event": self.target_event, "settings": self.settings.to_dict(),
                 "features": self.features, "categorical_features": self.categorical_features,
-                "excluded_columns": self.excluded_columns, "n_accounts": self.n_accounts,
+                "excluded_columns": self.excluded_columns, "guardrail_columns": self.guardrail_columns,
+                "n_accounts": self.n_accounts,
                 "not_paid_rate": self.not_paid_rate, "metrics": self.metrics,
                 "metrics_uncalibrated": self.metrics_uncalibrated, "calibration": self.calibration,
                 "shap": self.shap.meta(), "persona_risk": {str(k): v for k, v in self.persona_risk.items()},
@@ -253,7 +262,8 @@ class RiskResult:
             persona_risk={int(k): v for k, v in meta["persona_risk"].items()}, fairness=fairness,
             model=load_risk_model(reader.read_bytes),
             cv_iterations=meta["cv_iterations"], timings=meta["timings"], versions=meta["versions"],
-            saved_card=reader.read_text("model_card.md"))
+            saved_card=reader.read_text("model_card.md"),
+            guardrail_columns=list(meta.get("guardrail_columns") or []))  # none recorded before they existed
 
 
 def fit_risk_model(frame: pd.DataFrame, roles: Any, target: str, target_event: str = "paid",
@@ -288,7 +298,8 @@ def _fit(frame, roles, target, target_event, persona_ids, settings, progress) ->
     started = time.perf_counter()
     event, account_ids = _checked_inputs(frame, target, target_event, settings)
     frame = frame.reset_index(drop=True)
-    features = model_features(frame, roles, target)
+    features = model_features(frame, roles, target,
+                              rights_and_vulnerability=settings.rights_and_vulnerability_as_features)
     encoder = FeatureEncoder(features, settings.max_categories).fit(frame)
     fit = fit_cross_validated(frame, event, encoder, settings, progress)
     timings = {"risk model": time.perf_counter() - started}
@@ -320,7 +331,8 @@ def _fit(frame, roles, target, target_event, persona_ids, settings, progress) ->
         metrics_uncalibrated=point_metrics(event, fit.oof_uncalibrated), calibration=fit.calibration.to_dict(),
         curves=curves, shap=shap_table, persona_table=None, persona_risk={},
         fairness=fairness, model=fit.model, cv_iterations=fit.iterations,
-        timings={k: round(v, 3) for k, v in timings.items()}, versions=_versions())
+        timings={k: round(v, 3) for k, v in timings.items()}, versions=_versions(),
+        guardrail_columns=guardrail_columns(frame, roles, as_features=settings.rights_and_vulnerability_as_features))
     return result if persona_ids is None else result.with_personas(persona_ids)
 
 

@@ -75,6 +75,14 @@ class RiskSettings:
         accounts for no change in a flag). The report states the sample size.
     age_bands : tuple
         Left edges of the age bands (years); the last band is open-ended.
+    rights_and_vulnerability_as_features : bool
+        Whether columns that record a debtor exercising a right (dispute, objection / opt-out to a
+        channel, time-barred claim) or a vulnerability (over-indebtedness, insolvency) may be model
+        features. Default False: they feed the guardrails (the account-level rules), not the score,
+        so that disputing a claim or objecting to a channel never makes a debtor look riskier and
+        vulnerability is protected, not scored. True lets the model use them; run.json and the model
+        card then say so, column by column. Which column means what comes from the column model
+        (:mod:`portfolio.meanings`), whatever the column is called.
     """
 
     cv_folds: int | None = None
@@ -103,6 +111,7 @@ class RiskSettings:
     proxy_auc_threshold: float = 0.65
     proxy_max_rows: int = 10_000
     age_bands: tuple[int, ...] = field(default=(18, 30, 45, 60))
+    rights_and_vulnerability_as_features: bool = False
 
     def __post_init__(self) -> None:
         if self.language not in LANGUAGES:

@@ -11,6 +11,9 @@ from its name here: ``flag_shares`` holds, for every yes/no column with a meanin
 over-indebted, time-barred, insolvency, opt-out per channel ...), the share and count of the
 persona's accounts flagged, and ``column_meanings`` the meaning of every column the profile
 summarises, so that proposals and names read the profile without matching names.
+``missing_shares`` holds, for every used column with missing values, the share of the persona's
+and of the portfolio's accounts without a value, so that a persona defined by missing data is named
+so (the distinguishing features are computed on imputed values and cannot show it).
 """
 from __future__ import annotations
 
@@ -120,6 +123,7 @@ def build_profiles(frame: pd.DataFrame, assignments: pd.DataFrame, builder: Feat
     ind_mean = indicators.mean()
     ind_std = np.sqrt(ind_mean * (1 - ind_mean)).replace(0, np.nan)
     groups = pd.Series(labels)
+    missing = _missing_columns(builder, frame)
     z_by, raw_by, ind_by = z.groupby(groups).mean(), raw.groupby(groups).median(), indicators.groupby(groups).mean()
     total_balance = balance.sum() or 1.0
     profiles = []
@@ -151,10 +155,24 @@ def build_profiles(frame: pd.DataFrame, assignments: pd.DataFrame, builder: Feat
             "distinguishing": distinguishing[:TOP_DISTINGUISHING],
             "categorical_shares": _categorical_shares(builder, frame, members),
             "flag_shares": {m: _flag_share(flags[m][members], column) for m, column in flag_columns.items()},
+            "missing_shares": {c: {"persona": round(float(v[members].mean()), 4), "portfolio": round(float(v.mean()), 4)}
+                               for c, v in missing.items()},
             "column_meanings": dict(meanings),
             "needs_review_count": int(review[members].sum()),
         })
     return profiles
+
+
+def _missing_columns(builder: FeatureBuilder, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """True where an account has no value, for each used column with any value missing."""
+    out = {}
+    for spec in builder.specs_:
+        series = frame[spec["column"]]
+        absent = (series.isna() if spec["kind"] == "categorical"
+                  else pd.to_numeric(series, errors="coerce").isna()).to_numpy(bool)
+        if absent.any():
+            out[str(spec["column"])] = absent
+    return out
 
 
 def _flag_share(flagged: np.ndarray, column: str) -> dict[str, Any]:

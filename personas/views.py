@@ -43,7 +43,8 @@ def card(profile: dict[str, Any], top: int = 3) -> dict[str, Any]:
             "share_accounts": _pct(profile["share_accounts"]), "share_balance": _pct(profile["share_balance"]),
             "pay_rate": _pct(profile.get("pay_rate")), "mean_recovery": _num(profile.get("mean_recovery"), 2),
             "mean_risk_score": _pct(profile.get("mean_risk_score")), "features": features,
-            "needs_review": profile["needs_review_count"]}
+            "needs_review": profile["needs_review_count"],
+            "descriptors": " · ".join(profile.get("descriptors") or [])}
 
 
 def comparison_table(profiles: list[dict[str, Any]], persona_ids: list[int]) -> pd.DataFrame:

@@ -13,6 +13,7 @@ meanings (``"protected.age"``, ``"outcome.not_paid"``; see :mod:`portfolio.vocab
 """
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterable, Mapping
@@ -45,15 +46,23 @@ class Meaning:
     ORIGINAL_AMOUNT = "original_amount"  #: the amount first owed
     TENURE = "tenure"  #: how long the customer relationship lasts (months on book)
     DIGITAL_ACTIVITY = "digital_activity"  #: portal / app log-ins
+    TITLED = "titled"  #: an enforceable title exists (Vollstreckungstitel: judgment, enforcement order) (flag)
+    ACKNOWLEDGED_ON = "acknowledged_on"  #: date the debtor acknowledged the claim (§ 212 BGB restart)
+    LAST_PAYMENT_ON = "last_payment_on"  #: date of the latest part-payment (§ 212 BGB restart)
+    LAST_CONVERSATION_ON = "last_conversation_on"  #: date of the latest conversation with the debtor
     ATTEMPTS = "contact_attempts"  #: prefix: contact attempts per channel
     RESPONSES = "contact_responses"  #: prefix: responses per channel
     OPT_OUT = "opt_out"  #: prefix: opt-out / objection per channel (flag)
+    OPT_IN = "opt_in"  #: prefix: the debtor's consent to a channel, e.g. WhatsApp (flag)
 
     CHANNELS = ("sms", "email", "letter", "phone", "app_push", "whatsapp")
-    PER_CHANNEL = (ATTEMPTS, RESPONSES, OPT_OUT)
+    PER_CHANNEL = (ATTEMPTS, RESPONSES, OPT_OUT, OPT_IN)
     SINGLE = (PAYMENTS_SO_FAR, BROKEN_PROMISES, PARTIAL_PAYMENT_RATIO, BEST_RESPONSE_HOUR, PAYMENT_METHOD,
               DISPUTE, OVER_INDEBTED, TIME_BARRED, INSOLVENCY, CUSTOMER_ACTIVE, CONTRACT_ENDED, DUE_DATE, CURRENCY,
-              ORIGINAL_AMOUNT, TENURE, DIGITAL_ACTIVITY)
+              ORIGINAL_AMOUNT, TENURE, DIGITAL_ACTIVITY, TITLED, ACKNOWLEDGED_ON, LAST_PAYMENT_ON,
+              LAST_CONVERSATION_ON)
+    #: Meanings whose column holds dates (German ``15.03.2021`` or ISO; read with :func:`date_values`).
+    DATES = (DUE_DATE, ACKNOWLEDGED_ON, LAST_PAYMENT_ON, LAST_CONVERSATION_ON)
     #: Yes/no facts about an account; profiles carry their shares (set below the class).
     FLAGS: tuple[str, ...] = ()
     ALL: tuple[str, ...] = ()
@@ -70,10 +79,15 @@ class Meaning:
     def opt_out(channel: str) -> str:
         return f"{Meaning.OPT_OUT}.{channel}"
 
+    @staticmethod
+    def opt_in(channel: str) -> str:
+        return f"{Meaning.OPT_IN}.{channel}"
+
 
 Meaning.FLAGS = (Meaning.DISPUTE, Meaning.OVER_INDEBTED, Meaning.TIME_BARRED, Meaning.INSOLVENCY,
-                 Meaning.CUSTOMER_ACTIVE, Meaning.CONTRACT_ENDED) + tuple(
-    Meaning.opt_out(channel) for channel in Meaning.CHANNELS)
+                 Meaning.CUSTOMER_ACTIVE, Meaning.CONTRACT_ENDED, Meaning.TITLED) + tuple(
+    Meaning.opt_out(channel) for channel in Meaning.CHANNELS) + tuple(
+    Meaning.opt_in(channel) for channel in Meaning.CHANNELS)
 Meaning.ALL = Meaning.SINGLE + tuple(f"{kind}.{channel}" for kind in Meaning.PER_CHANNEL
                                      for channel in Meaning.CHANNELS)
 
@@ -98,6 +112,10 @@ LABELS: dict[str, dict[str, str]] = {
     Meaning.ORIGINAL_AMOUNT: {"en": "original amount", "de": "Ursprungsbetrag"},
     Meaning.TENURE: {"en": "months on book", "de": "Vertragsdauer Monate"},
     Meaning.DIGITAL_ACTIVITY: {"en": "portal log-ins", "de": "Portal-Logins"},
+    Meaning.TITLED: {"en": "titled claim", "de": "Tituliert"},
+    Meaning.ACKNOWLEDGED_ON: {"en": "acknowledged on", "de": "Anerkannt am"},
+    Meaning.LAST_PAYMENT_ON: {"en": "last part-payment on", "de": "Letzte Teilzahlung am"},
+    Meaning.LAST_CONVERSATION_ON: {"en": "last conversation on", "de": "Letztes Gespräch am"},
 }
 CHANNEL_LABELS = {"sms": ("SMS", "SMS"), "email": ("e-mail", "E-Mail"), "letter": ("letter", "Brief"),
                   "phone": ("phone", "Telefon"), "app_push": ("app push", "App-Push"),
@@ -106,6 +124,7 @@ for _channel, (_en, _de) in CHANNEL_LABELS.items():
     LABELS[Meaning.attempts(_channel)] = {"en": f"contact attempts by {_en}", "de": f"Kontaktversuche {_de}"}
     LABELS[Meaning.responses(_channel)] = {"en": f"responses by {_en}", "de": f"Reaktionen {_de}"}
     LABELS[Meaning.opt_out(_channel)] = {"en": f"{_en} opt-out", "de": f"Widerspruch {_de}"}
+    LABELS[Meaning.opt_in(_channel)] = {"en": f"{_en} opt-in", "de": f"Einwilligung {_de}"}
 for _meaning in Protected.ALL + Outcome.ALL:
     LABELS[_meaning] = {"en": _meaning.replace(".", ": ").replace("_", " "),
                         "de": _meaning.replace(".", ": ").replace("_", " ")}
@@ -138,6 +157,9 @@ _RESPONSE_WORDS = ("responses", "response", "responded", "replies", "reply", "an
 # Only words that say "attempts": a bare count ("n_calls_30d", "Anzahl SMS") may be a window or a direction.
 _ATTEMPT_WORDS = ("attempts", "attempt", "versuche", "~versuch", "sent", "gesendet", "versendet", "verschickt",
                   "~versand", "contacts", "kontakte", "dials")
+# Consent to a channel ("whatsapp_opt_in": the reader drops "in" as a unit word, so "opt" without "out").
+_OPT_IN_WORDS = ("optin", "consent", "consented", "permission", "einwilligung", "~einwilligung",
+                 "zustimmung", "~zustimmung", "~einverstaendnis", "erlaubt")
 
 #: Single meanings by name, in the order they are tried (earlier rules win).
 RULES: tuple[NameRule, ...] = (
@@ -190,11 +212,33 @@ RULES: tuple[NameRule, ...] = (
     NameRule(Meaning.CUSTOMER_ACTIVE, any_of=("active customer", "customer active", "contract active",
                                               "active contract", "customer is active"),
              german=("aktiv", "aktiver kunde", "kunde aktiv", "vertrag aktiv", "~bestandskunde", "~aktivkunde")),
+    # A flag; the value check keeps an academic "Titel" (Dr., Prof.) and a title's date out.
+    NameRule(Meaning.TITLED, any_of=("titled", "title", "has title", "enforceable title", "titled claim",
+                                     "judgment", "judgement", "court order", "enforcement order"),
+             german=("~tituliert", "~titel", "~titulierung", "~vollstreckungsbescheid", "~urteil")),
+)
+
+#: Date meanings by name; a column holds one only when its values are dates (:func:`looks_like_date_column`),
+#: so "letzte Teilzahlung" holding amounts is not a date.
+DATE_RULES: tuple[NameRule, ...] = (
+    NameRule(Meaning.ACKNOWLEDGED_ON, any_of=("acknowledged", "acknowledged on", "acknowledgement date",
+                                              "acknowledgment date", "date acknowledged", "acknowledg*"),
+             german=("anerkannt", "anerkannt am", "~anerkenntnis", "~anerkennung", "~schuldanerkenntnis")),
+    NameRule(Meaning.LAST_PAYMENT_ON, any_of=("last payment", "last payment on", "last paid", "last paid on",
+                                              "date of last payment", "last partial payment", "last part payment",
+                                              "most recent payment"),
+             german=("letzte zahlung", "letzte teilzahlung", "~letztzahlung", "letzte rate", "zuletzt gezahlt",
+                     "zuletzt bezahlt", "letzter zahlungstag")),
+    NameRule(Meaning.LAST_CONVERSATION_ON, any_of=("last conversation", "conversation date", "last spoke",
+                                                   "last talked", "last rpc", "last right party contact",
+                                                   "right party contact date"),
+             german=("~gespraech", "~telefonat", "letztes gespraech", "letztes telefonat")),
 )
 
 #: Meanings whose column must hold yes/no values; the first group may also hold counts.
 _FLAG_OR_COUNT = {Meaning.DISPUTE, Meaning.OVER_INDEBTED, Meaning.TIME_BARRED, Meaning.INSOLVENCY}
-_STRICT_FLAGS = {Meaning.CUSTOMER_ACTIVE, Meaning.CONTRACT_ENDED}
+_STRICT_FLAGS = {Meaning.CUSTOMER_ACTIVE, Meaning.CONTRACT_ENDED, Meaning.TITLED}
+_STRICT_DATES = {Meaning.ACKNOWLEDGED_ON, Meaning.LAST_PAYMENT_ON, Meaning.LAST_CONVERSATION_ON}
 _NUMBERS = {Meaning.PAYMENTS_SO_FAR, Meaning.BROKEN_PROMISES, Meaning.PARTIAL_PAYMENT_RATIO,
             Meaning.BEST_RESPONSE_HOUR, Meaning.ORIGINAL_AMOUNT, Meaning.TENURE, Meaning.DIGITAL_ACTIVITY}
 CURRENCY_CODES = frozenset({"EUR", "USD", "GBP", "CHF", "PLN", "CZK", "SEK", "NOK", "DKK", "HUF", "RON", "BGN",
@@ -209,9 +253,10 @@ def _channel_meaning(words: tuple[str, ...]) -> tuple[str, str] | None:
         return None
     name, channel_word = channel
     # consent is the opposite of an opt-out ("opt in" reads "opt": the reader drops "in" as a unit word)
-    if first_match(words, ("optin", "consent", "einwilligung", "~einwilligung")) or (
-            "opt" in words and "out" not in words):
-        return None
+    consent = first_match(words, _OPT_IN_WORDS) or (
+        "opt in" if ("opt" in words or "opted" in words) and "out" not in words else None)
+    if consent:
+        return Meaning.opt_in(name), f"{consent} + {channel_word}"
     kind_word = first_match(words, _OPT_OUT_WORDS)
     if kind_word:
         return Meaning.opt_out(name), f"{kind_word} + {channel_word}"
@@ -229,7 +274,7 @@ def _channel_meaning(words: tuple[str, ...]) -> tuple[str, str] | None:
 def meaning_by_name(name: object) -> tuple[str, str] | None:
     """``(meaning, synonym text)`` of a collections column by its name alone, else ``None``."""
     words = name_words(name)
-    return match_rules(words, RULES) or _channel_meaning(words)
+    return match_rules(words, RULES) or match_rules(words, DATE_RULES) or _channel_meaning(words)
 
 
 def _is_number_column(values: pd.Series) -> bool:
@@ -241,8 +286,10 @@ def fits_values(meaning: str, values: pd.Series | None) -> bool:
     if values is None or values.dropna().empty:
         return True
     kind = meaning.split(".")[0]
-    if meaning in _STRICT_FLAGS or kind == Meaning.OPT_OUT:
+    if meaning in _STRICT_FLAGS or kind in (Meaning.OPT_OUT, Meaning.OPT_IN):
         return looks_like_flag(values)
+    if meaning in _STRICT_DATES:
+        return looks_like_date_column(values)
     if meaning in _FLAG_OR_COUNT:
         return looks_like_flag(values) or (_is_number_column(values) and float(values.min()) >= 0)
     if meaning in _NUMBERS or kind in (Meaning.ATTEMPTS, Meaning.RESPONSES):
@@ -275,12 +322,91 @@ def detect_meaning(name: object, values: pd.Series | None = None) -> tuple[str, 
     if found is not None:
         meaning, synonym = found
         if fits_values(meaning, values):
-            return meaning, f"{label(meaning)}: matched {describe_synonym(synonym, RULES)} in '{name}'"
+            return meaning, f"{label(meaning)}: matched {describe_synonym(synonym, RULES + DATE_RULES)} in '{name}'"
     if values is not None:
         currency = currency_by_content(values)
         if currency:
             return Meaning.CURRENCY, f"{label(Meaning.CURRENCY)}: {currency}"
     return None
+
+
+# ---------------------------------------------------------------------------- dates
+#: Date formats tried, day first (German exports) before the US month-first form.
+DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d", "%d.%m.%y", "%d/%m/%Y", "%Y/%m/%d", "%d-%m-%Y", "%m/%d/%Y")
+#: Share of the filled cells that must read as dates for a text column to be a date column.
+DATE_MAJORITY = 0.8
+
+
+def _date_cell_text(value: Any) -> str | None:
+    """One cell as stripped text (``None`` when empty); an ISO timestamp keeps only its date."""
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, (pd.Timestamp, datetime.datetime, datetime.date)):
+        return value.strftime("%Y-%m-%d")
+    text = str(value).strip()
+    if len(text) > 10 and text[4:5] == "-" and text[10:11] in ("T", " "):
+        text = text[:10]
+    return text or None
+
+
+def _date_text(values: pd.Series) -> pd.Series:
+    """Cells as stripped text (``None`` when empty); an ISO timestamp keeps only its date."""
+    return values.astype("object").map(_date_cell_text)
+
+
+def date_values(values: pd.Series) -> pd.Series:
+    """A date column as ``datetime64`` (NaT where empty or unreadable), indexed like ``values``.
+
+    Reads datetime columns, date objects from spreadsheets and text in the format most of the
+    column's cells share out of :data:`DATE_FORMATS` (``15.03.2021`` before ``03/15/2021``).
+    Numbers are not dates (an Excel serial number would be a guess) and give NaT.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        out = pd.to_datetime(values)
+        out = out.dt.tz_localize(None) if getattr(out.dt, "tz", None) is not None else out
+        return out.astype("datetime64[ns]")
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    text = _date_text(values)
+    readings = [pd.to_datetime(text, format=fmt, errors="coerce") for fmt in DATE_FORMATS]
+    # The format most cells share decides; cells it cannot read are tried with the others in turn.
+    readings.sort(key=lambda parsed: -int(parsed.notna().sum()))  # stable: ties keep day-first order
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    for parsed in readings:
+        out = out.fillna(parsed.astype("datetime64[ns]"))
+    return out
+
+
+def date_value(value: Any) -> datetime.date | None:
+    """One cell as a date (German ``15.03.2021`` first, then the other :data:`DATE_FORMATS`), else ``None``."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    text = _date_cell_text(value)
+    if text is None:
+        return None
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def looks_like_date_column(values: pd.Series) -> bool:
+    """Whether a column holds dates (datetime values, or text of which most cells read as dates)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return True
+    filled = values.dropna()
+    if filled.empty or pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    present = _date_text(filled).dropna()
+    return bool(len(present)) and date_values(present).notna().mean() >= DATE_MAJORITY
 
 
 # ---------------------------------------------------------------------------- answering questions

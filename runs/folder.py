@@ -9,7 +9,9 @@ refuses the folder unless
 * every file in the folder is listed in the manifest with its SHA-256, every listed file exists,
   the required files are there, and nothing in the folder is a symbolic link;
 * ``run.json`` and ``personas.json`` match their JSON Schemas (:mod:`runs.schema`) and the run id
-  in ``run.json`` is the one the manifest signs.
+  in ``run.json`` is the one the manifest signs;
+* ``portfolio.parquet`` (the run's copy of its portfolio) is there exactly when ``run.json`` has a
+  ``portfolio`` section, and its SHA-256 is the one that section records.
 
 Reads after that go through :class:`RunFolder`, which hashes the bytes it hands out, so a file
 swapped between opening and reading is refused too. Nothing is ever unpickled: JSON, Parquet and
@@ -42,6 +44,8 @@ RUN_JSON = "run.json"
 PERSONAS_JSON = "personas.json"
 ACCOUNTS = "accounts.parquet"
 EDITS = "edits.json"
+#: The run's own copy of its portfolio (direct identifiers left out); optional: older runs have none.
+PORTFOLIO = "portfolio.parquet"
 REQUIRED = (RUN_JSON, PERSONAS_JSON, ACCOUNTS, EDITS, "model/features.json",
             "model/persona_model.json", "model/reference.npz")
 MANIFEST_FORMAT = 1
@@ -120,6 +124,13 @@ class RunFolder:
     def read_parquet(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
         return pd.read_parquet(io.BytesIO(self.read_bytes(name)), columns=columns)
 
+    def read_portfolio(self) -> pd.DataFrame | None:
+        """The run's copy of its portfolio (``portfolio.parquet``), verified; ``None`` for a run saved
+        without one (runs made before runs kept their portfolio stay readable)."""
+        if PORTFOLIO not in self.files:
+            return None
+        return self.read_parquet(PORTFOLIO)
+
     def read_npz(self, name: str) -> dict[str, np.ndarray]:
         with np.load(io.BytesIO(self.read_bytes(name)), allow_pickle=False) as arrays:
             return {key: arrays[key] for key in arrays.files}
@@ -151,8 +162,23 @@ def open_run(path: str | Path) -> RunFolder:
     schema.check(folder.read_json(PERSONAS_JSON), "personas", f"{path / PERSONAS_JSON}")
     if meta["run_id"] != folder.run_id or meta.get("parent_run_id") != folder.parent_run_id:
         raise RunFolderError(f"{path / RUN_JSON}: its run id differs from the signed manifest's. {RERUN}")
+    problem = _portfolio_problem(meta, files)
+    if problem:
+        raise RunFolderError(f"{path}: {problem} {RERUN}")
     object.__setattr__(folder, "meta", meta)
     return folder
+
+
+def _portfolio_problem(meta: dict[str, Any], files: dict[str, str]) -> str | None:
+    """Why ``run.json``'s ``portfolio`` section and the folder's ``portfolio.parquet`` disagree, or ``None``."""
+    section = meta.get("portfolio")
+    if section is None:
+        return f"{PORTFOLIO} is in the folder but run.json does not record it." if PORTFOLIO in files else None
+    if PORTFOLIO not in files:
+        return f"run.json records the run's portfolio, but {PORTFOLIO} is not part of the run."
+    if section.get("sha256") != files[PORTFOLIO]:
+        return f"{PORTFOLIO} is not the portfolio run.json records (SHA-256 differs)."
+    return None
 
 
 def manifest_fingerprint(path: str | Path) -> str:
@@ -248,6 +274,9 @@ def save_run(target: str | Path, write: Callable[[Path], None]) -> RunFolder:
         schema.check(json.loads((staging / PERSONAS_JSON).read_text(encoding="utf-8")), "personas",
                      f"{PERSONAS_JSON} of the run being saved")
         files = _hash_tree(staging)
+        problem = _portfolio_problem(meta, files)
+        if problem:
+            raise RunFolderError(f"the run being saved is inconsistent: {problem} Nothing was written.")
         body = {"format": MANIFEST_FORMAT, "run_id": check_run_id(meta["run_id"]),
                 "parent_run_id": meta.get("parent_run_id"), "files": files}
         manifest = {"body": body, "signature": signing.sign(_canonical(body))}

@@ -34,7 +34,8 @@ ACTIONS = ("run_registered", "run_created", "persona_edited", "proposed", "draft
            "approved", "approval_refused", "rejected", "approval_voided", "overridden", "exported",
            "export_refused", "login", "login_failed", "login_refused", "logout", "session_ended",
            "kill_switch_on", "kill_switch_off", "user_added", "user_changed", "user_removed",
-           "setup_token_issued", "model_signed_off")
+           "setup_token_issued", "model_signed_off", "veto_lifted", "override_approved",
+           "override_declined", "account_cleared")
 
 # Entries about someone who may have no right left (a refusal, a failed sign-in, a session that
 # ended because the account was disabled); every other entry is an action its actor must still be

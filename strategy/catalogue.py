@@ -4,6 +4,11 @@ A :class:`Strategy` is immutable and validated on construction; its :meth:`Strat
 is the SHA-256 of its canonical JSON, so the review store can bind an approval to exactly what was
 approved. Validation here is structural (known values, consistent fields); whether a strategy is
 *allowed* is the job of :mod:`strategy.guardrails`.
+
+A strategy may carry explicit dated :class:`Step` s (a Mahnstufen ladder); without them the ladder
+is derived from its fields (:func:`strategy.journey.journey_of`). Fields added after strategies were
+first stored (``steps``, ``deferral_days``) are left out of the canonical JSON while they hold their
+default, so strategies stored before keep their content hash and their approvals.
 """
 from __future__ import annotations
 
@@ -15,10 +20,111 @@ from strategy.canonical import canonical_json, sha256_hex
 
 CHANNELS = ("sms", "email", "letter", "phone", "app_push", "whatsapp")
 TONES = ("friendly", "neutral", "firm")
-OFFERS = ("reminder", "payment_link", "instalment_plan", "settlement_discount", "hardship_referral")
+OFFERS = ("reminder", "payment_link", "instalment_plan", "settlement_discount", "hardship_referral",
+          "deferral")
 ESCALATIONS = ("none", "external_agency", "court_dunning")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WRITTEN_CHANNELS = ("letter", "email")
+#: Channels of a step, in the export's words (the catalogue's ``app_push`` is ``push``).
+STEP_CHANNELS = ("letter", "email", "sms", "phone", "push", "whatsapp")
+#: What a step does. ``agency``, ``court``, ``credit_bureau`` and ``disconnection_notice`` are
+#: handovers or enforcement; ``stop`` ends collection (insolvency).
+ACTIONS = ("reminder", "offer", "referral", "call", "clarification", "agency", "court", "credit_bureau",
+           "disconnection_threat", "disconnection_notice", "deferral", "instalment_plan", "stop")
+STEP_TONES = ("gentle", "friendly", "neutral", "firm")
+#: What a step may announce in advance (prior notice of a later step).
+NOTICES = ("agency", "court", "credit_bureau", "disconnection")
+#: Fields added after strategies were first stored, with the default that keeps them out of the JSON.
+LATER_FIELDS = {"steps": (), "deferral_days": None}
+
+
+def export_channel(channel: str | None) -> str | None:
+    """A catalogue channel in the export's words (``app_push`` -> ``push``); ``None`` stays ``None``."""
+    return "push" if channel == "app_push" else channel
+
+
+@dataclass(frozen=True)
+class Step:
+    """One dated step of a journey (Mahnstufe).
+
+    Parameters
+    ----------
+    day : int
+        Earliest day of the step, counted from the journey's start (0 = first day); contact days,
+        caps and quiet periods may move it later per account, never earlier.
+    action : str
+        One of :data:`ACTIONS`.
+    channel : str or None
+        One of :data:`STEP_CHANNELS` (``app_push`` is accepted and stored as ``push``), or ``None``
+        for a step that contacts nobody (a handover to an agency, a court application).
+    tone : str
+        One of :data:`STEP_TONES`.
+    label : str
+        What the step is called in the letter system ("1. Mahnung").
+    offer : dict or None
+        Offer terms made in the step (``{"kind": "instalment_plan", "n_instalments": 6, ...}``).
+    notices : tuple of str
+        Later steps this one announces (:data:`NOTICES`), e.g. the prior notice of a credit-bureau
+        report that § 31 Abs. 2 Nr. 4 BDSG requires.
+    """
+
+    day: int
+    action: str
+    channel: str | None = "letter"
+    tone: str = "neutral"
+    label: str = ""
+    offer: dict[str, Any] | None = None
+    notices: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channel", export_channel(self.channel))
+        object.__setattr__(self, "notices", tuple(self.notices))
+        if self.offer is not None:
+            object.__setattr__(self, "offer", dict(self.offer))
+        problems = _step_problems(self)
+        if problems:
+            raise StrategyError("; ".join(problems), lines=problems)
+
+    def __hash__(self) -> int:  # the offer is a dict: hash the canonical form
+        return hash(canonical_json(self.to_dict()))
+
+    @property
+    def contacts_debtor(self) -> bool:
+        """Whether the step reaches the debtor (counts against contact caps)."""
+        return self.channel is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"day": self.day, "action": self.action, "channel": self.channel, "tone": self.tone,
+                "label": self.label, "offer": None if self.offer is None else dict(self.offer),
+                "notices": list(self.notices)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Step":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise StrategyError(f"unknown step fields: {', '.join(unknown)}")
+        return cls(**data)
+
+
+def _step_problems(step: Step) -> list[str]:
+    out = []
+    if not _is_int(step.day) or not 0 <= step.day <= 3650:
+        out.append(f"step day must be a whole number of days 0-3650, got {step.day!r}")
+    if step.action not in ACTIONS:
+        out.append(f"step action {step.action!r} is not one of {', '.join(ACTIONS)}")
+    if step.channel is not None and step.channel not in STEP_CHANNELS:
+        out.append(f"step channel {step.channel!r} is not one of {', '.join(STEP_CHANNELS)} or none")
+    if step.tone not in STEP_TONES:
+        out.append(f"step tone {step.tone!r} is not one of {', '.join(STEP_TONES)}")
+    if not isinstance(step.label, str) or len(step.label) > 300:
+        out.append("step label must be text of at most 300 characters")
+    if step.offer is not None and not isinstance(step.offer, dict):
+        out.append("step offer must be a mapping of terms or none")
+    bad = [n for n in step.notices if n not in NOTICES]
+    if bad:
+        out.append(f"step notices {', '.join(map(str, bad))} are not among {', '.join(NOTICES)}")
+    return out
 
 
 class StrategyError(UserError):
@@ -59,6 +165,10 @@ class Strategy:
         Payment method offered first (for example ``sepa_direct_debit``), when known.
     rationale : str
         Why this strategy, in words a reviewer reads.
+    deferral_days : int or None
+        With offer ``deferral`` (Stundung): days the payment is deferred (7-180).
+    steps : tuple of Step
+        Explicit journey; empty = derived from the fields above (:func:`strategy.journey.journey_of`).
     """
 
     channel: str = "letter"
@@ -78,18 +188,31 @@ class Strategy:
     includes_opt_out: bool = True
     payment_method: str | None = None
     rationale: str = ""
+    deferral_days: int | None = None
+    steps: tuple[Step, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "contact_weekdays", tuple(self.contact_weekdays))
+        if not isinstance(self.steps, tuple) or not all(isinstance(s, Step) for s in self.steps):
+            object.__setattr__(self, "steps", _steps_of(self.steps))
         problems = _problems(self)
         if problems:
             raise StrategyError("; ".join(problems), lines=problems)
 
     # --- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict (weekdays as a list), the form stored in the database and exported."""
+        """Plain dict (weekdays as a list, steps as dicts), the form stored in the database and exported.
+
+        Fields of :data:`LATER_FIELDS` at their default are left out (the content hash of a
+        strategy stored before they existed does not change).
+        """
         data = {f.name: getattr(self, f.name) for f in fields(self)}  # all values immutable
         data["contact_weekdays"] = list(self.contact_weekdays)
+        for name, default in LATER_FIELDS.items():
+            if data[name] == default:
+                del data[name]
+        if "steps" in data:
+            data["steps"] = [step.to_dict() for step in self.steps]
         return data
 
     @classmethod
@@ -156,6 +279,11 @@ def _problems(s: Strategy) -> list[str]:
             out.append("a settlement discount needs discount_pct between 0 and 100 (exclusive)")
     elif s.discount_pct is not None:
         out.append("discount_pct is only used with offer settlement_discount")
+    if s.offer == "deferral":
+        if not _is_int(s.deferral_days) or not 7 <= s.deferral_days <= 180:
+            out.append("a deferral (Stundung) needs deferral_days between 7 and 180")
+    elif s.deferral_days is not None:
+        out.append("deferral_days is only used with offer deferral")
     if s.escalation == "none":
         if s.escalation_after_days is not None:
             out.append("escalation_after_days needs an escalation other than none")
@@ -168,6 +296,16 @@ def _problems(s: Strategy) -> list[str]:
     if s.payment_method is not None and not isinstance(s.payment_method, str):
         out.append("payment_method must be text")
     return out
+
+
+def _steps_of(value: Any) -> tuple[Step, ...]:
+    """Steps from a list of :class:`Step` or of their dicts (as stored); ordered by day."""
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise StrategyError("steps must be a list of steps")
+    steps = [item if isinstance(item, Step) else Step.from_dict(dict(item)) for item in value]
+    return tuple(sorted(steps, key=lambda step: step.day))
 
 
 def _is_int(value: Any) -> bool:

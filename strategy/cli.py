@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import os
 import sys
 from pathlib import Path
 
 from core.errors import UsageError, UserError
 from core.text import terminal_safe
-from strategy.auth import User, operator_user
+from strategy.auth import PermissionDenied, User, operator_user
+from strategy.catalogue import CHANNELS
 
 PASSWORD_ENV = "PERSONAS_PASSWORD"
 AUTOMATION_BIAS = ("Reminder: the proposal is generated from data. Check the evidence and the "
@@ -41,23 +43,69 @@ def _register_users(subparsers: argparse._SubParsersAction) -> None:
     register_users(subparsers, _db_arg, _missing_action)
 
 
+REVIEW_ACTIONS = ("list", "show", "propose", "approve", "reject", "lift-veto", "override",
+                  "overrides", "approve-override", "decline-override", "clear-account", "queue")
+REVIEW_HELP = """\
+Review persona -> strategy mappings. The password of --user is read from PERSONAS_PASSWORD or
+asked at the prompt. Whoever proposed or last edited a mapping cannot approve it.
+
+  list [--json]                   every persona: evidence, guardrails, share of accounts and
+                                  balance, state, version and version hash
+  show PERSONA [--json]           the same for one persona
+  propose [PERSONA]               propose strategies (analyst)
+  approve PERSONA --version N     approve exactly the version you were shown (or --hash H,
+                                  at least 12 hex digits); a stale one is refused
+  reject PERSONA --reason R       reject; by compliance a veto (unless --no-veto) that blocks
+                                  approval of every later version until compliance lifts it
+  lift-veto PERSONA --reason R    compliance lifts its veto
+  override ACCOUNT --reason R [--persona P] [--channel C]
+                                  another persona and/or channel for one account: pending
+                                  until a second person approves it
+  overrides                       the run's account overrides with their status
+  approve-override ID             the second person approves an override
+  decline-override ID --reason R  drop a pending override
+  clear-account ACCOUNT --reason R
+                                  release a needs_review account after looking at it
+  queue [--json]                  accounts an account-level export holds back, with the reason
+"""
+
+
 def _register_review(subparsers: argparse._SubParsersAction) -> None:
     review = subparsers.add_parser(
-        "review", help="list, propose, approve or reject persona strategies (four-eyes)",
-        description="Review persona -> strategy mappings. The password of --user is read from "
-                    "PERSONAS_PASSWORD or asked at the prompt. Whoever proposed or last edited a "
-                    "mapping cannot approve it.")
-    review.add_argument("action", choices=("list", "propose", "approve", "reject"))
+        "review", help="list, show, propose, approve or reject persona strategies (four-eyes); "
+                       "vetoes, account overrides and the review queue",
+        description=REVIEW_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    review.add_argument("action", choices=REVIEW_ACTIONS)
+    review.add_argument("target", nargs="?", default=None,
+                        help="persona id (show, approve, reject, lift-veto, propose), account id "
+                             "(override, clear-account) or override id (approve-override, "
+                             "decline-override)")
     _db_arg(review)
     review.add_argument("--run", required=True, help="run directory (run.json, personas.json, ...)")
     review.add_argument("--persona", type=int, default=None,
-                        help="persona id (required for approve and reject; propose without it "
-                             "proposes every persona without an open proposal)")
+                        help="persona id (instead of TARGET); for override: the persona to move "
+                             "the account to")
+    review.add_argument("--account", default=None, help="account id (instead of TARGET)")
+    review.add_argument("--override", type=int, default=None, dest="override_id",
+                        help="override id (instead of TARGET), as `review overrides` prints it")
+    review.add_argument("--version", type=int, default=None,
+                        help="approve: the version number `review show` printed")
+    review.add_argument("--hash", default=None, dest="version_hash",
+                        help="approve: the version hash `review show` printed (a prefix of at "
+                             "least 12 hex digits will do)")
+    review.add_argument("--channel", default=None, choices=CHANNELS,
+                        help="override: contact the account only by this channel")
+    review.add_argument("--no-veto", action="store_true",
+                        help="reject as compliance without a standing veto")
+    review.add_argument("--json", action="store_true", help="list, show, queue: print JSON")
     review.add_argument("--user", required=True, help="your user name")
-    review.add_argument("--reason", default=None, help="why (required for reject)")
+    review.add_argument("--reason", default=None,
+                        help="why (required for reject, lift-veto, override, decline-override and "
+                             "clear-account)")
     review.add_argument("--portfolio", default=None,
                         help="portfolio file of the run: adds contact-history evidence to "
-                             "proposals and per-account facts to the guardrails")
+                             "proposals and per-account facts to the guardrails (default: the "
+                             "portfolio kept in the run folder, when there is one)")
     review.set_defaults(func=run_review)
 
 
@@ -149,56 +197,247 @@ def _portfolio(path: str | None):
     return loaded.frame
 
 
-# --- commands ----------------------------------------------------------------------------------
+# --- review commands ---------------------------------------------------------------------------
+NEEDS_REASON = ("reject", "lift-veto", "override", "decline-override", "clear-account")
+PERSONA_ACTIONS = ("list", "show", "propose", "approve", "reject", "lift-veto")
+
+
 def run_review(args: argparse.Namespace) -> int:
-    """``review list|propose|approve|reject``."""
+    """``review ACTION``: see ``review --help``."""
     from strategy.run_view import load_run_view
 
-    if args.action in ("approve", "reject") and args.persona is None:
-        raise UsageError(f"review {args.action} needs --persona ID: each persona's strategy is "
-                         "reviewed on its own")
-    if args.action == "reject" and not (args.reason or "").strip():
-        raise UsageError("review reject needs --reason TEXT")
+    _check_review_args(args)
     run = load_run_view(args.run)
     if args.persona is not None:
         run.profile(args.persona)
     store = _store(args)
     user = _sign_in(store, args.user)
-    portfolio = _portfolio(args.portfolio)
-    if args.action == "list":
-        return _review_list(store, run, portfolio, args.persona)
+    if args.action in ("list", "show"):
+        return _review_list(store, run, _review_portfolio(args, run), args.persona, args.json)
+    if args.action == "queue":
+        return _review_queue(store, run, args.json)
     if args.action == "propose":
-        return _review_propose(store, run, user, portfolio, args.persona)
-    mapping = store.get_mapping(run, args.persona, portfolio)
-    if args.action == "approve":
-        print(AUTOMATION_BIAS, file=sys.stderr)
-        mapping = store.approve(user, run, args.persona, expected_version=mapping.version,
-                                portfolio=portfolio)
-        print(f"persona {args.persona} ({terminal_safe(mapping.persona_name)}): approved by "
-              f"{user.username}; approval {mapping.approval_hash[:12]}")
-    else:
-        mapping = store.reject(user, run, args.persona, args.reason,
-                               expected_version=mapping.version)
-        print(f"persona {args.persona} ({terminal_safe(mapping.persona_name)}): rejected by "
-              f"{user.username}: {terminal_safe(mapping.reason)}")
+        return _review_propose(store, run, user, _portfolio(args.portfolio), args.persona)
+    if args.action in ("approve", "reject", "lift-veto"):
+        return _review_decide(store, run, user, args)
+    return _review_accounts(store, run, user, args)
+
+
+def _check_review_args(args: argparse.Namespace) -> None:
+    """Fold TARGET into --persona / --account / --override and check what each action needs."""
+    action = args.action
+    if action in PERSONA_ACTIONS and args.target is not None:
+        if args.persona is not None:
+            raise UsageError(f"review {action}: give the persona once (TARGET or --persona)")
+        args.persona = _number(args.target, f"review {action}: persona")
+    elif action in ("override", "clear-account"):
+        args.account = args.account or args.target
+        if not args.account:
+            raise UsageError(f"review {action} needs an account id (`review {action} ACCOUNT`)")
+    elif action in ("approve-override", "decline-override"):
+        if args.override_id is None and args.target is not None:
+            args.override_id = _number(args.target, f"review {action}: override id")
+        if args.override_id is None:
+            raise UsageError(f"review {action} needs the override id `review overrides` prints")
+    elif args.target is not None:
+        raise UsageError(f"review {action} takes no {args.target!r}")
+    if action in ("show", "approve", "reject", "lift-veto") and args.persona is None:
+        raise UsageError(f"review {action} needs --persona ID (or `review {action} ID`): each "
+                         "persona's strategy is reviewed on its own")
+    if action in NEEDS_REASON and not (args.reason or "").strip():
+        raise UsageError(f"review {action} needs --reason TEXT")
+    if action == "override" and args.persona is None and args.channel is None:
+        raise UsageError("review override needs --persona P and/or --channel C")
+    if args.json and action not in ("list", "show", "queue"):
+        raise UsageError(f"review {action} has no --json output")
+
+
+def _number(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"{what} {text!r} is not a number") from None
+
+
+def _review_portfolio(args: argparse.Namespace, run):
+    """--portfolio, else the portfolio the run folder keeps (verified), else ``None``."""
+    if args.portfolio:
+        return _portfolio(args.portfolio)
+    return getattr(run, "portfolio", None)
+
+
+def _review_list(store, run, portfolio, persona: int | None, as_json: bool) -> int:
+    """``review list`` / ``review show``: what a reviewer judges, per persona."""
+    from strategy.mapping_view import review_record
+    from strategy.review_queue import held_accounts, review_plan
+
+    by_id = {m.persona_id: m for m in store.list_mappings(run, portfolio)}
+    held = held_accounts(store, run.run_id, review_plan(run, store))
+    persona_of = dict(zip(run.accounts["account_id"].astype(str),
+                          run.accounts["persona_id"].astype(int)))
+    held_per_persona = held["account_id"].map(persona_of).value_counts().to_dict()
+    records = []
+    for pid in [persona] if persona is not None else run.persona_ids:
+        record = review_record(run, by_id.get(pid), pid)
+        record["held_for_review"] = int(held_per_persona.get(pid, 0))
+        record["guardrails_basis"] = "accounts" if portfolio is not None else "persona profile"
+        records.append(record)
+    if as_json:
+        print(json.dumps(records, ensure_ascii=False, indent=2))
+        return 0
+    if portfolio is None:
+        print("note: guardrails checked against the persona profiles only (no portfolio: give "
+              "--portfolio for per-account facts)")
+    for record in records:
+        for line in _record_lines(record, full=persona is not None):
+            print(line)
     return 0
 
 
-def _review_list(store, run, portfolio, persona: int | None) -> int:
-    by_id = {m.persona_id: m for m in store.list_mappings(run, portfolio)}
-    for pid in ([persona] if persona is not None else run.persona_ids):
-        name = terminal_safe(run.profile(pid).get("name", ""))  # names and reasons are typed text
-        mapping = by_id.get(pid)
-        if mapping is None:
-            print(f"{pid}\t{name}\tno strategy")
-            continue
-        s = mapping.strategy
-        failed = [r.rule_id for r in mapping.guardrails if not r.passed]
-        print(f"{pid}\t{name}\t{mapping.state} v{mapping.version}\t{s.channel} {s.tone} {s.offer} "
-              f"escalation={s.escalation}\tproposed by {mapping.proposed_by}"
-              + (f"\tapproved by {mapping.approved_by}" if mapping.approved_by else "")
-              + (f"\treason: {terminal_safe(mapping.reason)}" if mapping.reason else "")
-              + (f"\tGUARDRAILS FAILED: {', '.join(failed)}" if failed else "\tguardrails ok"))
+def _percent(share: float | None) -> str:
+    return "unknown" if share is None else f"{share:.1%}"
+
+
+def _record_lines(record: dict, *, full: bool) -> list[str]:
+    """The text block of one persona: a tab-separated head line, then evidence and guardrails.
+
+    Every text a person typed or a file brought (names, reasons, evidence) is shown with control
+    characters as escapes (:func:`terminal_safe`)."""
+    ts = terminal_safe
+    pid, name = record["persona_id"], ts(record["persona_name"])
+    shares = (f"{_percent(record['share_accounts'])} of accounts ({record['accounts']}), "
+              f"{_percent(record['share_balance'])} of balance")
+    if record["state"] == "none":
+        return [f"{pid}\t{name}\tno strategy\t{shares}"]
+    s, guardrails = record["strategy"], record["guardrails"]
+    failed = [g["rule_id"] for g in guardrails if not g["passed"]]
+    digest = record["hash"] if full else (record["hash"] or "")[:16]
+    head = (f"{pid}\t{name}\t{record['state']} v{record['version']}\thash {digest}\t{shares}\t"
+            f"{s['channel']} {s['tone']} {s['offer']} escalation={s['escalation']}\t"
+            f"proposed by {record['proposed_by']}"
+            + (f"\tapproved by {record['approved_by']}" if record["approved_by"] else "")
+            + (f"\treason: {ts(record['reason'])}" if record["reason"] else "")
+            + (f"\tGUARDRAILS FAILED: {', '.join(failed)}" if failed else "\tguardrails ok"))
+    lines = [head]
+    veto = record.get("veto")
+    if veto:
+        lines.append(f"  VETO by {veto['vetoed_by']} at {veto['vetoed_at']}: {ts(veto['reason'])} "
+                     "(stands until compliance lifts it: review lift-veto)")
+    if record["held_for_review"]:
+        lines.append(f"  {record['held_for_review']} account(s) held from account-level export "
+                     "until a person clears them (review queue)")
+    if s.get("rationale"):
+        lines.append(f"  rationale: {ts(s['rationale'])}")
+    lines += [f"  evidence: {ts(line)}" for line in record["evidence"] or ["none recorded"]]
+    lines += [f"  {'ok  ' if g['passed'] else 'FAIL'} {ts(g['message'])}" for g in guardrails]
+    if full and record["state"] == "proposed":
+        lines.append(f"  to approve exactly this: review approve {pid} --version "
+                     f"{record['version']}   (or --hash {(record['hash'] or '')[:16]})")
+    return lines
+
+
+def _review_decide(store, run, user: User, args: argparse.Namespace) -> int:
+    """``approve``, ``reject`` and ``lift-veto`` of one persona's mapping."""
+    pid = args.persona
+    if args.action == "lift-veto":
+        veto = store.lift_veto(user, run, pid, args.reason)
+        print(f"persona {pid}: the compliance veto by {terminal_safe(veto.vetoed_by)} is lifted by "
+              f"{user.username}: {terminal_safe(veto.lift_reason)}")
+        return 0
+    if args.action == "reject":
+        mapping = store.get_mapping(run, pid)
+        mapping = store.reject(user, run, pid, args.reason, expected_version=mapping.version,
+                               veto=False if args.no_veto else None)
+        vetoed = " (compliance veto: stands until compliance lifts it)" if mapping.veto else ""
+        print(f"persona {pid} ({terminal_safe(mapping.persona_name)}): rejected by "
+              f"{user.username}{vetoed}: {terminal_safe(mapping.reason)}")
+        return 0
+    print(AUTOMATION_BIAS, file=sys.stderr)
+    try:
+        mapping = store.approve(user, run, pid, expected_version=args.version,
+                                expected_hash=args.version_hash,
+                                portfolio=_review_portfolio(args, run))
+    except UserError as refused:
+        if args.version is None and args.version_hash is None \
+                and not isinstance(refused, PermissionDenied):
+            raise UsageError(str(refused), lines=[*refused.lines, (
+                f"review approve needs --version N (or --hash H) as `review show {pid}` prints "
+                "them: you approve exactly the version you looked at")]) from None
+        raise
+    print(f"persona {pid} ({terminal_safe(mapping.persona_name)}): version {mapping.version - 1} "
+          f"approved by {user.username}; approval {mapping.approval_hash[:12]}")
+    return 0
+
+
+def _review_accounts(store, run, user: User, args: argparse.Namespace) -> int:
+    """``override``, ``overrides``, ``approve-override``, ``decline-override``, ``clear-account``."""
+    if args.action == "overrides":
+        return _print_overrides(store, run)
+    if args.action == "override":
+        strategy = None
+        if args.channel is not None:
+            pid = args.persona if args.persona is not None else _persona_of(run, args.account)
+            mapping = store.find_mapping(run, pid) if pid is not None else None
+            if mapping is None:
+                raise UserError(f"account {args.account}: its persona has no strategy to change "
+                                "the channel of")
+            strategy = mapping.strategy.with_changes(channel=args.channel)
+        override_id = store.override_account(user, run, args.account, reason=args.reason,
+                                             persona_id=args.persona, strategy=strategy)
+        print(f"override {override_id} of account {terminal_safe(args.account)} recorded by "
+              f"{user.username}; it counts once a second person approves it "
+              f"(review approve-override {override_id})")
+        return 0
+    if args.action == "approve-override":
+        row = store.approve_override(user, run, args.override_id, args.reason or "")
+        print(f"override {args.override_id} of account {terminal_safe(row['account_id'])} "
+              f"(recorded by {row['created_by']}) approved by {user.username}; the "
+              "account-level export applies it")
+        return 0
+    if args.action == "decline-override":
+        row = store.decline_override(user, run, args.override_id, args.reason)
+        print(f"override {args.override_id} of account {terminal_safe(row['account_id'])} "
+              f"declined by {user.username}")
+        return 0
+    clearance = store.clear_account(user, run, args.account, args.reason)
+    print(f"account {terminal_safe(args.account)} cleared for export by {user.username} "
+          f"(clearance {clearance})")
+    return 0
+
+
+def _persona_of(run, account_id: str) -> int | None:
+    rows = run.accounts.loc[run.accounts["account_id"] == str(account_id).strip(), "persona_id"]
+    return int(rows.iloc[0]) if len(rows) else None
+
+
+def _print_overrides(store, run) -> int:
+    overrides = store.override_list(run.run_id)
+    if overrides.empty:
+        print(f"run {run.run_id} has no account overrides")
+    for o in overrides.itertuples(index=False):
+        change = []
+        if o.persona_id is not None and o.persona_id == o.persona_id:
+            change.append(f"persona {int(o.persona_id)}")
+        if isinstance(o.strategy, dict):
+            change.append(f"channel {o.strategy.get('channel')}")
+        decided = f" by {o.decided_by} at {o.decided_at}" if o.decided_by else ""
+        print(f"{o.id}\taccount {terminal_safe(o.account_id)}\t{', '.join(change)}\t{o.status}"
+              f"{decided}\trecorded by {o.created_by} at {o.created_at}\t"
+              f"reason: {terminal_safe(o.reason)}")
+    return 0
+
+
+def _review_queue(store, run, as_json: bool) -> int:
+    """``review queue``: the accounts an account-level export holds back, and why."""
+    from strategy.review_queue import held_accounts, review_plan
+
+    held = held_accounts(store, run.run_id, review_plan(run, store))
+    if as_json:
+        print(held.to_json(orient="records", force_ascii=False))
+        return 0
+    print(f"{len(held)} account(s) held from account-level export")
+    for account_id, reason in zip(held["account_id"], held["reason"]):
+        print(f"{terminal_safe(account_id)}\t{terminal_safe(reason)}")
     return 0
 
 
@@ -237,9 +476,6 @@ def run_export(args: argparse.Namespace) -> int:
     portfolio = _portfolio(args.portfolio)
     if args.include_columns and portfolio is None:
         raise UsageError("--include-column needs --portfolio")
-    if args.level == "accounts" and portfolio is None:
-        print("note: without --portfolio, per-account guardrails (opt-outs, disputes, small or "
-              "time-barred balances) are not applied", file=sys.stderr)
     result = export_mappings(store, run, user, fmt=args.format, out=Path(args.out),
                              level=args.level, portfolio=portfolio,
                              include_columns=args.include_columns)

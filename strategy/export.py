@@ -11,7 +11,12 @@ atomically (temporary file, renamed by ``os.replace`` once the audit entry is co
 a half-written file under the final name, and every export is an audit event with the file's hash.
 
 * JSON: ``{"provenance": {...}, "personas": [...], "accounts": [...]}`` validated against
-  ``docs/export_schema.json`` before writing.
+  ``docs/export_schema.json`` before writing; each account lists its dated ``steps``.
+* Account level: built from the account plan (:mod:`strategy.account_plan`) on exactly the run's
+  stored portfolio; refused when the run keeps none or a portfolio given differs from it.
+  Accounts the review queue holds (``needs_review`` not yet cleared, overrides waiting for a
+  second person: :func:`strategy.review_queue.held_accounts`) are left out and listed in
+  :attr:`ExportResult.held` and the provenance block.
 * CSV: the table only (a dialler parses it as is) plus ``<name>.provenance.json`` beside it,
   which carries the CSV's SHA-256.
 * XLSX: the table, a ``provenance`` sheet (key, value) and a ``persona_definitions`` sheet.
@@ -24,6 +29,7 @@ import os
 import tempfile
 from glob import escape as glob_escape
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -36,7 +42,9 @@ from strategy import audit
 from strategy.auth import User, require
 from strategy.canonical import canonical_json, sha256_hex
 from strategy.escape import escape_frame, xlsx_safe_cell
-from strategy.export_tables import account_table, persona_table, provenance, to_json_records
+from strategy.export_tables import (account_table, flat_cells, override_problems, persona_table, plan_inputs,
+                                    provenance, run_portfolio, to_json_records)
+from strategy.clock import utc_now
 from strategy.run_view import RunView, load_run_view
 
 if TYPE_CHECKING:
@@ -70,6 +78,8 @@ class ExportResult:
     provenance_path: Path | None = None
     audit_seq: int = 0
     provenance_content: bytes | None = field(default=None, repr=False)
+    held: tuple[dict[str, str], ...] = ()
+    plan_summary: dict[str, Any] | None = None
 
 
 @lru_cache(maxsize=1)
@@ -80,8 +90,9 @@ def export_schema() -> dict[str, Any]:
 
 def export_mappings(store: "ReviewStore", run: RunView | str | Path, actor: User, *, fmt: str,
                     out: str | Path | None = None, level: str = "personas",
-                    portfolio: pd.DataFrame | None = None, include_columns: Sequence[str] = (),
-                    settings: Any = None) -> ExportResult:
+                    portfolio: Any = None, include_columns: Sequence[str] = (),
+                    settings: Any = None, start: date | None = None,
+                    rulepack: Any = None) -> ExportResult:
     """Export the approved mappings of ``run``.
 
     Parameters
@@ -95,12 +106,19 @@ def export_mappings(store: "ReviewStore", run: RunView | str | Path, actor: User
     out : path, optional
         Where to write; ``None`` returns the bytes only (for a download button), still audited.
     level : {"personas", "accounts"}
-        One row per persona, or one row per account with overrides applied.
-    portfolio : DataFrame, optional
-        Portfolio rows (``account_id`` + flags); enables per-account guardrails at account level.
+        One row per persona, or one row per account: the steps it receives after every account
+        rule, approved overrides applied, held accounts left out (:mod:`strategy.account_plan`).
+    portfolio : DataFrame or loaded portfolio, optional
+        At account level only compared with the run's stored portfolio (which is what is used):
+        a different one is refused. It supplies ``include_columns`` the stored copy leaves out.
+        At persona level it feeds the guardrails when the run keeps no portfolio.
     include_columns : sequence of str
         Portfolio columns (for example contact data, i.e. PII) to add at account level. Nothing
         from the portfolio is exported unless named here.
+    start : date, optional
+        Day 0 of every account's journey (default: today, UTC).
+    rulepack : RulePack, optional
+        The account rules and contact policy (default: the workspace's, see :func:`rulepack_for`).
 
     Raises
     ------
@@ -116,17 +134,27 @@ def export_mappings(store: "ReviewStore", run: RunView | str | Path, actor: User
         raise UserError(f"export format {fmt!r} is not one of {', '.join(FORMATS)}")
     if level not in LEVELS:
         raise UserError(f"export level {level!r} is not one of {', '.join(LEVELS)}")
-    missing = [c for c in include_columns if portfolio is None or c not in portfolio.columns]
-    if missing:
-        raise UserError(f"cannot include {', '.join(missing)}: not in the portfolio given")
-    if portfolio is not None and "account_id" not in portfolio.columns:
+    given = getattr(portfolio, "frame", portfolio)
+    if given is not None and "account_id" not in given.columns:
         raise UserError("the portfolio has no account_id column")
     voided = store.revalidate_approvals(actor, run)
     temps: list[tuple[str, Path]] = []
     try:
+        frame, portfolio_lines = _portfolio_for(run, portfolio, level)
+        available = set(frame.columns if frame is not None else ()) | set(
+            given.columns if given is not None else ())
+        missing = [c for c in include_columns if c not in available]
+        if missing:
+            raise UserError(f"cannot include {', '.join(missing)}: not in the run's portfolio nor in "
+                            "the portfolio given")
+        account_inputs = _AccountInputs(frame, given, start or utc_now().date(),
+                                        rulepack or rulepack_for(run, cfg)) \
+            if level == "accounts" and not portfolio_lines else None
         with store.transaction() as conn:  # holds the write lock: nothing changes meanwhile
-            result = _export_locked(store, conn, run, actor, fmt, out, level, portfolio,
-                                    list(include_columns), cfg, temps, voided)
+            result = _export_locked(store, conn, run, actor, fmt, out, level,
+                                    frame if frame is not None else given,
+                                    list(include_columns), cfg, temps, voided, account_inputs,
+                                    portfolio_lines)
         # The audit entry is committed before any file takes its final name: a crash in between
         # leaves an audited export without its file, never a file the audit log does not know.
         for temp, final in temps:
@@ -141,6 +169,71 @@ def export_mappings(store: "ReviewStore", run: RunView | str | Path, actor: User
         for temp, _final in temps:
             Path(temp).unlink(missing_ok=True)
     return result
+
+
+def _portfolio_for(run: RunView, portfolio: Any, level: str) -> tuple[pd.DataFrame | None, list[str]]:
+    """The run's stored portfolio (checked against ``portfolio`` when given) and the refusal lines:
+    at account level a run without one is refused; at any level a portfolio that is not the run's."""
+    if level != "accounts" and getattr(run, "portfolio", None) is None:
+        return None, []
+    return run_portfolio(run, portfolio)
+
+
+@dataclass(frozen=True)
+class _AccountInputs:
+    frame: pd.DataFrame | None
+    given: pd.DataFrame | None
+    start: date
+    rulepack: Any
+
+
+def rulepack_for(run: RunView, settings: Any = None) -> Any:
+    """The rulepack of an export, built with the workspace settings: ``PERSONAS_RULEPACK``, the
+    settings' ``rulepack``, else German (:func:`strategy.rulepacks.rulepack_choice`)."""
+    from strategy.rulepacks import active_rulepack
+
+    return active_rulepack(run.meta, settings)
+
+
+def _held(store: "ReviewStore", run_id: str, plan: pd.DataFrame) -> pd.DataFrame:
+    """Accounts the review queue holds back (H3's :func:`strategy.review_queue.held_accounts`)."""
+    from strategy.review_queue import held_accounts
+
+    return held_accounts(store, run_id, plan)
+
+
+def _account_level(store: "ReviewStore", run: RunView, mappings: dict[int, Any], inputs: _AccountInputs,
+                   include_columns: list[str], cfg: Any) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """(exported account table, held accounts, provenance additions); ExportRefused on problems."""
+    from portfolio.currency import currency_of_run
+    from strategy.account_plan import plan_accounts, plan_summary
+    from strategy.context import roles_of_run
+
+    accounts, strategies, account_strategies, overrides, missing = plan_inputs(
+        run, mappings, store.account_overrides(run.run_id), inputs.frame)
+    problems = override_problems(run, inputs.frame, overrides, cfg)
+    if missing:
+        problems.append(f"{len(missing)} accounts of run {run.run_id} are not in its stored portfolio "
+                        f"(e.g. {', '.join(map(str, missing[:3]))}): the run folder is inconsistent")
+    if problems:
+        raise ExportRefused("export refused: " + "; ".join(problems), lines=problems)
+    meanings = getattr(run, "meanings", None) or roles_of_run(run.meta)
+    plan = plan_accounts(strategies, accounts, meanings, inputs.rulepack, inputs.start,
+                         account_strategies=account_strategies, settings=cfg,
+                         currency=currency_of_run(run.meta))
+    held = _held(store, run.run_id, plan)
+    held_ids = set(held["account_id"].astype(str))
+    sent = plan[~plan["account_id"].isin(held_ids)].reset_index(drop=True)
+    include = inputs.given if inputs.given is not None and all(
+        c in inputs.given.columns for c in include_columns) else inputs.frame
+    if include is not None:
+        include = include.assign(account_id=include["account_id"].astype(str))
+    table = account_table(run, sent, mappings, overrides, account_strategies, include, include_columns)
+    block = {"rulepack": getattr(inputs.rulepack, "name", None), "journey_start": inputs.start.isoformat(),
+             "account_plan": plan_summary(plan),
+             "held_accounts": [{"account_id": str(a), "reason": str(r)}
+                               for a, r in zip(held["account_id"], held["reason"])]}
+    return table, held, block
 
 
 def _trail_refusals(store: "ReviewStore", run: RunView, cfg: Any) -> list[str]:
@@ -186,25 +279,25 @@ def _refusals(store: "ReviewStore", run: RunView,
 def _export_locked(store: "ReviewStore", conn: Any, run: RunView, actor: User, fmt: str,
                    out: str | Path | None, level: str, portfolio: pd.DataFrame | None,
                    include_columns: list[str], cfg: Any,
-                   temps: list[tuple[str, Path]], voided: Sequence[int] = ()) -> ExportResult:
+                   temps: list[tuple[str, Path]], voided: Sequence[int] = (),
+                   account_inputs: _AccountInputs | None = None,
+                   portfolio_lines: Sequence[str] = ()) -> ExportResult:
     lines, mappings = _refusals(store, run, portfolio)
-    lines += _trail_refusals(store, run, cfg)
+    lines += _trail_refusals(store, run, cfg) + list(portfolio_lines)
     lines = [f"persona {pid}: the approval was voided because the persona's definition or the accounts "
              "assigned to it changed since approval; a manager must review and approve it again"
              for pid in voided] + lines
     if lines:
         raise ExportRefused("export refused: " + "; ".join(lines), lines=lines)
     personas = persona_table(run, mappings)
-    accounts = None
+    accounts, held, plan_block = None, None, None
     if level == "accounts":
-        accounts, problems = account_table(run, mappings, store.account_overrides(run.run_id),
-                                           portfolio, include_columns, cfg)
-        if problems:
-            raise ExportRefused("export refused: " + "; ".join(problems), lines=problems)
+        accounts, held, plan_block = _account_level(store, run, mappings, account_inputs, include_columns,
+                                                    cfg)
     block = provenance(run, fmt=fmt, level=level, exported_by=actor.username, role=actor.role,
                        exported_at=audit.now_utc(), audit_head=audit.read_head(conn, lock=True),
                        run_info=store.run_info(run.run_id), include_columns=include_columns,
-                       account_guardrails_checked=portfolio is not None)
+                       account_guardrails_checked=accounts is not None, account_plan=plan_block)
     table = accounts if accounts is not None else personas
     content, sidecar = render(fmt, table, personas, accounts, block)
     digest = sha256_hex(content)
@@ -219,9 +312,14 @@ def _export_locked(store: "ReviewStore", conn: Any, run: RunView, actor: User, f
         "format": fmt, "level": level, "file": stem, "rows": int(len(table)),
         "personas": len(personas), "audit_head_sha256": block["audit_head_sha256"],
         "included_columns": include_columns,
+        **({} if plan_block is None else {"rulepack": plan_block["rulepack"],
+                                          "journey_start": plan_block["journey_start"],
+                                          "held_accounts": len(plan_block["held_accounts"])}),
         "approvals": {str(pid): m.approval_hash for pid, m in sorted(mappings.items())}})
     return ExportResult(run.run_id, fmt, level, stem, FORMATS[fmt], content, digest, int(len(table)),
-                        block, path, side_path, entry.seq, sidecar)
+                        block, path, side_path, entry.seq, sidecar,
+                        tuple(plan_block["held_accounts"]) if plan_block else (),
+                        plan_block["account_plan"] if plan_block else None)
 
 
 def render(fmt: str, table: pd.DataFrame, personas: pd.DataFrame, accounts: pd.DataFrame | None,
@@ -233,6 +331,7 @@ def render(fmt: str, table: pd.DataFrame, personas: pd.DataFrame, accounts: pd.D
             document["accounts"] = to_json_records(accounts)
         validate_document(document, accounts)
         return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8"), None
+    table = flat_cells(table)
     if fmt == "csv":
         content = escape_frame(table).to_csv(index=False, lineterminator="\r\n").encode("utf-8")
         sidecar = {**block, "csv_file_sha256": sha256_hex(content)}
@@ -248,12 +347,15 @@ def validate_document(document: dict[str, Any], accounts: pd.DataFrame | None = 
     its own) is validated once instead of 100,000 times.
     """
     to_check = document
-    if accounts is not None and len(accounts):
-        ids = accounts["account_id"]
-        if not all(isinstance(a, str) and a for a in ids):
+    records = document.get("accounts")
+    if records:
+        if not all(isinstance(r.get("account_id"), str) and r.get("account_id") for r in records):
             raise UserError("the export has an empty or non-text account_id")
-        distinct = accounts.drop(columns="account_id").drop_duplicates().index
-        to_check = {**document, "accounts": [document["accounts"][i] for i in distinct]}
+        distinct: dict[str, dict[str, Any]] = {}
+        for record in records:
+            distinct.setdefault(canonical_json({k: v for k, v in record.items() if k != "account_id"}),
+                                record)
+        to_check = {**document, "accounts": list(distinct.values())}
     try:
         jsonschema.validate(to_check, export_schema())
     except jsonschema.ValidationError as err:

@@ -4,7 +4,8 @@ A file passes when the audit log is intact, an ``exported`` entry carries the fi
 not one byte changed since export), and every approval that entry lists matches an ``approved``
 entry of the same run and persona with the same approval hash, written before the export and not
 undone (edited, rejected, voided) in between. A CSV's provenance sidecar is checked through the CSV
-it names.
+it names. For an account-level export the check also says which rulepack's account rules were
+applied and how many accounts were held back for review.
 """
 from __future__ import annotations
 
@@ -70,6 +71,10 @@ def check_export(store: "ReviewStore", file: str | Path) -> ExportCheck:
     lines = [f"{what} is export entry {entry.seq}: run {entry.run_id}, {entry.details.get('format')}"
              f" {entry.details.get('level')}, {entry.details.get('rows')} rows, by {entry.user} "
              f"({entry.role}) at {entry.time}"]
+    if entry.details.get("level") == "accounts" and "rulepack" in entry.details:
+        lines.append(f"account rules of the {entry.details['rulepack']} rulepack applied, journeys from "
+                     f"{entry.details.get('journey_start')}; {entry.details.get('held_accounts', 0)} "
+                     "accounts held back for a person's review (listed in the file's provenance)")
     approvals = entry.details.get("approvals")
     if approvals is None:
         return ExportCheck(False, lines + ["the export entry lists no approvals (written by an "

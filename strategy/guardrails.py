@@ -1,211 +1,105 @@
 """Guardrails: the legal and policy rules every strategy must pass before approval and export.
 
-:func:`check_strategy` returns one :class:`GuardrailResult` per rule (passed or not) so the reviewer
-sees what was checked; any failed result blocks approval and export. :func:`account_blocks` applies
-the per-account part at account-level export (opted-out channel, disputed account, small balance,
-time-barred debt): the blocked step is removed for that account and the reason written beside it.
+The rules come from the active rulepack (:mod:`strategy.rulepacks`: German by default, US Reg F on
+request). :func:`check_strategy` returns one :class:`GuardrailResult` per persona-level check of
+the pack (passed or not, with the rule's source and whether it is law or house policy) so the
+reviewer sees what was checked; any failed result blocks approval and export.
+
+Per account, :func:`account_protections` says which rules protect one account whatever its
+strategy (insolvency, open dispute, over-indebtedness, time-barred by the computed limitation date
+or the ERP flag, objected channels, WhatsApp without opt-in, a recent conversation, a small
+balance), and :func:`account_block_map` turns them into the steps of a strategy the account must
+lose (``channel``, ``escalation``, ``credit_bureau_report``, and ``stop`` for insolvency).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from datetime import date, timedelta
+from typing import Any
 
 import pandas as pd
 
 from portfolio.currency import Currency, format_amount
-from portfolio.meanings import ColumnMeanings, Meaning, meanings_by_names
+from portfolio.meanings import ColumnMeanings, Meaning, date_value, meanings_by_names
 from strategy.catalogue import Strategy
-from strategy.context import UNKNOWN, PersonaContext, truthy_value
+from strategy.context import PersonaContext, truthy_value
+from strategy.limitation import account_limitation
+from strategy.rulepacks import ALL_RULE_IDS, RulePack, active_rulepack
+from strategy.rulepacks.checks import (  # noqa: F401  (re-exported: callers import them from here)
+    HARDSHIP_OFFERS, OPT_OUT_CHANNELS, minimum_balance_text, threshold_currency,
+)
 from strategy.settings import StrategySettings
 
-OPT_OUT_CHANNELS = ("sms", "email", "app_push", "whatsapp")
-HARDSHIP_OFFERS = ("hardship_referral", "instalment_plan")
+#: Every rule id any rulepack knows: persona-level checks and account-level rules.
+RULE_IDS = ALL_RULE_IDS
+#: Steps a protection removes from an account's strategy.
+BLOCKED_STEPS: dict[str, tuple[str, ...]] = {
+    "insolvency_stop": ("stop", "escalation", "credit_bureau_report"),
+    "dispute_hold": ("escalation", "credit_bureau_report"),
+    "hardship_protection": ("escalation", "credit_bureau_report"),
+    "time_barred": ("escalation", "credit_bureau_report"),
+    "minimum_balance_enforcement": ("escalation",),
+    "channel_objection": ("channel",),
+    "whatsapp_opt_in": ("channel",),
+}
 
 
 @dataclass(frozen=True)
 class GuardrailResult:
-    """Result of one rule: ``rule_id``, ``passed``, a message naming the rule, the legal source."""
+    """Result of one rule: ``rule_id``, ``passed``, a message naming the rule, the source and
+    ``kind`` (``"law"`` or ``"house_policy"``)."""
 
     rule_id: str
     passed: bool
     message: str
     source: str
+    kind: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule_id": self.rule_id, "passed": self.passed, "message": self.message,
-                "source": self.source}
+                "source": self.source, "kind": self.kind}
 
 
-Rule = Callable[[Strategy, PersonaContext, StrategySettings], tuple[bool, str]]
-
-
-def _contact_hours(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tuple[bool, str]:
-    ok = s.contact_start_hour >= cfg.earliest_contact_hour and s.contact_end_hour <= cfg.latest_contact_hour
-    return ok, (f"contact window {s.contact_start_hour:02d}:00-{s.contact_end_hour:02d}:00 "
-                f"{'lies' if ok else 'does not lie'} within {cfg.earliest_contact_hour:02d}:00-"
-                f"{cfg.latest_contact_hour:02d}:00")
-
-
-def _call_frequency(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tuple[bool, str]:
-    calls = max(s.max_call_attempts_per_7_days, s.contacts_per_week if s.channel == "phone" else 0)
-    ok = calls <= cfg.max_call_attempts_per_7_days
-    return ok, (f"{calls} call attempts per 7 days "
-                f"({'within' if ok else 'above'} the limit of {cfg.max_call_attempts_per_7_days})")
-
-
-def _opt_out_included(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tuple[bool, str]:
-    if s.channel not in OPT_OUT_CHANNELS:
-        return True, f"channel {s.channel} needs no electronic opt-out"
-    if s.includes_opt_out:
-        return True, f"{s.channel} messages carry an opt-out"
-    return False, f"{s.channel} messages must carry an opt-out (includes_opt_out is off)"
-
-
-def _opted_out_channel(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tuple[bool, str]:
-    fact = c.fact(Meaning.opt_out(s.channel))
-    if not fact.is_known:
-        return True, (f"opt-outs of {s.channel}: {UNKNOWN}; an objection on file must still be "
-                      "honoured by hand")
-    if fact.share >= cfg.opt_out_share_blocks_channel:
-        return False, (f"{fact.statement()} (block at {cfg.opt_out_share_blocks_channel:.0%}): the channel "
-                       "is blocked")
-    return True, f"{fact.statement()}; those accounts are blocked at account-level export"
-
-
-def threshold_currency(currency: Currency | None, cfg: StrategySettings) -> tuple[bool, str]:
-    """Whether the minimum-balance threshold (in ``cfg.legal_escalation_min_balance_currency``) applies
-    to amounts in ``currency``, and what to say about it.
-
-    It applies when the currencies match, and, to stay on the debtor's side, when the run's currency
-    is unknown or mixed (said so); it does not apply to a portfolio in another currency.
-    """
-    unit = cfg.legal_escalation_min_balance_currency
-    currency = currency or Currency()
-    if currency.matches(unit):
-        return True, ""
-    if currency.is_known:
-        return False, f"threshold in {unit} not applied: portfolio currency {currency.code}"
-    return True, f"{currency.label()}: threshold in {unit} applied to the amounts as they are"
-
-
-def minimum_balance_text(cfg: StrategySettings, currency: Currency | None = None) -> str:
-    """The minimum balance for legal escalation with its currency: "€100.00" beside amounts in that
-    currency, "100.00 EUR" (the code, no symbol) beside amounts in an unknown or other currency."""
-    unit = Currency.of_code(cfg.legal_escalation_min_balance_currency)
-    if not (currency or Currency()).matches(unit.code):
-        return f"{format_amount(cfg.legal_escalation_min_balance_eur)} {unit.code}"
-    return format_amount(cfg.legal_escalation_min_balance_eur, unit)
-
-
-def _escalation_balance(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tuple[bool, str]:
-    if s.escalation == "none":
-        return True, "no legal escalation"
-    applies, note = threshold_currency(c.currency, cfg)
-    currency = c.currency or Currency()
-    if not applies:
-        shown = "unknown" if c.median_balance is None else format_amount(c.median_balance, currency)
-        return True, (f"{s.escalation} for a median balance of {shown}: {note} (minimum balance for "
-                      "legal escalation not checked; set legal_escalation_min_balance_currency and a "
-                      "threshold in the portfolio's currency)")
-    note = f"; {note}" if note else ""
-    if c.median_balance is None:
-        return True, (f"median balance unknown; accounts below {minimum_balance_text(cfg, c.currency)} are "
-                      f"blocked at export{note}")
-    ok = c.median_balance >= cfg.legal_escalation_min_balance_eur
-    return ok, (f"{s.escalation} for a median balance of {format_amount(c.median_balance, currency)} "
-                f"({'at or above' if ok else 'below'} the threshold of "
-                f"{minimum_balance_text(cfg, c.currency)}{note})")
-
-
-def _time_barred(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tuple[bool, str]:
-    if s.escalation == "none":
-        return True, "no legal escalation"
-    ok = c.time_barred_share <= cfg.time_barred_share_blocks_escalation
-    return ok, (f"{c.time_barred_share:.0%} of the persona is past {cfg.time_barred_after_days} days or "
-                f"flagged (possibly time-barred; block above {cfg.time_barred_share_blocks_escalation:.0%}); "
-                f"{c.fact(Meaning.TIME_BARRED).statement()}")
-
-
-def _hardship_route(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tuple[bool, str]:
-    if not c.over_indebted(cfg):
-        if c.hardship_share is None:
-            return True, (f"persona not known to be over-indebted ({c.hardship_statement()}); check "
-                          "hardship account by account")
-        return True, f"persona not over-indebted ({c.hardship_statement()})"
-    ok = s.offer in HARDSHIP_OFFERS
-    return ok, (f"over-indebted persona ({c.hardship_statement()}"
-                f"{', named as such' if c.hardship_by_name else ''}) "
-                f"{'gets' if ok else 'does not get'} a hardship route (offer {s.offer})")
-
-
-def _reminders_before_escalation(s: Strategy, c: PersonaContext,
-                                 cfg: StrategySettings) -> tuple[bool, str]:
-    if s.escalation == "none":
-        return True, "no legal escalation"
-    ok = s.reminders_sent_before_escalation >= cfg.min_reminders_before_escalation
-    return ok, (f"{s.reminders_sent_before_escalation} reminder(s) before {s.escalation} "
-                f"(at least {cfg.min_reminders_before_escalation} needed to establish default)")
-
-
-def _credit_bureau(s: Strategy, c: PersonaContext, cfg: StrategySettings) -> tuple[bool, str]:
-    if not s.credit_bureau_report:
-        return True, "no credit-bureau report"
-    problems = []
-    if s.reminders_sent_before_escalation < cfg.min_written_reminders_before_bureau:
-        problems.append(f"{s.reminders_sent_before_escalation} written reminder(s), "
-                        f"{cfg.min_written_reminders_before_bureau} needed")
-    if (s.escalation_after_days or 0) < cfg.min_days_first_reminder_before_bureau:
-        problems.append(f"report after {s.escalation_after_days or 0} days, the first reminder must "
-                        f"be at least {cfg.min_days_first_reminder_before_bureau} days before")
-    dispute = c.fact(Meaning.DISPUTE)
-    if dispute.is_known and dispute.share > cfg.dispute_share_blocks_bureau:
-        problems.append(f"{dispute.statement()} (block above {cfg.dispute_share_blocks_bureau:.0%})")
-    if problems:
-        return False, "credit-bureau report not allowed: " + "; ".join(problems)
-    if not dispute.is_known:
-        return True, (f"credit-bureau report after the required reminders; disputes: {UNKNOWN}, so "
-                      "no account can be checked for a dispute: confirm none before reporting")
-    return True, (f"credit-bureau report after the required reminders; {dispute.statement()}, disputed "
-                  "accounts removed at export")
-
-
-RULES: tuple[tuple[str, str, str, Rule], ...] = (
-    ("contact_hours", "Contact hours", "12 CFR 1006.6(b)(1)(i)", _contact_hours),
-    ("call_frequency", "Call frequency", "12 CFR 1006.14(b)(2)", _call_frequency),
-    ("opt_out_included", "Opt-out on e-mail/SMS", "12 CFR 1006.6(e)", _opt_out_included),
-    ("opted_out_channel", "Opted-out channel blocked", "12 CFR 1006.14(h)", _opted_out_channel),
-    ("escalation_min_balance", "No legal escalation for small balances",
-     "proportionality; collection costs capped by § 13e RDG", _escalation_balance),
-    ("time_barred", "No legal escalation for time-barred debts",
-     "12 CFR 1006.26(b); § 214 BGB", _time_barred),
-    ("hardship_route", "Hardship route for over-indebted debtors",
-     "Art. 35 Directive (EU) 2023/2225 (forbearance before enforcement)", _hardship_route),
-    ("reminders_before_escalation", "Reminder before escalation",
-     "§ 286 BGB; BGH III ZR 91/07", _reminders_before_escalation),
-    ("credit_bureau", "Credit-bureau report conditions", "§ 31(2) Nr. 4 BDSG", _credit_bureau),
-)
-RULE_IDS = tuple(rule[0] for rule in RULES)
+def resolve_rulepack(rulepack: RulePack | str | None, settings: StrategySettings | None = None,
+                     source: Any = None) -> RulePack:
+    """The pack to use: ``rulepack`` itself, a pack by name, or the active one
+    (:func:`strategy.rulepacks.active_rulepack`)."""
+    if isinstance(rulepack, RulePack):
+        return rulepack
+    if isinstance(rulepack, str):
+        from strategy.rulepacks import get_rulepack
+        return get_rulepack(rulepack, settings)
+    return active_rulepack(source, settings)
 
 
 def check_strategy(strategy: Strategy, persona_context: PersonaContext | None = None,
-                   settings: StrategySettings | None = None) -> list[GuardrailResult]:
-    """Check ``strategy`` for a persona against every rule in :data:`RULES`.
+                   settings: StrategySettings | None = None, *,
+                   rulepack: RulePack | str | None = None) -> list[GuardrailResult]:
+    """Check ``strategy`` for a persona against every persona-level check of the rulepack.
+
+    Parameters
+    ----------
+    rulepack : RulePack or str, optional
+        The pack (or its name); default the active one for the workspace and the persona's currency.
 
     Returns
     -------
     list of GuardrailResult
-        One per rule, in rule order; the message starts with the rule's name and ends with its
-        source, e.g. ``"Contact hours: contact window 07:00-20:00 does not lie within 08:00-21:00
-        (12 CFR 1006.6(b)(1)(i))"``.
+        One per check, in the pack's order; the message starts with the rule's name and ends with
+        its source and kind, e.g. ``"Contact hours VIOLATED: contact window 07:00-20:00 does not lie
+        within 08:00-20:00 (house policy (no statutory contact hours in Germany ...); house policy)"``.
     """
     context = persona_context or PersonaContext()
     cfg = settings or StrategySettings()
+    pack = resolve_rulepack(rulepack, cfg, context.currency)
     results = []
-    for rule_id, title, source, rule in RULES:
-        passed, detail = rule(strategy, context, cfg)
+    for check in pack.checks:
+        rule = pack.rule(check.rule_id)
+        passed, detail = check.check(strategy, context, cfg, pack)
         verdict = "passed" if passed else "VIOLATED"
-        results.append(GuardrailResult(rule_id, passed, f"{title} {verdict}: {detail} ({source})",
-                                       source))
+        results.append(GuardrailResult(rule.rule_id, passed,
+                                       f"{rule.title} {verdict}: {detail} ({rule.citation()})",
+                                       rule.source, rule.kind))
     return results
 
 
@@ -214,50 +108,156 @@ def violations(results: list[GuardrailResult]) -> list[GuardrailResult]:
     return [r for r in results if not r.passed]
 
 
-def account_block_map(strategy: Strategy, account: dict[str, Any],
-                      settings: StrategySettings | None = None, *, meanings: Any = None,
-                      currency: Currency | None = None) -> dict[str, str]:
-    """Steps of ``strategy`` one account is protected from: ``{step: reason with its source}``.
+def repair(rule_id: str, strategy: Strategy, context: PersonaContext | None = None,
+           settings: StrategySettings | None = None, *, rulepack: RulePack | str | None = None) -> dict[str, Any]:
+    """Changes to ``strategy`` that remove a violation of ``rule_id`` (``{}`` when none can).
 
-    ``account`` is the account's portfolio row as a dict; missing columns block nothing. Steps are
-    ``channel`` (opted out), ``escalation`` (small balance or time-barred) and
-    ``credit_bureau_report`` (disputed debt). ``meanings`` (the run's roles or
-    :class:`~portfolio.meanings.ColumnMeanings`) says which column holds the opt-outs and the dispute
-    flag; without it the portfolio model reads the row's column names (slower: pass it for a
-    whole portfolio). ``currency`` is the run's currency: the minimum balance is checked only when
-    it is the threshold's currency or unknown (:func:`threshold_currency`).
+    For proposals: the fix never adds a step, only removes or softens one.
     """
     cfg = settings or StrategySettings()
-    known = meanings_by_names(account) if meanings is None else ColumnMeanings.of(meanings)
+    ctx = context or PersonaContext()
+    pack = resolve_rulepack(rulepack, cfg, ctx.currency)
+    policy = pack.contact
+    no_escalation = {"escalation": "none", "escalation_after_days": None, "credit_bureau_report": False}
+    if rule_id == "contact_hours":
+        start = min(max(strategy.contact_start_hour, policy.earliest_hour), policy.latest_hour - 1)
+        return {"contact_start_hour": start,
+                "contact_end_hour": max(start + 1, min(strategy.contact_end_hour, policy.latest_hour))}
+    if rule_id == "contact_days":
+        days = tuple(d for d in strategy.contact_weekdays if d in policy.weekdays)
+        return {"contact_weekdays": days or tuple(d for d in policy.weekdays if d != "sat")}
+    if rule_id in ("contact_cap", "call_frequency"):
+        cap = min(policy.max_calls_per_7_days, policy.max_contacts_per_week)
+        return {"contacts_per_week": min(strategy.contacts_per_week, policy.max_contacts_per_week),
+                "max_call_attempts_per_7_days": min(strategy.max_call_attempts_per_7_days, cap)}
+    if rule_id == "opt_out_included":
+        return {"includes_opt_out": True}
+    if rule_id in ("opted_out_channel", "whatsapp_opt_in"):
+        open_channels = [ch for ch in ("letter", "email", "sms", "app_push")
+                         if (ctx.opt_out_shares.get(ch) or 0.0) < cfg.opt_out_share_blocks_channel]
+        return {"channel": (open_channels or ["letter"])[0], "max_call_attempts_per_7_days": 0,
+                "contacts_per_week": min(strategy.contacts_per_week, 1), "includes_opt_out": True}
+    if rule_id in ("escalation_min_balance", "time_barred", "dispute_hold"):
+        return no_escalation
+    if rule_id == "hardship_route":
+        return {**no_escalation, "offer": "hardship_referral", "n_instalments": None, "discount_pct": None,
+                "tone": "friendly"}
+    if rule_id == "reminders_before_escalation":
+        return {"reminders_sent_before_escalation": cfg.min_reminders_before_escalation}
+    if rule_id == "credit_bureau":
+        return {"credit_bureau_report": False}
+    return {}
+
+
+# ---------------------------------------------------------------------------- per account
+def account_protections(account: dict[str, Any] | pd.Series, meanings: Any = None, *,
+                        rulepack: RulePack | str | None = None, settings: StrategySettings | None = None,
+                        currency: Currency | None = None, today: date | None = None) -> dict[str, str]:
+    """Rules that protect one account whatever its strategy: ``{rule_id: reason with source}``.
+
+    ``account`` is the account's portfolio row; ``meanings`` (the run's roles or
+    :class:`~portfolio.meanings.ColumnMeanings`) says which column holds what (without it the
+    row's column names are read: slower). Flags are read as J/N, ja/nein, 0/1, yes/no.
+
+    Rule ids: ``insolvency_stop``, ``dispute_hold``, ``hardship_protection``, ``time_barred``
+    (limitation date computed, :mod:`strategy.limitation`, or the ERP flag),
+    ``channel_objection`` (reason lists the channels), ``whatsapp_opt_in`` (no opt-in on file),
+    ``quiet_period`` (a conversation within the quiet days: no contact before the date named),
+    ``minimum_balance_enforcement`` (balance below the house minimum for agency or court).
+    """
+    row = dict(account)
+    known = meanings_by_names(row) if meanings is None else ColumnMeanings.of(meanings)
+    cfg = settings or StrategySettings()
+    pack = resolve_rulepack(rulepack, cfg, currency)
+    today = today or date.today()
+    out: dict[str, str] = {}
+
+    def flagged(meaning: str) -> bool:
+        column = known.column_for(meaning)
+        return column is not None and truthy_value(row.get(column))
+
+    def because(rule_id: str, what: str) -> None:
+        out[rule_id] = f"{what} ({pack.rule(rule_id).citation()})"
+
+    if flagged(Meaning.INSOLVENCY):
+        because("insolvency_stop", "insolvency proceedings: collection stops")
+    if flagged(Meaning.DISPUTE):
+        because("dispute_hold", "the debtor disputes the claim: Mahnsperre until resolved, no dunning "
+                "escalation, agency, court or credit-bureau step")
+    if flagged(Meaning.OVER_INDEBTED):
+        referral = pack.modules.get("hardship_referral")
+        because("hardship_protection", "over-indebted: referral" + (f" to {referral}" if referral else "")
+                + ", a payment plan and a gentle tone; no agency, court or credit-bureau step")
+    end, barred, basis = account_limitation(row, known, today)
+    if barred:
+        because("time_barred", f"time-barred ({basis}"
+                + (f"; limitation ended {end:%d.%m.%Y}" if end else "") + "): voluntary payment only")
+    objected = [ch for ch in Meaning.CHANNELS if flagged(Meaning.opt_out(ch))]
+    if objected:
+        because("channel_objection", f"objected to {', '.join(objected)}: never used")
+    if pack.contact.whatsapp_needs_opt_in and not flagged(Meaning.opt_in("whatsapp")):
+        because("whatsapp_opt_in", "no WhatsApp opt-in on file: WhatsApp not used")
+    talked = known.column_for(Meaning.LAST_CONVERSATION_ON)
+    spoke_on = date_value(row.get(talked)) if talked is not None else None
+    quiet = pack.contact.quiet_days_after_conversation
+    if spoke_on is not None and quiet and today < spoke_on + timedelta(days=quiet + 1):
+        because("quiet_period", f"conversation on {spoke_on:%d.%m.%Y}: no contact before "
+                f"{spoke_on + timedelta(days=quiet + 1):%d.%m.%Y}")
+    balance = _number(row.get("balance"))
+    if balance is not None and threshold_currency(currency, cfg)[0] \
+            and balance < cfg.legal_escalation_min_balance_eur:
+        because("minimum_balance_enforcement", f"balance {format_amount(balance, currency)} below "
+                f"{minimum_balance_text(cfg, currency)} (proportionality)")
+    return out
+
+
+def account_block_map(strategy: Strategy, account: dict[str, Any],
+                      settings: StrategySettings | None = None, *, meanings: Any = None,
+                      currency: Currency | None = None, rulepack: RulePack | str | None = None,
+                      today: date | None = None) -> dict[str, str]:
+    """Steps of ``strategy`` one account is protected from: ``{step: reason with its source}``.
+
+    Steps are ``channel`` (objected channel, or WhatsApp without opt-in), ``escalation`` (agency or
+    court: insolvency, dispute, over-indebtedness, time-barred, small balance),
+    ``credit_bureau_report`` (the same, minus the small balance) and ``stop`` (insolvency: no
+    collection at all). Only steps the strategy has are named (``stop`` always). ``account`` is the
+    account's portfolio row as a dict; missing columns block nothing; see
+    :func:`account_protections` for ``meanings``, ``currency``, ``rulepack`` and ``today``.
+    """
+    row = dict(account)
+    known = meanings_by_names(row) if meanings is None else ColumnMeanings.of(meanings)
+    protections = account_protections(row, known, rulepack=rulepack, settings=settings,
+                                      currency=currency, today=today)
+    has = {"stop": True, "escalation": strategy.escalation != "none",
+           "credit_bureau_report": strategy.credit_bureau_report}
     blocks: dict[str, str] = {}
-    opt_out = known.column_for(Meaning.opt_out(strategy.channel))
-    if opt_out is not None and truthy_value(account.get(opt_out)):
-        blocks["channel"] = f"channel {strategy.channel}: account opted out (12 CFR 1006.14(h))"
-    if strategy.escalation != "none":
-        balance, dpd = _number(account.get("balance")), _number(account.get("days_past_due"))
-        time_barred = known.column_for(Meaning.TIME_BARRED)
-        applies = threshold_currency(currency, cfg)[0]
-        if applies and balance is not None and balance < cfg.legal_escalation_min_balance_eur:
-            blocks["escalation"] = (f"escalation: balance {format_amount(balance, currency)} below "
-                                    f"{minimum_balance_text(cfg, currency)} (proportionality)")
-        elif dpd is not None and dpd > cfg.time_barred_after_days:
-            blocks["escalation"] = (f"escalation: {dpd:.0f} days past due, possibly time-barred "
-                                    "(12 CFR 1006.26(b); § 214 BGB)")
-        elif time_barred is not None and truthy_value(account.get(time_barred)):
-            blocks["escalation"] = "escalation: account flagged time-barred (12 CFR 1006.26(b); § 214 BGB)"
-    dispute = known.column_for(Meaning.DISPUTE)
-    if strategy.credit_bureau_report and dispute is not None and truthy_value(account.get(dispute)):
-        blocks["credit_bureau_report"] = ("credit_bureau_report: account disputes the debt "
-                                          "(§ 31(2) Nr. 4 BDSG)")
+    for rule_id, reason in protections.items():
+        if rule_id == "channel_objection" and not _objected(strategy.channel, row, known):
+            continue
+        if rule_id == "whatsapp_opt_in" and strategy.channel != "whatsapp":
+            continue
+        if rule_id == "minimum_balance_enforcement":
+            reason = reason.split(" (", 1)[0] + " (proportionality)"
+        for step in BLOCKED_STEPS.get(rule_id, ()):
+            if step == "channel":
+                blocks.setdefault("channel", f"channel {strategy.channel}: {reason}")
+            elif has.get(step):
+                blocks.setdefault(step, f"{step}: {reason}")
     return blocks
 
 
 def account_blocks(strategy: Strategy, account: dict[str, Any] | pd.Series,
                    settings: StrategySettings | None = None, *, meanings: Any = None,
-                   currency: Currency | None = None) -> list[str]:
+                   currency: Currency | None = None, rulepack: RulePack | str | None = None,
+                   today: date | None = None) -> list[str]:
     """The reasons of :func:`account_block_map` as a list."""
-    return list(account_block_map(strategy, dict(account), settings, meanings=meanings,
-                                  currency=currency).values())
+    return list(account_block_map(strategy, dict(account), settings, meanings=meanings, currency=currency,
+                                  rulepack=rulepack, today=today).values())
+
+
+def _objected(channel: str, row: dict[str, Any], known: ColumnMeanings) -> bool:
+    column = known.column_for(Meaning.opt_out(channel))
+    return column is not None and truthy_value(row.get(column))
 
 
 def _number(value: Any) -> float | None:

@@ -1,8 +1,15 @@
-"""A persona mapping as the pages see it, the approval hash, and the stale-save error."""
+"""A persona mapping as the pages and the CLI see it, the approval hash, vetoes and stale saves.
+
+Every mapping carries a *version number* (bumped on every save) and a *version hash*: the
+SHA-256 that an approval of it would bind (:func:`approval_hash`: strategy content, persona
+definition, run id and which accounts are in the persona). A manager approves exactly the
+version (or hash) they were shown; anything else is refused as stale.
+"""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.errors import UserError
 from strategy.auth import User
@@ -14,6 +21,9 @@ if TYPE_CHECKING:
     from strategy.run_view import RunView
 
 STATES = ("draft", "proposed", "approved", "rejected")
+#: Shortest prefix of a version hash accepted in place of the version number (48 bits).
+HASH_PREFIX_MIN = 12
+_HEX = re.compile(r"^[0-9a-f]+$")
 
 
 class StaleMappingError(UserError):
@@ -24,9 +34,47 @@ class StaleMappingError(UserError):
         self.attempted = attempted
 
 
+@dataclass(frozen=True)
+class Veto:
+    """A compliance veto of one persona's mapping; it stands until ``lifted_at`` is set."""
+
+    id: int
+    run_id: str
+    persona_id: int
+    strategy_sha256: str | None
+    reason: str
+    vetoed_by: str
+    vetoed_at: str
+    lifted_by: str | None = None
+    lifted_at: str | None = None
+    lift_reason: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.lifted_at is None
+
+    def statement(self) -> str:
+        """``"compliance veto by carol at 2026-…: <reason>; it stands until compliance lifts it"``."""
+        if not self.active:
+            return (f"compliance veto by {self.vetoed_by} ({self.reason}) lifted by {self.lifted_by} "
+                    f"at {self.lifted_at}: {self.lift_reason}")
+        return (f"compliance veto by {self.vetoed_by} at {self.vetoed_at}: {self.reason}; it stands "
+                "until a compliance reviewer lifts it, whatever version is proposed")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "strategy_sha256": self.strategy_sha256, "reason": self.reason,
+                "vetoed_by": self.vetoed_by, "vetoed_at": self.vetoed_at, "active": self.active,
+                "lifted_by": self.lifted_by, "lifted_at": self.lifted_at,
+                "lift_reason": self.lift_reason}
+
+
 @dataclass
 class MappingView:
-    """A mapping as the Strategies page shows it (strategy, state, people, guardrails)."""
+    """A mapping as the Strategies page shows it (strategy, state, people, guardrails, veto).
+
+    ``version_hash`` is what an approval of this version binds (see :func:`approval_hash`);
+    ``None`` when the run no longer has the persona.
+    """
 
     run_id: str
     persona_id: int
@@ -47,6 +95,8 @@ class MappingView:
     updated_at: str
     guardrails: list[GuardrailResult] = field(default_factory=list)
     approval_valid: bool | None = None
+    version_hash: str | None = None
+    veto: Veto | None = None
 
     @property
     def guardrails_pass(self) -> bool:
@@ -61,8 +111,25 @@ class MappingView:
             out.append(f"the mapping is {self.state}, not proposed")
         if user is not None and user.username in {self.proposed_by, self.last_edited_by}:
             out.append(f"{user.username} proposed or last edited this mapping (four-eyes principle)")
+        if self.veto is not None and self.veto.active:
+            out.append(self.veto.statement())
         out += [r.message for r in violations(self.guardrails)]
         return out
+
+    def matches_hash(self, given: str) -> bool:
+        """Whether ``given`` (the full version hash or a prefix of at least
+        :data:`HASH_PREFIX_MIN` hex digits) names this version; :class:`UserError` if malformed."""
+        prefix = checked_hash_prefix(given)
+        return self.version_hash is not None and self.version_hash.startswith(prefix)
+
+
+def checked_hash_prefix(given: str) -> str:
+    """``given`` lower-cased; :class:`UserError` unless it is 12 to 64 hex digits."""
+    prefix = str(given or "").strip().lower()
+    if not (HASH_PREFIX_MIN <= len(prefix) <= 64 and _HEX.match(prefix)):
+        raise UserError(f"a version hash is {HASH_PREFIX_MIN} to 64 hex digits as `review show` "
+                        f"prints it, not {given!r}")
+    return prefix
 
 
 def approval_hash(run: "RunView", persona_id: int, strategy_hash: str) -> str:
@@ -71,3 +138,39 @@ def approval_hash(run: "RunView", persona_id: int, strategy_hash: str) -> str:
     return content_hash({"strategy_sha256": strategy_hash, "run_id": run.run_id,
                          "persona_definition": run.profile(persona_id),
                          "assignment_sha256": run.assignment_fingerprint()})
+
+
+def review_record(run: "RunView", mapping: MappingView | None, persona_id: int) -> dict[str, Any]:
+    """What a reviewer judges for one persona, as plain data (``review list --json``).
+
+    Shares are fractions 0..1 of the run's accounts and of its total balance (``None`` when the
+    profile does not say); ``hash`` is the version hash to quote when approving.
+    """
+    profile = run.profile(persona_id)
+    record: dict[str, Any] = {
+        "persona_id": int(persona_id), "persona_name": str(profile.get("name", "")),
+        "accounts": profile.get("size"), "share_accounts": _share(profile.get("share_accounts")),
+        "share_balance": _share(profile.get("share_balance")),
+        "needs_review_accounts": profile.get("needs_review_count"),
+        "state": "none", "version": 0, "hash": None}
+    if mapping is None:
+        return record
+    record.update(
+        state=mapping.state, version=mapping.version, hash=mapping.version_hash,
+        strategy_sha256=mapping.strategy_hash, strategy=mapping.strategy.to_dict(),
+        evidence=list(mapping.evidence), guardrails=[g.to_dict() for g in mapping.guardrails],
+        guardrails_pass=mapping.guardrails_pass, proposed_by=mapping.proposed_by,
+        last_edited_by=mapping.last_edited_by, approved_by=mapping.approved_by,
+        approved_at=mapping.approved_at, approval_sha256=mapping.approval_hash,
+        approval_valid=mapping.approval_valid, reason=mapping.reason,
+        updated_by=mapping.updated_by, updated_at=mapping.updated_at,
+        veto=mapping.veto.to_dict() if mapping.veto is not None else None)
+    return record
+
+
+def _share(value: Any) -> float | None:
+    try:
+        share = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if share != share else share

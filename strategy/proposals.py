@@ -10,6 +10,11 @@ Which column holds broken promises, payments so far, the dispute or over-indebte
 asked of the portfolio's column model (the run's roles, or the meanings the profiles carry). Every
 statement that rests on a column gives the share with its count and column, or says "unknown — no
 such column in the portfolio"; it never reports a missing column as 0 %.
+
+Each proposal shows its journey (the dated Mahnstufen of :func:`strategy.journey.journey_of`) and an
+``expected_effect`` that states an effect only where the portfolio holds evidence for it (observed
+response rates with their intervals) and otherwise says that the effect is unknown: no proposal
+predicts a payment rate it has no evidence for.
 """
 from __future__ import annotations
 
@@ -26,7 +31,8 @@ from strategy.contact_history import (ChannelEvidence, best_channel, best_hour, 
                                       channel_evidence, has_contact_history)
 from strategy.context import (UNKNOWN, PersonaContext, context_from_profile, persona_rows, profile_median,
                               resolve_meanings)
-from strategy.guardrails import RULE_IDS, GuardrailResult, check_strategy, violations
+from strategy.guardrails import RULE_IDS, GuardrailResult, check_strategy, repair, violations
+from strategy.journey import describe_steps, journey_of
 from strategy.settings import StrategySettings
 
 
@@ -41,18 +47,22 @@ class Proposal:
     evidence: tuple[str, ...]
     channels: tuple[ChannelEvidence, ...] = ()
     guardrails: tuple[GuardrailResult, ...] = field(default_factory=tuple)
+    expected_effect: str = ""
+    journey: tuple[Any, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"persona_id": self.persona_id, "persona_name": self.persona_name,
                 "strategy": self.strategy.to_dict(), "axes": dict(self.axes),
                 "evidence": list(self.evidence),
-                "guardrails": [g.to_dict() for g in self.guardrails]}
+                "guardrails": [g.to_dict() for g in self.guardrails],
+                "expected_effect": self.expected_effect,
+                "journey": [step.to_dict() for step in self.journey]}
 
 
 def propose_strategies(profiles: list[dict[str, Any]], accounts: pd.DataFrame | None = None,
                        portfolio_frame: pd.DataFrame | None = None,
                        settings: StrategySettings | None = None, roles: Any = None,
-                       currency: Currency | None = None) -> list[Proposal]:
+                       currency: Currency | None = None, rulepack: Any = None) -> list[Proposal]:
     """One :class:`Proposal` per persona profile.
 
     Parameters
@@ -71,6 +81,8 @@ def propose_strategies(profiles: list[dict[str, Any]], accounts: pd.DataFrame | 
     currency : Currency, optional
         The run's currency (``portfolio.currency.currency_of_run(run.meta)``); amounts in the
         evidence are written in it, and without a symbol plus "currency unknown" when not given.
+    rulepack : RulePack, optional
+        Labels (German for the ``de`` pack) and the utility route of the proposed journey.
     """
     cfg = settings or StrategySettings()
     frame_meanings = detect_meanings(portfolio_frame) if roles is None and portfolio_frame is not None else None
@@ -80,12 +92,13 @@ def propose_strategies(profiles: list[dict[str, Any]], accounts: pd.DataFrame | 
         source = roles if roles is not None else (
             None if isinstance(profile.get("column_meanings"), dict) else frame_meanings)
         proposals.append(_propose_one(profile, rows, cfg, resolve_meanings(profile, rows, source),
-                                      currency or Currency()))
+                                      currency or Currency(), rulepack))
     return proposals
 
 
 def _propose_one(profile: dict[str, Any], rows: pd.DataFrame | None, cfg: StrategySettings,
-                 meanings: ColumnMeanings, currency: Currency | None = None) -> Proposal:
+                 meanings: ColumnMeanings, currency: Currency | None = None,
+                 rulepack: Any = None) -> Proposal:
     ctx = context_from_profile(profile, rows, cfg, meanings, currency or Currency())
     evidence: list[str] = []
     risk = _risk_level(profile, evidence)
@@ -109,8 +122,37 @@ def _propose_one(profile: dict[str, Any], rows: pd.DataFrame | None, cfg: Strate
                                              f"{strategy.escalation_after_days} days"
                                              if strategy.escalation != "none" else ""))
     strategy = strategy.with_changes(rationale=rationale)
+    journey = journey_of(strategy, rulepack)
+    effect = expected_effect(strategy, channels, profile, cfg)
+    evidence += [f"Journey: {describe_steps(journey)}", effect]
     return Proposal(ctx.persona_id, ctx.name, strategy, axes, tuple(evidence), tuple(channels),
-                    tuple(results))
+                    tuple(results), effect, journey)
+
+
+def expected_effect(strategy: Strategy, channels: list[ChannelEvidence], profile: dict[str, Any],
+                    cfg: StrategySettings) -> str:
+    """What the evidence says about the strategy's effect, and what it does not say.
+
+    Only an observed response rate on the chosen channel with enough attempts counts as evidence
+    (with its 95 % interval); it is a response rate, not a payment rate. The persona's past pay
+    rate was observed under its past treatment and is named as such, never as a prediction.
+    """
+    chosen = next((c for c in channels if c.channel == strategy.channel and c.enough), None)
+    if chosen is not None:
+        text = (f"Expected effect: {chosen.rate:.1%} of {strategy.channel} contacts got a response in "
+                f"this persona (95% CI {chosen.ci_low:.1%}-{chosen.ci_high:.1%}, {chosen.attempts} "
+                "attempts); that is a response rate, not a payment rate. The effect of the offer and of "
+                "the later steps on payment is unknown: no result of this strategy (champion/challenger "
+                "test) is in the data")
+    else:
+        text = (f"Expected effect: unknown — the portfolio holds no evidence on the {strategy.channel} "
+                f"channel (at least {cfg.min_sample_size} contact attempts) or on this strategy's "
+                "results, so no effect is claimed")
+    pay_rate = profile.get("pay_rate")
+    if isinstance(pay_rate, (int, float)) and pay_rate == pay_rate:
+        text += (f". The persona's observed pay rate of {pay_rate:.0%} was under its past treatment and "
+                 "is not a forecast for this strategy")
+    return text
 
 
 def _risk_level(profile: dict[str, Any], evidence: list[str]) -> str:
@@ -288,29 +330,5 @@ def _make_compliant(strategy: Strategy, ctx: PersonaContext,
 
 
 def _fix(rule_id: str, s: Strategy, ctx: PersonaContext, cfg: StrategySettings) -> dict[str, Any]:
-    no_escalation = {"escalation": "none", "escalation_after_days": None, "credit_bureau_report": False}
-    if rule_id == "contact_hours":
-        start = min(max(s.contact_start_hour, cfg.earliest_contact_hour), cfg.latest_contact_hour - 1)
-        return {"contact_start_hour": start,
-                "contact_end_hour": max(start + 1, min(s.contact_end_hour, cfg.latest_contact_hour))}
-    if rule_id == "call_frequency":
-        limit = cfg.max_call_attempts_per_7_days
-        return {"max_call_attempts_per_7_days": min(s.max_call_attempts_per_7_days, limit),
-                "contacts_per_week": min(s.contacts_per_week, limit)}
-    if rule_id == "opt_out_included":
-        return {"includes_opt_out": True}
-    if rule_id == "opted_out_channel":
-        open_channels = [ch for ch in ("letter", "email", "sms", "app_push", "whatsapp")
-                         if (ctx.opt_out_shares.get(ch) or 0.0) < cfg.opt_out_share_blocks_channel]
-        return {"channel": (open_channels or ["letter"])[0], "max_call_attempts_per_7_days": 0,
-                "contacts_per_week": min(s.contacts_per_week, 1), "includes_opt_out": True}
-    if rule_id in ("escalation_min_balance", "time_barred"):
-        return no_escalation
-    if rule_id == "hardship_route":
-        return {**no_escalation, "offer": "hardship_referral", "n_instalments": None,
-                "discount_pct": None, "tone": "friendly"}
-    if rule_id == "reminders_before_escalation":
-        return {"reminders_sent_before_escalation": cfg.min_reminders_before_escalation}
-    if rule_id == "credit_bureau":
-        return {"credit_bureau_report": False}
-    raise AssertionError(f"no automatic fix for guardrail {rule_id}")
+    """The guardrail's own repair under the active rulepack (:func:`strategy.guardrails.repair`)."""
+    return repair(rule_id, s, ctx, cfg)

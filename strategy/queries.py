@@ -10,6 +10,7 @@ from sqlalchemy import select
 from core.errors import UserError
 from strategy import tables as t
 from strategy.catalogue import Strategy
+from strategy.mapping_view import Veto
 
 if TYPE_CHECKING:
     from strategy.run_view import RunView
@@ -80,17 +81,13 @@ class MappingQueries:
                  "content_hash": r.content_hash, "evidence": json.loads(r.evidence),
                  "created_by": r.created_by, "created_at": r.created_at} for r in rows]
 
-    def account_overrides(self, run_id: str) -> pd.DataFrame:
-        """Per-account overrides of the run, latest per account last (with the strategy dict)."""
-        query = (select(t.account_overrides, t.strategy_versions.c.content)
-                 .outerjoin(t.strategy_versions,
-                            t.account_overrides.c.strategy_version_id == t.strategy_versions.c.id)
-                 .where(t.account_overrides.c.run_id == run_id).order_by(t.account_overrides.c.id))
+    def vetoes(self, run_id: str, persona_id: int | None = None, *,
+               active_only: bool = False) -> list[Veto]:
+        """Compliance vetoes of the run (oldest first), optionally of one persona or standing only."""
+        query = select(t.vetoes).where(t.vetoes.c.run_id == run_id).order_by(t.vetoes.c.id)
+        if persona_id is not None:
+            query = query.where(t.vetoes.c.persona_id == int(persona_id))
+        if active_only:
+            query = query.where(t.vetoes.c.lifted_at.is_(None))
         with self.engine.connect() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(query)]
-        columns = ["id", "run_id", "account_id", "persona_id", "strategy_version_id", "reason",
-                   "created_by", "created_at", "strategy"]
-        for row in rows:
-            content = row.pop("content")
-            row["strategy"] = json.loads(content) if content else None
-        return pd.DataFrame.from_records(rows, columns=columns)
+            return [Veto(**dict(r._mapping)) for r in conn.execute(query)]

@@ -10,13 +10,34 @@ class StrategySettings:
 
     Parameters
     ----------
+    rulepack : str or None
+        The workspace's rulepack (:mod:`strategy.rulepacks`): ``"de"`` (German law and house policy)
+        or ``"us"`` (Regulation F). ``None``: German, the default for German exports and EUR
+        portfolios; the US pack applies only on request. The environment variable
+        ``PERSONAS_RULEPACK`` overrides this setting.
     earliest_contact_hour, latest_contact_hour : int
-        Allowed contact window in local hours of the debtor, 08:00-21:00 (12 CFR 1006.6(b)(1)(i)).
-        A strategy's window ``[start, end)`` must lie inside it.
+        House-policy contact window of the German rulepack in the debtor's local hours, 08:00-20:00
+        (Germany has no statutory hours). A strategy's window ``[start, end)`` must lie inside it.
+        The US rulepack applies Reg F's 08:00-21:00 (12 CFR 1006.6(b)(1)(i)) instead.
+    contact_on_saturday : bool
+        House policy of the German rulepack: Saturday is a working day (Werktag) for contact;
+        Sundays and public holidays never are.
+    holiday_subdivision : str or None
+        The Land whose public holidays count besides the federal ones (``"BY"``, ``"NW"`` ...; the
+        codes of the ``holidays`` library); ``None``: federal holidays only.
+    max_contacts_per_week : int
+        House policy of the German rulepack: contacts of all channels together in any 7 days.
     max_call_attempts_per_7_days : int
-        Call attempts per debt in any rolling 7 days (12 CFR 1006.14(b)(2)).
+        House policy of the German rulepack: call attempts in any 7 days (within the cap above).
+        The US rulepack applies Reg F's 7 (12 CFR 1006.14(b)(2)(i)).
+    quiet_days_after_conversation : int
+        House policy of the German rulepack: days without contact after a conversation (law in
+        the US pack: 7 days, 12 CFR 1006.14(b)(2)(ii)).
+    utility_module : bool
+        Adds the energy supplier's disconnection process (§§ 41f, 41g EnWG) to the German rulepack.
     legal_escalation_min_balance_eur : float
-        No court dunning or agency (with collection costs) below this balance, in the currency
+        House policy (proportionality; no statute sets a minimum, § 13e RDG caps costs only):
+        no court dunning or agency (with collection costs) below this balance, in the currency
         ``legal_escalation_min_balance_currency`` (EUR). Checked on the persona's median balance and,
         at account-level export, on each account's balance, only when the run's currency
         (:mod:`portfolio.currency`) is that currency or unknown; a portfolio in another currency is
@@ -24,8 +45,9 @@ class StrategySettings:
     legal_escalation_min_balance_currency : str
         ISO code of ``legal_escalation_min_balance_eur`` (default EUR).
     time_barred_after_days : int
-        Days past due after which a debt is treated as time-barred (3-year regular limitation,
-        § 195 BGB; the exact date depends on the year end, so this is a conservative screen).
+        Days past due after which a persona's accounts count as possibly time-barred in the
+        persona-level screen. Per account the limitation date is computed (§§ 195, 199, 212, 197
+        BGB; :mod:`strategy.limitation`).
     time_barred_share_blocks_escalation : float
         Share (0..1) of a persona's accounts that are time-barred above which legal escalation is
         blocked for the whole persona.
@@ -39,9 +61,12 @@ class StrategySettings:
         Share (0..1) of disputed accounts above which a credit-bureau report is blocked for the
         persona (§ 31(2) Nr. 4 BDSG); disputed accounts are always removed from it at export.
     min_reminders_before_escalation : int
-        Reminders after the due date before legal escalation (default by reminder, BGH III ZR 91/07).
+        House policy: reminders after the due date before legal escalation. Default (Verzug) can
+        arise without a reminder (§ 286 Abs. 2 Nr. 1 and Abs. 3 BGB); one reminder first is
+        sound practice, not law.
     min_written_reminders_before_bureau, min_days_first_reminder_before_bureau : int
-        Two written reminders, the first at least 28 days (4 weeks) before a bureau report.
+        Two written reminders, the first at least 28 days (4 weeks) before a bureau report
+        (§ 31 Abs. 2 Satz 1 Nr. 4 lit. a, b BDSG).
     min_sample_size : int
         Contact attempts a persona needs on a channel before its response rate counts as evidence.
     confidence_z : float
@@ -51,9 +76,15 @@ class StrategySettings:
         entry ``model_signed_off``). On by default; switching it off is a deliberate decision.
     """
 
+    rulepack: str | None = None
     earliest_contact_hour: int = 8
-    latest_contact_hour: int = 21
-    max_call_attempts_per_7_days: int = 7
+    latest_contact_hour: int = 20
+    contact_on_saturday: bool = True
+    holiday_subdivision: str | None = None
+    max_contacts_per_week: int = 3
+    max_call_attempts_per_7_days: int = 3
+    quiet_days_after_conversation: int = 7
+    utility_module: bool = False
     legal_escalation_min_balance_eur: float = 100.0
     legal_escalation_min_balance_currency: str = "EUR"
     time_barred_after_days: int = 3 * 365

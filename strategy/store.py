@@ -6,7 +6,8 @@ role, and writes the change and its audit entry in one transaction; on SQLite wr
 up front (``BEGIN IMMEDIATE``) so concurrent sessions queue instead of interleaving. After the
 commit the new audit head is anchored outside the database (:mod:`strategy.anchor`). Users live in
 :mod:`strategy.users`, sign-in and sessions in :mod:`strategy.signin`, the mapping workflow
-(propose, edit, approve, reject, override) in :mod:`strategy.workflow`.
+(propose, edit, approve, reject and veto) in :mod:`strategy.workflow`, account overrides (with a
+second person) and the review queue of held accounts in :mod:`strategy.review_queue`.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, insert, select, text, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 
 from core.errors import UserError
 from core.workspace import database_url
@@ -29,6 +30,7 @@ from strategy import anchor, audit
 from strategy import tables as t
 from strategy.auth import User, require
 from strategy.queries import MappingQueries
+from strategy.review_queue import AccountReview
 from strategy.settings import SecuritySettings, StrategySettings
 from strategy.signin import SignIn
 from strategy.users import UserAdmin
@@ -36,7 +38,11 @@ from strategy.workflow import MappingWorkflow
 
 KILL_SWITCH_KEY = "kill_switch"
 # Columns added after the first release: (table, column, SQL type); added on open when missing.
-_ADDED_COLUMNS = (("users", "person", "VARCHAR(200)"),)
+_ADDED_COLUMNS = (("users", "person", "VARCHAR(200)"),
+                  ("account_overrides", "status", "VARCHAR(20)"),
+                  ("account_overrides", "decided_by", "VARCHAR(200)"),
+                  ("account_overrides", "decided_at", "VARCHAR(40)"),
+                  ("account_overrides", "decision_reason", "TEXT"))
 
 
 def normalise_url(db: str | Path | None) -> str:
@@ -89,7 +95,7 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-class ReviewStore(UserAdmin, SignIn, MappingWorkflow, MappingQueries):
+class ReviewStore(UserAdmin, SignIn, MappingWorkflow, AccountReview, MappingQueries):
     """Open the review database at ``url`` (file path or SQLAlchemy URL), creating tables.
 
     Parameters
@@ -143,8 +149,13 @@ class ReviewStore(UserAdmin, SignIn, MappingWorkflow, MappingQueries):
                    for table in {table for table, _c, _t in _ADDED_COLUMNS}}
         for table, column, sql_type in _ADDED_COLUMNS:
             if column not in columns[table]:
-                with self.engine.begin() as conn:
-                    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+                try:
+                    with self.engine.begin() as conn:
+                        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+                except (OperationalError, ProgrammingError):
+                    # another process added it at the same moment
+                    if column not in {c["name"] for c in inspect(self.engine).get_columns(table)}:
+                        raise
 
     def close(self) -> None:
         """Release the database connections."""

@@ -108,6 +108,42 @@ account_overrides = Table(
     Column("reason", Text, nullable=False),
     Column("created_by", String(200), nullable=False),
     Column("created_at", String(40), nullable=False),
+    # Four-eyes: an override counts only once a second person approved it. Rows from before this
+    # column existed read NULL: pending, like every new override.
+    Column("status", String(20), nullable=True),      # pending | approved | declined
+    Column("decided_by", String(200), nullable=True),
+    Column("decided_at", String(40), nullable=True),
+    Column("decision_reason", Text, nullable=True),
+)
+
+# Compliance vetoes of a persona's mapping: one stands (blocks approval of any version of that
+# persona's mapping in the run) until a compliance reviewer lifts it.
+vetoes = Table(
+    "vetoes", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(200), ForeignKey("runs.run_id"), nullable=False),
+    Column("persona_id", Integer, nullable=False),
+    Column("strategy_sha256", String(64), nullable=True),   # the content vetoed
+    Column("reason", Text, nullable=False),
+    Column("vetoed_by", String(200), nullable=False),
+    Column("vetoed_at", String(40), nullable=False),
+    Column("lifted_by", String(200), nullable=True),
+    Column("lifted_at", String(40), nullable=True),
+    Column("lift_reason", Text, nullable=True),
+)
+
+# A person looked at one account the plan marks needs_review and let it go out with the strategy
+# of its persona as it stood then (``strategy_sha256``); a changed strategy needs a new look.
+account_clearances = Table(
+    "account_clearances", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(200), ForeignKey("runs.run_id"), nullable=False),
+    Column("account_id", String(200), nullable=False),
+    Column("persona_id", Integer, nullable=True),
+    Column("strategy_sha256", String(64), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("cleared_by", String(200), nullable=False),
+    Column("cleared_at", String(40), nullable=False),
 )
 
 settings = Table(

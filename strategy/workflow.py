@@ -2,10 +2,14 @@
 
 States: ``draft`` -> ``proposed`` -> ``approved`` | ``rejected`` (reason required) -> proposed
 again by a new proposal or edit. The user who proposed or last edited a mapping never approves it;
-only managers approve; managers and compliance reject (compliance's reject is a veto and also works
-on an approved mapping). An approval is bound to SHA-256 of (strategy content, persona definition,
-run id); an edit or a changed persona definition voids it. Every save passes the version the user
-opened; a stale save raises :class:`StaleMappingError` and changes nothing.
+only managers approve; managers and compliance reject. A compliance rejection is a *veto* (also of
+an approved mapping): it stands across every later version of that persona's mapping in the run,
+the same content proposed again or a changed one, until a compliance reviewer lifts it
+(:meth:`MappingWorkflow.lift_veto`, audited). An approval is bound to SHA-256 of (strategy content,
+persona definition, run id, account assignment), the mapping's *version hash*; an edit or a changed
+persona definition voids it. Every save and every approval passes the version (or version hash)
+the user was shown; a stale one raises :class:`StaleMappingError` naming the current version and
+changes nothing. Per-account overrides and the review queue live in :mod:`strategy.review_queue`.
 """
 from __future__ import annotations
 
@@ -21,14 +25,15 @@ from core.errors import UserError
 from portfolio.currency import currency_of_run
 from strategy import audit
 from strategy import tables as t
-from strategy.auth import User, require
+from strategy.auth import PermissionDenied, User, require
 from strategy.canonical import canonical_json
 from strategy.catalogue import Strategy
 from strategy.context import context_from_profile, persona_rows, roles_of_run
 from strategy.guardrails import check_strategy
-from strategy.mapping_view import STATES, MappingView, StaleMappingError, approval_hash
+from strategy.mapping_view import (STATES, MappingView, StaleMappingError, Veto, approval_hash,
+                                   checked_hash_prefix)
 
-__all__ = ["STATES", "MappingView", "MappingWorkflow", "StaleMappingError", "approval_hash"]
+__all__ = ["STATES", "MappingView", "MappingWorkflow", "StaleMappingError", "Veto", "approval_hash"]
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -98,12 +103,19 @@ class MappingWorkflow:
         return self._save(actor, run, persona_id, strategy, None, "edited", expected_version,
                           evidence, permission="edit")
 
-    def approve(self, actor: User, run: "RunView", persona_id: int, *, expected_version: int,
+    def approve(self, actor: User, run: "RunView", persona_id: int, *,
+                expected_version: int | None = None, expected_hash: str | None = None,
                 portfolio: pd.DataFrame | None = None) -> MappingView:
-        """Approve a proposed mapping (manager, not its proposer or last editor nor another
-        identity of theirs, guardrails clean). A refused attempt is an audit entry too."""
+        """Approve the proposed version the manager was shown.
+
+        ``expected_version`` (the version number) and/or ``expected_hash`` (the version hash, or a
+        prefix of at least 12 hex digits) name it; a missing or stale one is refused naming the
+        current version. Refused too: a non-manager, the proposer or last editor or another identity
+        of theirs, a failed guardrail, and a standing compliance veto. A refused attempt is an
+        audit entry too.
+        """
         try:
-            return self._approve(actor, run, persona_id, expected_version, portfolio)
+            return self._approve(actor, run, persona_id, expected_version, expected_hash, portfolio)
         except UserError as refused:
             self._record_refused_approval(actor, run, persona_id, refused)
             raise
@@ -115,12 +127,15 @@ class MappingWorkflow:
                          run_id=run.run_id, persona_id=persona_id,
                          details={"reasons": refused.lines})
 
-    def _approve(self, actor: User, run: "RunView", persona_id: int, expected_version: int,
-                 portfolio: pd.DataFrame | None) -> MappingView:
+    def _approve(self, actor: User, run: "RunView", persona_id: int, expected_version: int | None,
+                 expected_hash: str | None, portfolio: pd.DataFrame | None) -> MappingView:
         require(actor, "approve")
         with self._write() as conn:
-            row = self._locked_row(conn, run.run_id, persona_id, expected_version, None)
+            row = self._row(conn, run.run_id, persona_id)
+            if row is None:
+                raise UserError(f"persona {persona_id} of run {run.run_id} has no strategy yet")
             view = self._view(conn, row, run, portfolio)
+            self._check_reviewed_version(view, expected_version, expected_hash)
             blockers = view.approval_blockers(actor)
             if any(self._same_person(conn, actor.username, other) and actor.username != other
                    for other in {row["proposed_by"], row["last_edited_by"]} if other):
@@ -136,59 +151,106 @@ class MappingWorkflow:
                          approved_at=now, approval_hash=bound, reason=None)
             audit.append(conn, actor, "approved", run_id=run.run_id, persona_id=persona_id,
                          content=bound, details={"strategy_sha256": view.strategy_hash,
+                                                 "version": row["version"],
                                                  "persona_definition_sha256":
                                                      run.persona_definition_hash(persona_id),
                                                  "assignment_sha256": run.assignment_fingerprint()})
         return self.get_mapping(run, persona_id)
 
+    @staticmethod
+    def _check_reviewed_version(view: MappingView, expected_version: int | None,
+                                expected_hash: str | None) -> None:
+        """The approver names the version they reviewed; anything else is refused."""
+        pid = view.persona_id
+        current = (f"version {view.version} (hash {(view.version_hash or '')[:16]}, last changed "
+                   f"by {view.updated_by} at {view.updated_at})")
+        if expected_version is None and expected_hash is None:
+            raise UserError(f"approval of persona {pid} refused: say which version you reviewed; "
+                            f"the mapping is at {current}")
+        if expected_version is not None and int(expected_version) != view.version:
+            raise StaleMappingError(
+                f"approval of persona {pid} refused: you reviewed version {expected_version}, but "
+                f"the mapping was changed by {view.updated_by} at {view.updated_at} and is now at "
+                f"{current}; reload it, review version {view.version} and approve that")
+        if expected_hash is not None and not view.matches_hash(checked_hash_prefix(expected_hash)):
+            raise StaleMappingError(
+                f"approval of persona {pid} refused: hash {str(expected_hash).strip()[:16]} is not "
+                f"the current content; the mapping is at {current}; reload it, review it and "
+                "approve that")
+
     def reject(self, actor: User, run: "RunView", persona_id: int, reason: str, *,
-               expected_version: int) -> MappingView:
-        """Reject (manager) or veto (compliance) with a required reason."""
+               expected_version: int, veto: bool | None = None) -> MappingView:
+        """Reject (manager) or veto (compliance) with a required reason.
+
+        A compliance rejection is a veto unless ``veto=False``: it blocks approval of this
+        persona's mapping in the run, whatever version is proposed next, until compliance lifts it
+        (:meth:`lift_veto`). Only compliance vetoes.
+        """
         require(actor, "reject")
         if not (reason or "").strip():
             raise UserError("a rejection needs a reason the analyst can act on")
+        is_veto = (actor.role == "compliance") if veto is None else bool(veto)
+        if is_veto and actor.role != "compliance":
+            raise PermissionDenied(f"{actor.username} ({actor.role}) may not veto; only a "
+                                   "compliance reviewer vetoes (a manager rejects)")
         with self._write() as conn:
             row = self._locked_row(conn, run.run_id, persona_id, expected_version, None)
-            allowed = ("proposed", "approved") if actor.role == "compliance" else ("proposed",)
+            allowed = ("proposed", "approved", "rejected") if actor.role == "compliance" \
+                else ("proposed",)
             if row["state"] not in allowed:
                 raise UserError(f"persona {persona_id} is {row['state']}; {actor.role} can reject "
                                 f"only a {' or '.join(allowed)} mapping")
             if actor.username in {row["proposed_by"], row["last_edited_by"]}:
                 raise UserError(f"{actor.username} proposed or last edited persona {persona_id}; "
                                 "someone else must review it (four-eyes principle)")
+            strategy_hash = self._strategy_hash(conn, row["strategy_version_id"])
             self._update(conn, row, actor, state="rejected", reason=reason.strip(),
                          approved_by=None, approved_at=None, approval_hash=None)
+            veto_id = None
+            if is_veto and self._active_veto(conn, run.run_id, persona_id) is None:
+                veto_id = int(conn.execute(insert(t.vetoes).values(
+                    run_id=run.run_id, persona_id=int(persona_id), strategy_sha256=strategy_hash,
+                    reason=reason.strip(), vetoed_by=actor.username,
+                    vetoed_at=audit.now_utc())).inserted_primary_key[0])
             audit.append(conn, actor, "rejected", run_id=run.run_id, persona_id=persona_id,
-                         content=self._strategy_hash(conn, row["strategy_version_id"]),
-                         details={"reason": reason.strip(), "veto": actor.role == "compliance",
+                         content=strategy_hash,
+                         details={"reason": reason.strip(), "veto": is_veto, "veto_id": veto_id,
                                   "previous_state": row["state"]})
         return self.get_mapping(run, persona_id)
 
-    def override_account(self, actor: User, run: "RunView", account_id: str, *, reason: str,
-                         persona_id: int | None = None, strategy: Strategy | None = None) -> None:
-        """Override one account's persona and/or strategy (manager or compliance, reason required)."""
-        require(actor, "override")
+    def lift_veto(self, actor: User, run: "RunView", persona_id: int, reason: str) -> Veto:
+        """Lift the standing compliance veto of a persona's mapping (compliance, reason required).
+
+        The mapping keeps its state; a manager may approve a proposed version afterwards.
+        """
+        if actor is None or actor.role != "compliance":
+            who = "nobody signed in" if actor is None else f"{actor.username} ({actor.role})"
+            raise PermissionDenied(f"{who} may not lift a veto; only a compliance reviewer does")
         if not (reason or "").strip():
-            raise UserError("an account override needs a reason")
-        if persona_id is None and strategy is None:
-            raise UserError("an override changes the persona, the strategy, or both")
-        if persona_id is not None:
-            run.profile(persona_id)
-        if str(account_id) not in set(run.accounts["account_id"]):
-            raise UserError(f"account {account_id} is not in run {run.run_id}")
+            raise UserError("lifting a veto needs a reason (what changed, who agreed)")
+        run.profile(persona_id)
         with self._write() as conn:
-            self._ensure_run(conn, actor, run)
-            version_id = None
-            if strategy is not None:
-                version_id = self._insert_version(conn, actor, run.run_id, -1, strategy, [])
+            veto = self._active_veto(conn, run.run_id, persona_id)
+            if veto is None:
+                raise UserError(f"no compliance veto stands on persona {persona_id} of run "
+                                f"{run.run_id}")
             now = audit.now_utc()
-            conn.execute(insert(t.account_overrides).values(
-                run_id=run.run_id, account_id=str(account_id), persona_id=persona_id,
-                strategy_version_id=version_id, reason=reason.strip(), created_by=actor.username,
-                created_at=now))
-            audit.append(conn, actor, "overridden", run_id=run.run_id, persona_id=persona_id,
-                         content=strategy.content_hash() if strategy else None,
-                         details={"account_id": str(account_id), "reason": reason.strip()})
+            conn.execute(update(t.vetoes).where(t.vetoes.c.id == veto.id).values(
+                lifted_by=actor.username, lifted_at=now, lift_reason=reason.strip()))
+            audit.append(conn, actor, "veto_lifted", run_id=run.run_id, persona_id=persona_id,
+                         content=veto.strategy_sha256,
+                         details={"veto_id": veto.id, "reason": reason.strip(),
+                                  "vetoed_by": veto.vetoed_by, "vetoed_at": veto.vetoed_at,
+                                  "veto_reason": veto.reason})
+        return Veto(**{**veto.__dict__, "lifted_by": actor.username, "lifted_at": now,
+                       "lift_reason": reason.strip()})
+
+    @staticmethod
+    def _active_veto(conn: Connection, run_id: str, persona_id: int) -> Veto | None:
+        row = conn.execute(select(t.vetoes).where(
+            t.vetoes.c.run_id == run_id, t.vetoes.c.persona_id == int(persona_id),
+            t.vetoes.c.lifted_at.is_(None)).order_by(t.vetoes.c.id.desc())).first()
+        return None if row is None else Veto(**dict(row._mapping))
 
     def revalidate_approvals(self, actor: User, run: "RunView") -> list[int]:
         """Void approvals whose persona definition changed since approval; returns their ids."""
@@ -318,7 +380,7 @@ class MappingWorkflow:
               portfolio: pd.DataFrame | None = None) -> MappingView:
         version = self._version(conn, row["strategy_version_id"])
         strategy = Strategy.from_dict(json.loads(version["content"]))
-        name, guardrails, valid = "", [], None
+        name, guardrails, valid, version_hash = "", [], None, None
         if run is not None and row["persona_id"] in run.persona_ids:
             profile = run.profile(row["persona_id"])
             name = str(profile.get("name", ""))
@@ -328,9 +390,9 @@ class MappingWorkflow:
                 strategy, context_from_profile(profile, rows, self.settings, roles_of_run(run.meta),
                                                currency_of_run(run.meta)),
                 self.settings)
+            version_hash = approval_hash(run, row["persona_id"], version["content_hash"])
             if row["state"] == "approved":
-                valid = row["approval_hash"] == approval_hash(run, row["persona_id"],
-                                                              version["content_hash"])
+                valid = row["approval_hash"] == version_hash
         return MappingView(
             run_id=row["run_id"], persona_id=row["persona_id"], persona_name=name,
             state=row["state"], version=row["version"], strategy=strategy,
@@ -339,4 +401,5 @@ class MappingWorkflow:
             last_edited_by=row["last_edited_by"], approved_by=row["approved_by"],
             approved_at=row["approved_at"], approval_hash=row["approval_hash"],
             reason=row["reason"], updated_by=row["updated_by"], updated_at=row["updated_at"],
-            guardrails=guardrails, approval_valid=valid)
+            guardrails=guardrails, approval_valid=valid, version_hash=version_hash,
+            veto=self._active_veto(conn, row["run_id"], row["persona_id"]))

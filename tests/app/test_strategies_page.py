@@ -72,9 +72,13 @@ def test_analyst_proposes_a_manager_approves_every_persona_and_the_csv_export_is
     assert any("Saved edits to persona(s) 0" in s.value for s in at.success)
 
     at = review_desk.sign_in("mia", PAGE)
-    assert [list(d.value.columns)[:2] for d in at.dataframe] == [["persona_id", "persona_name"],
-                                                                 ["version id", "by"]], \
-        "the mapping table and the history; no raw per-account table"
+    tables = [list(d.value.columns) for d in at.dataframe]
+    preview = ["account_id", "rules changed", "steps executed", "needs_review"]
+    assert tables[0][:2] == ["persona_id", "persona_name"], "the mapping table first"
+    assert ["version id", "by"] in [t[:2] for t in tables], "the history"
+    rest = [t for t in tables[1:] if t[:2] != ["version id", "by"]]
+    assert all(t in (preview, ["account_id", "reason"]) for t in rest), \
+        "per account only the rule preview and the review queue (ids, rules, reasons); no raw per-account table"
     for index, pid in enumerate(run.persona_ids):
         at.selectbox(key="review_persona").select_index(index)
         at.run()
@@ -302,13 +306,23 @@ def test_a_manager_overrides_one_account_with_a_reason_and_it_reaches_the_accoun
     at = _click(at, "Record override")
     assert not at.exception, at.exception
     assert any(f"Override for account {account} recorded" in s.value for s in at.success)
+    assert "Approve override" not in _labels(at), "its author cannot approve it"
+    assert review_desk.store().pending_overrides(run.run_id)["account_id"].tolist() == [account]
+
+    at = review_desk.open("mia", PAGE)  # the second person
+    at = _click(at, "Approve override")
+    assert not at.exception, at.exception
+    assert any("approved by mia" in s.value for s in at.success)
+    assert review_desk.store().pending_overrides(run.run_id).empty
 
     at.radio(key="export_level").set_value("accounts")
     at = _click(at, "Prepare export")
     assert not at.exception, at.exception
-    rows = pd.read_csv(io.BytesIO(at.session_state["export_ready"].content), dtype=str,
-                       keep_default_na=False)
-    assert len(rows) == len(run.accounts)
+    result = at.session_state["export_ready"]
+    rows = pd.read_csv(io.BytesIO(result.content), dtype=str, keep_default_na=False)
+    held = {h["account_id"] for h in result.held}
+    assert len(rows) + len(held) == len(run.accounts), "held accounts are left out, and listed"
+    assert account not in held
     assert rows.set_index("account_id").at[account, "channel"] == "letter"
 
 

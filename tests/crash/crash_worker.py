@@ -111,6 +111,8 @@ def work(db: Path, run_dir: Path, export_dir: Path) -> None:
             store.edit(analyst, run, pid, strategy_for(step + 1),
                        expected_version=mapping.version + 1)
             committed()
+            store.lift_veto(COMPLIANCE, run, pid, "crash test: concern answered")  # a veto stays until lifted
+            committed()
         for pid in run.persona_ids:  # the manager approves everything
             mapping = store.get_mapping(run, pid)
             store.approve(MANAGER, run, pid, expected_version=mapping.version)

@@ -80,15 +80,18 @@ def test_edit_writes_a_new_run_with_its_parent_and_leaves_the_original(sample_ru
     assert json.loads((out / "personas.json").read_text("utf-8")) == before
 
 
-def test_edit_that_recomputes_profiles_asks_for_the_portfolio(sample_run, tmp_path, capsys):
+def test_edit_that_recomputes_profiles_uses_the_runs_own_portfolio(sample_run, tmp_path, capsys):
     _, out = sample_run
     code = main(["edit", str(out), "--merge", "0", "1", "--user", "alice", "--out", str(tmp_path / "m")])
-    assert code == 2 and "--portfolio" in capsys.readouterr().err
-    code = main(["edit", str(out), "--merge", "0", "1", "--user", "alice", "--out", str(tmp_path / "m"),
-                 "--portfolio", str(SAMPLE)])
-    assert code == 0, capsys.readouterr().err
+    assert code == 0, capsys.readouterr().err  # the run keeps its portfolio: no --portfolio needed
     assert json.loads((tmp_path / "m" / "run.json").read_text("utf-8"))["metrics"]["personas"] < \
         json.loads((out / "run.json").read_text("utf-8"))["metrics"]["personas"]
+    other = tmp_path / "other.csv"
+    other.write_bytes(SAMPLE.read_bytes().replace(b"\n", b"\r\n", 3))  # same rows, different file
+    code = main(["edit", str(out), "--merge", "0", "1", "--user", "alice", "--out", str(tmp_path / "m2"),
+                 "--portfolio", str(other)])
+    assert code != 0 and "portfolio" in capsys.readouterr().err.casefold()
+    assert not (tmp_path / "m2").exists()
 
 
 def test_run_refuses_an_existing_output_folder_before_any_work(sample_run, capsys):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from persona_helpers import generated_portfolio
@@ -101,3 +102,68 @@ def test_two_edits_of_one_run_are_two_runs_and_never_overwrite_each_other(run_co
     with pytest.raises(UserError, match="exists already"):
         second.save(root / first.run_id)
     assert load_run(root / first.run_id).profile(0)["name"] == "Named by Ana"
+
+
+# ---------------------------------------------------------------------------- the run's portfolio
+def test_a_new_run_keeps_its_portfolio_without_direct_identifiers(run_dir, train_portfolio):
+    from strategy.run_view import load_run_view
+
+    view = load_run_view(run_dir)
+    kept, loaded = view.portfolio, train_portfolio.frame
+    identifiers = {"first_name", "last_name", "email", "phone", "iban", "street"}
+    assert identifiers <= set(loaded.columns) and not identifiers & set(kept.columns)
+    assert list(kept["account_id"]) == list(view.accounts["account_id"]) == list(loaded["account_id"].astype(str))
+    shared = [c for c in loaded.columns if c in kept.columns]
+    assert set(shared) == set(kept.columns) == set(loaded.columns) - identifiers
+    pd.testing.assert_frame_equal(kept[shared].drop(columns="account_id"), loaded[shared].drop(columns="account_id"),
+                                  check_dtype=False)
+    section = view.meta["portfolio"]
+    assert {item["column"] for item in section["left_out"]} == identifiers
+    assert all("direct identifier" in item["reason"] for item in section["left_out"])
+    assert section["data_sha256"] == view.meta["data_sha256"] == train_portfolio.sha256
+    assert view.meanings.column_for("dispute") == "dispute_flag"
+
+
+def test_the_run_accepts_its_own_portfolio_and_refuses_another(run_dir, train_portfolio, next_month):
+    from strategy.run_view import check_portfolio_matches, load_run_view
+
+    view = load_run_view(run_dir)
+    check_portfolio_matches(view, train_portfolio)
+    check_portfolio_matches(view, train_portfolio.frame)
+    with pytest.raises(UserError, match="is not the portfolio run"):
+        check_portfolio_matches(view, next_month)
+
+
+def test_an_edit_works_on_the_kept_portfolio_and_carries_it_over(run_copy, train_portfolio, tmp_path):
+    from strategy.run_view import load_run_view
+
+    base = load_run(run_copy)
+    without_file = apply_edit(base, edits.merge([0, 1], user="ana"))
+    with_file = apply_edit(base, edits.merge([0, 1], user="ana"), train_portfolio)
+    pd.testing.assert_frame_equal(without_file.accounts, with_file.accounts)
+    assert without_file.profiles == with_file.profiles
+    renamed = apply_edit(without_file, edits.rename(0, "Merged", user="ana"))
+    edited = load_run_view(renamed.save(tmp_path / "edited"))
+    assert edited.meta["portfolio"]["sha256"] == base.meta["portfolio"]["sha256"]
+    pd.testing.assert_frame_equal(edited.portfolio, load_run_view(run_copy).portfolio)
+
+
+def test_a_run_without_a_kept_portfolio_still_loads_and_asks_for_the_file(run_copy, train_portfolio, tmp_path):
+    import dataclasses
+
+    old = dataclasses.replace(load_run(run_copy), portfolio=None)
+    saved = apply_edit(old, edits.rename(0, "Old style", user="ana")).save(tmp_path / "old")
+    reloaded = load_run(saved)
+    assert reloaded.portfolio is None and "portfolio" not in reloaded.meta
+    with pytest.raises(UserError, match="needs the run's portfolio"):
+        apply_edit(reloaded, edits.merge([0, 1], user="ana"))
+    assert apply_edit(reloaded, edits.merge([0, 1], user="ana"), train_portfolio).portfolio is None
+
+
+def test_an_altered_portfolio_copy_refuses_the_run(run_copy):
+    path = run_copy / "portfolio.parquet"
+    frame = pd.read_parquet(path)
+    frame.loc[frame["dispute_flag"] == 1, "dispute_flag"] = 0  # someone clears the disputes
+    frame.to_parquet(path, index=False)
+    with pytest.raises(UserError, match="portfolio.parquet: changed since the run was saved"):
+        load_run(run_copy)

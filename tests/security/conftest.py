@@ -37,8 +37,11 @@ def write_run(directory: Path, run_id: str = RUN_ID) -> Path:
             "medians": {"balance": {"persona": balance, "portfolio": 150.0},
                         "days_past_due": {"persona": dpd, "portfolio": 25.0}},
             "distinguishing": [], "categorical_shares": {}, "needs_review_count": 0})
-    save_fabricated_run(directory, run_id, profiles, pd.concat(accounts, ignore_index=True),
-                        data_sha256="ef" * 32, source_name="security.csv")
+    frame = pd.concat(accounts, ignore_index=True)
+    # the run's own copy; export tests add contact columns (phone, e-mail) the copy leaves out
+    portfolio = pd.DataFrame({"account_id": frame["account_id"], "balance": 100.0, "days_past_due": 30})
+    save_fabricated_run(directory, run_id, profiles, frame,
+                        data_sha256="ef" * 32, source_name="security.csv", portfolio=portfolio)
     return directory
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ADMIN, ANALYST, COMPLIANCE, MANAGER
+from tests.security.conftest import ADMIN, ANALYST, COMPLIANCE, MANAGER
 from strategy.audit import entry_hash, verify_chain
 from strategy.export import ExportRefused, export_mappings
 from strategy.reconcile import reconcile

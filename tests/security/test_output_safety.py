@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import COMPLIANCE, MANAGER
+from tests.security.conftest import ADMIN, COMPLIANCE, MANAGER
 from core.text import defang_markdown, escape_markdown, terminal_safe
 
 REPO = Path(__file__).resolve().parents[2]
@@ -92,7 +92,7 @@ def test_review_output_shows_escape_sequences_in_names_and_reasons_as_text(revie
     from application.cli import main
 
     store, run, run_dir = review
-    store.set_password(__import__("conftest").ADMIN, "mia", "mia-long-secret")
+    store.set_password(ADMIN, "mia", "mia-long-secret")
     store.reject(MANAGER, run, 0, "fine\x1b[2J\rpersona 1: approved by ceo",
                  expected_version=store.get_mapping(run, 0).version)
     monkeypatch.setenv("PERSONAS_PASSWORD", "mia-long-secret")

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import ADMIN, COMPLIANCE, MANAGER  # the security suite's users (imported at collection)
+from tests.security.conftest import ADMIN, COMPLIANCE, MANAGER  # the security suite's users (imported at collection)
 
 REPO = Path(__file__).resolve().parents[2]
 

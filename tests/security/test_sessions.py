@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ADMIN, ANALYST, COMPLIANCE, MANAGER
+from tests.security.conftest import ADMIN, ANALYST, COMPLIANCE, MANAGER
 from core.errors import UserError
 from strategy.auth import User
 from strategy.clock import utc_now

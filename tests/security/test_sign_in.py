@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from conftest import ADMIN, MANAGER
+from tests.security.conftest import ADMIN, MANAGER
 from core.errors import UserError
 from strategy.auth import User, name_key, operator_user
 from strategy.clock import utc_now

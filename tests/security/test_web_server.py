@@ -9,7 +9,7 @@ import pytest
 
 from application.web import (HANDOFF_PATH, SESSION_COOKIE, XSRF_COOKIE, SecurityHeaders,
                              session_route, xsrf_secret)
-from conftest import ANALYST
+from tests.security.conftest import ANALYST
 
 XSRF = "2|0a0b0c0d|" + bytes(b ^ m for b, m in zip(b"0123456789abcdef", b"\x0a\x0b\x0c\x0d" * 4)).hex() \
     + "|1796129090"

@@ -97,7 +97,7 @@ def write_run(directory: Path, portfolio: pd.DataFrame, run_id: str = RUN_ID) ->
     save_fabricated_run(directory, run_id, profiles, accounts,
                         metrics={"personas": len(profiles), "noise_share": 0.0, "stability_ari": 0.91,
                                  "relative_validity": 0.42},
-                        model={"target": "paid_90d", "roc_auc": 0.78})
+                        model={"target": "paid_90d", "roc_auc": 0.78}, portfolio=portfolio)
     return directory
 
 

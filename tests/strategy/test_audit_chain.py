@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from conftest import ANALYST, MANAGER
+from tests.strategy.conftest import ANALYST, MANAGER
 from strategy.audit import GENESIS_HASH, verify_chain
 from strategy.catalogue import Strategy
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ADMIN, ANALYST
+from tests.strategy.conftest import ADMIN, ANALYST
 from core.errors import UserError
 from strategy.auth import PermissionDenied, User, authenticate, operator_user, role_for_identity
 from strategy.store import ReviewStore

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import ANALYST, COMPLIANCE, MANAGER
+from tests.strategy.conftest import ANALYST, COMPLIANCE, MANAGER
 from strategy.auth import PermissionDenied
 from strategy.catalogue import Strategy, StrategyError
 

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 from openpyxl import load_workbook
 
-from conftest import ANALYST, COMPLIANCE, MANAGER
+from tests.strategy.conftest import ANALYST, COMPLIANCE, MANAGER, MANAGER2
 from strategy import audit
 from strategy.escape import FORMULA_TRIGGERS
 from strategy.export import ExportRefused, export_mappings, export_schema
@@ -22,6 +22,16 @@ from tests.run_factory import save_fabricated_run
 
 NASTY = ["=HYPERLINK(\"http://evil\",\"x\")", "+SUM(A1)", "-2+3", "@cmd", "\tTAB", "\rCR",
          "\x00NUL", "'=already escaped"]
+
+
+@pytest.fixture
+def kept_run(tmp_path, run):
+    """The conftest run saved again with its portfolio, as runs keep it (account-level exports need it)."""
+    from tests.strategy.conftest import make_portfolio
+
+    folder = save_fabricated_run(tmp_path / "kept", run.run_id, run.profiles, run.accounts,
+                                 portfolio=make_portfolio(), metrics=run.meta["metrics"], model=run.meta["model"])
+    return load_run_view(folder.path)
 
 
 def approve_all(store, run, portfolio, skip=()):
@@ -85,7 +95,8 @@ def test_export_is_refused_when_a_guardrail_fails_at_export(store, db_path, run,
         export_mappings(stricter, run, MANAGER, fmt="csv", out=tmp_path / "out.csv")
 
 
-def test_json_export_validates_against_the_published_schema(store, run, portfolio_frame, tmp_path):
+def test_json_export_validates_against_the_published_schema(store, kept_run, portfolio_frame, tmp_path):
+    run = kept_run
     approve_all(store, run, portfolio_frame)
     for level in ("personas", "accounts"):
         result = export_mappings(store, run, MANAGER, fmt="json", level=level,
@@ -132,22 +143,26 @@ def test_xlsx_has_the_table_and_a_provenance_sheet(store, run, portfolio_frame, 
     assert provenance["run_id"] == run.run_id and len(provenance["audit_head_sha256"]) == 64
 
 
-def test_account_level_applies_overrides_and_per_account_guardrails(store, run, portfolio_frame,
+def test_account_level_applies_overrides_and_per_account_guardrails(store, kept_run, portfolio_frame,
                                                                    tmp_path):
+    run = kept_run
     approve_all(store, run, portfolio_frame)
-    store.override_account(MANAGER, run, "A00001", persona_id=1, reason="job loss reported")
+    override = store.override_account(MANAGER, run, "A00001", persona_id=1, reason="job loss reported")
+    store.approve_override(MANAGER2, run, override, "checked the letter")
     result = export_mappings(store, run, MANAGER, fmt="csv", level="accounts",
                              out=tmp_path / "acc.csv", portfolio=portfolio_frame)
     rows = {r["account_id"]: r for r in csv.DictReader(io.StringIO(result.content.decode()))}
-    assert len(rows) == 400
+    assert len(rows) + len(result.held) == 400
     assert (rows["A00001"]["persona_id"], rows["A00001"]["offer"]) == ("1", "hardship_referral")
     assert rows["A00001"]["override_reason"] == "job loss reported"
     opted_out = portfolio_frame.loc[portfolio_frame["sms_opt_out"], "account_id"]
-    sms_persona = [a for a in opted_out if a.startswith("A0") and a != "A00001"][0]
-    assert rows[sms_persona]["channel"] == "letter" and "opted out" in rows[sms_persona]["blocked_steps"]
+    sms_persona = [a for a in opted_out if a.startswith("A0") and a != "A00001" and a in rows][0]
+    assert rows[sms_persona]["channel"] == "letter"
+    assert "objection to sms" in rows[sms_persona]["blocked_steps"]
 
 
-def test_pii_is_absent_unless_explicitly_included(store, run, portfolio_frame, tmp_path):
+def test_pii_is_absent_unless_explicitly_included(store, kept_run, portfolio_frame, tmp_path):
+    run = kept_run
     approve_all(store, run, portfolio_frame)
     plain = export_mappings(store, run, MANAGER, fmt="csv", level="accounts",
                             out=tmp_path / "a.csv", portfolio=portfolio_frame)
@@ -165,7 +180,8 @@ def test_user_controlled_text_is_escaped_in_every_csv_and_xlsx_cell(store, run_d
     profiles = [dict(p) for p in base.profiles]
     for profile, name in zip(profiles, NASTY):
         profile["name"] = name
-    run = load_run_view(save_fabricated_run(tmp_path / "nasty", new_run_id(), profiles, base.accounts).path)
+    run = load_run_view(save_fabricated_run(tmp_path / "nasty", new_run_id(), profiles, base.accounts,
+                                            portfolio=portfolio_frame).path)
     approve_all(store, run, portfolio_frame)
     store.override_account(MANAGER, run, "A00001", strategy=store.get_mapping(run, 0).strategy
                            .with_changes(rationale="@SUM(1)"), reason="=1+1")

@@ -1,7 +1,7 @@
 """The mapping table's guardrail column agrees with the check that approval runs."""
 from __future__ import annotations
 
-from conftest import ANALYST
+from tests.strategy.conftest import ANALYST
 from strategy.catalogue import Strategy
 
 REPORTED = Strategy(channel="letter", escalation="external_agency", escalation_after_days=30,

@@ -4,11 +4,12 @@ from __future__ import annotations
 import pandas as pd
 from hypothesis import given, settings, strategies as st
 
-from conftest import make_profiles
+from tests.strategy.conftest import make_profiles
 from strategy.catalogue import Strategy
 from strategy.contact_history import wilson_interval
 from strategy.guardrails import violations
 from strategy.proposals import propose_strategies
+from strategy.settings import StrategySettings
 
 
 def _accounts(portfolio: pd.DataFrame) -> pd.DataFrame:
@@ -50,8 +51,9 @@ def test_channel_evidence_has_wilson_intervals_and_a_minimum_sample(portfolio_fr
 def test_best_hour_is_clamped_into_the_allowed_window(portfolio_frame):
     late = portfolio_frame.assign(best_response_hour=23)
     proposal = propose_strategies(make_profiles(late), _accounts(late), late)[0]
-    assert proposal.strategy.contact_end_hour <= 21
-    assert any("moved to 20:00" in line for line in proposal.evidence)
+    latest = StrategySettings().latest_contact_hour
+    assert proposal.strategy.contact_end_hour <= latest
+    assert any(f"moved to {latest - 1:02d}:00" in line for line in proposal.evidence)
 
 
 def test_wilson_interval_matches_a_known_value():
@@ -89,3 +91,22 @@ def test_a_violation_that_cannot_be_fixed_is_shown_not_hidden():
     failed = violations(list(proposal.guardrails))
     assert [r.rule_id for r in failed] == ["opted_out_channel"]
     assert any(line.startswith("Not compliant, needs a person's decision") for line in proposal.evidence)
+
+
+def test_an_effect_is_stated_only_where_the_portfolio_holds_evidence(portfolio_frame):
+    with_history = propose_strategies(make_profiles(portfolio_frame), _accounts(portfolio_frame),
+                                      portfolio_frame)[0]
+    assert with_history.strategy.channel == "sms"
+    assert "got a response" in with_history.expected_effect and "95% CI" in with_history.expected_effect
+    assert "not a payment rate" in with_history.expected_effect
+    without = propose_strategies(make_profiles(portfolio_frame))[0]
+    assert without.expected_effect.startswith("Expected effect: unknown")
+    assert "not a forecast" in without.expected_effect  # the past pay rate is not sold as a prediction
+    assert without.expected_effect in without.evidence
+
+
+def test_a_proposal_carries_its_journey(portfolio_frame):
+    proposal = propose_strategies(make_profiles(portfolio_frame))[2]
+    assert proposal.journey and proposal.journey[0].day == 0
+    assert [s["action"] for s in proposal.to_dict()["journey"]] == [s.action for s in proposal.journey]
+    assert any(line.startswith("Journey: ") for line in proposal.evidence)

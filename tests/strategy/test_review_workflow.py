@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.run_factory import save_fabricated_run
-from conftest import ADMIN, ANALYST, ANALYST2, COMPLIANCE, MANAGER, MANAGER2
+from tests.strategy.conftest import ADMIN, ANALYST, ANALYST2, COMPLIANCE, MANAGER, MANAGER2
 from core.errors import UserError
 from strategy.auth import PermissionDenied, User
 from strategy.catalogue import Strategy
@@ -91,7 +91,7 @@ def test_a_guardrail_violation_blocks_approval_naming_the_rule(store, run):
     night = SMS.with_changes(contact_start_hour=20, contact_end_hour=23)
     mapping = store.propose(ANALYST, run, 0, night)
     assert not mapping.guardrails_pass
-    with pytest.raises(UserError, match=r"Contact hours VIOLATED.*1006\.6"):
+    with pytest.raises(UserError, match=r"approval of persona 0 refused: Contact hours VIOLATED"):
         store.approve(MANAGER, run, 0, expected_version=mapping.version)
 
 
@@ -134,9 +134,12 @@ def test_concurrent_threads_never_both_save_the_same_version(store, db_path, run
 def test_a_per_account_override_needs_a_reason_and_is_audited(store, run):
     with pytest.raises(UserError, match="reason"):
         store.override_account(MANAGER, run, "A00001", persona_id=1, reason="")
-    store.override_account(MANAGER, run, "A00001", persona_id=1, reason="job loss reported")
-    overrides = store.account_overrides(run.run_id)
-    assert overrides.loc[0, ["account_id", "persona_id"]].tolist() == ["A00001", 1]
+    override_id = store.override_account(MANAGER, run, "A00001", persona_id=1,
+                                         reason="job loss reported")
+    pending = store.pending_overrides(run.run_id)
+    assert pending.loc[0, ["id", "account_id", "persona_id", "status"]].tolist() == \
+        [override_id, "A00001", 1, "pending"]
+    assert store.account_overrides(run.run_id).empty, "it counts only after a second person"
     assert store.audit_entries(action="overridden")[0].details["account_id"] == "A00001"
 
 

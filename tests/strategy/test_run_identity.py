@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ANALYST, COMPLIANCE, MANAGER, write_run
+from tests.strategy.conftest import ANALYST, COMPLIANCE, MANAGER, write_run
 from runs import new_run_id
 from strategy.proposals import propose_strategies
 from strategy.export import ExportRefused, export_mappings

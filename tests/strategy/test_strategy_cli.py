@@ -47,7 +47,8 @@ def test_the_whole_flow_runs_from_the_command_line(cli_db, run_dir, tmp_path, mo
     assert review(cli_db, run_dir, "propose", "ana") == 0
     as_user(monkeypatch, "manager-secret")
     for pid in range(4):
-        assert review(cli_db, run_dir, "approve", "max", "--persona", str(pid)) == 0
+        assert review(cli_db, run_dir, "approve", "max", "--persona", str(pid),
+                      "--version", "1") == 0
     capsys.readouterr()
     assert review(cli_db, run_dir, "list", "max") == 0
     assert capsys.readouterr().out.count("approved by max") == 4
