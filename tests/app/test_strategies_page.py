@@ -77,6 +77,8 @@ def test_analyst_proposes_a_manager_approves_every_persona_and_the_csv_export_is
     assert tables[0][:2] == ["persona_id", "persona_name"], "the mapping table first"
     assert ["version id", "by"] in [t[:2] for t in tables], "the history"
     rest = [t for t in tables[1:] if t[:2] != ["version id", "by"]]
+    assert preview in rest, "the per-account preview shows which rules change an account's steps"
+    assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart"), "the journey timeline"
     assert all(t in (preview, ["account_id", "reason"]) for t in rest), \
         "per account only the rule preview and the review queue (ids, rules, reasons); no raw per-account table"
     for index, pid in enumerate(run.persona_ids):
