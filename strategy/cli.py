@@ -44,7 +44,8 @@ def _register_users(subparsers: argparse._SubParsersAction) -> None:
 
 
 REVIEW_ACTIONS = ("list", "show", "propose", "approve", "reject", "lift-veto", "override",
-                  "overrides", "approve-override", "decline-override", "clear-account", "queue")
+                  "overrides", "approve-override", "decline-override", "clear-account", "queue",
+                  "sign-off-model")
 REVIEW_HELP = """\
 Review persona -> strategy mappings. The password of --user is read from PERSONAS_PASSWORD or
 asked at the prompt. Whoever proposed or last edited a mapping cannot approve it.
@@ -198,7 +199,7 @@ def _portfolio(path: str | None):
 
 
 # --- review commands ---------------------------------------------------------------------------
-NEEDS_REASON = ("reject", "lift-veto", "override", "decline-override", "clear-account")
+NEEDS_REASON = ("reject", "lift-veto", "override", "decline-override", "clear-account", "sign-off-model")
 PERSONA_ACTIONS = ("list", "show", "propose", "approve", "reject", "lift-veto")
 
 
@@ -217,9 +218,13 @@ def run_review(args: argparse.Namespace) -> int:
     if args.action == "queue":
         return _review_queue(store, run, args.json)
     if args.action == "propose":
-        return _review_propose(store, run, user, _portfolio(args.portfolio), args.persona)
+        return _review_propose(store, run, user, _review_portfolio(args, run), args.persona)
     if args.action in ("approve", "reject", "lift-veto"):
         return _review_decide(store, run, user, args)
+    if args.action == "sign-off-model":  # compliance: the model card, SHAP and fairness were checked
+        store.sign_off_model(user, run, args.reason)
+        print(f"run {run.run_id}: model and explanations signed off by {user.username}")
+        return 0
     return _review_accounts(store, run, user, args)
 
 
@@ -260,10 +265,17 @@ def _number(text: str, what: str) -> int:
 
 
 def _review_portfolio(args: argparse.Namespace, run):
-    """--portfolio, else the portfolio the run folder keeps (verified), else ``None``."""
+    """The portfolio the run folder keeps (verified; a --portfolio file must be that same data), else
+    --portfolio for a run saved before runs kept one, else ``None``."""
+    from strategy.run_view import check_portfolio_matches
+
+    kept = getattr(run, "portfolio", None)
+    if args.portfolio and kept is not None:
+        check_portfolio_matches(run, args.portfolio)
+        return kept
     if args.portfolio:
         return _portfolio(args.portfolio)
-    return getattr(run, "portfolio", None)
+    return kept
 
 
 def _review_list(store, run, portfolio, persona: int | None, as_json: bool) -> int:

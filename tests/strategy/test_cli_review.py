@@ -171,3 +171,13 @@ def test_review_actions_say_what_they_need(proposed, capsys):
     assert proposed("max", "approve", "zero", "--version", "1") == 2
     assert proposed("max", "approve", "0", "--hash", "abc") == 1
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_only_compliance_signs_off_the_model_from_the_command_line(review, capsys, cli_db):
+    assert review("max", "sign-off-model", "--reason", "looks fine") == 1  # a manager may not
+    assert "compliance" in capsys.readouterr().err
+    assert review("cleo", "sign-off-model") == 2  # says what was checked
+    assert review("cleo", "sign-off-model", "--reason", "model card, SHAP and fairness read") == 0
+    assert "signed off by cleo" in capsys.readouterr().out
+    assert main(["audit", "list", "--db", str(cli_db)]) == 0
+    assert "model_signed_off" in capsys.readouterr().out
