@@ -124,8 +124,12 @@ def test_db_accepts_a_sqlalchemy_url_and_propose_uses_the_portfolio(cli_db, run_
     portfolio_frame.to_csv(portfolio_file, index=False)
     as_user(monkeypatch, "analyst-secret")
     url = f"sqlite:///{cli_db}"
+    # a file that is not the run's source data is refused (the run keeps its own copy)
     assert main(["review", "propose", "--db", url, "--run", str(run_dir), "--user", "ana",
-                 "--persona", "0", "--portfolio", str(portfolio_file)]) == 0
+                 "--persona", "0", "--portfolio", str(portfolio_file)]) == 1
+    assert "is not the portfolio" in capsys.readouterr().err
+    assert main(["review", "propose", "--db", url, "--run", str(run_dir), "--user", "ana",
+                 "--persona", "0"]) == 0  # the run's own portfolio copy gives the contact history
     assert "by sms" in capsys.readouterr().out
     from strategy.run_view import load_run_view
     from strategy.store import ReviewStore
