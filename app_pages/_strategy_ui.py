@@ -15,6 +15,7 @@ import streamlit as st
 from core.errors import UserError
 from core.text import defang_markdown, escape_markdown
 from strategy.catalogue import CHANNELS, Strategy
+from strategy.review_queue import override_change
 
 
 # ---------------------------------------------------------------- messages across a rerun
@@ -184,13 +185,8 @@ def pending_overrides_section(store, user, run) -> None:
     pending = store.pending_overrides(run.run_id)
     st.markdown(f"**Account overrides waiting for a second person:** {len(pending)}")
     for o in pending.itertuples(index=False):
-        change = []
-        if o.persona_id is not None and o.persona_id == o.persona_id:
-            change.append(f"persona {int(o.persona_id)}")
-        if isinstance(o.strategy, dict):
-            change.append(f"channel {o.strategy.get('channel')}")
         st.markdown(f"- Override {o.id}: account {escape_markdown(o.account_id)} → "
-                    f"{escape_markdown(', '.join(change))}; by {escape_markdown(o.created_by)}: "
+                    f"{escape_markdown(override_change(o))}; by {escape_markdown(o.created_by)}: "
                     f"{escape_markdown(o.reason)}")
         if o.created_by == user.username:
             st.caption("You recorded it: a second person approves it. You may withdraw it.")

@@ -423,17 +423,14 @@ def _persona_of(run, account_id: str) -> int | None:
 
 
 def _print_overrides(store, run) -> int:
+    from strategy.review_queue import override_change
+
     overrides = store.override_list(run.run_id)
     if overrides.empty:
         print(f"run {run.run_id} has no account overrides")
     for o in overrides.itertuples(index=False):
-        change = []
-        if o.persona_id is not None and o.persona_id == o.persona_id:
-            change.append(f"persona {int(o.persona_id)}")
-        if isinstance(o.strategy, dict):
-            change.append(f"channel {o.strategy.get('channel')}")
         decided = f" by {o.decided_by} at {o.decided_at}" if o.decided_by else ""
-        print(f"{o.id}\taccount {terminal_safe(o.account_id)}\t{', '.join(change)}\t{o.status}"
+        print(f"{o.id}\taccount {terminal_safe(o.account_id)}\t{override_change(o)}\t{o.status}"
               f"{decided}\trecorded by {o.created_by} at {o.created_at}\t"
               f"reason: {terminal_safe(o.reason)}")
     return 0

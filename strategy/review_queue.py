@@ -406,3 +406,16 @@ def _int_or_none(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def override_change(override: Any) -> str:
+    """What an account override changes, in words ("persona 3, channel letter"); ``override`` is a row
+    of ``store.override_list`` (a named tuple or a dict)."""
+    get = override.get if isinstance(override, dict) else lambda name: getattr(override, name, None)
+    persona, strategy = get("persona_id"), get("strategy")
+    change = []
+    if persona is not None and persona == persona:  # NaN when the override keeps the persona
+        change.append(f"persona {int(persona)}")
+    if isinstance(strategy, dict):
+        change.append(f"channel {strategy.get('channel')}")
+    return ", ".join(change)
