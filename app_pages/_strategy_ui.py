@@ -150,7 +150,7 @@ def override_section(store, user, run) -> None:
             try:
                 strategy = None
                 if channel is not None:
-                    pid = persona if persona is not None else _persona_of(run, account_id)
+                    pid = persona if persona is not None else run.persona_of(account_id)
                     mapping = store.find_mapping(run, pid) if pid is not None else None
                     base = mapping.strategy if mapping is not None else Strategy()
                     strategy = base.with_changes(channel=channel)
@@ -242,10 +242,6 @@ def review_queue_section(store, user, run, plan) -> None:
         st.button("Clear for export", key="clear_account_button", on_click=_clear_account,
                   args=(store, user, run))
 
-
-def _persona_of(run, account_id: str) -> int | None:
-    rows = run.accounts.loc[run.accounts["account_id"] == str(account_id).strip(), "persona_id"]
-    return int(rows.iloc[0]) if len(rows) else None
 
 
 def export_section(store, user, run, portfolio) -> None:

@@ -388,7 +388,7 @@ def _review_accounts(store, run, user: User, args: argparse.Namespace) -> int:
     if args.action == "override":
         strategy = None
         if args.channel is not None:
-            pid = args.persona if args.persona is not None else _persona_of(run, args.account)
+            pid = args.persona if args.persona is not None else run.persona_of(args.account)
             mapping = store.find_mapping(run, pid) if pid is not None else None
             if mapping is None:
                 raise UserError(f"account {args.account}: its persona has no strategy to change "
@@ -416,10 +416,6 @@ def _review_accounts(store, run, user: User, args: argparse.Namespace) -> int:
           f"(clearance {clearance})")
     return 0
 
-
-def _persona_of(run, account_id: str) -> int | None:
-    rows = run.accounts.loc[run.accounts["account_id"] == str(account_id).strip(), "persona_id"]
-    return int(rows.iloc[0]) if len(rows) else None
 
 
 def _print_overrides(store, run) -> int:

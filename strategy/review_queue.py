@@ -159,7 +159,7 @@ class AccountReview:
         strategy = Strategy.from_dict(json.loads(self._version(conn, row["strategy_version_id"])
                                                  ["content"]))
         pid = row["persona_id"] if row["persona_id"] is not None else \
-            _persona_of(run, row["account_id"])
+            run.persona_of(row["account_id"])
         if pid is None:
             return
         context = context_from_profile(run.profile(pid), None, self.settings,
@@ -214,7 +214,7 @@ class AccountReview:
         if not (reason or "").strip():
             raise UserError("clearing an account needs a reason (what you checked)")
         account_id = str(account_id).strip()
-        persona_id = _persona_of(run, account_id)
+        persona_id = run.persona_of(account_id)
         if persona_id is None:
             raise UserError(f"account {account_id} is not in run {run.run_id}")
         with self._write() as conn:
@@ -395,10 +395,6 @@ def _effective_hash(conn: Connection, approved: dict[str, Any] | None,
     return conn.execute(select(t.strategy_versions.c.content_hash)
                         .where(t.strategy_versions.c.id == version_id)).scalar()
 
-
-def _persona_of(run: "RunView", account_id: str) -> int | None:
-    rows = run.accounts.loc[run.accounts["account_id"] == str(account_id).strip(), "persona_id"]
-    return int(rows.iloc[0]) if len(rows) else None
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -69,6 +69,11 @@ class RunView:
         raise UserError(f"run {self.run_id} has no persona {persona_id}; its personas are "
                         f"{', '.join(map(str, self.persona_ids))}")
 
+    def persona_of(self, account_id: str) -> int | None:
+        """The persona ``account_id`` belongs to in this run, ``None`` for an account it does not hold."""
+        rows = self.accounts.loc[self.accounts["account_id"] == str(account_id).strip(), "persona_id"]
+        return int(rows.iloc[0]) if len(rows) else None
+
     def persona_definition_hash(self, persona_id: int) -> str:
         """SHA-256 of the persona's profile as written in ``personas.json``."""
         return content_hash(self.profile(persona_id))
