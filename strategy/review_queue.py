@@ -396,7 +396,6 @@ def _effective_hash(conn: Connection, approved: dict[str, Any] | None,
                         .where(t.strategy_versions.c.id == version_id)).scalar()
 
 
-
 def _int_or_none(value: Any) -> int | None:
     try:
         return int(value)
