@@ -18,6 +18,7 @@ $(STAMP): requirements.txt pyproject.toml
 # Compiled numba kernels, once per machine and library version (outside the workspace).
 prepare: $(STAMP)
 	$(PY) -m application.warmup
+	$(PY) -m core.i18n compile
 
 run: prepare
 	$(PY) -m streamlit run server.py

@@ -3,6 +3,7 @@ see the validation report with the rows excluded per reason, and choose the outc
 from __future__ import annotations
 
 import json
+import re
 
 import altair as alt
 import pandas as pd
@@ -13,15 +14,21 @@ from app_pages._state import (
     current_portfolio,
     portfolio_choice,
     require_role,
+    page_language,
     set_portfolio_choice,
     show_error,
 )
 from core.errors import UserError
+from core.formats import csv_download, format_count, localise_chart
+from core.i18n import N_, _
 from portfolio.columns import column_table, mapping_changes, meaning_options, meanings_of
 from portfolio.mask import mask_pii
 from portfolio.report import rows_summary
 from portfolio.target import check_target, target_values
+from strategy.escape import escape_frame
 
+EVENT_WORDS = {"paid": N_("the account was paid"), "default": N_("the account was not paid")}
+CODING_WORDS = {"paid": N_("the account was paid"), "default": N_("the account was NOT paid")}
 ROLE_OPTIONS = ["account_id", "balance", "days_past_due", "feature", "pii", "sensitive", "target",
                 "truth", "excluded"]
 
@@ -37,20 +44,24 @@ def _outcome_coding(portfolio, target: str) -> None:
     values = target_values(portfolio.frame, target)
     if values.zero_one or len(values.counts) != 2:
         st.session_state.pop("target_event_value", None)
-        label = "In that column, 1 (yes) means"
+        label = _("In that column, 1 (yes) means")
     else:
         shown = [values.shown[k] for k in sorted(values.counts)]
         current = st.session_state.get("target_event_value")
+        listing = _(" and ").join(
+            _("'{value}' ({n} rows)").format(value=values.shown[k], n=format_count(n))
+            for k, n in sorted(values.counts.items(), key=lambda kv: -kv[1]))
         st.session_state["target_event_value"] = st.selectbox(
-            f"'{target}' holds {values.listing()}: which value is the event?", shown,
-            index=shown.index(current) if current in shown else None, placeholder="choose a value",
-            help="Nothing is guessed: name the value that records the event chosen below.")
-        label = "That value means"
+            _("'{column}' holds {values}: which value is the event?").format(column=target, values=listing),
+            shown, index=shown.index(current) if current in shown else None, placeholder=_("choose a value"),
+            help=_("Nothing is guessed: name the value that records the event chosen below."))
+        label = _("That value means")
     st.session_state["target_event"] = st.radio(
         label, ["paid", "default"], horizontal=True, index=0 if event == "paid" else 1,
-        format_func=lambda v: "the account was paid" if v == "paid" else "the account was not paid")
+        format_func=lambda v: _(EVENT_WORDS[v]))
     if len(values.counts) == 2 and not values.zero_one and st.session_state["target_event_value"] is None:
-        st.warning(f"Choose which value of '{target}' is the event; until then the risk model cannot run.")
+        st.warning(_("Choose which value of '{column}' is the event; until then the risk model cannot run.")
+                   .format(column=target))
         return
     try:
         coding = check_target(portfolio.frame, target, event=st.session_state["target_event"],
@@ -59,8 +70,22 @@ def _outcome_coding(portfolio, target: str) -> None:
     except UserError as err:
         show_error(err)
     else:
-        described = coding.describe()
-        st.caption(f"{described[0].upper()}{described[1:]}. The risk score is the probability of NOT paying.")
+        v = coding.values
+        st.caption(_("Outcome '{column}': '{event}' = {meaning} ({n} rows), '{other}' = the opposite ({m} rows). "
+                     "The risk score is the probability of NOT paying.").format(
+            column=coding.column, event=v.shown[coding.event_value], meaning=_(CODING_WORDS[coding.event]),
+            n=format_count(v.counts[coding.event_value]), other=v.shown[coding.other_value],
+            m=format_count(v.counts[coding.other_value])))
+
+
+def _page_link(page: str, label: str, icon: str) -> None:
+    """A link to another page; as plain text when the page runs on its own (no navigation to link into)."""
+    from streamlit.errors import StreamlitAPIException
+
+    try:
+        st.page_link(page, label=label, icon=icon)
+    except StreamlitAPIException:
+        st.markdown(f"{icon} {label}")
 
 
 def _currency_choice(portfolio) -> None:
@@ -69,32 +94,37 @@ def _currency_choice(portfolio) -> None:
 
     currency = current_currency(portfolio)
     if currency.source == "column":
-        st.caption(f"Currency: **{currency.code}** ({currency.reason}).")
+        st.caption(_("Currency: **{code}** (from the portfolio's currency column, the same on every row).")
+                   .format(code=currency.code))
         return
     if currency.is_mixed:
-        st.warning(f"Mixed currencies: {currency.reason}.")
+        counts = re.search(r"\(([^()]*)\)", currency.reason)
+        st.warning(_("Mixed currencies ({counts}): amounts cannot be summed or compared, so they are shown "
+                     "without a currency.").format(counts=counts.group(1) if counts else "?"))
         return
-    typed = st.text_input("Currency of the amounts (ISO code, e.g. EUR)", value=currency.code or "",
-                          help="The portfolio has no currency column. Leave empty if you do not know: "
-                               "amounts are then shown without a currency, never as €.")
+    typed = st.text_input(_("Currency of the amounts (ISO code, e.g. EUR)"), value=currency.code or "",
+                          help=_("The portfolio has no currency column. Leave empty if you do not know: "
+                                 "amounts are then shown without a currency, never as €."))
     code = normalise_code(typed) if typed.strip() else None
     if typed.strip() and code is None:
-        st.error(f"'{typed}' is not a currency code; give three letters such as EUR, USD or CHF.")
+        st.error(_("'{typed}' is not a currency code; give three letters such as EUR, USD or CHF.")
+                 .format(typed=typed))
     st.session_state["amount_unit_choice"] = code or ""
     if code is None and not typed.strip():
-        st.caption("Currency unknown: amounts are shown without a currency.")
+        st.caption(_("Currency unknown: amounts are shown without a currency."))
     else:
-        st.caption(f"Currency: **{current_currency(portfolio).label()}** "
-                   f"({current_currency(portfolio).reason}).")
+        st.caption(_("Currency: **{code}** (set for this portfolio).").format(
+            code=current_currency(portfolio).label(page_language())))
 
 
 require_role()
-st.title("Portfolio")
-st.caption("Upload the open accounts (CSV from your ERP, Excel or Parquet), or work with the bundled "
-           "sample. Nothing is sent anywhere; files stay in this app's workspace.")
+language = page_language()
+st.title(_("Portfolio"))
+st.caption(_("Upload the open accounts (CSV from your ERP, Excel or Parquet), or work with the bundled "
+             "sample. Nothing is sent anywhere; files stay in this app's workspace."))
 
-upload = st.file_uploader("Portfolio file", type=["csv", "txt", "xlsx", "parquet"],
-                          help="German exports (semicolon, decimal comma, Latin-1) are recognised.")
+upload = st.file_uploader(_("Portfolio file"), type=["csv", "txt", "xlsx", "parquet"],
+                          help=_("German exports (semicolon, decimal comma, Latin-1) are recognised."))
 if upload is not None and upload.file_id != st.session_state.get("upload_id"):
     st.session_state["upload_id"] = upload.file_id
     set_portfolio_choice(upload.getvalue(), upload.name)
@@ -103,9 +133,9 @@ if upload is not None and upload.file_id != st.session_state.get("upload_id"):
     st.session_state.pop("amount_unit_choice", None)
 choice = portfolio_choice()
 if upload is None and st.session_state.get("upload_id"):
-    st.caption(f"Using the uploaded file **{choice.filename}**.")
+    st.caption(_("Using the uploaded file **{name}**.").format(name=choice.filename))
 elif upload is None:
-    st.caption(f"Using the bundled sample portfolio **{choice.filename}**.")
+    st.caption(_("Using the bundled sample portfolio **{name}**.").format(name=choice.filename))
 
 try:
     portfolio = current_portfolio()
@@ -116,92 +146,146 @@ except UserError as err:
 report = portfolio.report
 roles = portfolio.roles
 left, mid, right = st.columns(3)
-left.metric("Rows read", f"{report.n_rows_read:,}")
-mid.metric("Usable rows", f"{report.n_rows_usable:,}")
-right.metric("Excluded rows", f"{len(report.excluded_rows):,}")
+left.metric(_("Rows read"), format_count(report.n_rows_read))
+mid.metric(_("Usable rows"), format_count(report.n_rows_usable))
+right.metric(_("Excluded rows"), format_count(len(report.excluded_rows)))
 
 # ---------------------------------------------------------------- column roles and meanings
-st.subheader("Column roles")
-st.caption("Every column with its role, its collections meaning and why it was decided so. Change a role or "
-           "a meaning to correct it (the same as a --mapping file on the command line). PII and protected "
-           "attributes never feed the personas or the risk model; outcome and truth columns only evaluate.")
+st.subheader(_("Column roles"))
+st.caption(_("Every column with its role, its collections meaning and why it was decided so. Change a role or "
+             "a meaning to correct it (the same as a --mapping file on the command line). PII and protected "
+             "attributes never feed the personas or the risk model; outcome and truth columns only evaluate."))
 role_table = column_table(roles, report)
 edited = st.data_editor(
-    role_table, hide_index=True, use_container_width=True, key="role_editor",
+    role_table, hide_index=True, width="stretch", key="role_editor",
     column_order=["name", "role", "meaning", "reason"], disabled=["name", "reason"],
     column_config={
-        "name": st.column_config.TextColumn("Column"),
-        "role": st.column_config.SelectboxColumn("Role", options=ROLE_OPTIONS, required=True),
+        "name": st.column_config.TextColumn(_("Column")),
+        "role": st.column_config.SelectboxColumn(_("Role"), options=ROLE_OPTIONS, required=True),
         "meaning": st.column_config.SelectboxColumn(
-            "Meaning", options=[""] + meaning_options(),
-            help="What the column means for collections (dispute, opt-out per channel …); empty: none"),
-        "reason": st.column_config.TextColumn("Why", width="large"),
+            _("Meaning"), options=[""] + meaning_options(),
+            help=_("What the column means for collections (dispute, opt-out per channel …); empty: none")),
+        "reason": st.column_config.TextColumn(_("Why"), width="large"),
     },
 )
 changed = mapping_changes(role_table, edited)
-if changed and st.button("Apply changes", type="primary"):
+if changed and st.button(_("Apply changes"), type="primary"):
     mapping = {**json.loads(choice.mapping_json), **changed}
     set_portfolio_choice(choice.data, choice.filename, mapping)
     st.rerun()
 if report.generated_ids:
-    st.info("This file has no account id column: each row's number in the file is its id (`row_2` is row 2). "
-            "If the file has an id column, set its role to account_id above.")
+    st.info(_("This file has no account id column: each row's number in the file is its id (`row_2` is row 2). "
+              "If the file has an id column, set its role to account_id above."))
 
 # ---------------------------------------------------------------- validation
-st.subheader("Validation")
+st.subheader(_("Validation"))
 if not report.problems:
-    st.success("No problems found.")
+    st.success(_("No problems found."))
 for problem in report.errors:
     st.error(problem.message)
 for problem in report.warnings:
     st.warning(problem.message)
 excluded_counts = report.excluded_by_reason()
 if excluded_counts:
-    st.markdown(f"**Rows excluded, per reason** ({rows_summary(report.rows_section())})")
+    st.markdown(_("**Rows excluded, per reason** ({summary})").format(summary=rows_summary(report.rows_section())))
     st.dataframe(pd.DataFrame({"reason": list(excluded_counts), "rows": list(excluded_counts.values())}),
-                 hide_index=True)
-    st.download_button("Download excluded rows (CSV)", report.excluded_rows.to_csv(index=False),
-                       file_name="excluded_rows.csv", mime="text/csv")
-    with st.expander(f"Excluded rows ({len(report.excluded_rows):,})"):
+                 hide_index=True, column_config={"reason": st.column_config.TextColumn(_("Reason")),
+                                                 "rows": st.column_config.NumberColumn(_("Rows"))})
+    # Cells are the file's own text: formula triggers are escaped (CWE-1236).
+    st.download_button(_("Download excluded rows (CSV)"),
+                       **csv_download(escape_frame(report.excluded_rows), "excluded_rows", language))
+    with st.expander(_("Excluded rows ({n})").format(n=format_count(len(report.excluded_rows)))):
         st.dataframe(report.excluded_rows.head(500), hide_index=True)
 if not report.is_usable:
-    st.error("This portfolio cannot be used until the blocking problems above are fixed.")
+    st.error(_("This portfolio cannot be used until the blocking problems above are fixed."))
     st.stop()
 
 # ---------------------------------------------------------------- outcome for the risk model
-st.subheader("Risk model outcome")
+st.subheader(_("Risk model outcome"))
 targets = list(roles.targets)
 if targets:
-    options = ["(none: personas only)"] + targets
+    options = [_("(none: personas only)")] + targets
     current = st.session_state.get("target")
-    picked = st.selectbox("Outcome column the risk model learns from", options,
+    picked = st.selectbox(_("Outcome column the risk model learns from"), options,
                           index=options.index(current) if current in options else 0,
-                          help="Nothing is guessed: pick the column that records whether the account paid.")
+                          help=_("Nothing is guessed: pick the column that records whether the account paid."))
     st.session_state["target"] = None if picked == options[0] else picked
     if st.session_state["target"]:
         _outcome_coding(portfolio, st.session_state["target"])
     else:
         st.session_state.pop("target_event_value", None)
 else:
-    st.info("No outcome column found: personas can be discovered, the risk model needs an outcome.")
+    st.info(_("No outcome column found: personas can be discovered, the risk model needs an outcome."))
 
 # ---------------------------------------------------------------- overview
-st.subheader("Overview")
+st.subheader(_("Overview"))
 _currency_choice(portfolio)
 currency = current_currency(portfolio)
 frame = portfolio.frame
 chart_rows = frame.sample(min(len(frame), 5000), random_state=0) if len(frame) > 5000 else frame
 c1, c2 = st.columns(2)
-c1.altair_chart(
+c1.altair_chart(localise_chart(
     alt.Chart(chart_rows[["balance"]]).mark_bar().encode(
-        alt.X("balance:Q", bin=alt.Bin(maxbins=40), title=f"Balance ({currency.label()})"), alt.Y("count()", title="Accounts")
-    ).properties(title="Balance"), use_container_width=True)
-c2.altair_chart(
+        alt.X("balance:Q", bin=alt.Bin(maxbins=40),
+              title=_("Balance ({currency})").format(currency=currency.label(language))),
+        alt.Y("count()", title=_("Accounts"))
+    ).properties(title=_("Balance")), language, currency), width="stretch")
+c2.altair_chart(localise_chart(
     alt.Chart(chart_rows[["days_past_due"]]).mark_bar().encode(
-        alt.X("days_past_due:Q", bin=alt.Bin(maxbins=40), title="Days past due"),
-        alt.Y("count()", title="Accounts"),
-    ).properties(title="Days past due"), use_container_width=True)
+        alt.X("days_past_due:Q", bin=alt.Bin(maxbins=40), title=_("Days past due")),
+        alt.Y("count()", title=_("Accounts")),
+    ).properties(title=_("Days past due")), language), width="stretch")
 if len(frame) > len(chart_rows):
-    st.caption(f"Charts drawn from a random sample of {len(chart_rows):,} of {len(frame):,} accounts.")
-with st.expander("First rows (personal data masked)"):
+    st.caption(_("Charts drawn from a random sample of {n} of {total} accounts.").format(
+        n=format_count(len(chart_rows)), total=format_count(len(frame))))
+with st.expander(_("First rows (personal data masked)")):
     st.dataframe(mask_pii(frame.head(50), roles), hide_index=True)
+
+# ---------------------------------------------------------------- next steps
+st.subheader(_("Next step"))
+_page_link("app_pages/2_personas.py", _("Find personas in this portfolio (Personas page)"), "🧭")
+
+
+def _apply_section(portfolio) -> None:
+    """Next month: give this file's accounts the personas, risk scores and approved strategies of a saved run."""
+    from app_pages._state import current_user, get_store, list_runs
+    from application.apply import apply_run
+    from core.workspace import runs_dir
+    from runs import new_run_id
+
+    runs = [r for r in list_runs() if not r["problem"]]
+    if not runs:
+        st.caption(_("No saved run yet: find personas first; next month, apply that run to the new file here."))
+        return
+    labels = {r["run_dir"]: r["label"] for r in runs}
+    base_dir = st.selectbox(_("Run whose personas and approved strategies this file inherits"), list(labels),
+                            format_func=labels.get, key="apply_base")
+    st.caption(_("The run's fitted models assign personas and risk scores (nothing is refitted); a drift report "
+                 "decides per persona whether its approval carries over or goes back to review."))
+    if not st.button(_("Apply run to this file"), key="apply_run"):
+        return
+    user = current_user()
+    bar = st.progress(0.0, text=_("Applying the run…"))
+    try:
+        result = apply_run(base_dir, portfolio, out_dir=runs_dir() / new_run_id(), store=get_store(), actor=user,
+                           progress=lambda stage, fraction: bar.progress(min(1.0, fraction), text=stage))
+    except UserError as err:
+        bar.empty()
+        show_error(err)
+        return
+    bar.empty()
+    from app_pages._personas_ui import record_saved_run
+
+    record_saved_run(result.path)  # the new run is an audit entry under the analyst's name
+    st.session_state["run_dir"] = str(result.path)
+    carried = (result.carry or {}).get("carried", [])
+    review = (result.carry or {}).get("review", [])
+    (st.warning if result.review_needed else st.success)(
+        _("New run `{run}` for {n} accounts: approvals carried over for {carried} persona(s), {review} back to "
+          "review. See the Drift page.").format(run=result.run_id, n=format_count(len(result.accounts)),
+                                               carried=len(carried), review=len(review)))
+    _page_link("app_pages/8_drift.py", _("Open the drift report"), "📈")
+
+
+with st.expander(_("Next month: apply a saved run to this file")):
+    _apply_section(portfolio)

@@ -1,32 +1,55 @@
-"""Account: the signed-in user changes their own password."""
+"""Account: the signed-in user chooses the app's language and changes their own password."""
 from __future__ import annotations
 
 import streamlit as st
 
-from app_pages._state import get_store, require_role, show_error
+from app_pages._state import browser_language, get_store, require_role, role_label, show_error
 from core.errors import UserError
+from core.i18n import LANGUAGES, _, env_language, set_language
 from core.text import escape_markdown
-from strategy.passwords import POLICY_TEXT
+from strategy.passwords import MIN_LENGTH
+from strategy.preferences import save_language, saved_language
 
 user = require_role()
 store = get_store()
-st.title("Account")
-st.markdown(f"Signed in as **{escape_markdown(user.username)}** ({user.role}).")
+st.title(_("Account"))
+st.markdown(_("Signed in as **{name}** ({role}).").format(name=escape_markdown(user.username),
+                                                          role=role_label(user.role)))
 
-st.subheader("Change your password")
-st.caption(f"The new password needs {POLICY_TEXT}. Your other sessions stay signed in; ask an "
-           "administrator to end them if you think someone else knows your password.")
+# ---------------------------------------------------------------- language
+st.subheader(_("Language"))
+FOLLOW = ""  # no saved choice: PERSONAS_LANGUAGE, else the browser's language
+saved = saved_language(store, user.username) or FOLLOW
+fallback = env_language() or browser_language() or "en"
+options = [FOLLOW, *LANGUAGES]
+choice = st.selectbox(
+    _("Language of the app"), options, index=options.index(saved),
+    format_func=lambda code: (_("Automatic ({language})").format(language=LANGUAGES[fallback])
+                              if code == FOLLOW else LANGUAGES[code]),
+    help=_("Saved with your account. Pages, messages, numbers and dates follow it; runs are never recomputed "
+           "when it changes. Automatic: the server's setting, else your browser's language."))
+if choice != saved:
+    save_language(store, user.username, choice or None)
+    set_language(choice or fallback)
+    st.session_state["ui_language"] = choice or fallback
+    st.rerun()
+
+# ---------------------------------------------------------------- password
+st.subheader(_("Change your password"))
+st.caption(_("The new password needs {policy}. Your other sessions stay signed in; ask an "
+             "administrator to end them if you think someone else knows your password.").format(
+    policy=_("at least {n} characters, not only spaces, not a common password").format(n=MIN_LENGTH)))
 with st.form("change_password", clear_on_submit=True):
-    current = st.text_input("Current password", type="password")
-    new = st.text_input("New password", type="password")
-    repeat = st.text_input("New password again", type="password")
-    submitted = st.form_submit_button("Change password", type="primary")
+    current = st.text_input(_("Current password"), type="password")
+    new = st.text_input(_("New password"), type="password")
+    repeat = st.text_input(_("New password again"), type="password")
+    submitted = st.form_submit_button(_("Change password"), type="primary")
 if submitted:
     try:
         if new != repeat:
-            raise UserError("the two new passwords differ")
+            raise UserError(_("the two new passwords differ"))
         store.change_own_password(user, current, new)
     except UserError as err:
         show_error(err)
     else:
-        st.success("Your password is changed.")
+        st.success(_("Your password is changed."))

@@ -15,12 +15,18 @@ cookie and sends the browser back to the app.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from urllib.parse import quote
 
 import streamlit as st
 
 from application.web import HANDOFF_PATH, SESSION_COOKIE, XSRF_COOKIE
+from core.i18n import N_, _
+
+#: Why a session ends, as the review database and this module say it (translated when shown).
+ENDED_REASONS = (N_("you are signed out"), N_("another user signed in in this browser"), N_("signed out"),
+                 N_("account removed"), N_("account disabled"), N_("idle timeout"), N_("absolute timeout"))
 
 _PENDING = "_handoff_ticket"
 _SIGNED_IN_AS = "_signed_in_as"
@@ -82,8 +88,17 @@ def _forget(why: str) -> None:
 
 
 def ended_message() -> str | None:
-    """Why the last session ended (shown once on the sign-in page)."""
-    return st.session_state.pop(_ENDED, None)
+    """Why the last session ended (shown once on the sign-in page), in the reader's language."""
+    why = st.session_state.pop(_ENDED, None)
+    if not why:
+        return None
+    changed = re.fullmatch(r"role changed from (\w+) to (\w+)", why)
+    if changed:
+        from app_pages._state import role_label
+
+        return _("role changed from {old} to {new}").format(old=role_label(changed.group(1)),
+                                                           new=role_label(changed.group(2)))
+    return _(why)
 
 
 def begin_hand_over(user, source: str = "password") -> None:
@@ -99,10 +114,10 @@ def render_hand_over() -> bool:
     if not ticket:
         return False
     url = f"{HANDOFF_PATH}?ticket={quote(ticket)}"
-    st.info("Signing you in…")
+    st.info(_("Signing you in…"))
     st.html(f"<script>window.location.replace({json.dumps(url)});</script>",
             unsafe_allow_javascript=True)
-    st.caption(f"If nothing happens, [continue here]({url}).")
+    st.caption(_("If nothing happens, [continue here]({url}).").format(url=url))
     return True
 
 

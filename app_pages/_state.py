@@ -56,6 +56,73 @@ def require_role(*roles: str):
     return user
 
 
+# ---------------------------------------------------------------- display language
+def browser_language() -> str | None:
+    """The browser's language when the app speaks it: ``st.context.locale`` (navigator.language),
+    else the ``Accept-Language`` header; ``None`` otherwise (or without a browser)."""
+    from core.i18n import language_from_accept, normalise_language
+
+    try:
+        found = normalise_language(st.context.locale)
+        if found:
+            return found
+        return language_from_accept(st.context.headers.get("Accept-Language"))
+    except Exception:  # no browser connection (a bare script run)
+        return None
+
+
+def ui_language(user=None) -> str:
+    """The language the app speaks to ``user``: their saved choice (Account page), else
+    ``PERSONAS_LANGUAGE``, else the browser's language, else English."""
+    from core.i18n import env_language, resolve_language
+    from strategy.preferences import saved_language
+
+    saved = saved_language(get_store(), user.username) if user is not None else None
+    return resolve_language(saved, env_language(), browser_language())
+
+
+def apply_language(user=None) -> str:
+    """Set the current language for this rerun (``core.i18n``) and return it; ``app.py`` calls it
+    before anything is drawn. It is also kept as ``ui_language`` in the session state for pages."""
+    from core.i18n import set_language
+
+    language = set_language(ui_language(user))
+    st.session_state["ui_language"] = language
+    return language
+
+
+def restore_language() -> str:
+    """In a widget callback (which runs before ``app.py``): set the session's language again."""
+    from core.i18n import set_language
+
+    return set_language(st.session_state.get("ui_language"))
+
+
+def role_label(role: str) -> str:
+    """A role as the reader's language names it ("compliance" -> "Compliance-Prüfer·in" …)."""
+    from core.i18n import N_, _
+
+    labels = {"analyst": N_("analyst"), "manager": N_("manager"),
+              "compliance": N_("compliance reviewer"), "admin": N_("administrator")}
+    return _(labels[role]) if role in labels else role
+
+
+def page_language() -> str:
+    """The language of the page being drawn (set by :func:`apply_language`)."""
+    from core.i18n import current_language
+
+    return current_language()
+
+
+def browser_time_zone() -> str | None:
+    """The browser's IANA time zone (``st.context.timezone``), ``None`` without one (shown as UTC)."""
+    try:
+        zone = st.context.timezone
+    except Exception:
+        return None
+    return zone if isinstance(zone, str) and zone else None
+
+
 # ---------------------------------------------------------------- portfolio
 @dataclass(frozen=True)
 class PortfolioChoice:

@@ -17,13 +17,14 @@ from contextlib import contextmanager
 from core.errors import UsageError, UserError
 from core.text import terminal_safe
 
-from application import cli_edit, cli_run
+from application import cli_apply, cli_edit, cli_run
 from portfolio import cli as portfolio_cli
 from sample_data import cli as sample_cli
 from strategy import cli as strategy_cli
+from strategy import cli_outcomes
 
 # Modules that register subcommands, in the order they appear in --help.
-COMMAND_MODULES = (sample_cli, portfolio_cli, cli_run, cli_edit, strategy_cli)
+COMMAND_MODULES = (sample_cli, portfolio_cli, cli_run, cli_edit, cli_apply, strategy_cli, cli_outcomes)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -72,8 +73,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    from core.i18n import configure_cli_language
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    # `run --language` and `sample --language` name the language of persona names and columns, not of the
+    # messages: the command line's own language comes from PERSONAS_LANGUAGE only.
+    configure_cli_language(None)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2

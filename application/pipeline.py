@@ -58,6 +58,8 @@ class RunResult:
     folder: RunFolder | None = field(default=None, repr=False)  # set once saved or loaded
     #: The run's copy of its portfolio (``None`` for a run saved before runs kept one).
     portfolio: RunPortfolio | None = field(default=None, repr=False)
+    #: Further files of the run, name -> bytes (``drift.json`` of a run applied to next month's accounts).
+    extra_files: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     @property
     def parent_run_id(self) -> str | None:
@@ -517,6 +519,8 @@ def _save(result: RunResult, directory: Path, created_by: str | None) -> Path:
             meta["portfolio"] = result.portfolio.section(meta["data_sha256"])
         else:
             meta.pop("portfolio", None)
+        for name, data in result.extra_files.items():
+            (staging / name).write_bytes(data)
         meta["timings"] = dict(meta["timings"], save=round(time.perf_counter() - started, 3))
         _write_json(staging / "run.json", meta)
 

@@ -373,3 +373,113 @@ def _info(path: Path) -> RunInfo:
                        str(meta.get("created_by") or ""), str(meta.get("source_name", "")))
     except UserError as err:
         return RunInfo(path, path.name, None, "", "", "", problem=str(err))
+
+
+# ---------------------------------------------------------------------------- attaching outcomes
+#: Folder of a run that takes files after the run was saved (payments, read-outs): nothing else may be added.
+OUTCOMES = "outcomes"
+_ATTACHED_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+def attach(path: str | Path, files: dict[str, bytes]) -> RunFolder:
+    """Add files under ``outcomes/`` to a saved run and re-sign its manifest; return the run re-opened.
+
+    The run is verified first (:func:`open_run`); every name must be ``outcomes/<name>`` (letters,
+    digits, ``.``, ``_``, ``-``; no sub-folders) and new: an existing file is never changed or
+    removed. The files are written next to the run, moved in without replacing anything, and the
+    new signed manifest replaces the old one in one rename, under an exclusive lock on the run
+    folder so two attaches cannot lose each other's files. Between moving the files in and
+    replacing the manifest (two system calls) a reader opening the run is refused and must retry;
+    if the process dies there, the run is refused on opening (files not in the manifest, named in
+    the message) until they are removed; nothing that was there is lost.
+
+    Raises
+    ------
+    RunFolderError
+        For a run that does not verify, a name outside ``outcomes/`` or one that exists already.
+    """
+    import fcntl
+
+    path = Path(path).expanduser().absolute()
+    names = _attach_names(path, files)
+    if path.is_symlink() or not path.is_dir():
+        open_run(path)  # raises the usual message
+    lock = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        folder = open_run(path)  # verified under the lock: the manifest read here is the one replaced
+        clash = [name for name in names if name in folder.files or os.path.lexists(path / name)]
+        if clash:
+            raise RunFolderError(f"{path}: {', '.join(clash)} exists already; an attached file is never "
+                                 "replaced. Attach it under a new name.")
+        body = {"format": MANIFEST_FORMAT, "run_id": folder.run_id, "parent_run_id": folder.parent_run_id,
+                "files": dict(sorted({**folder.files, **{n: sha256_bytes(files[n]) for n in names}}.items()))}
+        manifest = json.dumps({"body": body, "signature": signing.sign(_canonical(body))}, indent=1)
+        _attach_files(path, names, files, manifest)
+        return open_run(path)
+    finally:
+        os.close(lock)
+
+
+def _attach_names(path: Path, files: dict[str, bytes]) -> list[str]:
+    if not files:
+        raise RunFolderError(f"{path}: nothing to attach.")
+    names = []
+    for name in files:
+        parts = str(name).split("/")
+        if len(parts) != 2 or parts[0] != OUTCOMES or not _ATTACHED_NAME.fullmatch(parts[1]) \
+                or parts[1] in (".", ".."):
+            raise RunFolderError(f"{path}: {name!r} cannot be attached to a run; only files named "
+                                 f"{OUTCOMES}/<name> (letters, digits, '.', '_', '-') can be added after it was saved.")
+        if not isinstance(files[name], (bytes, bytearray)):
+            raise RunFolderError(f"{path}: {name} is not bytes; nothing was attached.")
+        names.append(str(name))
+    return names
+
+
+def _attach_files(path: Path, names: list[str], files: dict[str, bytes], manifest: str) -> None:
+    """Write to a staging folder beside the run, link each file in (never replacing), swap the manifest."""
+    staging = Path(tempfile.mkdtemp(prefix=f".attach-{path.name}-", dir=path.parent))
+    placed: list[Path] = []
+    try:
+        for name in names:
+            (staging / Path(name).name).write_bytes(bytes(files[name]))
+        (staging / MANIFEST).write_text(manifest, encoding="utf-8")
+        for handle in [staging / Path(n).name for n in names] + [staging / MANIFEST]:
+            with open(handle, "rb") as opened:
+                os.fsync(opened.fileno())
+        outcomes = path / OUTCOMES
+        if outcomes.is_symlink() or (outcomes.exists() and not outcomes.is_dir()):
+            raise RunFolderError(f"{outcomes}: not a folder (a symbolic link or a file); refused.")
+        outcomes.mkdir(exist_ok=True)
+        for name in names:
+            _place_new_file(staging / Path(name).name, path / name)  # fails if the name appeared meanwhile
+            placed.append(path / name)
+        os.replace(staging / MANIFEST, path / MANIFEST)
+    except BaseException:
+        for target in placed:
+            target.unlink(missing_ok=True)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _place_new_file(source: Path, target: Path) -> None:
+    """Hard-link ``source`` to ``target`` (never replacing it); copy with ``O_EXCL`` where links are not supported."""
+    import errno
+
+    try:
+        os.link(source, target)
+        return
+    except OSError as err:
+        if err.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(source.read_bytes())
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise

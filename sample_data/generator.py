@@ -197,7 +197,7 @@ _EXCEL_MAX_ROWS = 1_048_575
 
 
 def generate_portfolio(rows: int, seed: int = 42, *, language: str = "en",
-                       plant_disparity: bool = False) -> pd.DataFrame:
+                       plant_disparity: bool = False, shares: np.ndarray | None = None) -> pd.DataFrame:
     """Generate a synthetic collections portfolio, one row per delinquent account.
 
     Parameters
@@ -213,6 +213,9 @@ def generate_portfolio(rows: int, seed: int = 42, *, language: str = "en",
         When True, gender group ``"m"`` gets worse behaviour (more days past due, more broken promises)
         and a direct negative effect on the pay probability, so a fairness audit must flag it. When False,
         age and gender are independent of the outcome given the behaviour (gender fully independent).
+    shares : array of 7 floats, optional
+        Share of each persona (``PERSONAS`` order; default ``PERSONA_SHARES``). Draws the same random
+        numbers whatever the shares, so the default gives the same frame as before the option existed.
 
     Returns
     -------
@@ -228,7 +231,8 @@ def generate_portfolio(rows: int, seed: int = 42, *, language: str = "en",
     streams = np.random.SeedSequence(seed).spawn(4)
     rng_behaviour, rng_region, rng_pii, rng_outcome = (np.random.default_rng(s) for s in streams)
 
-    persona = rng_behaviour.choice(len(PERSONAS), size=n, p=PERSONA_SHARES)
+    p = PERSONA_SHARES if shares is None else np.asarray(shares, dtype=float) / np.sum(shares)
+    persona = rng_behaviour.choice(len(PERSONAS), size=n, p=p)
     cols = _behaviour(rng_behaviour, persona)
     gender_code = rng_pii.choice(3, size=n, p=[0.49, 0.50, 0.01])
     if plant_disparity:

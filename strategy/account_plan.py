@@ -22,7 +22,14 @@ whatsapp_opt_in             WhatsApp only with a recorded opt-in (else a letter)
 quiet_period                no contact within the quiet days after a recorded conversation
 contact_days                contacts only on the policy's weekdays, never on public holidays
 contact_cap                 at most the policy's contacts (all channels) in any 7 days
+holdout                     holdout arm of a champion/challenger experiment: no collection contact;
+                            an insolvency still stops, an open dispute still gets its clarification
+                            letter and an over-indebted account its referral (house policy,
+                            :mod:`strategy.experiments`)
 ==========================  ==================================================================
+
+Accounts in the challenger arm of an approved experiment (``arms``, :mod:`strategy.arms`) start from
+the challenger's journey instead of the champion's and pass exactly the same rules.
 
 Every fact is read through the run's column model and is *known yes*, *known no* or *unknown*.
 An unknown fact is never read as "no": it is named in ``unknown_facts``, and an account whose
@@ -61,7 +68,9 @@ NOTICE_OF = {"agency": {"agency"}, "court": {"court"}, "credit_bureau": {"credit
 HARDSHIP_OFFER_KINDS = ("instalment_plan", "deferral")
 ENERGY_MIN_ARREARS_EUR = 100.0  #: § 41f Abs. 2 EnWG (check the current text)
 PLAN_COLUMNS = ["account_id", "persona_id", "steps", "rules_applied", "strategy_executed", "needs_review",
-                "review_reason", "rule_notes", "unknown_facts", "limitation_basis"]
+                "review_reason", "rule_notes", "unknown_facts", "limitation_basis", "arm"]
+HOLDOUT_SOURCE = ("house policy: champion/challenger holdout; no statute requires a reminder "
+                  "(Verzug without one, § 286 Abs. 2 and 3 BGB)")
 
 
 @dataclass
@@ -175,7 +184,8 @@ def _limitation(frame: pd.DataFrame, meanings: ColumnMeanings, today: date) -> p
 def plan_accounts(strategies: dict[int, Strategy], accounts: pd.DataFrame, meanings: Any, rulepack: Any,
                   start: date, *, account_strategies: dict[str, Strategy] | None = None,
                   settings: StrategySettings | None = None, today: date | None = None,
-                  currency: Currency | None = None) -> pd.DataFrame:
+                  currency: Currency | None = None, arms: Any = None,
+                  challenger_strategies: dict[int, Strategy] | None = None) -> pd.DataFrame:
     """The steps every account receives, with the rules that shaped them.
 
     Parameters
@@ -201,6 +211,12 @@ def plan_accounts(strategies: dict[int, Strategy], accounts: pd.DataFrame, meani
         The day limitation is judged on (default ``start``).
     currency : Currency, optional
         The run's currency (the minimum balance applies in its currency or when unknown).
+    arms : sequence of str, optional
+        The experiment arm of each account, in the order of ``accounts`` (``champion``,
+        ``challenger``, ``holdout``; :func:`strategy.arms.arms_of_accounts`). Default: all champion.
+    challenger_strategies : dict of int to Strategy, optional
+        The approved challenger of each persona with an experiment; its challenger-arm accounts
+        start from it. An approved account override still replaces either.
 
     Returns
     -------
@@ -209,8 +225,8 @@ def plan_accounts(strategies: dict[int, Strategy], accounts: pd.DataFrame, meani
         ``steps`` (list of dicts: ``day`` after ``start``, ``date`` ISO, ``action``, ``channel``,
         ``tone``, ``label``, ``offer``, ``notices``), ``rules_applied`` (rule ids),
         ``strategy_executed`` (the steps left, in words), ``needs_review``, ``review_reason``,
-        ``rule_notes`` (what each rule did, with its source), ``unknown_facts`` and
-        ``limitation_basis``.
+        ``rule_notes`` (what each rule did, with its source), ``unknown_facts``,
+        ``limitation_basis`` and ``arm``.
     """
     cfg = settings or StrategySettings()
     known = ColumnMeanings.of(meanings)
@@ -219,20 +235,30 @@ def plan_accounts(strategies: dict[int, Strategy], accounts: pd.DataFrame, meani
     overrides = account_strategies or {}
     journeys = {pid: journey_of(s, rulepack) for pid, s in strategies.items()}
     own_journeys = {aid: journey_of(s, rulepack) for aid, s in overrides.items()}
+    challenger_journeys = {pid: journey_of(s, rulepack) for pid, s in (challenger_strategies or {}).items()}
+    arm_of = ["champion"] * len(frame) if arms is None else [str(a) for a in arms]
+    if len(arm_of) != len(frame):
+        raise ValueError(f"{len(arm_of)} arms for {len(frame)} accounts")
     persona_review = _persona_review(frame)
     rows = []
     for i, (account_id, persona_id) in enumerate(zip(frame["account_id"].astype(str),
                                                      frame["persona_id"].astype(int))):
-        journey = own_journeys.get(account_id)
-        plan = _Account(list(journey if journey is not None else journeys[persona_id]))
+        journey, arm = own_journeys.get(account_id), arm_of[i]
+        if journey is None:
+            journey = challenger_journeys[persona_id] if arm == "challenger" and \
+                persona_id in challenger_journeys else journeys[persona_id]
+        plan = _Account(list(journey))
         if persona_review[i]:
             plan.review.append(persona_review[i])
-        dated = _plan_one(plan, facts, i, rulepack, start)
+        if arm == "holdout" and account_id not in own_journeys:
+            dated = _plan_holdout(plan, facts, i, rulepack, start)
+        else:
+            dated = _plan_one(plan, facts, i, rulepack, start)
         rows.append({"account_id": account_id, "persona_id": persona_id, "steps": dated,
                      "rules_applied": plan.applied, "strategy_executed": _executed(dated, plan),
                      "needs_review": bool(plan.review), "review_reason": "; ".join(plan.review),
                      "rule_notes": plan.notes, "unknown_facts": plan.unknown,
-                     "limitation_basis": facts.limitation_basis[i]})
+                     "limitation_basis": facts.limitation_basis[i], "arm": arm})
     return pd.DataFrame.from_records(rows, columns=PLAN_COLUMNS)
 
 
@@ -258,6 +284,26 @@ def _plan_one(plan: _Account, facts: _Facts, i: int, pack: Any, start: date) -> 
     if not dated and not plan.review and "insolvency_stop" not in plan.applied:
         plan.review.append("no step is left that may reach this debtor: a person decides what to do")
     return dated
+
+
+def _plan_holdout(plan: _Account, facts: _Facts, i: int, pack: Any, start: date) -> list[dict[str, Any]]:
+    """The holdout arm: no collection contact. What the debtor is owed stays: an insolvency stops
+    everything, an open dispute gets its clarification letter, an over-indebted account its referral."""
+    plan.rule("holdout", "holdout arm of a champion/challenger experiment: no collection contact",
+              HOLDOUT_SOURCE)
+    if _insolvency(plan, facts, i, pack):
+        return []
+    if not _dispute(plan, facts, i, pack):
+        if facts.flag(Meaning.OVER_INDEBTED, i):
+            energy = is_utility(pack)
+            plan.steps = [Step(0, "referral", "letter", "gentle", _labels(pack)["referral"],
+                               referral_offer(energy=energy))]
+            plan.rule("hardship_protection", "over-indebted: in the holdout only the referral to "
+                      f"{', '.join(referral_offer(energy=energy)['to'])}", _source(pack, "hardship_protection"))
+        else:
+            plan.steps = []
+    _channels(plan, facts, i, pack)
+    return _dated(plan, facts, i, pack, start)
 
 
 def _insolvency(plan: _Account, facts: _Facts, i: int, pack: Any) -> bool:
@@ -585,6 +631,9 @@ def _unknowns_of_significant_steps(plan: _Account, facts: _Facts, i: int,
 def _executed(dated: list[dict[str, Any]], plan: _Account) -> str:
     if "insolvency_stop" in plan.applied:
         return "stopped: insolvency proceedings (no collection steps)"
+    if "holdout" in plan.applied:
+        return "holdout (champion/challenger experiment): no collection contact" + (
+            f"; only {describe_steps(dated)}" if dated else "")
     return describe_steps(dated)
 
 
@@ -599,5 +648,7 @@ def plan_summary(plan: pd.DataFrame) -> dict[str, Any]:
     for dated in plan["steps"]:
         for action in {s["action"] for s in dated}:
             steps[action] = steps.get(action, 0) + 1
+    arms = plan["arm"].value_counts().to_dict() if "arm" in plan.columns else {"champion": int(len(plan))}
     return {"accounts": int(len(plan)), "needs_review": int(plan["needs_review"].sum()),
-            "rules_applied": dict(sorted(rules.items())), "accounts_per_action": dict(sorted(steps.items()))}
+            "rules_applied": dict(sorted(rules.items())), "accounts_per_action": dict(sorted(steps.items())),
+            "accounts_per_arm": {str(k): int(v) for k, v in sorted(arms.items())}}

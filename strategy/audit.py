@@ -35,13 +35,17 @@ ACTIONS = ("run_registered", "run_created", "persona_edited", "proposed", "draft
            "export_refused", "login", "login_failed", "login_refused", "logout", "session_ended",
            "kill_switch_on", "kill_switch_off", "user_added", "user_changed", "user_removed",
            "setup_token_issued", "model_signed_off", "veto_lifted", "override_approved",
-           "override_declined", "account_cleared")
+           "override_declined", "account_cleared",
+           # champion/challenger and next month's run (strategy.experiments, strategy.carry_over)
+           "challenger_proposed", "challenger_approved", "challenger_approval_refused",
+           "challenger_rejected", "challenger_ended", "carried_over", "sent_back_to_review",
+           "veto_carried_over", "experiment_carried_over")
 
 # Entries about someone who may have no right left (a refusal, a failed sign-in, a session that
 # ended because the account was disabled); every other entry is an action its actor must still be
 # entitled to, checked against the users table in the same transaction.
 RECORDS_OF_ANYONE = ("login_failed", "login_refused", "logout", "session_ended", "approval_refused",
-                     "export_refused")
+                     "export_refused", "challenger_approval_refused")
 
 ENTRY_FIELDS = ("seq", "time", "user", "role", "action", "run_id", "persona_id", "content_hash",
                 "details", "prev_hash")

@@ -45,7 +45,7 @@ def _register_users(subparsers: argparse._SubParsersAction) -> None:
 
 REVIEW_ACTIONS = ("list", "show", "propose", "approve", "reject", "lift-veto", "override",
                   "overrides", "approve-override", "decline-override", "clear-account", "queue",
-                  "sign-off-model")
+                  "sign-off-model", "end-experiment")
 REVIEW_HELP = """\
 Review persona -> strategy mappings. The password of --user is read from PERSONAS_PASSWORD or
 asked at the prompt. Whoever proposed or last edited a mapping cannot approve it.
@@ -68,14 +68,22 @@ asked at the prompt. Whoever proposed or last edited a mapping cannot approve it
   clear-account ACCOUNT --reason R
                                   release a needs_review account after looking at it
   queue [--json]                  accounts an account-level export holds back, with the reason
+
+Champion/challenger experiments (list and show print them under the persona):
 """
+
+
+def _review_help() -> str:
+    from strategy.cli_challenger import CHALLENGER_HELP
+
+    return REVIEW_HELP + CHALLENGER_HELP
 
 
 def _register_review(subparsers: argparse._SubParsersAction) -> None:
     review = subparsers.add_parser(
         "review", help="list, show, propose, approve or reject persona strategies (four-eyes); "
                        "vetoes, account overrides and the review queue",
-        description=REVIEW_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=_review_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     review.add_argument("action", choices=REVIEW_ACTIONS)
     review.add_argument("target", nargs="?", default=None,
                         help="persona id (show, approve, reject, lift-veto, propose), account id "
@@ -107,6 +115,9 @@ def _register_review(subparsers: argparse._SubParsersAction) -> None:
                         help="portfolio file of the run: adds contact-history evidence to "
                              "proposals and per-account facts to the guardrails (default: the "
                              "portfolio kept in the run folder, when there is one)")
+    from strategy.cli_challenger import add_challenger_arguments
+
+    add_challenger_arguments(review)
     review.set_defaults(func=run_review)
 
 
@@ -200,7 +211,7 @@ def _portfolio(path: str | None):
 
 # --- review commands ---------------------------------------------------------------------------
 NEEDS_REASON = ("reject", "lift-veto", "override", "decline-override", "clear-account", "sign-off-model")
-PERSONA_ACTIONS = ("list", "show", "propose", "approve", "reject", "lift-veto")
+PERSONA_ACTIONS = ("list", "show", "propose", "approve", "reject", "lift-veto", "end-experiment")
 
 
 def run_review(args: argparse.Namespace) -> int:
@@ -213,6 +224,10 @@ def run_review(args: argparse.Namespace) -> int:
         run.profile(args.persona)
     store = _store(args)
     user = _sign_in(store, args.user)
+    if args.challenger:
+        from strategy.cli_challenger import run_challenger
+
+        return run_challenger(store, run, user, args, _review_portfolio(args, run))
     if args.action in ("list", "show"):
         return _review_list(store, run, _review_portfolio(args, run), args.persona, args.json)
     if args.action == "queue":
@@ -255,6 +270,9 @@ def _check_review_args(args: argparse.Namespace) -> None:
         raise UsageError("review override needs --persona P and/or --channel C")
     if args.json and action not in ("list", "show", "queue"):
         raise UsageError(f"review {action} has no --json output")
+    from strategy.cli_challenger import check_challenger_args
+
+    check_challenger_args(args)
 
 
 def _number(text: str, what: str) -> int:
@@ -284,6 +302,7 @@ def _review_list(store, run, portfolio, persona: int | None, as_json: bool) -> i
     from strategy.review_queue import held_accounts, review_plan
 
     by_id = {m.persona_id: m for m in store.list_mappings(run, portfolio)}
+    experiments = store.list_experiments(run, portfolio)
     held = held_accounts(store, run.run_id, review_plan(run, store))
     persona_of = dict(zip(run.accounts["account_id"].astype(str),
                           run.accounts["persona_id"].astype(int)))
@@ -293,6 +312,7 @@ def _review_list(store, run, portfolio, persona: int | None, as_json: bool) -> i
         record = review_record(run, by_id.get(pid), pid)
         record["held_for_review"] = int(held_per_persona.get(pid, 0))
         record["guardrails_basis"] = "accounts" if portfolio is not None else "persona profile"
+        record["experiment"] = experiments[pid].to_dict() if pid in experiments else None
         records.append(record)
     if as_json:
         print(json.dumps(records, ensure_ascii=False, indent=2))
@@ -345,7 +365,9 @@ def _record_lines(record: dict, *, full: bool) -> list[str]:
     if full and record["state"] == "proposed":
         lines.append(f"  to approve exactly this: review approve {pid} --version "
                      f"{record['version']}   (or --hash {(record['hash'] or '')[:16]})")
-    return lines
+    from strategy.cli_challenger import experiment_lines
+
+    return lines + experiment_lines(record.get("experiment"), full=full)
 
 
 def _review_decide(store, run, user: User, args: argparse.Namespace) -> int:

@@ -20,6 +20,12 @@ a half-written file under the final name, and every export is an audit event wit
 * CSV: the table only (a dialler parses it as is) plus ``<name>.provenance.json`` beside it,
   which carries the CSV's SHA-256.
 * XLSX: the table, a ``provenance`` sheet (key, value) and a ``persona_definitions`` sheet.
+* Champion/challenger: a persona's *approved* experiment (:mod:`strategy.experiments`) splits its
+  accounts into arms by a seeded hash of the account id (:mod:`strategy.arms`); every account row
+  carries ``arm`` and ``experiment_id``, challenger-arm accounts start from the challenger's journey,
+  holdout accounts get no collection contact, and all pass the same account rules. Persona rows
+  and ``provenance.experiments`` describe each experiment. An approved experiment whose approval no
+  longer matches, whose challenger fails a guardrail or whose challengers are vetoed stops the export.
 """
 from __future__ import annotations
 
@@ -203,11 +209,18 @@ def _held(store: "ReviewStore", run_id: str, plan: pd.DataFrame) -> pd.DataFrame
 
 
 def _account_level(store: "ReviewStore", run: RunView, mappings: dict[int, Any], inputs: _AccountInputs,
-                   include_columns: list[str], cfg: Any) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """(exported account table, held accounts, provenance additions); ExportRefused on problems."""
+                   include_columns: list[str], cfg: Any, experiments: dict[int, Any] | None = None
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """(exported account table, held accounts, provenance additions); ExportRefused on problems.
+
+    Accounts of a persona with an approved experiment are split into arms by
+    :func:`strategy.arms.arms_of_accounts` (seeded by the experiment id); challenger-arm accounts
+    start from the challenger's journey, holdout accounts get no collection contact."""
     from portfolio.currency import currency_of_run
     from strategy.account_plan import plan_accounts, plan_summary
+    from strategy.arms import arms_of_accounts
     from strategy.context import roles_of_run
+    from strategy.experiments import arm_config
 
     accounts, strategies, account_strategies, overrides, missing = plan_inputs(
         run, mappings, store.account_overrides(run.run_id), inputs.frame)
@@ -218,9 +231,12 @@ def _account_level(store: "ReviewStore", run: RunView, mappings: dict[int, Any],
     if problems:
         raise ExportRefused("export refused: " + "; ".join(problems), lines=problems)
     meanings = getattr(run, "meanings", None) or roles_of_run(run.meta)
+    experiments = experiments or {}
+    arms = arms_of_accounts(accounts, {pid: arm_config(e) for pid, e in experiments.items()})
     plan = plan_accounts(strategies, accounts, meanings, inputs.rulepack, inputs.start,
                          account_strategies=account_strategies, settings=cfg,
-                         currency=currency_of_run(run.meta))
+                         currency=currency_of_run(run.meta), arms=arms.tolist(),
+                         challenger_strategies={pid: e.challenger for pid, e in experiments.items()})
     held = _held(store, run.run_id, plan)
     held_ids = set(held["account_id"].astype(str))
     sent = plan[~plan["account_id"].isin(held_ids)].reset_index(drop=True)
@@ -228,7 +244,8 @@ def _account_level(store: "ReviewStore", run: RunView, mappings: dict[int, Any],
         c in inputs.given.columns for c in include_columns) else inputs.frame
     if include is not None:
         include = include.assign(account_id=include["account_id"].astype(str))
-    table = account_table(run, sent, mappings, overrides, account_strategies, include, include_columns)
+    table = account_table(run, sent, mappings, overrides, account_strategies, include, include_columns,
+                          experiments)
     block = {"rulepack": getattr(inputs.rulepack, "name", None), "journey_start": inputs.start.isoformat(),
              "account_plan": plan_summary(plan),
              "held_accounts": [{"account_id": str(a), "reason": str(r)}
@@ -276,6 +293,26 @@ def _refusals(store: "ReviewStore", run: RunView,
     return lines, mappings
 
 
+def _experiments(store: "ReviewStore", run: RunView,
+                 portfolio: pd.DataFrame | None) -> tuple[list[str], dict[int, Any]]:
+    """The run's approved experiments and why they stop the export: an approval that no longer
+    matches (persona definition or accounts changed), a challenger failing a guardrail, a veto.
+    Proposed, rejected and ended experiments are not applied (all accounts follow the champion)."""
+    lines, approved = [], {}
+    for pid, experiment in store.list_experiments(run, portfolio).items():
+        if experiment.state != "approved":
+            continue
+        where = f"persona {pid}: the challenger of experiment {experiment.experiment_id}"
+        if not experiment.approval_valid:
+            lines.append(f"{where} is approved for another persona definition or other accounts; a "
+                         "manager must review and approve it again (or end it)")
+        if experiment.veto is not None and experiment.veto.active:
+            lines.append(f"{where}: {experiment.veto.statement()}")
+        lines += [f"{where}: {r.message}" for r in experiment.guardrails if not r.passed]
+        approved[pid] = experiment
+    return lines, approved
+
+
 def _export_locked(store: "ReviewStore", conn: Any, run: RunView, actor: User, fmt: str,
                    out: str | Path | None, level: str, portfolio: pd.DataFrame | None,
                    include_columns: list[str], cfg: Any,
@@ -283,21 +320,23 @@ def _export_locked(store: "ReviewStore", conn: Any, run: RunView, actor: User, f
                    account_inputs: _AccountInputs | None = None,
                    portfolio_lines: Sequence[str] = ()) -> ExportResult:
     lines, mappings = _refusals(store, run, portfolio)
-    lines += _trail_refusals(store, run, cfg) + list(portfolio_lines)
+    experiment_lines, experiments = _experiments(store, run, portfolio)
+    lines += experiment_lines + _trail_refusals(store, run, cfg) + list(portfolio_lines)
     lines = [f"persona {pid}: the approval was voided because the persona's definition or the accounts "
              "assigned to it changed since approval; a manager must review and approve it again"
              for pid in voided] + lines
     if lines:
         raise ExportRefused("export refused: " + "; ".join(lines), lines=lines)
-    personas = persona_table(run, mappings)
+    personas = persona_table(run, mappings, experiments)
     accounts, held, plan_block = None, None, None
     if level == "accounts":
         accounts, held, plan_block = _account_level(store, run, mappings, account_inputs, include_columns,
-                                                    cfg)
+                                                    cfg, experiments)
     block = provenance(run, fmt=fmt, level=level, exported_by=actor.username, role=actor.role,
                        exported_at=audit.now_utc(), audit_head=audit.read_head(conn, lock=True),
                        run_info=store.run_info(run.run_id), include_columns=include_columns,
-                       account_guardrails_checked=accounts is not None, account_plan=plan_block)
+                       account_guardrails_checked=accounts is not None, account_plan=plan_block,
+                       experiments=experiments)
     table = accounts if accounts is not None else personas
     content, sidecar = render(fmt, table, personas, accounts, block)
     digest = sha256_hex(content)
@@ -315,7 +354,9 @@ def _export_locked(store: "ReviewStore", conn: Any, run: RunView, actor: User, f
         **({} if plan_block is None else {"rulepack": plan_block["rulepack"],
                                           "journey_start": plan_block["journey_start"],
                                           "held_accounts": len(plan_block["held_accounts"])}),
-        "approvals": {str(pid): m.approval_hash for pid, m in sorted(mappings.items())}})
+        "approvals": {str(pid): m.approval_hash for pid, m in sorted(mappings.items())},
+        "experiments": {str(pid): {"experiment_id": e.experiment_id, "approval": e.approval_hash}
+                        for pid, e in sorted(experiments.items())}})
     return ExportResult(run.run_id, fmt, level, stem, FORMATS[fmt], content, digest, int(len(table)),
                         block, path, side_path, entry.seq, sidecar,
                         tuple(plan_block["held_accounts"]) if plan_block else (),
@@ -361,6 +402,34 @@ def validate_document(document: dict[str, Any], accounts: pd.DataFrame | None = 
     except jsonschema.ValidationError as err:
         raise UserError(f"the export does not match docs/export_schema.json: {err.message} "
                         f"at {'/'.join(map(str, err.absolute_path))}") from None
+    problems = arm_problems(document)
+    if problems:
+        raise UserError("the export's arms are inconsistent: " + "; ".join(problems[:5]), lines=problems)
+
+
+#: What a holdout account may still receive: what the debtor is owed, never collection.
+HOLDOUT_ACTIONS = frozenset({"clarification", "referral", "stop"})
+
+
+def arm_problems(document: dict[str, Any]) -> list[str]:
+    """Checks across records the schema cannot express: an account outside the champion arm belongs
+    to an experiment of the provenance block and its persona; a holdout account receives no
+    collection step and says so in ``rules_applied``."""
+    experiments = {(e["persona_id"], e["experiment_id"])
+                   for e in (document.get("provenance") or {}).get("experiments") or []}
+    out = []
+    for record in document.get("accounts") or []:
+        arm, where = record.get("arm", "champion"), f"account {record.get('account_id')}"
+        if arm == "champion" and record.get("experiment_id") is None:
+            continue
+        if (record.get("persona_id"), record.get("experiment_id")) not in experiments:
+            out.append(f"{where} is in arm {arm} of experiment {record.get('experiment_id')}, which the "
+                       "provenance does not list for its persona")
+        if arm == "holdout" and not record.get("override"):
+            collection = sorted({s["action"] for s in record.get("steps") or []} - HOLDOUT_ACTIONS)
+            if collection or "holdout" not in (record.get("rules_applied") or []):
+                out.append(f"{where} is in the holdout but receives {', '.join(collection) or 'no holdout rule'}")
+    return out
 
 
 def _xlsx(table: pd.DataFrame, sheet: str, block: dict[str, Any]) -> bytes:

@@ -79,7 +79,7 @@ def check_export(store: "ReviewStore", file: str | Path) -> ExportCheck:
     if approvals is None:
         return ExportCheck(False, lines + ["the export entry lists no approvals (written by an "
                                            "older version); its approvals cannot be checked"], entry)
-    problems = _approval_problems(entries, entry, approvals)
+    problems = _approval_problems(entries, entry, approvals) + _experiment_problems(entries, entry)
     if problems:
         return ExportCheck(False, lines + problems, entry)
     lines.append(f"its {len(approvals)} approvals match approved entries of the log")
@@ -97,9 +97,31 @@ def _approval_problems(entries: list["AuditEntry"], export: "AuditEntry",
     problems = []
     for pid_text, approval in sorted(approvals.items(), key=lambda kv: int(kv[0])):
         decision = latest.get(int(pid_text))
-        if decision is None or decision.action != "approved" or decision.content_hash != approval:
+        if decision is None or decision.action not in ("approved", "carried_over") or decision.content_hash != approval:
             found = "nothing" if decision is None else \
                 f"{decision.action} by {decision.user} (entry {decision.seq})"
             problems.append(f"persona {pid_text}: the exported approval {str(approval)[:12]} is "
                             f"not the approval in force at export time (the log shows {found})")
+    return problems
+
+
+def _experiment_problems(entries: list["AuditEntry"], export: "AuditEntry") -> list[str]:
+    """Each experiment the export applied matches the experiment approval in force at export time."""
+    from strategy.reconcile import EXPERIMENT_DECISIONS
+
+    latest: dict[int, "AuditEntry"] = {}
+    for e in entries:
+        if e.seq >= export.seq:
+            break
+        if e.run_id == export.run_id and e.action in EXPERIMENT_DECISIONS and e.persona_id is not None:
+            latest[int(e.persona_id)] = e
+    problems = []
+    for pid_text, applied in sorted((export.details.get("experiments") or {}).items(),
+                                    key=lambda kv: int(kv[0])):
+        decision = latest.get(int(pid_text))
+        if decision is None or decision.action not in ("challenger_approved", "experiment_carried_over") \
+                or decision.content_hash != applied.get("approval"):
+            found = "nothing" if decision is None else f"{decision.action} by {decision.user} (entry {decision.seq})"
+            problems.append(f"persona {pid_text}: the exported experiment {applied.get('experiment_id')} is not "
+                            f"the experiment approval in force at export time (the log shows {found})")
     return problems

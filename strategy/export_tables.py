@@ -46,19 +46,60 @@ def strategy_columns(strategy: Strategy) -> dict[str, Any]:
     return data
 
 
-def persona_table(run: "RunView", mappings: dict[int, "MappingView"]) -> pd.DataFrame:
-    """One row per persona: id, name, size, strategy fields, approver and approval time/hash."""
+def persona_table(run: "RunView", mappings: dict[int, "MappingView"],
+                  experiments: dict[int, Any] | None = None) -> pd.DataFrame:
+    """One row per persona: id, name, size, strategy fields, approver and approval time/hash, and
+    its approved champion/challenger experiment (:data:`EXPERIMENT_COLUMNS`, empty without one)."""
     records = []
     for profile in run.profiles:
         mapping = mappings[int(profile["persona_id"])]
+        experiment = (experiments or {}).get(int(profile["persona_id"]))
         records.append({"persona_id": int(profile["persona_id"]),
                         "persona_name": str(profile.get("name", "")),
                         "size": int(profile.get("size") or 0),
                         **strategy_columns(mapping.strategy),
                         "strategy_sha256": mapping.strategy_hash,
                         "approved_by": mapping.approved_by, "approved_at": mapping.approved_at,
-                        "approval_sha256": mapping.approval_hash})
+                        "approval_sha256": mapping.approval_hash,
+                        **experiment_columns(experiment)})
     return with_integer_columns(pd.DataFrame.from_records(records))
+
+
+EXPERIMENT_COLUMNS = ["experiment_id", "experiment_started_run_id", "champion_share", "challenger_share",
+                      "holdout_share", "experiment_days", "min_sample_per_arm", "base_pay_rate",
+                      "min_detectable_effect", "challenger_strategy_sha256", "challenger_strategy",
+                      "experiment_approved_by", "experiment_approved_at", "experiment_approval_sha256"]
+
+
+def experiment_columns(experiment: Any) -> dict[str, Any]:
+    """The persona's approved experiment as flat cells (``None`` each without one); the challenger's
+    strategy as canonical JSON text."""
+    if experiment is None:
+        return dict.fromkeys(EXPERIMENT_COLUMNS)
+    return {"experiment_id": experiment.experiment_id,
+            "experiment_started_run_id": experiment.started_run_id,
+            "champion_share": round(experiment.champion_share, 6),
+            "challenger_share": float(experiment.challenger_share),
+            "holdout_share": float(experiment.holdout_share),
+            "experiment_days": int(experiment.planned_days),
+            "min_sample_per_arm": experiment.min_sample_per_arm,
+            "base_pay_rate": experiment.base_pay_rate,
+            "min_detectable_effect": experiment.min_detectable_effect,
+            "challenger_strategy_sha256": experiment.challenger_hash,
+            "challenger_strategy": experiment.challenger.canonical_json(),
+            "experiment_approved_by": experiment.approved_by,
+            "experiment_approved_at": experiment.approved_at,
+            "experiment_approval_sha256": experiment.approval_hash}
+
+
+def experiment_provenance(experiments: dict[int, Any]) -> list[dict[str, Any]]:
+    """The approved experiments of an export for its provenance block."""
+    return [{"persona_id": int(pid), "experiment_id": e.experiment_id, "started_run_id": e.started_run_id,
+             "challenger_share": float(e.challenger_share), "holdout_share": float(e.holdout_share),
+             "planned_days": int(e.planned_days), "min_sample_per_arm": e.min_sample_per_arm,
+             "challenger_strategy_sha256": e.challenger_hash, "approved_by": e.approved_by,
+             "approved_at": e.approved_at, "approval_sha256": e.approval_hash}
+            for pid, e in sorted(experiments.items())]
 
 
 # ---------------------------------------------------------------------------- the run's portfolio
@@ -157,8 +198,13 @@ def override_problems(run: "RunView", portfolio: pd.DataFrame | None, overrides:
 def account_table(run: "RunView", plan: pd.DataFrame, mappings: dict[int, "MappingView"],
                   overrides: dict[str, dict[str, Any]], account_strategies: dict[str, Strategy],
                   include: pd.DataFrame | None = None,
-                  include_columns: Sequence[str] = ()) -> pd.DataFrame:
+                  include_columns: Sequence[str] = (),
+                  experiments: dict[int, Any] | None = None) -> pd.DataFrame:
     """One row per planned account: the steps it actually receives and why.
+
+    ``arm`` (from the plan) says which arm of its persona's approved experiment the account is in
+    (``experiments``: ``{persona_id: Experiment}``); a challenger-arm account's ``strategy_sha256``
+    and contact window are the challenger's, a holdout account's ``strategy_sha256`` is empty.
 
     ``channel``, ``tone``, ``offer``, ``escalation``, ``credit_bureau_report`` and ``disconnection``
     describe the executed steps (:func:`executed_summary`), never the persona's strategy;
@@ -171,12 +217,20 @@ def account_table(run: "RunView", plan: pd.DataFrame, mappings: dict[int, "Mappi
         extra = include.drop_duplicates("account_id").set_index("account_id")[list(include_columns)] \
             .to_dict("index")
     hashes = {pid: m.strategy_hash for pid, m in mappings.items()}
+    experiments = experiments or {}
     out = []
     for row in plan.to_dict("records"):
         account_id, steps, pid = row["account_id"], row["steps"], int(row["persona_id"])
         override = overrides.get(account_id)
         strategy = account_strategies.get(account_id)
+        arm = row.get("arm") or "champion"
+        experiment = experiments.get(pid)
+        if strategy is None and arm == "challenger" and experiment is not None:
+            strategy = experiment.challenger
         window = strategy or (mappings[pid].strategy if pid in mappings else None)
+        followed = strategy.content_hash() if strategy is not None else hashes.get(pid)
+        if arm == "holdout" and account_id not in account_strategies:
+            followed = None
         record = {"account_id": account_id, "persona_id": pid, "persona_name": names.get(pid, ""),
                   "needs_review": bool(row["needs_review"]), "review_reason": row["review_reason"],
                   **executed_summary(steps),
@@ -186,10 +240,11 @@ def account_table(run: "RunView", plan: pd.DataFrame, mappings: dict[int, "Mappi
                   "strategy_executed": row["strategy_executed"],
                   "blocked_steps": "; ".join(row["rule_notes"]),
                   "unknown_facts": list(row["unknown_facts"]), "limitation_basis": row["limitation_basis"],
-                  "strategy_sha256": strategy.content_hash() if strategy is not None else hashes.get(pid),
+                  "strategy_sha256": followed,
                   "override": override is not None,
                   "override_reason": None if override is None else override.get("reason"),
-                  "override_by": None if override is None else override.get("created_by")}
+                  "override_by": None if override is None else override.get("created_by"),
+                  "arm": arm, "experiment_id": None if experiment is None else experiment.experiment_id}
         for column in include_columns:
             record[column] = _plain((extra.get(account_id) or {}).get(column))
         out.append(record)
@@ -200,7 +255,7 @@ ACCOUNT_COLUMNS = ["account_id", "persona_id", "persona_name", "needs_review", "
                    "tone", "offer", "escalation", "credit_bureau_report", "disconnection", "first_step_date",
                    "step_count", "contact_start_hour", "contact_end_hour", "steps", "rules_applied", "strategy_executed", "blocked_steps",
                    "unknown_facts", "limitation_basis", "strategy_sha256", "override", "override_reason",
-                   "override_by"]
+                   "override_by", "arm", "experiment_id"]
 
 
 def executed_summary(steps: list[dict[str, Any]]) -> dict[str, Any]:
@@ -253,7 +308,8 @@ def _plain(value: Any) -> Any:
 def provenance(run: "RunView", *, fmt: str, level: str, exported_by: str, role: str,
                exported_at: str, audit_head: tuple[int, str], run_info: dict[str, Any] | None,
                include_columns: Sequence[str], account_guardrails_checked: bool,
-               account_plan: dict[str, Any] | None = None) -> dict[str, Any]:
+               account_plan: dict[str, Any] | None = None,
+               experiments: dict[int, Any] | None = None) -> dict[str, Any]:
     """The provenance block: where the export comes from and who approved what on which evidence.
 
     ``account_plan`` (account level) adds the rulepack, the journey start, the plan's counts and the
@@ -276,6 +332,7 @@ def provenance(run: "RunView", *, fmt: str, level: str, exported_by: str, role: 
         "account_guardrails_checked": account_guardrails_checked,
         "cell_escaping": "text cells starting with = + - @ tab CR LF NUL are prefixed with ' "
                          "(CSV and XLSX; OWASP CSV injection)",
+        "experiments": experiment_provenance(experiments or {}),
         **(account_plan or {}),
     }
 

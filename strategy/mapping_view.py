@@ -48,6 +48,7 @@ class Veto:
     lifted_by: str | None = None
     lifted_at: str | None = None
     lift_reason: str | None = None
+    scope: str | None = None  #: None or "mapping": the persona's strategy; "challenger": its experiments
 
     @property
     def active(self) -> bool:
@@ -65,7 +66,7 @@ class Veto:
         return {"id": self.id, "strategy_sha256": self.strategy_sha256, "reason": self.reason,
                 "vetoed_by": self.vetoed_by, "vetoed_at": self.vetoed_at, "active": self.active,
                 "lifted_by": self.lifted_by, "lifted_at": self.lifted_at,
-                "lift_reason": self.lift_reason}
+                "lift_reason": self.lift_reason, "scope": self.scope or "mapping"}
 
 
 @dataclass

@@ -31,7 +31,11 @@ if TYPE_CHECKING:
     from strategy.store import ReviewStore
 
 # Entries that decide a mapping's state; the newest one is what the mapping must show.
-DECISIONS = ("draft_saved", "proposed", "edited", "approved", "rejected", "approval_voided")
+DECISIONS = ("draft_saved", "proposed", "edited", "approved", "rejected", "approval_voided",
+             "carried_over", "sent_back_to_review")
+#: Decisions that leave a mapping approved: a manager's approval, or that approval carried to next
+#: month's run (:mod:`strategy.carry_over`; the entry names the approving manager).
+APPROVING = ("approved", "carried_over")
 _UNKNOWN = object()  # credential of an entry written before credentials were recorded
 
 
@@ -52,7 +56,8 @@ def latest_decisions(entries: list["AuditEntry"], run_id: str | None = None
     for e in entries:
         if e.action in DECISIONS and e.persona_id is not None and e.run_id \
                 and (run_id is None or e.run_id == run_id):
-            out[(e.run_id, int(e.persona_id))] = Decision(e.seq, e.action, e.user, e.content_hash)
+            user = e.details.get("approved_by", e.user) if e.action == "carried_over" else e.user
+            out[(e.run_id, int(e.persona_id))] = Decision(e.seq, e.action, user, e.content_hash)
     return out
 
 
@@ -69,7 +74,7 @@ def approval_problems(store: "ReviewStore", entries: list["AuditEntry"],
     for row in rows:
         latest = decisions.get((row.run_id, int(row.persona_id)))
         where = f"persona {row.persona_id} of run {row.run_id}"
-        if latest is None or latest.action != "approved":
+        if latest is None or latest.action not in APPROVING:
             lines.append(f"{where} is approved in the database (by {row.approved_by}) but the "
                          "audit log records no such approval"
                          + (f" (its newest decision is {latest.action} by {latest.user})"
@@ -78,6 +83,32 @@ def approval_problems(store: "ReviewStore", entries: list["AuditEntry"],
             lines.append(f"{where}: the approval in the database (by {row.approved_by}, "
                          f"{str(row.approval_hash)[:12]}) differs from audit entry {latest.seq} "
                          f"(by {latest.user}, {str(latest.content_hash)[:12]})")
+    return lines
+
+
+#: Entries that decide an experiment's state (:mod:`strategy.experiment_workflow`).
+EXPERIMENT_DECISIONS = ("challenger_proposed", "challenger_approved", "challenger_rejected",
+                        "challenger_ended", "experiment_carried_over")
+
+
+def experiment_problems(store: "ReviewStore", entries: list["AuditEntry"]) -> list[str]:
+    """Approved experiments without a matching ``challenger_approved`` (or carried) entry."""
+    latest: dict[tuple[str, int], "AuditEntry"] = {}
+    for e in entries:
+        if e.action in EXPERIMENT_DECISIONS and e.run_id and e.persona_id is not None:
+            latest[(e.run_id, int(e.persona_id))] = e
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(t.experiments).where(t.experiments.c.state == "approved")
+                            .order_by(t.experiments.c.run_id, t.experiments.c.persona_id)).all()
+    lines = []
+    for row in rows:
+        entry = latest.get((row.run_id, int(row.persona_id)))
+        approver = None if entry is None else (
+            entry.details.get("approved_by") if entry.action == "experiment_carried_over" else entry.user)
+        if entry is None or entry.action not in ("challenger_approved", "experiment_carried_over") \
+                or entry.content_hash != row.approval_hash or approver != row.approved_by:
+            lines.append(f"the experiment of persona {row.persona_id} of run {row.run_id} is approved in "
+                         f"the database (by {row.approved_by}) but the audit log records no such approval")
     return lines
 
 
@@ -163,4 +194,5 @@ def reconcile(store: "ReviewStore", entries: list["AuditEntry"] | None = None) -
     """Every difference between the tables and the audit log, one line each (empty: none)."""
     entries = store.audit_entries() if entries is None else entries
     return (_user_problems(store, entries) + _kill_switch_problems(store, entries)
-            + approval_problems(store, entries) + _sign_off_problems(store, entries))
+            + approval_problems(store, entries) + _sign_off_problems(store, entries)
+            + experiment_problems(store, entries))

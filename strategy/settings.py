@@ -74,6 +74,15 @@ class StrategySettings:
     require_model_sign_off : bool
         Export only runs whose model and explanations a compliance reviewer signed off (audit
         entry ``model_signed_off``). On by default; switching it off is a deliberate decision.
+    allow_holdout : bool
+        House policy: champion/challenger experiments may keep a holdout share without collection
+        contact (:mod:`strategy.experiments`; never for over-indebted personas). ``False`` refuses
+        every holdout.
+    channel_costs : tuple of (channel, EUR) pairs
+        Cost of one contact per channel (``(("letter", 0.85), ("sms", 0.09))``), for the contact
+        cost of a read-out and the cost per € collected among the KPIs. Empty (the default): those
+        figures say "not available" rather than 0. ``PERSONAS_CHANNEL_COSTS="letter=0.85,sms=0.09"``
+        and ``readout --cost letter=0.85`` set it too (:func:`channel_costs_from_text`).
     """
 
     rulepack: str | None = None
@@ -98,6 +107,12 @@ class StrategySettings:
     min_sample_size: int = 30
     confidence_z: float = 1.959964
     require_model_sign_off: bool = True
+    allow_holdout: bool = True
+    channel_costs: tuple[tuple[str, float], ...] = ()
+
+    def channel_cost_table(self) -> dict[str, float]:
+        """``channel_costs`` as ``{channel: EUR per contact}`` (``app_push`` also under ``push``)."""
+        return normalise_channel_costs(dict(self.channel_costs))
 
 
 @dataclass(frozen=True)
@@ -134,3 +149,42 @@ class SecuritySettings:
     handoff_seconds: float = 60.0
     setup_token_hours: float = 24.0
     touch_every_seconds: float = 60.0
+
+
+#: Environment variable with the cost per contact of each channel (``letter=0.85,sms=0.09``).
+CHANNEL_COSTS_ENV = "PERSONAS_CHANNEL_COSTS"
+
+
+def normalise_channel_costs(costs: dict[str, float]) -> dict[str, float]:
+    """``{channel: EUR}`` with the step channel ``push`` and the strategy channel ``app_push`` as one."""
+    out = {str(k).strip().lower(): float(v) for k, v in costs.items()}
+    if "app_push" in out and "push" not in out:
+        out["push"] = out["app_push"]
+    if "push" in out and "app_push" not in out:
+        out["app_push"] = out["push"]
+    return out
+
+
+def channel_costs_from_text(text: str | list[str] | tuple[str, ...] | None) -> dict[str, float]:
+    """Parse ``"letter=0.85,sms=0.09"`` (or a list of ``channel=EUR`` items) into ``{channel: EUR}``.
+
+    Raises :class:`core.errors.UserError` naming the item that is not ``channel=number`` (>= 0).
+    """
+    from core.errors import UserError
+
+    if not text:
+        return {}
+    items = [text] if isinstance(text, str) else list(text)
+    out: dict[str, float] = {}
+    for item in (part.strip() for chunk in items for part in str(chunk).split(",")):
+        if not item:
+            continue
+        channel, _, value = item.partition("=")
+        try:
+            cost = float(value.strip().replace(",", "."))
+        except ValueError:
+            cost = float("nan")
+        if not channel.strip() or not cost >= 0 or cost == float("inf"):
+            raise UserError(f"channel cost {item!r} is not CHANNEL=EUR (e.g. letter=0.85, sms=0.09).")
+        out[channel.strip()] = cost
+    return normalise_channel_costs(out)

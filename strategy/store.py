@@ -6,8 +6,11 @@ role, and writes the change and its audit entry in one transaction; on SQLite wr
 up front (``BEGIN IMMEDIATE``) so concurrent sessions queue instead of interleaving. After the
 commit the new audit head is anchored outside the database (:mod:`strategy.anchor`). Users live in
 :mod:`strategy.users`, sign-in and sessions in :mod:`strategy.signin`, the mapping workflow
-(propose, edit, approve, reject and veto) in :mod:`strategy.workflow`, account overrides (with a
-second person) and the review queue of held accounts in :mod:`strategy.review_queue`.
+(propose, edit, approve, reject and veto) in :mod:`strategy.workflow`, champion/challenger
+experiments under the same four-eyes review in :mod:`strategy.experiment_workflow`, account
+overrides (with a second person) and the review queue of held accounts in
+:mod:`strategy.review_queue`. Tables and columns added after the first release are created on open
+(new tables by ``create_all``, new columns by ``_add_missing_columns``), on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
@@ -27,8 +30,10 @@ from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 from core.errors import UserError
 from core.workspace import database_url
 from strategy import anchor, audit
+from strategy import preferences  # noqa: F401  registers user_preferences on the shared MetaData
 from strategy import tables as t
 from strategy.auth import User, require
+from strategy.experiment_workflow import ExperimentWorkflow
 from strategy.queries import MappingQueries
 from strategy.review_queue import AccountReview
 from strategy.settings import SecuritySettings, StrategySettings
@@ -42,7 +47,8 @@ _ADDED_COLUMNS = (("users", "person", "VARCHAR(200)"),
                   ("account_overrides", "status", "VARCHAR(20)"),
                   ("account_overrides", "decided_by", "VARCHAR(200)"),
                   ("account_overrides", "decided_at", "VARCHAR(40)"),
-                  ("account_overrides", "decision_reason", "TEXT"))
+                  ("account_overrides", "decision_reason", "TEXT"),
+                  ("vetoes", "scope", "VARCHAR(20)"))
 
 
 def normalise_url(db: str | Path | None) -> str:
@@ -95,7 +101,8 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-class ReviewStore(UserAdmin, SignIn, MappingWorkflow, AccountReview, MappingQueries):
+class ReviewStore(UserAdmin, SignIn, MappingWorkflow, ExperimentWorkflow, AccountReview,
+                  MappingQueries):
     """Open the review database at ``url`` (file path or SQLAlchemy URL), creating tables.
 
     Parameters

@@ -1,7 +1,7 @@
 """Database tables of the review store (SQLAlchemy Core; SQLite or PostgreSQL)."""
 from __future__ import annotations
 
-from sqlalchemy import (Boolean, Column, ForeignKey, Integer, MetaData, String, Table, Text,
+from sqlalchemy import (Boolean, Column, Float, ForeignKey, Integer, MetaData, String, Table, Text,
                         UniqueConstraint)
 
 metadata = MetaData()
@@ -130,6 +130,41 @@ vetoes = Table(
     Column("lifted_by", String(200), nullable=True),
     Column("lifted_at", String(40), nullable=True),
     Column("lift_reason", Text, nullable=True),
+    # What is vetoed: NULL or "mapping" (the persona's strategy, every version) or "challenger"
+    # (every challenger experiment of the persona in the run; the champion is not affected).
+    Column("scope", String(20), nullable=True),
+)
+
+# Champion/challenger experiments (:mod:`strategy.experiments`): one per run and persona, under
+# the same four-eyes review as the mappings. ``experiment_id`` seeds the arm assignment
+# (:mod:`strategy.arms`) and is kept when an approval is carried to next month's run.
+experiments = Table(
+    "experiments", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(200), ForeignKey("runs.run_id"), nullable=False),
+    Column("persona_id", Integer, nullable=False),
+    Column("experiment_id", String(64), nullable=False),
+    Column("state", String(20), nullable=False),        # proposed | approved | rejected | ended
+    Column("challenger_share", Float, nullable=False),
+    Column("holdout_share", Float, nullable=False),
+    Column("planned_days", Integer, nullable=False),
+    Column("min_detectable_effect", Float, nullable=True),
+    Column("champion_version_id", Integer, ForeignKey("strategy_versions.id"), nullable=True),
+    Column("challenger_version_id", Integer, ForeignKey("strategy_versions.id"), nullable=False),
+    Column("challenger_hash", String(64), nullable=False),
+    Column("proposed_by", String(200), nullable=True),
+    Column("approved_by", String(200), nullable=True),
+    Column("approved_at", String(40), nullable=True),
+    Column("approval_hash", String(64), nullable=True),
+    Column("min_sample_per_arm", Integer, nullable=True),
+    Column("base_pay_rate", Float, nullable=True),
+    Column("base_pay_rate_source", Text, nullable=True),
+    Column("started_run_id", String(200), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("version", Integer, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+    UniqueConstraint("run_id", "persona_id", name="uq_experiment_run_persona"),
 )
 
 # A person looked at one account the plan marks needs_review and let it go out with the strategy

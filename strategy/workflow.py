@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.errors import UserError
@@ -40,6 +40,14 @@ if TYPE_CHECKING:
 
     from strategy.run_view import RunView
     from strategy.settings import StrategySettings
+
+def _scope_is(scope: str) -> Any:
+    """Vetoes of ``scope``: ``"mapping"`` (also rows from before vetoes had a scope) or
+    ``"challenger"``."""
+    if scope == "mapping":
+        return or_(t.vetoes.c.scope.is_(None), t.vetoes.c.scope == "mapping")
+    return t.vetoes.c.scope == scope
+
 
 class MappingWorkflow:
     """Mapping methods of :class:`strategy.store.ReviewStore`."""
@@ -246,10 +254,11 @@ class MappingWorkflow:
                        "lift_reason": reason.strip()})
 
     @staticmethod
-    def _active_veto(conn: Connection, run_id: str, persona_id: int) -> Veto | None:
+    def _active_veto(conn: Connection, run_id: str, persona_id: int,
+                     scope: str = "mapping") -> Veto | None:
         row = conn.execute(select(t.vetoes).where(
             t.vetoes.c.run_id == run_id, t.vetoes.c.persona_id == int(persona_id),
-            t.vetoes.c.lifted_at.is_(None)).order_by(t.vetoes.c.id.desc())).first()
+            t.vetoes.c.lifted_at.is_(None), _scope_is(scope)).order_by(t.vetoes.c.id.desc())).first()
         return None if row is None else Veto(**dict(row._mapping))
 
     def revalidate_approvals(self, actor: User, run: "RunView") -> list[int]:

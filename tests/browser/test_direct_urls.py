@@ -13,7 +13,7 @@ from browser_steps import STEP_MS, open_app, sign_in, wait_until_idle, wait_visi
 
 pytestmark = pytest.mark.browser
 
-PAGE_PATHS = ["portfolio", "personas", "explanations", "strategies", "audit", "admin"]
+PAGE_PATHS = ["portfolio", "personas", "explanations", "strategies", "audit", "drift", "kpis", "admin"]
 # Helper modules in app_pages/ that are not pages at all.
 HELPER_PATHS = ["state", "strategy_ui", "personas_ui"]
 

@@ -1,0 +1,182 @@
+"""The converted pages in German: no English UI word of the app's own, German numbers and dates.
+
+Pages are opened signed in through ``app.py`` with ``AppTest`` (tests/conftest.py plays the browser).
+The language comes, as in the app, from the user's saved choice (Account page), else
+``PERSONAS_LANGUAGE``, else the browser's ``navigator.language`` (``AppTest.context["locale"]``).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[2]
+APP = str(REPO / "app.py")
+TIMEOUT_S = 240  # reading the 5,000-row sample on a busy two-core machine
+
+#: The app's own English UI terms; none may show on a German page.
+ENGLISH_TERMS = ("Upload", "Portfolio file", "Sign out", "Usable rows", "Excluded rows", "Rows read", "Validation",
+                 "Column roles", "Risk model outcome", "Overview", "Next step", "Audit log intact", "Export history",
+                 "Kill switch", "Stop all exports", "Add a user", "Change a user", "Change your password",
+                 "Signed in as", "Language of the app", "Download", "No run is chosen", "Thresholds and methods",
+                 "Load payments", "Monthly cycle", "Explanations", "Strategies", "Administer", "Risk score =")
+
+
+def _open(page: str, name: str = "ana", role: str = "analyst", *, context: dict | None = None,
+          run_dir: str | None = None) -> AppTest:
+    from strategy.auth import User
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.context = context or {}
+    at.session_state["user"] = User(name, role)
+    if run_dir:
+        at.session_state["run_dir"] = run_dir
+    at.run()
+    assert not at.exception, at.exception
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _shown(at: AppTest) -> str:
+    """Every text a reader sees on the page and in the sidebar, with the labels of every widget."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "success", "warning", "error",
+                 "metric", "button", "text_input", "selectbox", "multiselect", "radio", "checkbox", "tabs",
+                 "expander"):
+        for element in getattr(at, kind, []):
+            for attribute in ("value", "label", "help", "placeholder"):
+                value = getattr(element, attribute, None)
+                if isinstance(value, str):
+                    parts.append(value)
+    for kind in ("download_button", "page_link", "file_uploader"):  # no typed accessor in AppTest
+        for element in at.get(kind):
+            parts += [str(getattr(element.proto, "label", "")), str(getattr(element.proto, "help", ""))]
+    return "\n".join(parts)
+
+
+def _english_terms(text: str) -> list[str]:
+    return [term for term in ENGLISH_TERMS if re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", text)]
+
+
+@pytest.fixture
+def german(monkeypatch):
+    monkeypatch.setenv("PERSONAS_LANGUAGE", "de")
+
+
+def test_the_check_would_notice_an_english_label():
+    assert _english_terms("Bestandsdatei\nUsable rows\nAbmelden") == ["Usable rows"]
+    assert _english_terms("Upload-Datei, Uploaded") == [], "whole words only"
+
+
+def test_the_portfolio_page_in_german_shows_no_english_ui_word(german):
+    at = _open("app_pages/1_portfolio.py")
+    text = _shown(at)
+    assert "Bestandsdatei" in text, "the uploader's label is read too"
+    assert "Forderungsbestand" in [t.value for t in at.title]
+    assert _english_terms(text) == []
+    rows_read = next(m for m in at.metric if m.label == "Gelesene Zeilen")
+    assert rows_read.value == "5.000", "German grouping"
+    assert any(b.label == "Abmelden" for b in at.sidebar.button)
+
+
+def test_the_browser_language_is_used_when_nothing_is_saved_or_set(monkeypatch):
+    monkeypatch.delenv("PERSONAS_LANGUAGE", raising=False)
+    at = _open("app_pages/7_account.py", context={"locale": "de-DE"})
+    assert [t.value for t in at.title] == ["Benutzerkonto"]
+    assert _english_terms(_shown(at)) == []
+    english = _open("app_pages/7_account.py", name="bob", context={"locale": "en-US"})
+    assert [t.value for t in english.title] == ["Account"]
+
+
+def test_a_language_chosen_on_the_account_page_is_saved_and_wins_over_the_browser(monkeypatch):
+    from core.workspace import database_url
+    from strategy.preferences import saved_language
+    from strategy.store import ReviewStore
+
+    monkeypatch.delenv("PERSONAS_LANGUAGE", raising=False)
+    at = _open("app_pages/7_account.py", context={"locale": "en-US"})
+    next(s for s in at.selectbox if s.label == "Language of the app").set_value("de")
+    at.run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.title] == ["Benutzerkonto"]
+    store = ReviewStore(database_url())
+    assert saved_language(store, "ana") == "de"
+    store.close()
+    again = _open("app_pages/5_audit.py", context={"locale": "en-US"})  # a new browser session
+    assert [t.value for t in again.title] == ["Prüfprotokoll"]
+
+
+def test_the_audit_page_in_german(german):
+    at = _open("app_pages/5_audit.py", name="cleo", role="compliance")
+    text = _shown(at)
+    assert _english_terms(text) == []
+    assert any("Prüfprotokoll unversehrt" in s.value for s in at.success)
+    log = at.dataframe[0].value
+    assert all(re.fullmatch(r"\d\d\.\d\d\.\d{4} \d\d:\d\d", t) for t in log["time"]), "01.12.2026 19:55"
+    assert "Benutzer angelegt" in set(log["what"]), "actions in words"
+
+
+def test_the_audit_download_is_a_german_excel_file(german, monkeypatch):
+    import csv
+    import io
+
+    import streamlit
+
+    downloads = {}
+    original = streamlit.download_button
+
+    def recording(label, data=None, *args, **kwargs):
+        downloads[label] = data
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "download_button", recording)
+    _open("app_pages/5_audit.py", name="cleo", role="compliance", context={"timezone": "Europe/Berlin"})
+    data = downloads["Diese Einträge herunterladen (CSV)"]
+    assert data.startswith("\ufeff"), "UTF-8 with BOM for Excel"
+    rows = list(csv.reader(io.StringIO(data.lstrip("\ufeff")), delimiter=";"))
+    header = "Zeit (Europe/Berlin)"  # the browser's time zone, said once in the header
+    assert header in rows[0] and len(rows) > 1
+    assert all(re.fullmatch(r"\d\d\.\d\d\.\d{4} \d\d:\d\d", row[rows[0].index(header)]) for row in rows[1:])
+
+
+def test_the_users_and_account_pages_in_german(german):
+    admin = _open("app_pages/6_admin.py", name="root", role="admin")
+    assert [t.value for t in admin.title] == ["Benutzer"]
+    assert _english_terms(_shown(admin)) == []
+    account = _open("app_pages/7_account.py")
+    assert _english_terms(_shown(account)) == []
+    assert any("Analyst" in m.value for m in account.markdown)
+
+
+def test_the_sign_in_page_in_german(german):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
+    assert not at.exception, at.exception
+    labels = {t.label for t in at.text_input}
+    assert {"Benutzername", "Passwort"} <= labels or any("Einrichtungscode" in label for label in labels)
+    assert _english_terms(_shown(at)) == []
+
+
+def test_the_monthly_cycle_pages_in_german_without_a_run(german):
+    for page, title in (("app_pages/8_drift.py", "Verschiebungen"), ("app_pages/9_kpis.py", "Kennzahlen")):
+        at = _open(page)
+        assert [t.value for t in at.title] == [title]
+        assert _english_terms(_shown(at)) == []
+        assert any("Kein Lauf gewählt" in i.value for i in at.info)
+
+
+def test_the_monthly_cycle_pages_in_german_on_an_applied_month(german, review_desk):
+    from tests.app.test_cycle_pages import _applied
+
+    result = _applied(review_desk)
+    drift = _open("app_pages/8_drift.py", run_dir=str(result.path))
+    assert [t.label for t in drift.tabs] == ["Personas", "Merkmale", "Risikowert", "Schwellen und Methoden"]
+    assert _english_terms(_shown(drift)) == []
+    assert any("Konten in diesem Monat gegenüber" in m.value for m in [*drift.success, *drift.warning])
+    kpis = _open("app_pages/9_kpis.py", run_dir=str(result.path))
+    assert [t.label for t in kpis.tabs][0] == "Überblick"
+    assert _english_terms(_shown(kpis)) == []
+    assert any("Monat(e) in der Kette dieses Laufs" in c.value for c in kpis.caption)
