@@ -21,6 +21,7 @@ from application.cycle_views import (
     risk_drift_lines,
 )
 from core.formats import format_percent
+from core.charts import box_height
 from core.i18n import _
 from core.text import escape_markdown
 
@@ -62,7 +63,8 @@ tab_personas, tab_features, tab_risk, tab_method = st.tabs(
     [_("Personas"), _("Features"), _("Risk score"), _("Thresholds and methods")])
 
 with tab_personas:
-    st.altair_chart(persona_share_chart(drift), width="stretch")
+    share_chart = persona_share_chart(drift)
+    st.altair_chart(share_chart, width="stretch", height=box_height(share_chart))
     table = persona_drift_table(drift)
     # Shares stay numbers (sortable); Streamlit writes the percentages in the browser's locale.
     st.dataframe(table, hide_index=True, width="stretch", column_config={
@@ -79,7 +81,8 @@ with tab_personas:
             reason=escape_markdown(far.get("reason", ""))))
 
 with tab_features:
-    st.altair_chart(psi_chart(drift), width="stretch")
+    feature_chart = psi_chart(drift)
+    st.altair_chart(feature_chart, width="stretch", height=box_height(feature_chart))
     st.dataframe(feature_drift_table(drift), hide_index=True, width="stretch", column_config={
         key: (st.column_config.NumberColumn(label, format="%.3f") if key == "PSI"
               else st.column_config.TextColumn(label)) for key, label in feature_drift_labels().items()})

@@ -21,6 +21,7 @@ from application.cycle_views import (
 )
 from core.errors import UserError
 from core.formats import csv_download, format_percent
+from core.charts import box_height
 from core.i18n import _
 from core.text import escape_markdown
 
@@ -139,7 +140,7 @@ with tab_charts:
         if chart is None:
             st.info(_("{kpi}: not available for any month (see the Overview tab for why).").format(kpi=kpi_label(kpi)))
         else:
-            st.altair_chart(chart, width="stretch")
+            st.altair_chart(chart, width="stretch", height=box_height(chart))
 
 with tab_rolls:
     months = sorted(set(table.loc[table["kpi"] == "roll_rate", "month"])) if len(table) else []

@@ -237,13 +237,21 @@ def risk_drift_lines(drift: dict[str, Any]) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- KPIs
+#: Overview columns in the order a collections manager reads them.
+KPI_ORDER = ("recovery_rate", "cure_rate", "roll_forward_rate", "promise_kept_rate", "contact_cost",
+             "cost_per_eur_collected")
+
+
 def kpi_overview(table: pd.DataFrame) -> pd.DataFrame:
     """Whole portfolio, every arm: one row per month, one column per KPI ('not available' stays empty)."""
     if table.empty:
         return pd.DataFrame()
-    whole = table[table["persona_id"].isna() & (table["arm"] == "all") & (table["kpi"] != "roll_rate")]
+    whole = table[table["persona_id"].isna() & (table["arm"] == "all") & (table["kpi"] != "roll_rate")].copy()
+    whole["value"] = pd.to_numeric(whole["value"], errors="coerce")  # None (not available) -> NaN, shown empty
     wide = whole.pivot_table(index="month", columns="kpi", values="value", aggfunc="first", dropna=False)
-    wide = wide.rename(columns=kpi_label)
+    # A KPI no month can fill is listed under the table with its reason, not shown as a column of blanks.
+    order = [k for k in (*KPI_ORDER, *sorted(wide.columns)) if k in wide.columns and wide[k].notna().any()]
+    wide = wide[list(dict.fromkeys(order))].rename(columns=kpi_label)
     return wide.reset_index().rename(columns={"month": _("Month")})
 
 

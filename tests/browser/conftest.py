@@ -108,6 +108,8 @@ def _server_env(home: Path) -> dict[str, str]:
         "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
         "PYTHONUNBUFFERED": "1",
+        # The browser asks for de-DE; the journeys read the English pages unless they choose German.
+        "PERSONAS_LANGUAGE": "en",
     })
     return env
 
