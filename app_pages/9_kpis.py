@@ -79,17 +79,10 @@ with st.expander(_("Load payments into this run"), expanded=False):
                  "Parquet. It is kept in the run folder, signed with it; a file already loaded is refused."))
     upload = st.file_uploader(_("Payments file"), type=["csv", "txt", "xlsx", "parquet"], key="payments_upload")
     if upload is not None and st.button(_("Load payments"), type="primary"):
-        import tempfile
-        from pathlib import Path
-
-        from portfolio.payments import load_payments
-        from strategy.outcomes import save_outcomes
+        from strategy.outcomes import keep_payments
 
         try:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / Path(upload.name).name
-                path.write_bytes(upload.getvalue())
-                saved = save_outcomes(run.run_dir, load_payments(path))
+            saved = keep_payments(run, upload.getvalue(), filename=upload.name, store=store, actor=user)
         except UserError as err:
             show_error(err)
         else:

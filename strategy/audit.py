@@ -39,7 +39,9 @@ ACTIONS = ("run_registered", "run_created", "persona_edited", "proposed", "draft
            # champion/challenger and next month's run (strategy.experiments, strategy.carry_over)
            "challenger_proposed", "challenger_approved", "challenger_approval_refused",
            "challenger_rejected", "challenger_ended", "carried_over", "sent_back_to_review",
-           "veto_carried_over", "experiment_carried_over")
+           "veto_carried_over", "experiment_carried_over",
+           # payments kept in a run folder (strategy.outcomes)
+           "outcomes_loaded")
 
 # Entries about someone who may have no right left (a refusal, a failed sign-in, a session that
 # ended because the account was disabled); every other entry is an action its actor must still be

@@ -38,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     load.add_argument("--amount-column", default=None, help="the file's amount column")
     load.add_argument("--max-mb", type=float, default=200.0, help="refuse larger files (MB, default 200)")
     load.add_argument("--json", action="store_true", help="print the result as JSON")
+    load.add_argument("--db", default=None,
+                      help="review database whose audit log records the load (default: the workspace's)")
     load.set_defaults(func=_load)
     listing = actions.add_parser("list", help="the payments loaded into a run")
     listing.add_argument("run_dir", metavar="RUN_DIR")
@@ -93,6 +95,7 @@ def _load(args: argparse.Namespace) -> int:
     payments = load_payments(Path(args.payments), sheet=args.sheet, mapping=mapping,
                              max_bytes=int(args.max_mb * 2**20))
     saved = save_outcomes_report(args.run_dir, payments)
+    _record_load(args, saved)
     if args.json:
         print(json.dumps({"payments": payments.summary(), "saved": {"file": str(saved.path), "load": saved.load,
                                                                     "note": saved.note}}, indent=1, ensure_ascii=False))
@@ -100,6 +103,24 @@ def _load(args: argparse.Namespace) -> int:
     for line in payments.lines() + saved.lines():
         print(terminal_safe(line))
     return 0
+
+
+def _record_load(args: argparse.Namespace, saved: Any) -> None:
+    """The load on the audit trail, as the operating-system account that ran it (as `personas run` is).
+    The payments are kept either way; a database that cannot be written is a warning, not a lost load."""
+    from strategy.auth import operator_user
+    from strategy.run_view import load_run_view
+    from strategy.store import ReviewStore
+
+    try:
+        store = ReviewStore(args.db) if args.db else ReviewStore()
+        try:
+            store.record_outcomes(operator_user(), load_run_view(args.run_dir), saved.note)
+        finally:
+            store.close()
+    except UserError as err:
+        print(f"warning: the payments were kept but the load is not in the audit log: {terminal_safe(err)}",
+              file=sys.stderr)
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -114,6 +114,24 @@ def save_outcomes_report(run_dir: str | Path | RunFolder, payments: PaymentsFile
     return SavedOutcomes(attached.path / f"{stem}.parquet", load, note)
 
 
+def keep_payments(run: object, source: object, *, filename: str, store: object, actor: object,
+                  **options: object) -> SavedOutcomes:
+    """Check a payments file, keep it in ``run``'s folder as the next load and record the load in the audit
+    log of ``store`` as ``actor``: what the app's KPIs page and ``personas outcomes load`` both do.
+    ``source`` is a path, bytes or a binary file; ``options`` go to :func:`portfolio.payments.load_payments`."""
+    from portfolio.payments import load_payments
+
+    saved = save_outcomes_report(_folder(run), load_payments(source, filename=filename, **options))
+    store.record_outcomes(actor, run if hasattr(run, "profiles") else _view(run), saved.note)
+    return saved
+
+
+def _view(run: object):
+    from strategy.run_view import load_run_view
+
+    return load_run_view(_folder(run))
+
+
 def load_notes(run: object) -> list[dict]:
     """The notes of every load of a run (verified), in load order."""
     folder = _folder(run)

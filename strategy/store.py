@@ -230,6 +230,18 @@ class ReviewStore(UserAdmin, SignIn, MappingWorkflow, ExperimentWorkflow, Accoun
             audit.append(conn, actor, "persona_edited" if edit is not None else "run_created",
                          run_id=run.run_id, content=run.personas_hash(), details=details)
 
+    def record_outcomes(self, actor: User, run: Any, note: dict[str, Any]) -> None:
+        """Record payments kept in a run folder (``outcomes_loaded``): which file (name and SHA-256),
+        which load, how many payments were kept, so the read-out's inputs are on the audit trail."""
+        require(actor, "register_run")
+        rows = note.get("rows") or {}
+        details = {"file": note.get("file"), "file_sha256": note.get("sha256"), "load": note.get("load"),
+                   "payments_saved": rows.get("saved"), "total_amount": note.get("total_amount"),
+                   "payments_not_in_run": note.get("payments_not_in_run")}
+        with self._write() as conn:
+            audit.append(conn, actor, "outcomes_loaded", run_id=run.run_id, content=note.get("sha256"),
+                         details=details)
+
     # --- audit queries ------------------------------------------------------------------------
     def audit_entries(self, *, user: str | None = None, action: str | None = None,
                       run_id: str | None = None, limit: int | None = None,
