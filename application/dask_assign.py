@@ -18,11 +18,9 @@ Scheduler: ``None`` starts a :class:`distributed.LocalCluster` (2 worker process
 no dashboard) for the call; an address such as ``tcp://10.0.0.5:8786`` connects to a running
 cluster whose workers can read ``run_dir``, ``source`` and ``out_dir`` (shared storage).
 
-Every step is row-wise, so the result equals the single-process result row for row. One caveat
-for inputs above ``RiskSettings.shap_max_rows`` (20,000) rows: the single-process scoring explains a
-seeded sample of that many accounts (the rest get "not explained: outside the SHAP sample"),
-whereas each partition here explains all of its rows; risk scores and personas are identical either
-way, and the reasons of every account explained in both are identical.
+Every step is row-wise, so the result equals the single-process result row for row: risk scores,
+personas and reasons (every account is explained, at every size, in both; exact TreeSHAP computed
+in chunks, :func:`explain.shapley.compute_shap`).
 """
 from __future__ import annotations
 
@@ -30,7 +28,6 @@ import io
 import json
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +80,7 @@ def assign_and_score(model: Any, builder: Any, frame: pd.DataFrame, risk: Any = 
     frame = frame.reset_index(drop=True)
     assigned = assign_frame(model, builder, frame)
     if risk is not None:
-        explain_all = replace(risk, settings=replace(risk.settings, shap_max_rows=max(len(frame), 1)))
-        scores = explain_all.score(frame)
+        scores = risk.score(frame)  # every row explained (SHAP in chunks, reasons for all)
         assigned["risk_score"] = scores["risk_score"].to_numpy()
         assigned["reasons"] = scores["reasons"].to_numpy()
     return assigned

@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from explain.features import FeatureEncoder
+from explain.cores import fit_threads
 from explain.settings import RiskSettings
 
 Progress = Callable[[str, float], None]
@@ -125,7 +126,8 @@ def fit_cross_validated(frame: pd.DataFrame, event: np.ndarray, encoder: Feature
     folds = np.empty(len(X), dtype=np.int16)
     iterations = []
     for k, (train, test) in enumerate(splitter.split(X, event)):
-        clf = new_classifier(settings).fit(X.iloc[train], event[train])
+        with fit_threads():  # two threads once the run's discovery is over (explain/cores.py)
+            clf = new_classifier(settings).fit(X.iloc[train], event[train])
         _check_classes(clf)
         oof[test] = clf.decision_function(X.iloc[test])
         folds[test] = k
@@ -133,7 +135,8 @@ def fit_cross_validated(frame: pd.DataFrame, event: np.ndarray, encoder: Feature
         if progress:
             progress("risk model", (k + 1) / (n_folds + 1))
     decision, oof_risk, calibrator = decide_calibration(oof, event, folds, settings)
-    final = new_classifier(settings).fit(X, event)
+    with fit_threads():
+        final = new_classifier(settings).fit(X, event)
     _check_classes(final)
     if progress:
         progress("risk model", 1.0)

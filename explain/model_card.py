@@ -61,9 +61,9 @@ def _details(risk: "RiskResult") -> str:
   ({cats}) are encoded as level codes so that SHAP values are exact.
 - Columns recording rights exercised or vulnerability: {_rights_line(risk)}
 - Calibration: {'yes, ' + str(cal['method']) if cal['calibrated'] else 'no'}; {cal['reason']}.
-- Explanations: SHAP TreeExplainer (shap {risk.versions.get('shap', '?')}) on the log-odds of NOT paying;
+- Explanations: {_shap_method(risk)} on the log-odds of NOT paying;
   base value {risk.shap.base_value:.3f} log-odds; base value + SHAP values = model output, checked to 1e-6
-  (largest error {risk.shap.max_additivity_error:.1e}).
+  ({_checked_chunks(risk)}; largest error {risk.shap.max_additivity_error:.1e}).
 - Created {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by the persona-collections app; seed {risk.settings.seed}.
 """
 
@@ -177,14 +177,48 @@ def _evaluation(risk: "RiskResult") -> str:
 """
 
 
-def _training(risk: "RiskResult") -> str:
+def _shap_method(risk: "RiskResult") -> str:
     meta = risk.shap.meta()
-    sample = (f"a seeded sample of {meta['accounts_explained']:,} of {meta['accounts_total']:,} accounts "
-              f"(seed {meta['sample_seed']})" if meta["sampled"] else f"all {meta['accounts_explained']:,} accounts")
+    if "method" not in meta:  # a run saved before every account was explained
+        return f"SHAP TreeExplainer (shap {risk.versions.get('shap', '?')})"
+    return ("exact TreeSHAP (path-dependent, the values of shap's TreeExplainer, "
+            f"shap {risk.versions.get('shap', '?')}; computed by the app's own implementation, "
+            "checked against the library in its test suite)")
+
+
+def _checked_chunks(risk: "RiskResult") -> str:
+    meta = risk.shap.meta()
+    chunks, checked = int(meta.get("chunks", 1)), int(meta.get("chunks_checked", 1))
+    if chunks <= 1:
+        return "every account"
+    if checked >= chunks:
+        return f"all {chunks} chunks of accounts"
+    return f"{checked} of {chunks} chunks of accounts, spread over the portfolio"
+
+
+def _shap_coverage(risk: "RiskResult") -> str:
+    """Who has SHAP values and reasons, and what the stored table and the charts use."""
+    meta = risk.shap.meta()
+    total = int(meta["accounts_total"])
+    with_reasons = int(meta.get("accounts_with_reasons", meta["accounts_explained"]))
+    if with_reasons < total:  # a run saved before every account was explained
+        return (f"SHAP values were computed for a seeded sample of {meta['accounts_explained']:,} of {total:,} "
+                f"accounts (seed {meta['sample_seed']}); the other accounts have no per-account reasons.")
+    line = (f"SHAP values and reasons were computed for every one of the {total:,} accounts (exact values, "
+            "not a sample or an approximation).")
+    if meta["sampled"]:
+        line += (f" The stored table of all values (global importance, beeswarm, dependence and persona "
+                 f"charts) holds a seeded sample of {meta['accounts_explained']:,} of them (seed "
+                 f"{meta['sample_seed']}); an account's waterfall outside that sample is computed on request, "
+                 "with the same values.")
+    return line
+
+
+def _training(risk: "RiskResult") -> str:
     return f"""
 - {risk.n_accounts:,} accounts of the uploaded portfolio with a known outcome in `{risk.target}`.
 - Features: {', '.join(feature_label(f) for f in risk.features)}.
-- SHAP values were computed for {sample}.
+- {_shap_coverage(risk)}
 """
 
 

@@ -6,6 +6,7 @@ Risk means the probability of NOT paying, so a positive SHAP value (on the log-o
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,7 @@ DIRECTION = {"en": ("raises risk", "lowers risk"), "de": ("erhöht das Risiko", 
 MISSING = {"en": "missing", "de": "fehlt"}
 
 
+@lru_cache(maxsize=4096)
 def _meaning(column: str) -> str | None:
     """The column's collections meaning as the portfolio's column model reads its name."""
     found = meaning_by_name(column)
@@ -83,7 +85,19 @@ def format_number(value: float, language: str = "en", money: bool = False,
 
 def format_values(column: str, values: pd.Series, language: str = "en",
                   currency: "Currency | str | None" = None) -> np.ndarray:
-    """Each value of a feature column as display text (categoricals as they are; amounts in ``currency``)."""
+    """Each value of a feature column as display text (categoricals as they are; amounts in ``currency``).
+
+    Each distinct value is formatted once (a million accounts share far fewer values).
+    """
+    if len(values) == 0:
+        return np.array([], dtype=object)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct = pd.Series(uniques)
+    shown = np.append(_format_each(column, distinct, language, currency), MISSING[language]).astype(object)
+    return shown[codes]
+
+
+def _format_each(column: str, values: pd.Series, language: str, currency: "Currency | str | None") -> np.ndarray:
     if _is_flag(column, values):  # 0/1 columns read as yes/no: "Disputed yes → raises risk"
         yes, no = YES_NO[language]
         numbers = pd.to_numeric(values.astype(object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -108,6 +122,12 @@ def reason_text(column: str, shown_value: str, shap_value: float, language: str 
     return f"{feature_label(column, language)} {shown_value} → {up if shap_value > 0 else down}"
 
 
+def top_order(values: np.ndarray, top: int = 3) -> np.ndarray:
+    """Column positions of the ``top`` largest |SHAP| per row, largest first (ties: the earlier column)."""
+    k = min(top, values.shape[1])
+    return np.argsort(-np.abs(values), axis=1, kind="stable")[:, :k]
+
+
 def top_reasons(shap_values: pd.DataFrame, feature_values: pd.DataFrame, language: str = "en",
                 top: int = 3, currency: "Currency | str | None" = None) -> list[str]:
     """The ``top`` features with the largest |SHAP| per account, as one "; "-joined text each.
@@ -116,18 +136,36 @@ def top_reasons(shap_values: pd.DataFrame, feature_values: pd.DataFrame, languag
     Features with a SHAP value of exactly zero are never given as a reason. Only the cells that
     become reasons are formatted (a few per account, not every feature).
     """
-    columns = list(shap_values.columns)
     values = shap_values.to_numpy(dtype=float)
-    k = min(top, len(columns))
-    order = np.argsort(-np.abs(values), axis=1, kind="stable")[:, :k]
-    parts = np.full(order.shape, "", dtype=object)
+    order = top_order(values, top)
+    chosen = np.take_along_axis(values, order, axis=1)
+    return list(reasons_from_top(order, chosen, feature_values, list(shap_values.columns), language, currency))
+
+
+def reasons_from_top(order: np.ndarray, chosen: np.ndarray, feature_values: pd.DataFrame, columns: list[str],
+                     language: str = "en", currency: "Currency | str | None" = None) -> np.ndarray:
+    """Reason texts from each row's top features: ``order`` (rows x k column positions in ``columns``),
+    ``chosen`` (their SHAP values) and the rows' ``feature_values`` (display values, same rows)."""
+    n, k = order.shape
+    up, down = DIRECTION[language]
+    parts = np.full((n, k), "", dtype=object)
     for j, column in enumerate(columns):
         rows, ranks = np.nonzero(order == j)
         if len(rows) == 0:
             continue
+        value = chosen[rows, ranks]
+        keep = value != 0
+        rows, ranks, value = rows[keep], ranks[keep], value[keep]
+        if len(rows) == 0:
+            continue
         shown = format_values(column, feature_values[column].iloc[rows], language, currency)
-        for row, rank, text in zip(rows, ranks, shown):
-            value = values[row, j]
-            if value != 0:
-                parts[row, rank] = reason_text(column, text, value, language)
-    return ["; ".join(p for p in row if p) for row in parts]
+        arrows = np.where(value > 0, f" → {up}", f" → {down}").astype(object)
+        parts[rows, ranks] = (feature_label(column, language) + " ") + shown + arrows
+    if k == 0:
+        return np.full(n, "", dtype=object)
+    text = parts[:, 0]
+    for r in range(1, k):
+        nxt = parts[:, r]
+        sep = np.where((text != "") & (nxt != ""), "; ", "").astype(object)
+        text = text + sep + nxt
+    return text

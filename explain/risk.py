@@ -33,7 +33,10 @@ from core.errors import UserError
 __all__ = ["fit_risk_model", "RiskSettings", "RiskResult"]
 
 SCORE_DIRECTION = "probability of NOT paying"
-NOT_EXPLAINED = {"en": "not explained: outside the SHAP sample", "de": "nicht erklärt: außerhalb der SHAP-Stichprobe"}
+#: Reason text of an account whose SHAP values give no reason (every value exactly zero: a model
+#: without splits). Every account's SHAP values are computed, at every size.
+NO_REASON = {"en": "no reason: the model gives every account the same score",
+             "de": "kein Grund: das Modell gibt jedem Konto denselben Score"}
 CURVES = ("roc", "pr", "reliability", "reliability_uncalibrated", "gains")
 
 
@@ -44,13 +47,16 @@ class RiskResult:
     Attributes
     ----------
     scores : DataFrame
-        account_id, risk_score (out-of-fold probability of NOT paying, 0..1), reasons (top three, plain words).
+        account_id, risk_score (out-of-fold probability of NOT paying, 0..1), reasons (top three, plain
+        words; every account, at every size).
     metrics : dict
         roc_auc, pr_auc, brier, log_loss, ks, each ``{value, ci_low, ci_high}`` (bootstrap percentile).
     persona_risk : dict
         persona_id -> mean risk_score (empty without persona ids).
     shap : ShapTable
-        SHAP values on the log-odds of NOT paying for every account (or a stated sample).
+        SHAP values on the log-odds of NOT paying: computed for every account (each account's
+        reasons in ``scores``); the full table kept for every account up to ``shap_max_rows``, above
+        that for a stated seeded sample (charts), with waterfalls of the others computed on request.
     fairness : FairnessReport
         group tables, adverse impact ratio, parity difference, proxy check and warnings.
     guardrail_columns : list of dict
@@ -81,6 +87,9 @@ class RiskResult:
     timings: dict[str, float] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     saved_card: str | None = None  # the card as written at save time (set by load)
+    #: Where a waterfall outside the stored SHAP table finds the account's row: the portfolio the
+    #: model was fitted on (a run folder's ``portfolio.parquet`` when loaded). Never pickled.
+    rows_source: Callable[[], pd.DataFrame | None] | None = field(default=None, repr=False, compare=False)
     #: What the run knew about the data (columns with roles and reasons, rows read/used/excluded per
     #: reason, each excluded row), set by the pipeline for the model card's Data section; ``None``
     #: when the model was fitted outside a run.
@@ -116,16 +125,51 @@ class RiskResult:
         return self.shap.dependence(feature, self.settings.language, self.settings.currency)
 
     def waterfall(self, account_id: str) -> dict:
-        """SHAP waterfall of one account plus its reported risk score and reasons (KeyError if unknown)."""
+        """SHAP waterfall of one account plus its reported risk score and reasons (KeyError if unknown).
+
+        Accounts outside the stored table of values (above ``shap_max_rows``) are explained on
+        request from their row in the portfolio (``rows_source``): the same exact values.
+        """
         account_id = str(account_id)
-        data = self.shap.waterfall(account_id, self.settings.language, self.settings.currency)
+        if account_id in self.shap.values.index:
+            table = self.shap
+        else:
+            table = self._explain_one(account_id)
+        data = table.waterfall(account_id, self.settings.language, self.settings.currency)
         row = self.scores.loc[self.scores["account_id"] == account_id]
         data["risk_score"] = float(row["risk_score"].iloc[0]) if len(row) else None
         data["reasons"] = str(row["reasons"].iloc[0]) if len(row) else ""
         return data
 
     def has_account(self, account_id: str) -> bool:
-        return str(account_id) in self.shap.values.index
+        """True when a waterfall can be shown: the account is in the stored SHAP table, or it is one of
+        this run's accounts and the portfolio rows are at hand to explain it on request."""
+        account_id = str(account_id)
+        if account_id in self.shap.values.index:
+            return True
+        return self.rows_source is not None and bool((self.scores["account_id"] == account_id).any())
+
+    def _explain_one(self, account_id: str) -> ShapTable:
+        from explain.shapley import display_values, explain_frame
+
+        if self.rows_source is None or not (self.scores["account_id"] == account_id).any():
+            raise KeyError(account_id)
+        frame = self.rows_source()
+        if frame is None:
+            raise KeyError(account_id)
+        row = frame[frame["account_id"].astype(str) == account_id]
+        if len(row) != 1:
+            raise KeyError(account_id)
+        values, base = explain_frame(self.model, row)
+        index = pd.Index([account_id], name="account_id")
+        return ShapTable(pd.DataFrame(values, index=index, columns=self.model.encoder.features),
+                         display_values(self.model, row).set_axis(index), base, 1, False, self.settings.seed,
+                         0.0, 0.0)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["rows_source"] = None  # a frame or a folder reader stays in its process
+        return state
 
     def persona_explanation(self) -> pd.DataFrame | None:
         return self.persona_table
@@ -163,10 +207,12 @@ class RiskResult:
             return self._score(frame)
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
-        shap_table = compute_shap(self.model, frame, frame["account_id"].astype(str),
-                                  cap=self.settings.shap_max_rows, seed=self.settings.seed)
+        shap_table = compute_shap(self.model, frame, frame["account_id"].astype(str), cap=0,
+                                  seed=self.settings.seed, language=self.settings.language,
+                                  currency=self.settings.currency,
+                                  threads=self.settings.thread_count(len(frame)))
         return _score_table(frame["account_id"].astype(str), self.model.risk_score(frame), shap_table,
-                            self.settings.language, self.settings.currency)
+                            self.settings.language)
 
     # ------------------------------------------------------------------ run.json and files
     @property
@@ -262,7 +308,7 @@ class RiskResult:
             persona_risk={int(k): v for k, v in meta["persona_risk"].items()}, fairness=fairness,
             model=load_risk_model(reader.read_bytes),
             cv_iterations=meta["cv_iterations"], timings=meta["timings"], versions=meta["versions"],
-            saved_card=reader.read_text("model_card.md"),
+            saved_card=reader.read_text("model_card.md"), rows_source=_portfolio_rows(reader),
             guardrail_columns=list(meta.get("guardrail_columns") or []))  # none recorded before they existed
 
 
@@ -311,8 +357,10 @@ def _fit(frame, roles, target, target_event, persona_ids, settings, progress) ->
     lap = time.perf_counter()
     if progress:
         progress("shap", 0.0)
-    shap_table = compute_shap(fit.model, frame, account_ids, cap=settings.shap_max_rows, seed=settings.seed)
-    scores = _score_table(account_ids, fit.oof_risk, shap_table, settings.language, settings.currency)
+    shap_table = compute_shap(fit.model, frame, account_ids, cap=settings.shap_max_rows, seed=settings.seed,
+                              language=settings.language, currency=settings.currency,
+                              threads=settings.thread_count(len(frame)))
+    scores = _score_table(account_ids, fit.oof_risk, shap_table, settings.language)
     timings["shap"] = time.perf_counter() - lap
     if progress:
         progress("shap", 1.0)
@@ -332,7 +380,8 @@ def _fit(frame, roles, target, target_event, persona_ids, settings, progress) ->
         curves=curves, shap=shap_table, persona_table=None, persona_risk={},
         fairness=fairness, model=fit.model, cv_iterations=fit.iterations,
         timings={k: round(v, 3) for k, v in timings.items()}, versions=_versions(),
-        guardrail_columns=guardrail_columns(frame, roles, as_features=settings.rights_and_vulnerability_as_features))
+        guardrail_columns=guardrail_columns(frame, roles, as_features=settings.rights_and_vulnerability_as_features),
+        rows_source=lambda: frame)
     return result if persona_ids is None else result.with_personas(persona_ids)
 
 
@@ -362,13 +411,22 @@ def _performance(event: np.ndarray, fit: Any, settings: RiskSettings):
     return metrics, curves
 
 
-def _score_table(account_ids: pd.Series, risk: np.ndarray, shap_table: ShapTable, language: str,
-                 currency: str | None = None) -> pd.DataFrame:
-    reasons = pd.Series(top_reasons(shap_table.values, shap_table.feature_values, language, currency=currency),
-                        index=shap_table.values.index, dtype=object)
-    texts = reasons.reindex(account_ids.to_numpy()).fillna(NOT_EXPLAINED[language]).to_numpy()
+def _score_table(account_ids: pd.Series, risk: np.ndarray, shap_table: ShapTable, language: str) -> pd.DataFrame:
+    """account_id, risk_score and the reasons of every account (all explained, see compute_shap)."""
+    import pyarrow.compute as pc
+
+    texts = shap_table.reasons
+    shap_table.reasons = None  # the scores hold them from here on (never pickled or kept twice)
+    texts = pc.if_else(pc.equal(texts, ""), NO_REASON[language], texts)
     return pd.DataFrame({"account_id": account_ids.to_numpy(), "risk_score": np.asarray(risk, dtype=float),
                          "reasons": pd.array(texts, dtype="str")})
+
+
+def _portfolio_rows(reader: Any) -> Callable[[], pd.DataFrame | None] | None:
+    """The run's portfolio copy for a waterfall outside the stored SHAP table (a run folder's
+    ``read_portfolio``, verified against its signed manifest), read on each such request and not
+    kept (a million-account copy would stay in the app's memory); None for a reader without one."""
+    return getattr(reader, "read_portfolio", None)
 
 
 def _versions() -> dict[str, str]:

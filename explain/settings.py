@@ -47,7 +47,10 @@ class RiskSettings:
     confidence : float
         Coverage of the intervals (0.95 = 2.5th to 97.5th percentile).
     shap_max_rows : int
-        SHAP values are computed for every account up to this many rows, else for a seeded sample.
+        Every account's SHAP values are computed (exact TreeSHAP, in chunks) and give its reasons, at
+        every size. This many accounts (all of them up to this size, else a seeded sample) keep their
+        full table of values: the global importance, beeswarm, dependence and persona charts and
+        ``shap_values.parquet`` use it; a waterfall outside it is computed on request.
     beeswarm_points : int
         Points per feature in the beeswarm data (seeded sample of the explained accounts).
     language : str

@@ -1,17 +1,30 @@
 """SHAP values of the refit risk model, on the log-odds of NOT paying, and the views built on them.
 
-TreeExplainer explains the raw output of the trees (``decision_function``), which is the log-odds of
-class 1 = "NOT paid", so a positive value raises the risk score. For every explained account
-base value + sum of SHAP values equals that log-odds; :func:`compute_shap` checks it to 1e-6.
+SHAP explains the raw output of the trees (``decision_function``), which is the log-odds of
+class 1 = "NOT paid", so a positive value raises the risk score. Base value + sum of SHAP values
+equals that log-odds; :func:`compute_shap` checks it to 1e-6.
+
+Every account is explained, at every size: :func:`compute_shap` computes exact TreeSHAP values
+(:mod:`explain.treeshap`, the same values as ``shap.TreeExplainer``) chunk by chunk and keeps per
+account only what its reasons need (the top features and their values, as text), so memory does
+not grow with a dense accounts x features table. The full table of values (``ShapTable.values``:
+global importance, beeswarm, dependence, persona views, stored in ``shap_values.parquet``) is kept
+for every account up to ``cap`` and for a seeded sample of ``cap`` accounts above; a waterfall for
+an account outside that table is computed on request from its row (:meth:`ShapTable.explain_rows`).
 """
 from __future__ import annotations
 
+import threading
 import time
+import weakref
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from explain import cores
 from explain.model import RiskModel, sigmoid
 from explain.reasons import feature_label, format_values
 
@@ -38,6 +51,14 @@ class ShapTable:
     seed: int
     seconds: float
     max_additivity_error: float
+    #: Reason text per account (Arrow strings), in the order of the accounts explained; None once
+    #: the scores hold them, and when loaded from a run.
+    reasons: "pa.ChunkedArray | None" = None
+    #: Accounts whose SHAP values were computed (all of them), and how many chunks were checked for
+    #: additivity out of how many.
+    accounts_with_reasons: int | None = None
+    chunks: int = 1
+    chunks_checked: int = 1
 
     @property
     def features(self) -> list[str]:
@@ -145,8 +166,14 @@ class ShapTable:
         return table
 
     def meta(self) -> dict:
+        """``accounts_explained``: accounts in the stored table of values (all, or the seeded
+        sample: ``sampled``); ``accounts_with_reasons``: accounts whose SHAP values were computed
+        and turned into reasons (every account)."""
+        with_reasons = self.n_accounts if self.accounts_with_reasons is None else self.accounts_with_reasons
         return {"scale": "log-odds of NOT paying", "accounts_explained": len(self.values),
                 "accounts_total": self.n_accounts, "sampled": self.sampled, "sample_seed": self.seed,
+                "accounts_with_reasons": int(with_reasons), "method": METHOD,
+                "chunks": self.chunks, "chunks_checked": self.chunks_checked,
                 "base_value": self.base_value, "seconds": round(self.seconds, 3),
                 "max_additivity_error": self.max_additivity_error}
 
@@ -154,9 +181,12 @@ class ShapTable:
     def from_frames(cls, shap_frame: pd.DataFrame, feature_values: pd.DataFrame, meta: dict) -> "ShapTable":
         values = shap_frame.set_index("account_id").drop(columns=["base_value", "log_odds"])
         features = feature_values.set_index("account_id").reindex(values.index)
+        with_reasons = meta.get("accounts_with_reasons")  # runs before every account was explained: the table
         return cls(values, features, float(meta["base_value"]), int(meta["accounts_total"]),
                    bool(meta["sampled"]), int(meta["sample_seed"]), float(meta["seconds"]),
-                   float(meta["max_additivity_error"]))
+                   float(meta["max_additivity_error"]), None,
+                   int(with_reasons) if with_reasons is not None else len(values),
+                   int(meta.get("chunks", 1)), int(meta.get("chunks_checked", 1)))
 
 
 def _percentile(raw: pd.Series) -> np.ndarray:
@@ -174,26 +204,139 @@ def explained_rows(n: int, cap: int, seed: int) -> tuple[np.ndarray, bool]:
     return np.sort(np.random.default_rng(seed).choice(n, size=cap, replace=False)), True
 
 
-def compute_shap(model: RiskModel, frame: pd.DataFrame, account_ids: pd.Series, *, cap: int,
-                 seed: int) -> ShapTable:
-    """Exact TreeSHAP values for every account (or a seeded sample of ``cap``), additivity checked."""
-    import shap  # heavy import, only when explaining
+METHOD = "exact TreeSHAP (tree_path_dependent), explain.treeshap; equal to shap.TreeExplainer"
+#: Accounts per chunk: the chunk's values (rows x features float64) are the only dense table held.
+CHUNK_ROWS = 50_000
+#: Chunks checked for additivity: all up to this many, else this many spread evenly (first and last included).
+CHECKED_CHUNKS = 8
 
-    rows, sampled = explained_rows(len(frame), cap, seed)
-    subset = frame.iloc[rows]
-    X = model.matrix(subset)
+
+def compute_shap(model: RiskModel, frame: pd.DataFrame, account_ids: pd.Series, *, cap: int,
+                 seed: int, language: str = "en", currency: str | None = None, top: int = 3,
+                 threads: int = 1, chunk_rows: int = CHUNK_ROWS) -> ShapTable:
+    """Exact TreeSHAP values and reasons for every account, in chunks; additivity checked.
+
+    The returned table keeps the full values of every account up to ``cap`` (else of a seeded
+    sample of ``cap``; ``cap=0`` keeps none) and the reason text of every account.
+    """
+    from explain.reasons import reasons_from_top, top_order
+
     started = time.perf_counter()
-    explainer = shap.TreeExplainer(model.classifier)
-    values = np.asarray(explainer.shap_values(X), dtype=float)
-    if values.ndim == 3:  # some shap versions return one slice per class
-        values = values[..., 1]
-    base = float(np.ravel(explainer.expected_value)[-1])
-    seconds = time.perf_counter() - started
-    error = check_additivity(values, base, model.classifier.decision_function(X))
+    n = len(frame)
+    rows, sampled = explained_rows(n, cap, seed)
+    tables = _tables(model)
+    features = list(model.encoder.features)
+    starts = list(range(0, n, chunk_rows)) or [0]
+    checked = _checked_chunks(len(starts))
+    reasons: dict[int, object] = {}  # chunk number -> Arrow strings (no million Python str objects)
+    kept: list[np.ndarray] = []
+    errors = [0.0]
+    caches = {}
+
+    def one_chunk(number: int, first: int) -> None:
+        from explain import treeshap
+
+        part = frame.iloc[first:first + chunk_rows]
+        if len(part) == 0:
+            return
+        matrix = model.matrix(part)
+        worker = threading.get_ident()
+        if worker not in caches:
+            caches[worker] = treeshap.new_cache(tables)
+        values = treeshap.contributions(tables, treeshap.model_input(model.classifier, matrix), caches[worker])
+        if number in checked:
+            errors.append(check_additivity(values, tables.base_value, model.classifier.decision_function(matrix)))
+        order = top_order(values, top)
+        chosen = np.take_along_axis(values, order, axis=1)
+        shown = display_values(model, part, matrix)
+        texts = reasons_from_top(order, chosen, shown, features, language, currency)
+        reasons[number] = pa.array(texts, type=pa.large_string())
+        inside = rows[(rows >= first) & (rows < first + len(part))]
+        kept.append((first, values[inside - first]))
+
+    workers = max(1, int(threads))
+    if workers == 1 and cores.threads_hook is None:
+        for number, first in enumerate(starts):
+            one_chunk(number, first)
+    else:
+        _in_threads(one_chunk, starts, workers)
+    kept.sort(key=lambda item: item[0])
+    values = np.vstack([v for _, v in kept]) if kept else np.zeros((0, len(features)))
     index = pd.Index(account_ids.iloc[rows].astype(str).to_numpy(), name="account_id")
-    shap_frame = pd.DataFrame(values, index=index, columns=model.encoder.features)
-    feature_values = display_values(model, subset).set_axis(index)
-    return ShapTable(shap_frame, feature_values, base, len(frame), sampled, seed, seconds, error)
+    shap_frame = pd.DataFrame(values, index=index, columns=features)
+    feature_values = display_values(model, frame.iloc[rows]).set_axis(index)
+    texts = pa.chunked_array([reasons[i] for i in sorted(reasons)], type=pa.large_string())
+    return ShapTable(shap_frame, feature_values, tables.base_value, n, sampled, seed,
+                     time.perf_counter() - started, float(max(errors)), texts, n, len(starts), len(checked))
+
+
+def _in_threads(one_chunk: Callable[[int, int], None], starts: list[int], workers: int) -> None:
+    """Chunks on up to ``workers`` threads (the numba kernel releases the GIL); ``cores.threads_hook``,
+    when set, may raise the number between chunks (the run's child process, once discovery ended)."""
+    import queue
+
+    todo: "queue.Queue[tuple[int, int]]" = queue.Queue()
+    for item in enumerate(starts):
+        todo.put(item)
+    failures: list[BaseException] = []
+
+    def work(slot: int) -> None:
+        while not failures:
+            allowed = cores.threads_now(workers)
+            if slot >= allowed:
+                time.sleep(0.2)
+                if todo.empty():
+                    return
+                continue
+            try:
+                number, first = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                one_chunk(number, first)
+            except BaseException as err:  # raised in the caller below
+                failures.append(err)
+
+    slots = max(workers, 2 if cores.threads_hook else 1)
+    pool = [threading.Thread(target=work, args=(slot,), daemon=True) for slot in range(slots)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    if failures:
+        raise failures[0]
+
+
+def _checked_chunks(count: int) -> set[int]:
+    if count <= CHECKED_CHUNKS:
+        return set(range(count))
+    return {int(round(i)) for i in np.linspace(0, count - 1, CHECKED_CHUNKS)}
+
+
+_TABLES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_TABLES_LOCK = threading.Lock()
+
+
+def _tables(model: RiskModel):
+    """The model's trees flattened for :mod:`explain.treeshap`, built once per fitted classifier."""
+    from explain import treeshap
+
+    with _TABLES_LOCK:
+        tables = _TABLES.get(model.classifier)
+        if tables is None:
+            tables = _TABLES[model.classifier] = treeshap.prepare(model.classifier)
+        return tables
+
+
+def explain_frame(model: RiskModel, frame: pd.DataFrame) -> tuple[np.ndarray, float]:
+    """Exact SHAP values (rows x features) of ``frame``'s accounts and the base value (checked)."""
+    from explain import treeshap
+
+    tables = _tables(model)
+    matrix = model.matrix(frame)
+    values = treeshap.contributions(tables, treeshap.model_input(model.classifier, matrix))
+    check_additivity(values, tables.base_value, model.classifier.decision_function(matrix))
+    return values, tables.base_value
 
 
 def check_additivity(values: np.ndarray, base: float, log_odds: np.ndarray) -> float:
@@ -205,9 +348,9 @@ def check_additivity(values: np.ndarray, base: float, log_odds: np.ndarray) -> f
     return error
 
 
-def display_values(model: RiskModel, frame: pd.DataFrame) -> pd.DataFrame:
+def display_values(model: RiskModel, frame: pd.DataFrame, encoded: pd.DataFrame | None = None) -> pd.DataFrame:
     """Feature values as the model saw them: numbers as floats, categoricals as level names."""
-    encoded = model.matrix(frame)
+    encoded = model.matrix(frame) if encoded is None else encoded
     out = {}
     for feature in model.encoder.features:
         if feature in model.encoder.categories_:

@@ -101,15 +101,25 @@ def test_shap_sign_matches_risk_direction(risk_5k):
     assert correlation > 0.5
 
 
-def test_above_the_cap_a_seeded_sample_is_explained_and_stated():
+def test_above_the_cap_every_account_has_reasons_and_the_stored_table_is_a_stated_sample():
     p = portfolio_of(1_200, seed=9)
     settings = RiskSettings(bootstrap_resamples=10, shap_max_rows=500)
     result = fit_risk_model(p.frame, p.roles, target="paid_90d", settings=settings)
     assert len(result.shap.values) == 500 and result.shap.sampled
     assert result.run_json_section()["shap_sample_size"] == 500
-    outside = ~result.scores["account_id"].isin(result.shap.values.index)
-    assert (result.scores.loc[outside, "reasons"] == "not explained: outside the SHAP sample").all()
-    assert "seeded sample of 500" in result.model_card()
+    assert result.shap.meta()["accounts_with_reasons"] == 1_200
+    reasons = result.scores["reasons"]
+    assert reasons.notna().all() and (reasons.str.len() > 0).all() and not reasons.str.contains("not explained").any()
+    # an account outside the stored table: its reasons are its own top SHAP values, and it has a waterfall
+    outside = result.scores.loc[~result.scores["account_id"].isin(result.shap.values.index), "account_id"].iloc[0]
+    assert result.has_account(outside)
+    data = result.waterfall(outside)
+    row = p.frame[p.frame["account_id"].astype(str) == outside]
+    assert data["log_odds"] == pytest.approx(float(result.model.log_odds(row)[0]), abs=1e-9)
+    top = data["contributions"]["label"].head(3).tolist()
+    assert [part.split(" ")[0] for part in data["reasons"].split("; ")] == [label.split(" ")[0] for label in top]
+    card = result.model_card()
+    assert "every one of the 1,200 accounts" in card and "seeded sample of 500" in card
 
 
 def test_scores_are_out_of_fold_probabilities_of_not_paying(risk_5k, generator_portfolio):

@@ -14,18 +14,15 @@ def _in_a_fresh_process(code: str) -> str:
     return done.stdout.strip()
 
 
-def test_the_warm_up_imports_umap_and_altair_before_its_thread_starts():
+def test_the_warm_up_imports_first_then_starts_one_thread_per_process_that_finishes():
     # Two threads importing one package chain at once can deadlock (umap -> sklearn -> narwhals in the
     # warm-up thread, altair -> narwhals in a page): the imports must be done when the call returns.
+    # One fresh process for both checks (each fresh interpreter pays the heavy imports again).
     out = _in_a_fresh_process(
-        "import sys; from application.warmup import warm_up_in_background; warm_up_in_background(); "
-        "print(all(m in sys.modules for m in ('umap', 'hdbscan', 'altair', 'narwhals')))")
-    assert out == "True"
-
-
-def test_the_warm_up_starts_one_thread_per_process_and_finishes():
-    out = _in_a_fresh_process(
+        "import sys\n"
         "from application.warmup import warm_up_in_background, wait_for_warm_up, warm_up_status\n"
-        "first = warm_up_in_background(); second = warm_up_in_background()\n"
+        "first = warm_up_in_background()\n"
+        "print(all(m in sys.modules for m in ('umap', 'hdbscan', 'altair', 'narwhals')))\n"
+        "second = warm_up_in_background()\n"
         "print(first is second, wait_for_warm_up(500), warm_up_status()['error'])")
-    assert out == "True True None"
+    assert out.splitlines() == ["True", "True True None"]
