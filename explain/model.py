@@ -110,38 +110,68 @@ class FitOutcome:
     folds: np.ndarray
     iterations: list[int]
     matrix: pd.DataFrame  # the encoded features of every account (what the fairness proxy check reads)
+    fit_rows: int = 0  # accounts the folds and the refit learnt from (all, or the sample above fit_max_rows)
 
 
 def fit_cross_validated(frame: pd.DataFrame, event: np.ndarray, encoder: FeatureEncoder,
                         settings: RiskSettings, progress: Progress | None = None) -> FitOutcome:
-    """Stratified k-fold out-of-fold log-odds, the calibration decision, and the refit on all rows.
+    """Stratified k-fold out-of-fold log-odds, the calibration decision, and the refit.
 
     The encoder's level lists are learnt from the whole portfolio's feature columns (no outcome is
     involved), so the codes are the same in every fold and in the final model.
+
+    Above ``settings.fit_max_rows`` accounts the folds and the refit learn from a seeded sample of that
+    many, stratified by outcome, and every other account is scored by the refit model, which never saw
+    it: every reported score is still out of sample, and the metrics are computed on all accounts.
     """
     X = encoder.transform(frame)
     n_folds = settings.folds_for(len(X))
+    fit_rows = _fit_sample(event, settings)
+    X_fit, event_fit = (X, event) if fit_rows is None else (X.iloc[fit_rows], event[fit_rows])
     splitter = StratifiedKFold(n_folds, shuffle=True, random_state=settings.seed)
-    oof = np.empty(len(X))
-    folds = np.empty(len(X), dtype=np.int16)
+    oof_fit = np.empty(len(X_fit))
+    folds_fit = np.empty(len(X_fit), dtype=np.int16)
     iterations = []
-    for k, (train, test) in enumerate(splitter.split(X, event)):
+    for k, (train, test) in enumerate(splitter.split(X_fit, event_fit)):
         with fit_threads():  # two threads once the run's discovery is over (explain/cores.py)
-            clf = new_classifier(settings).fit(X.iloc[train], event[train])
+            clf = new_classifier(settings).fit(X_fit.iloc[train], event_fit[train])
         _check_classes(clf)
-        oof[test] = clf.decision_function(X.iloc[test])
-        folds[test] = k
+        oof_fit[test] = clf.decision_function(X_fit.iloc[test])
+        folds_fit[test] = k
         iterations.append(int(clf.n_iter_))
         if progress:
             progress("risk model", (k + 1) / (n_folds + 1))
-    decision, oof_risk, calibrator = decide_calibration(oof, event, folds, settings)
     with fit_threads():
-        final = new_classifier(settings).fit(X, event)
+        final = new_classifier(settings).fit(X_fit, event_fit)
     _check_classes(final)
+    if fit_rows is None:
+        oof, folds = oof_fit, folds_fit
+    else:  # accounts outside the sample: scored by the refit model, which did not learn from them
+        oof = final.decision_function(X)
+        oof[fit_rows] = oof_fit
+        folds = np.random.default_rng(settings.seed).integers(0, n_folds, len(X)).astype(np.int16)
+        folds[fit_rows] = folds_fit
+    decision, oof_risk, calibrator = decide_calibration(oof, event, folds, settings)
     if progress:
         progress("risk model", 1.0)
     model = RiskModel(encoder, final, calibrator)
-    return FitOutcome(model, oof, sigmoid(oof), oof_risk, decision, folds, iterations, X)
+    return FitOutcome(model, oof, sigmoid(oof), oof_risk, decision, folds, iterations, X,
+                      len(X_fit))
+
+
+def _fit_sample(event: np.ndarray, settings: RiskSettings) -> np.ndarray | None:
+    """Sorted row positions of the seeded, outcome-stratified sample the model learns from; ``None``
+    when the portfolio is not larger than ``settings.fit_max_rows`` (then it learns from all)."""
+    cap = settings.fit_max_rows
+    if cap is None or len(event) <= cap:
+        return None
+    rng = np.random.default_rng(settings.seed)
+    chosen = []
+    for value in (0, 1):
+        rows = np.flatnonzero(event == value)
+        take = int(round(cap * len(rows) / len(event)))
+        chosen.append(rng.choice(rows, size=min(take, len(rows)), replace=False))
+    return np.sort(np.concatenate(chosen))
 
 
 def _check_classes(clf: HistGradientBoostingClassifier) -> None:

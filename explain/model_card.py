@@ -54,8 +54,7 @@ def _details(risk: "RiskResult") -> str:
     cats = ", ".join(risk.categorical_features) or "none"
     return f"""
 - Model: scikit-learn HistGradientBoostingClassifier (gradient-boosted trees), version
-  {risk.versions.get('scikit-learn', '?')}; {risk.cv_folds}-fold stratified cross-validation, then
-  refit on all {risk.n_accounts:,} accounts. Boosting rounds per fold: {', '.join(map(str, risk.cv_iterations))}.
+  {risk.versions.get('scikit-learn', '?')}; {_fit_line(risk)} Boosting rounds per fold: {', '.join(map(str, risk.cv_iterations))}.
 - Output: {DIRECTION}. Outcome column `{risk.target}`, read as "1 = {risk.target_event}".
 - Features ({len(risk.features)}): {', '.join(f'`{f}`' for f in risk.features)}. Categorical features
   ({cats}) are encoded as level codes so that SHAP values are exact.
@@ -168,10 +167,26 @@ def _metrics(risk: "RiskResult") -> str:
     return "\n".join(lines)
 
 
+def _fit_line(risk: "RiskResult") -> str:
+    if not risk.sampled_fit:
+        return f"{risk.cv_folds}-fold stratified cross-validation, then refit on all {risk.n_accounts:,} accounts."
+    return (f"{risk.cv_folds}-fold stratified cross-validation and the refit on a seeded sample of "
+            f"{risk.fitted_on:,} of the {risk.n_accounts:,} accounts, stratified by outcome (fit_max_rows; "
+            "fitting is most of the time at this size); the other accounts are scored by the refit model, "
+            "which never saw them.")
+
+
+def _outside_line(risk: "RiskResult") -> str:
+    if not risk.sampled_fit:
+        return ""
+    return (f"; the {risk.n_accounts - risk.fitted_on:,} accounts outside the fitting sample by the refit "
+            "model, which did not learn from them either")
+
+
 def _evaluation(risk: "RiskResult") -> str:
     return f"""
 - The same portfolio as the training data, evaluated by {risk.cv_folds}-fold stratified cross-validation:
-  each account's reported risk score comes from a model that did not see that account (out-of-fold).
+  each account's reported risk score comes from a model that did not see that account (out-of-fold{_outside_line(risk)}).
 - {risk.n_accounts:,} accounts; observed NOT-paid rate {risk.not_paid_rate:.1%}.
 - No separate later period was available: performance on next month's portfolio may be lower (drift).
 """
@@ -385,7 +400,7 @@ def _ethics(risk: "RiskResult") -> str:
 
 def _caveats(risk: "RiskResult") -> str:
     return f"""
-- The reported per-account scores are out-of-fold; SHAP explains the final model refit on all accounts, so its
+- The reported per-account scores are out-of-fold; SHAP explains the final (refit) model, so its
   probability can differ slightly from the reported score (and more when the score is calibrated).
 - SHAP values show what drives the model, not what causes non-payment; they are on the log-odds scale.
 - Outcomes reflect past collection treatment: accounts treated differently in future may behave differently.

@@ -84,6 +84,8 @@ class RiskResult:
     fairness: FairnessReport
     model: RiskModel
     cv_iterations: list[int] = field(default_factory=list)
+    #: Accounts the folds and the refit learnt from: all, or RiskSettings.fit_max_rows (0 = not recorded).
+    fit_rows: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     saved_card: str | None = None  # the card as written at save time (set by load)
@@ -216,6 +218,15 @@ class RiskResult:
 
     # ------------------------------------------------------------------ run.json and files
     @property
+    def fitted_on(self) -> int:
+        """Accounts the model learnt from (all of them unless the portfolio exceeded fit_max_rows)."""
+        return int(self.fit_rows or self.n_accounts)
+
+    @property
+    def sampled_fit(self) -> bool:
+        return self.fitted_on < self.n_accounts
+
+    @property
     def cv_folds(self) -> int:
         """Cross-validation folds this run actually used (the settings may have left it automatic)."""
         return self.settings.folds_for(self.n_accounts)
@@ -232,7 +243,7 @@ class RiskResult:
             "guardrail_columns": [dict(g) for g in self.guardrail_columns],
             "rows": self.n_accounts,
             "not_paid_rate": self.not_paid_rate, "cv_folds": self.cv_folds,
-            "cv_iterations": self.cv_iterations,
+            "cv_iterations": self.cv_iterations, "fit_rows": self.fitted_on,
             "calibrated": bool(self.calibration["calibrated"]),
             "calibration_method": self.calibration["method"],
             "calibration_reason": self.calibration["reason"],
@@ -280,7 +291,8 @@ class RiskResult:
                 "not_paid_rate": self.not_paid_rate, "metrics": self.metrics,
                 "metrics_uncalibrated": self.metrics_uncalibrated, "calibration": self.calibration,
                 "shap": self.shap.meta(), "persona_risk": {str(k): v for k, v in self.persona_risk.items()},
-                "cv_iterations": self.cv_iterations, "timings": self.timings, "versions": self.versions,
+                "cv_iterations": self.cv_iterations, "fit_rows": self.fitted_on,
+                "timings": self.timings, "versions": self.versions,
                 "has_persona_table": self.persona_table is not None}
 
     @classmethod
@@ -307,8 +319,8 @@ class RiskResult:
             persona_table=table("risk/persona_shap.parquet") if meta["has_persona_table"] else None,
             persona_risk={int(k): v for k, v in meta["persona_risk"].items()}, fairness=fairness,
             model=load_risk_model(reader.read_bytes),
-            cv_iterations=meta["cv_iterations"], timings=meta["timings"], versions=meta["versions"],
-            saved_card=reader.read_text("model_card.md"), rows_source=_portfolio_rows(reader),
+            cv_iterations=meta["cv_iterations"], fit_rows=int(meta.get("fit_rows") or 0),
+            timings=meta["timings"], versions=meta["versions"], saved_card=reader.read_text("model_card.md"), rows_source=_portfolio_rows(reader),
             guardrail_columns=list(meta.get("guardrail_columns") or []))  # none recorded before they existed
 
 
@@ -378,7 +390,7 @@ def _fit(frame, roles, target, target_event, persona_ids, settings, progress) ->
         n_accounts=len(frame), not_paid_rate=float(event.mean()), scores=scores, metrics=metrics,
         metrics_uncalibrated=point_metrics(event, fit.oof_uncalibrated), calibration=fit.calibration.to_dict(),
         curves=curves, shap=shap_table, persona_table=None, persona_risk={},
-        fairness=fairness, model=fit.model, cv_iterations=fit.iterations,
+        fairness=fairness, model=fit.model, cv_iterations=fit.iterations, fit_rows=fit.fit_rows,
         timings={k: round(v, 3) for k, v in timings.items()}, versions=_versions(),
         guardrail_columns=guardrail_columns(frame, roles, as_features=settings.rights_and_vulnerability_as_features),
         rows_source=lambda: frame)
