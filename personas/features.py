@@ -17,7 +17,11 @@ behaviour, not merely in product, region or data quality:
 * a missing-value indicator is kept only when missingness goes with behaviour (a persona that is
   never reached has no contact rate); values missing at random get no indicator, and every missing
   value is imputed from the nearest group of accounts alike in their other columns rather than by
-  the median, so that "value unknown" does not become a persona of its own.
+  the median, so that "value unknown" does not become a persona of its own; where the missing flag
+  is kept (missingness is behaviour) the value is filled with the observed median instead
+  (``missing_fill``), because the flag already says what matters and values borrowed from
+  different look-alike groups cut the persona into pieces (recovery suite, missing by persona).
+  Builders saved without ``missing_fill`` keep the look-alike imputation they were fitted with.
 
 Measured on the recovery suite (``benchmarks.recovery``; numbers in the README): a behaviour-free
 column at full weight split every persona (five planted personas became 22 with a four-level region);
@@ -39,6 +43,9 @@ from personas.structure import STRUCTURE_ROWS, correlation_ratio, flag_weight, i
 REQUIRED_FEATURES = ("balance", "days_past_due")
 OTHER_LEVEL = "other"
 MISSING_LEVEL = "(missing)"
+#: How a column whose missing flag is kept is filled: "median" (the observed median, one value), or
+#: None for the nearest-group imputation every other column gets.
+FLAGGED_FILL = "median"
 
 
 def feature_columns(frame: pd.DataFrame, roles: Any) -> list[str]:
@@ -227,6 +234,8 @@ class FeatureBuilder:
             if miss is not None:
                 spec["missing_relevance"] = round(float(miss), 4)
                 spec["missing_weight"] = round(flag_weight(miss), 4)
+                if spec["missing_weight"] > 0 and FLAGGED_FILL:
+                    spec["missing_fill"] = FLAGGED_FILL
         for spec in categorical if self.categorical_relevance else []:
             eta2 = [learned["levels"][(spec["column"], level)] for level in spec["levels"]]
             values = [round(self.categorical_weight * flag_weight(e), 4) for e in eta2]
@@ -303,6 +312,15 @@ class FeatureBuilder:
         """
         if not np.isnan(scaled).any():
             return scaled
+        filled = self._impute(numeric, scaled, plain, rng)
+        for j, spec in enumerate(numeric):
+            if spec.get("missing_fill") == "median":
+                gone = np.isnan(plain[:, j])
+                filled[gone, j] = self._scaled_value(spec, spec["fill"])
+        return filled
+
+    def _impute(self, numeric: list[dict[str, Any]], scaled: np.ndarray, plain: np.ndarray,
+                rng: np.random.Generator | None = None) -> np.ndarray:
         if self.imputer_ is not None and self.imputer_["columns"] == [s["column"] for s in numeric]:
             weights = np.array([s.get("weight", 1.0) for s in numeric])
             spread = self.imputer_.get("spread")

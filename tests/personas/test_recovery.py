@@ -141,3 +141,58 @@ def test_the_cli_summary_prints_the_verdict(run_result, capsys, tmp_path):
     _summary(run_result, tmp_path, 1.0)
     out = capsys.readouterr().out
     assert "settled" in out.lower() and "confidence" in out
+
+
+def test_a_column_whose_missingness_is_behaviour_is_filled_with_one_value_not_by_lookalikes():
+    # The unreachable persona has no contact rate: its "missing" flag carries the behaviour, and the
+    # value filled in is one value for all of them (the observed median), so that nearest-group
+    # imputation does not cut the persona into pieces by the value it happened to get.
+    builder, frame = _builder("missing_by_persona")
+    spec = next(s for s in builder.specs_ if s["column"] == "Kontaktquote")
+    assert spec["missing_fill"] == "median" and spec["missing_weight"] > 0
+    X = builder.transform(frame)
+    column = builder.feature_names_out_.index("Kontaktquote")
+    filled = X[frame["Kontaktquote"].isna().to_numpy(), column]
+    assert len(filled) > 50 and np.ptp(filled) == 0
+    # a column missing at random has no flag and keeps the imputation from similar accounts
+    income = next(s for s in builder.specs_ if s["column"] == "Monatseinkommen")
+    assert "missing_fill" not in income
+
+
+def test_a_builder_saved_before_the_median_fill_keeps_imputing_from_lookalikes():
+    builder, frame = _builder("missing_by_persona")
+    saved = builder.to_dict()
+    for spec in saved["specs"]:
+        spec.pop("missing_fill", None)  # the saved form of the former builder
+    old = FeatureBuilder.from_dict(saved)
+    column = old.feature_names_out_.index("Kontaktquote")
+    filled = old.transform(frame)[frame["Kontaktquote"].isna().to_numpy(), column]
+    assert np.ptp(filled) > 0  # nearest-group centroids, as that run was fitted with
+
+
+def test_two_groups_told_apart_by_a_flag_alone_show_an_empty_valley():
+    from personas.consolidate import valley_ratio
+
+    rng = np.random.default_rng(0)
+    shared = rng.normal(size=(600, 3))
+    flag = np.r_[np.ones(300), np.zeros(300)][:, None]
+    Z = np.hstack([shared, flag])
+    assert valley_ratio(Z[:300], Z[300:], np.random.default_rng(1)) < 0.1
+    # the same accounts without the flag: one behaviour, no valley
+    assert valley_ratio(shared[:300], shared[300:], np.random.default_rng(1)) > 0.7
+
+
+def test_consolidation_splits_a_persona_hiding_two_behaviours_outside_the_tree():
+    from personas.consolidate import split_by_kmeans
+
+    rng = np.random.default_rng(2)
+    Z = np.vstack([rng.normal(0, 1, (800, 4)), rng.normal(0, 1, (800, 4)) + [6, 0, 0, 0],
+                   rng.normal(0, 1, (800, 4)) + [0, 8, 0, 0]])
+    labels = np.r_[np.zeros(1600, dtype=np.int64), np.ones(800, dtype=np.int64)]  # two behaviours as one
+    log: list = []
+    split = split_by_kmeans(labels, Z, np.random.default_rng(3), log)
+    assert len(np.unique(split)) == 3
+    assert adjusted_rand_score(np.repeat([0, 1, 2], 800), split) > 0.95
+    # a single behaviour is left whole
+    one = split_by_kmeans(np.zeros(800, dtype=np.int64), rng.normal(size=(800, 4)), np.random.default_rng(4), [])
+    assert len(np.unique(one)) == 1
