@@ -12,15 +12,79 @@ import streamlit as st
 
 from explain import charts
 from explain.reasons import feature_label
-from app_pages._state import current_run, require_role, show_error
+from app_pages._state import current_run, page_language, require_role, show_error
+from core.charts import box_height
 from core.errors import UserError
+from core.formats import format_count, format_number, format_percent, localise_chart
+from core.i18n import N_, _
 from core.text import defang_markdown, escape_markdown
 
-METRIC_LABELS = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC (event = NOT paid)", "brier": "Brier score (lower is better)",
-                 "log_loss": "Log loss (lower is better)", "ks": "KS statistic"}
+METRIC_LABELS = {"roc_auc": N_("ROC AUC"), "pr_auc": N_("PR AUC (event = NOT paid)"),
+                 "brier": N_("Brier score (lower is better)"), "log_loss": N_("Log loss (lower is better)"),
+                 "ks": N_("KS statistic")}
+
+#: Human labels of the columns of the tables on this page (keys stay the data's own).
+COLUMN_LABELS = {
+    "metric": N_("Measure"), "value": N_("Value"), "decile": N_("Decile"), "accounts": N_("Accounts"),
+    "not_paid": N_("NOT paid"), "mean_risk_score": N_("Mean risk score"), "min_risk_score": N_("Lowest risk score"),
+    "not_paid_rate": N_("NOT-paid rate"), "lift": N_("Lift"),
+    "cumulative_share_of_accounts": N_("Cumulative share of accounts"),
+    "cumulative_gain": N_("Cumulative share of NOT-paid accounts found"), "cumulative_lift": N_("Cumulative lift"),
+    "attribute": N_("Attribute"), "groups": N_("Groups"), "groups_compared": N_("Groups compared"),
+    "small_groups": N_("Groups too small to compare"), "adverse_impact_ratio": N_("Adverse impact ratio"),
+    "lowest_group": N_("Group with the lowest favourable rate"),
+    "highest_group": N_("Group with the highest favourable rate"),
+    "demographic_parity_difference": N_("Demographic parity difference"),
+    "adverse_impact_warning": N_("Adverse impact warning"), "parity_warning": N_("Parity warning"),
+    "disparity_warning": N_("Disparity warning"), "difference_p_value": N_("p-value of the difference"),
+    "calibration_gap_groups": N_("Groups with a calibration gap"), "group": N_("Group"),
+    "median_risk_score": N_("Median risk score"), "flagged_rate": N_("Flagged high-risk"),
+    "observed_not_paid_rate": N_("Observed NOT-paid rate"), "share_of_accounts": N_("Share of accounts"),
+    "small_group": N_("Small group"), "favourable_rate": N_("Favourable rate (not flagged)"),
+    "calibration_gap": N_("Calibration gap"), "risk_score_p10": N_("Risk score, 10th percentile"),
+    "risk_score_p25": N_("Risk score, 25th percentile"), "risk_score_p75": N_("Risk score, 75th percentile"),
+    "risk_score_p90": N_("Risk score, 90th percentile"), "feature": N_("Feature"),
+    "auc": N_("AUC (predicts the attribute)"), "flagged": N_("Flagged"), "persona_id": N_("Persona"),
+    "persona": N_("Name"), "mean risk score (P NOT paid)": N_("Mean risk score (P NOT paid)"),
+}
+PERCENT_COLUMNS = {"mean_risk_score", "min_risk_score", "not_paid_rate", "cumulative_share_of_accounts",
+                   "cumulative_gain", "median_risk_score", "flagged_rate", "observed_not_paid_rate",
+                   "share_of_accounts", "favourable_rate", "calibration_gap", "risk_score_p10", "risk_score_p25",
+                   "risk_score_p75", "risk_score_p90", "mean risk score (P NOT paid)"}
+DECIMAL_COLUMNS = {"lift", "cumulative_lift", "adverse_impact_ratio", "demographic_parity_difference",
+                   "difference_p_value", "auc", "value"}
+
+
+def column_label(key: str) -> str:
+    """A table column's human label: from the list above, else the column's own name made readable."""
+    if key in COLUMN_LABELS:
+        return _(COLUMN_LABELS[key])
+    return feature_label(key, language) if "_" in key else key
+
+
+def column_config(frame: pd.DataFrame) -> dict:
+    """Labels and number formats for ``frame`` (shares as percentages, ratios with 3 decimals)."""
+    config = {}
+    for key in frame.columns:
+        name = str(key)
+        if name in PERCENT_COLUMNS:
+            config[key] = st.column_config.NumberColumn(column_label(name), format="percent")
+        elif name in DECIMAL_COLUMNS:
+            config[key] = st.column_config.NumberColumn(column_label(name), format="%.3f")
+        else:
+            config[key] = column_label(name)
+    return config
+
+
+def chart(spec) -> None:
+    """A chart with the reader's number formats on its axes."""
+    shown = localise_chart(spec, language)
+    st.altair_chart(shown, width="stretch", height=box_height(shown))
+
 
 require_role()
-st.title("Explanations")
+language = page_language()
+st.title(_("Explanations"))
 
 try:
     run = current_run()
@@ -29,131 +93,153 @@ except UserError as err:
     st.stop()
 risk = getattr(run, "risk", None) if run is not None else None
 if risk is None:
-    st.info("There is no risk model in the current run. Choose the outcome column (for example "
-            "`paid_90d`) on the **Portfolio** page, then run on the **Personas** page; or on the command line: "
-            "`personas run FILE --out DIR --target paid_90d`. Nothing is guessed: without a named "
-            "outcome no risk score is computed.")
+    st.info(_("There is no risk model in the current run. Choose the outcome column (for example "
+              "`paid_90d`) on the **Portfolio** page, then press **Find personas** on the **Personas** page; or on "
+              "the command line: `personas run FILE --out DIR --target paid_90d`. Nothing is guessed: without a "
+              "named outcome no risk score is computed."))
     st.stop()
 
-st.caption(f"Risk score = probability that the account is **NOT paid** (outcome "
-           f"{escape_markdown(risk.target)}, 1 = {escape_markdown(risk.target_event)}); higher = riskier. Scores are out-of-fold; SHAP values are on the "
-           "log-odds of NOT paying (+ raises risk).")
-st.warning("The score supports people, it does not decide. Check the reasons and the account before "
-           "acting; a precise-looking number invites over-reliance (automation bias).", icon="⚠️")
+st.caption(_("Risk score = probability that the account is **NOT paid** (outcome {target}, 1 = {event}); "
+             "higher = riskier. Scores are out-of-fold; SHAP values are on the log-odds of NOT paying "
+             "(+ raises risk).").format(target=escape_markdown(risk.target), event=escape_markdown(risk.target_event)))
+st.warning(_("The score supports people, it does not decide. Check the reasons and the account before "
+             "acting; a precise-looking number invites over-reliance (automation bias)."), icon="⚠️")
 
 tab_perf, tab_drivers, tab_personas, tab_account, tab_fair, tab_card = st.tabs(
-    ["Performance", "Drivers", "Personas", "Account look-up", "Fairness", "Model card"])
+    [_("Performance"), _("Drivers"), _("Personas"), _("Account look-up"), _("Fairness"), _("Model card")])
 
 # ---------------------------------------------------------------- performance
 with tab_perf:
     metrics = risk.metric_table()
-    metrics["metric"] = metrics["metric"].map(METRIC_LABELS)
-    level = f"{risk.settings.confidence:.0%}"
-    st.dataframe(metrics.rename(columns={"value": "value", "ci_low": f"{level} interval low",
-                                         "ci_high": f"{level} interval high"}),
-                 hide_index=True, column_config={c: st.column_config.NumberColumn(format="%.3f")
-                                                 for c in metrics.columns if c != "metric"})
+    metrics["metric"] = metrics["metric"].map(lambda m: _(METRIC_LABELS[m]) if m in METRIC_LABELS else m)
+    level = format_percent(risk.settings.confidence, language, 0)
+    config = {"metric": _("Measure"), "value": st.column_config.NumberColumn(_("Value"), format="%.3f"),
+              "ci_low": st.column_config.NumberColumn(_("{level} interval, low").format(level=level), format="%.3f"),
+              "ci_high": st.column_config.NumberColumn(_("{level} interval, high").format(level=level),
+                                                       format="%.3f")}
+    st.dataframe(metrics, hide_index=True, column_config={c: config.get(c, column_label(c)) for c in metrics.columns})
     cal = risk.calibration
-    st.caption(f"{risk.settings.cv_folds}-fold stratified cross-validation on {risk.n_accounts:,} accounts "
-               f"(NOT-paid rate {risk.not_paid_rate:.1%}); intervals from {risk.settings.bootstrap_resamples} "
-               f"bootstrap resamples. Calibration: {cal['reason']}.")
+    st.caption(_("{folds}-fold stratified cross-validation on {n} accounts (NOT-paid rate {rate}); intervals from "
+                 "{resamples} bootstrap resamples.").format(
+        folds=risk.settings.cv_folds, n=format_count(risk.n_accounts, language),
+        rate=format_percent(risk.not_paid_rate, language), resamples=risk.settings.bootstrap_resamples)
+        + " " + (_("Calibration: {reason}.").format(reason=cal["reason"]) if language == "en" else
+                 (_("The scores are calibrated.") if cal.get("calibrated") else _("The scores are not calibrated."))))
     left, right = st.columns(2)
-    left.altair_chart(charts.roc_chart(risk.roc_curve()), width="stretch")
-    right.altair_chart(charts.pr_chart(risk.pr_curve(), risk.not_paid_rate), width="stretch")
-    left.altair_chart(charts.calibration_chart(risk.calibration_curve(),
-                                               risk.curves.get("reliability_uncalibrated") if cal["calibrated"] else None),
-                      width="stretch")
-    right.altair_chart(charts.gains_chart(risk.gains()), width="stretch")
-    with st.expander("Lift and gains by decile (decile 1 = riskiest 10 %)"):
-        st.dataframe(risk.gains(), hide_index=True)
+    with left:
+        chart(charts.roc_chart(risk.roc_curve()))
+    with right:
+        chart(charts.pr_chart(risk.pr_curve(), risk.not_paid_rate))
+    with left:
+        chart(charts.calibration_chart(risk.calibration_curve(),
+                                       risk.curves.get("reliability_uncalibrated") if cal["calibrated"] else None))
+    with right:
+        chart(charts.gains_chart(risk.gains()))
+    with st.expander(_("Lift and gains by decile (decile 1 = riskiest 10 %)")):
+        gains = risk.gains()
+        st.dataframe(gains, hide_index=True, column_config=column_config(gains))
 
 # ---------------------------------------------------------------- drivers (global SHAP)
 with tab_drivers:
     shap_meta = risk.shap.meta()
-    st.caption(f"SHAP values for {shap_meta['accounts_explained']:,} of {shap_meta['accounts_total']:,} accounts"
-               + (f" (seeded sample, seed {shap_meta['sample_seed']})" if shap_meta["sampled"] else "")
-               + f"; base value {shap_meta['base_value']:.3f} log-odds.")
+    explained = format_count(shap_meta["accounts_explained"], language)
+    total = format_count(shap_meta["accounts_total"], language)
+    base_value = format_number(shap_meta["base_value"], language, 3)
+    if shap_meta["sampled"]:
+        st.caption(_("SHAP values for {n} of {total} accounts (seeded sample, seed {seed}); base value {base} "
+                     "log-odds.").format(n=explained, total=total, seed=shap_meta["sample_seed"], base=base_value))
+    else:
+        st.caption(_("SHAP values for {n} of {total} accounts; base value {base} log-odds.").format(
+            n=explained, total=total, base=base_value))
     importance = risk.global_importance()
-    st.altair_chart(charts.importance_chart(importance), width="stretch")
-    st.altair_chart(charts.beeswarm_chart(risk.beeswarm()), width="stretch")
-    labels = {feature_label(f, risk.settings.language): f for f in importance["feature"]}
-    chosen = st.selectbox("Dependence plot for", list(labels), key="explain_dependence_feature")
+    chart(charts.importance_chart(importance))
+    chart(charts.beeswarm_chart(risk.beeswarm()))
+    labels = {feature_label(f, language): f for f in importance["feature"]}
+    chosen = st.selectbox(_("Dependence plot for"), list(labels), key="explain_dependence_feature")
     feature = labels[chosen]
-    st.altair_chart(charts.dependence_chart(risk.dependence(feature), chosen,
-                                            feature in risk.categorical_features), width="stretch")
+    chart(charts.dependence_chart(risk.dependence(feature), chosen, feature in risk.categorical_features))
 
 # ---------------------------------------------------------------- personas
 with tab_personas:
     table = risk.persona_explanation()
     if table is None or table.empty:
-        st.info("This run has no personas to explain.")
+        st.info(_("This run has no personas to explain."))
     else:
         names = {int(p["persona_id"]): p.get("name", f"Persona {p['persona_id']}")
                  for p in (getattr(run, "profiles", None) or [])}
         overview = pd.DataFrame({"persona_id": list(risk.persona_risk),
                                  "mean risk score (P NOT paid)": list(risk.persona_risk.values())})
         overview.insert(1, "persona", overview["persona_id"].map(lambda i: names.get(i, f"Persona {i}")))
-        st.dataframe(overview, hide_index=True)
+        st.dataframe(overview, hide_index=True, column_config=column_config(overview))
         ids = sorted(table["persona_id"].unique().tolist())
-        persona_id = st.selectbox("Persona", ids, format_func=lambda i: names.get(i, f"Persona {i}"),
+        persona_id = st.selectbox(_("Persona"), ids, format_func=lambda i: names.get(i, f"Persona {i}"),
                                   key="explain_persona")
         one = table[table["persona_id"] == persona_id]
-        st.caption("Mean SHAP value of each feature in this persona minus the portfolio mean: red features "
-                   "make the persona riskier than average, blue ones safer.")
-        st.altair_chart(charts.persona_chart(one), width="stretch")
+        st.caption(_("Mean SHAP value of each feature in this persona minus the portfolio mean: red features "
+                     "make the persona riskier than average, blue ones safer."))
+        chart(charts.persona_chart(one))
 
 # ---------------------------------------------------------------- one account
 with tab_account:
-    account_id = st.text_input("Account id", key="explain_account_id",
+    account_id = st.text_input(_("Account id"), key="explain_account_id",
                                placeholder=str(risk.scores["account_id"].iloc[0])).strip()
     if account_id:
         known = risk.scores["account_id"] == account_id
         if not known.any():
-            st.warning(f"No account {escape_markdown(repr(account_id))} in this run. Check the id "
-                       f"(e.g. {escape_markdown(risk.scores['account_id'].iloc[0])}).")
+            st.warning(_("No account {account} in this run. Check the id (e.g. {example}).").format(
+                account=escape_markdown(repr(account_id)), example=escape_markdown(risk.scores["account_id"].iloc[0])))
         elif not risk.has_account(account_id):
             row = risk.scores[known].iloc[0]
-            st.metric("Risk score (P NOT paid)", f"{row['risk_score']:.1%}")
-            st.info("This account is outside the SHAP sample of this run, so it has no waterfall.")
+            st.metric(_("Risk score (P NOT paid)"), format_percent(row["risk_score"], language))
+            st.info(_("This account is outside the SHAP sample of this run, so it has no waterfall."))
         else:
             data = risk.waterfall(account_id)
             first, second, third = st.columns(3)
-            first.metric("Risk score (P NOT paid, out-of-fold)", f"{data['risk_score']:.1%}")
-            second.metric("Model probability (explained)", f"{data['probability']:.1%}")
-            third.metric("Portfolio base rate (model)", f"{data['base_probability']:.1%}")
-            st.markdown("**Main reasons:** " + (defang_markdown(data["reasons"]) or "–"))
-            st.altair_chart(charts.waterfall_chart(data), width="stretch")
+            first.metric(_("Risk score (P NOT paid, out-of-fold)"), format_percent(data["risk_score"], language),
+                         help=_("The account's score from the model fold that did not see it: the figure used "
+                                "everywhere else."))
+            second.metric(_("Model probability (explained)"), format_percent(data["probability"], language),
+                          help=_("What the explained model gives this account; the bars below add up to it."))
+            third.metric(_("Portfolio base rate (model)"), format_percent(data["base_probability"], language),
+                         help=_("Where every explanation starts: the model's average over the portfolio."))
+            st.markdown(_("**Main reasons:** ") + (defang_markdown(data["reasons"]) or "–"))
+            chart(charts.waterfall_chart(data))
             export = {"account_id": account_id, "risk_score": data["risk_score"],
                       "score_direction": "probability of NOT paying", "reasons": data["reasons"],
                       "shap_scale": "log-odds of NOT paying", "base_value": data["base_value"],
                       "contributions": data["contributions"][["label", "value", "contribution"]].to_dict("records")}
-            st.download_button("Download this explanation (JSON)", json.dumps(export, indent=2, ensure_ascii=False),
+            st.download_button(_("Download this explanation (JSON)"), json.dumps(export, indent=2, ensure_ascii=False),
                                file_name=f"explanation_{account_id}.json", mime="application/json")
 
 # ---------------------------------------------------------------- fairness
 with tab_fair:
     fairness = risk.fairness
-    st.caption(f"Flagged high-risk = {fairness.cutoff_rule}. Adverse impact ratio = lowest favourable (not "
-               "flagged) rate / highest; below 0.8 is a warning for review, not a verdict. Sensitive "
-               "attributes are never model inputs; they are used only here.")
+    st.caption(_("Flagged high-risk = {rule}. Adverse impact ratio = lowest favourable (not flagged) rate / "
+                 "highest; below 0.8 is a warning for review, not a verdict. Sensitive attributes are never model "
+                 "inputs; they are used only here.").format(rule=fairness.cutoff_rule))
     for warning in fairness.warnings:
         st.warning(warning)
     if not fairness.summary:
-        st.info("No sensitive attribute (e.g. age, gender) was present, so no group analysis was possible.")
+        st.info(_("No sensitive attribute (e.g. age, gender) was present, so no group analysis was possible."))
     else:
         summary = pd.DataFrame(fairness.summary).drop(columns=["warnings"], errors="ignore")
-        st.dataframe(summary, hide_index=True)
+        for column in ("small_groups", "calibration_gap_groups"):
+            if column in summary:
+                summary[column] = summary[column].map(lambda v: ", ".join(map(str, v)) if isinstance(v, list) else v)
+        st.dataframe(summary, hide_index=True, column_config=column_config(summary))
         for attribute in [s["attribute"] for s in fairness.summary]:
             st.subheader(attribute)
-            st.altair_chart(charts.fairness_chart(fairness.groups, attribute), width="stretch")
-            st.dataframe(fairness.groups[fairness.groups["attribute"] == attribute], hide_index=True)
-        st.subheader("Proxy check")
-        st.caption("Cross-validated AUC with which the model's features predict each sensitive attribute "
-                   f"(0.5 = not at all; flagged at {risk.settings.proxy_auc_threshold}).")
-        st.dataframe(fairness.proxies, hide_index=True)
+            chart(charts.fairness_chart(fairness.groups, attribute))
+            groups = fairness.groups[fairness.groups["attribute"] == attribute]
+            st.dataframe(groups, hide_index=True, column_config=column_config(groups))
+        st.subheader(_("Proxy check"))
+        st.caption(_("Cross-validated AUC with which the model's features predict each sensitive attribute "
+                     "(0.5 = not at all; flagged at {threshold}).").format(
+            threshold=format_number(risk.settings.proxy_auc_threshold, language)))
+        st.dataframe(fairness.proxies, hide_index=True, column_config=column_config(fairness.proxies))
 
 # ---------------------------------------------------------------- model card
 with tab_card:
     card = risk.model_card()
-    st.download_button("Download model card (Markdown)", card, file_name="model_card.md", mime="text/markdown")
+    st.download_button(_("Download model card (Markdown)"), card, file_name="model_card.md", mime="text/markdown")
     st.markdown(defang_markdown(card))  # fields come from files and people: no images, no links

@@ -12,8 +12,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app_pages._strategy_ui import flash
+from app_pages._strategy_ui import flash, value_label
 from core.errors import UserError
+from core.formats import zone_label
+from core.i18n import _
 from core.text import escape_markdown
 from strategy.catalogue import CHANNELS, ESCALATIONS, OFFERS, TONES, Strategy, StrategyError
 from strategy.mapping_view import StaleMappingError
@@ -51,7 +53,8 @@ def _clean(name: str, value: Any) -> Any:
         if name == "discount_pct":
             return float(value)
     except (TypeError, ValueError):
-        raise StrategyError(f"{name} must be a number, got {value!r}") from None
+        raise StrategyError(_("{field} must be a number, got {value}").format(
+            field=column_labels().get(name, name), value=repr(value))) from None
     if name in _BOOL_FIELDS:
         return bool(value) if not isinstance(value, str) else value.lower() in ("true", "1", "yes")
     return value
@@ -74,43 +77,78 @@ def strategy_from_row(row: dict[str, Any]) -> Strategy:
 def table_for_editing(table: pd.DataFrame) -> pd.DataFrame:
     """The columns shown, optional numbers as numbers (empty = not used)."""
     shown = table[[c for c in SHOWN_COLUMNS if c in table]].copy()
+    if "approved_at" in shown:  # to the minute, in the reader's format and the browser's time zone
+        from core.formats import format_timestamp
+
+        language, zone = _reader()
+        shown["approved_at"] = shown["approved_at"].map(
+            lambda at: format_timestamp(at, language, zone) if isinstance(at, str) and at else None)
+    if "state" in shown:  # shown in words; no edit reads it back
+        shown["state"] = shown["state"].map(lambda state: value_label(state) if state != "none" else
+                                            _("without strategy"))
     for name in _OPTIONAL_NUMBERS:
         if name in shown:
             shown[name] = pd.to_numeric(shown[name], errors="coerce")
     return shown
 
 
+def _reader():
+    """The page's language and the browser's time zone."""
+    from app_pages._state import browser_time_zone, page_language
+    from core.formats import time_zone
+
+    return page_language(), time_zone(browser_time_zone())
+
+
+def column_labels() -> dict[str, str]:
+    """The table's column labels in the reader's language (keys are the strategy's field names)."""
+    return {
+        "persona_id": _("Persona"), "persona_name": _("Name"), "size": _("Accounts"), "state": _("State"),
+        "guardrails_pass": _("Guardrails pass"), "channel": _("Channel"), "contact_start_hour": _("From (h)"),
+        "contact_end_hour": _("Until (h)"), "contact_weekdays": _("Weekdays"), "contacts_per_week": _("Contacts / week"),
+        "max_call_attempts_per_7_days": _("Max calls / 7 days"), "tone": _("Tone"), "offer": _("Offer"),
+        "n_instalments": _("Instalments"), "discount_pct": _("Discount %"), "escalation": _("Escalation"),
+        "escalation_after_days": _("Escalate after (days)"), "reminders_sent_before_escalation": _("Reminders first"),
+        "credit_bureau_report": _("Credit bureau"), "includes_opt_out": _("Opt-out in messages"),
+        "payment_method": _("Payment method"), "rationale": _("Rationale"), "proposed_by": _("Proposed by"),
+        "approved_by": _("Approved by"), "approved_at": _("Approved at ({zone})").format(zone=zone_label(_reader()[1])), "reason": _("Reason (rejection)"),
+        "version": _("Version"),
+    }
+
+
 def column_config() -> dict[str, Any]:
     """Labels, choices and ranges for the table, so most mistakes cannot be typed at all."""
     cc = st.column_config
+    label = column_labels()
     return {
-        "persona_id": cc.NumberColumn("Persona", format="%d"),
-        "persona_name": cc.TextColumn("Name"),
-        "size": cc.NumberColumn("Accounts", format="%d"),
-        "state": cc.TextColumn("State"),
-        "guardrails_pass": cc.CheckboxColumn("Guardrails pass"),
-        "channel": cc.SelectboxColumn("Channel", options=list(CHANNELS)),
-        "contact_start_hour": cc.NumberColumn("From (h)", min_value=0, max_value=23, step=1),
-        "contact_end_hour": cc.NumberColumn("Until (h)", min_value=1, max_value=24, step=1),
-        "contact_weekdays": cc.TextColumn("Weekdays", help="Comma-separated, e.g. mon,tue,wed"),
-        "contacts_per_week": cc.NumberColumn("Contacts / week", min_value=0, max_value=21, step=1),
-        "max_call_attempts_per_7_days": cc.NumberColumn("Max calls / 7 days", min_value=0, step=1),
-        "tone": cc.SelectboxColumn("Tone", options=list(TONES)),
-        "offer": cc.SelectboxColumn("Offer", options=list(OFFERS)),
-        "n_instalments": cc.NumberColumn("Instalments", min_value=2, max_value=60, step=1),
-        "discount_pct": cc.NumberColumn("Discount %", min_value=0.0, max_value=99.0),
-        "escalation": cc.SelectboxColumn("Escalation", options=list(ESCALATIONS)),
-        "escalation_after_days": cc.NumberColumn("Escalate after (days)", min_value=1, step=1),
-        "reminders_sent_before_escalation": cc.NumberColumn("Reminders first", min_value=0, step=1),
-        "credit_bureau_report": cc.CheckboxColumn("Credit bureau"),
-        "includes_opt_out": cc.CheckboxColumn("Opt-out in messages"),
-        "payment_method": cc.TextColumn("Payment method"),
-        "rationale": cc.TextColumn("Rationale", width="large"),
-        "proposed_by": cc.TextColumn("Proposed by"),
-        "approved_by": cc.TextColumn("Approved by"),
-        "approved_at": cc.TextColumn("Approved at (UTC)"),
-        "reason": cc.TextColumn("Reason (rejection)"),
-        "version": cc.NumberColumn("Version", format="%d"),
+        "persona_id": cc.NumberColumn(label["persona_id"], format="%d"),
+        "persona_name": cc.TextColumn(label["persona_name"]),
+        "size": cc.NumberColumn(label["size"], format="%d"),
+        "state": cc.TextColumn(label["state"]),
+        "guardrails_pass": cc.CheckboxColumn(label["guardrails_pass"]),
+        "channel": cc.SelectboxColumn(label["channel"], options=list(CHANNELS), format_func=value_label),
+        "contact_start_hour": cc.NumberColumn(label["contact_start_hour"], min_value=0, max_value=23, step=1),
+        "contact_end_hour": cc.NumberColumn(label["contact_end_hour"], min_value=1, max_value=24, step=1),
+        "contact_weekdays": cc.TextColumn(label["contact_weekdays"], help=_("Comma-separated, e.g. mon,tue,wed")),
+        "contacts_per_week": cc.NumberColumn(label["contacts_per_week"], min_value=0, max_value=21, step=1),
+        "max_call_attempts_per_7_days": cc.NumberColumn(label["max_call_attempts_per_7_days"], min_value=0, step=1),
+        "tone": cc.SelectboxColumn(label["tone"], options=list(TONES), format_func=value_label),
+        "offer": cc.SelectboxColumn(label["offer"], options=list(OFFERS), format_func=value_label),
+        "n_instalments": cc.NumberColumn(label["n_instalments"], min_value=2, max_value=60, step=1),
+        "discount_pct": cc.NumberColumn(label["discount_pct"], min_value=0.0, max_value=99.0),
+        "escalation": cc.SelectboxColumn(label["escalation"], options=list(ESCALATIONS), format_func=value_label),
+        "escalation_after_days": cc.NumberColumn(label["escalation_after_days"], min_value=1, step=1),
+        "reminders_sent_before_escalation": cc.NumberColumn(label["reminders_sent_before_escalation"], min_value=0,
+                                                            step=1),
+        "credit_bureau_report": cc.CheckboxColumn(label["credit_bureau_report"]),
+        "includes_opt_out": cc.CheckboxColumn(label["includes_opt_out"]),
+        "payment_method": cc.TextColumn(label["payment_method"]),
+        "rationale": cc.TextColumn(label["rationale"], width="large"),
+        "proposed_by": cc.TextColumn(label["proposed_by"]),
+        "approved_by": cc.TextColumn(label["approved_by"]),
+        "approved_at": cc.TextColumn(label["approved_at"]),
+        "reason": cc.TextColumn(label["reason"]),
+        "version": cc.NumberColumn(label["version"], format="%d"),
     }
 
 
@@ -150,21 +188,21 @@ def save_edits(store, user, run, base: pd.DataFrame, edited: pd.DataFrame) -> bo
             store.edit(user, run, pid, strategy, expected_version=int(before["version"]))
         except StaleMappingError as err:
             failed = True
-            st.error(f"Persona {pid}: {escape_markdown(err)}")
+            st.error(_("Persona {id}: {problem}").format(id=pid, problem=escape_markdown(err)))
             if err.attempted is not None:
-                with st.expander(f"Your unsaved strategy for persona {pid} (copy it before reloading)"):
+                with st.expander(_("Your unsaved strategy for persona {id} (copy it before reloading)").format(id=pid)):
                     st.code(json.dumps(err.attempted.to_dict(), indent=2), language="json")
         except UserError as err:
             failed = True
-            st.error("\n\n".join([f"Persona {pid}: {line}" for line in
+            st.error("\n\n".join([_("Persona {id}: {problem}").format(id=pid, problem=line) for line in
                                   (getattr(err, "lines", None) or [str(err)])]))
         else:
             saved.append(pid)
     if saved:
-        flash("success", f"Saved edits to persona(s) {', '.join(map(str, saved))}; "
-                         "edited mappings go back to review.")
+        flash("success", _("Saved edits to persona(s) {ids}; edited mappings go back to review.").format(
+            ids=", ".join(map(str, saved))))
     if not failed:
         if not saved:
-            flash("info", "Nothing to save: no strategy field was changed.")
+            flash("info", _("Nothing to save: no strategy field was changed."))
         reset_editor()
     return not failed

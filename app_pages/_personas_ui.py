@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from personas import mapview
+from core.i18n import _
 from core.workspace import runs_dir
 
 MAX_RUNS = 8
@@ -26,15 +27,56 @@ def _finished_runs() -> OrderedDict:
     return OrderedDict()
 
 
+def _key(portfolio: Any, settings: Any, mapping_json: str) -> tuple[str, str, str]:
+    return portfolio.sha256, mapping_json, repr(settings)
+
+
+def settings_match(meta: dict, portfolio: Any, settings: Any) -> bool:
+    """Whether a saved run (its ``run.json``) was made from ``portfolio`` with ``settings``."""
+    if not meta or meta.get("data_sha256") != getattr(portfolio, "sha256", None):
+        return False
+    saved = (meta.get("parameters") or {}).get("settings")
+    if saved is None:
+        return False
+    as_json = lambda value: json.dumps(value, sort_keys=True, default=str)  # noqa: E731 (tuples = lists)
+    return as_json(saved) == as_json(json.loads(as_json(settings.to_dict())))
+
+
+def finished_run(portfolio: Any, settings: Any, mapping_json: str = "{}", current: Any = None) -> Any:
+    """The run for this portfolio and settings when it exists already (never computes): from the
+    process-wide store, else ``current`` (the chosen run) when it was made from the same data and
+    settings; ``None`` otherwise."""
+    store = _finished_runs()
+    key = _key(portfolio, settings, mapping_json)
+    if key in store and (runs_dir() / store[key].run_id).is_dir():  # kept in this workspace
+        result = store[key]
+        st.session_state["run_dir"] = str(runs_dir() / result.run_id)
+        return result
+    base = current
+    for _depth in range(50):  # an edited run is shown over the run it was edited from
+        if base is None or not getattr(base, "parent_run_id", None):
+            break
+        parent = runs_dir() / base.parent_run_id
+        if not parent.is_dir():
+            return None
+        from app_pages._state import _load_run
+        from runs import manifest_fingerprint
+
+        base = _load_run(str(parent), manifest_fingerprint(str(parent)))  # cached like the chosen run
+    if base is not None and settings_match(base.meta, portfolio, settings):
+        return base
+    return None
+
+
 def run_cached(portfolio: Any, settings: Any, mapping_json: str = "{}") -> Any:
     """The run for this portfolio and settings: from the store, or computed now with progress."""
     from application.pipeline import run_pipeline
 
-    key = (portfolio.sha256, mapping_json, repr(settings))
+    key = _key(portfolio, settings, mapping_json)
     store = _finished_runs()
-    if key not in store:
-        with st.status("Finding personas…", expanded=True) as status:
-            bar = st.progress(0.0, text="Starting…")
+    if key not in store or not (runs_dir() / store[key].run_id).is_dir():
+        with st.status(_("Finding personas…"), expanded=True) as status:
+            bar = st.progress(0.0, text=_("Starting…"))
 
             def progress(stage: str, fraction: float) -> None:
                 bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"{stage}…")
@@ -42,8 +84,8 @@ def run_cached(portfolio: Any, settings: Any, mapping_json: str = "{}") -> Any:
             result = run_pipeline(portfolio, settings, progress=progress)
             folder = result.save(runs_dir() / result.run_id, created_by=_username())
             record_saved_run(folder)  # every discovery run is an audit entry
-            status.update(label=f"Personas found ({result.meta['metrics']['personas']})", state="complete",
-                          expanded=False)
+            status.update(label=_("Personas found ({n})").format(n=result.meta["metrics"]["personas"]),
+                          state="complete", expanded=False)
         _count_pipeline_call()
         store[key] = result
         while len(store) > MAX_RUNS:
@@ -78,7 +120,7 @@ def _count_pipeline_call() -> None:
         pass
 
 
-@st.cache_data(show_spinner="Placing every account on the map…", max_entries=4)
+@st.cache_data(show_spinner=False, max_entries=4)
 def _all_coordinates(run_key: str, _run: Any, _portfolio: Any) -> np.ndarray:
     # Keyed by the run, not by its edits: edits change personas, never features or map positions.
     return mapview.place_all_accounts(_run.accounts, mapview.run_features(_run, _portfolio))
@@ -94,4 +136,6 @@ def all_accounts_on_map(run: Any, portfolio: Any) -> pd.DataFrame:
     settings = json.dumps(run.meta.get("parameters", {}).get("settings", {}), sort_keys=True, default=str)
     # The open portfolio is part of the key: the rest of the accounts are placed only from the run's own data.
     key = f"{run.run_id}|{run.meta.get('data_sha256')}|{getattr(portfolio, 'sha256', None)}|{settings}"
-    return mapview.with_coordinates(run.accounts, _all_coordinates(key, run, portfolio))
+    with st.spinner(_("Placing every account on the map…")):
+        coordinates = _all_coordinates(key, run, portfolio)
+    return mapview.with_coordinates(run.accounts, coordinates)

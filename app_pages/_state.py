@@ -46,12 +46,15 @@ def current_user():
 
 def require_role(*roles: str):
     """Stop the page unless the signed-in user holds one of ``roles``; return the user."""
+    from core.i18n import _
+
     user = current_user()
     if user is None:
-        st.warning("Please sign in first.")
+        st.warning(_("Please sign in first."))
         st.stop()
     if roles and user.role not in roles and user.role != "admin":
-        st.error(f"This action needs the role {' or '.join(roles)}; you are signed in as {user.role}.")
+        st.error(_("This action needs the role {roles}; you are signed in as {role}.").format(
+            roles=_(" or ").join(role_label(r) for r in roles), role=role_label(user.role)))
         st.stop()
     return user
 
@@ -152,7 +155,7 @@ def set_portfolio_choice(data: bytes, filename: str, mapping: dict[str, str] | N
     )
 
 
-@st.cache_resource(show_spinner="Reading the portfolio…", max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _load_portfolio(sha256: str, filename: str, mapping_json: str, _data: bytes):
     from portfolio.load import load_portfolio
 
@@ -165,16 +168,21 @@ def current_portfolio():
 
     Raises :class:`UserError` when the file cannot be read; pages show that with ``show_error``.
     """
+    from core.i18n import _
+
     choice = portfolio_choice()
-    return _load_portfolio(choice.sha256, choice.filename, choice.mapping_json, choice.data)
+    with st.spinner(_("Reading the portfolio…")):
+        return _load_portfolio(choice.sha256, choice.filename, choice.mapping_json, choice.data)
 
 
 # ---------------------------------------------------------------- run settings and the pipeline
 def current_settings():
-    """Run settings from the user's current choices (outcome column, seed, language)."""
-    from personas.settings import RunSettings
+    """Run settings from the user's current choices (outcome column, seed, persona-name language, and
+    whether the settings search runs; the Personas page sets the last three)."""
+    from personas.settings import DiscoverySettings, RunSettings
 
     return RunSettings(
+        discovery=DiscoverySettings(search=bool(st.session_state.get("search", True))),
         target=st.session_state.get("target") or None,
         target_event=st.session_state.get("target_event", "paid"),
         target_event_value=st.session_state.get("target_event_value"),
@@ -213,17 +221,25 @@ def _current_run_key() -> tuple[str, str] | None:
 
 def current_run():
     """The run the user last produced or opened (``application.pipeline.RunResult``), or ``None``."""
+    from core.i18n import _
+
     key = _current_run_key()
-    return _load_run(*key) if key else None
+    if not key:
+        return None
+    with st.spinner(_("Loading the run…")):
+        return _load_run(*key)
 
 
-@st.cache_resource(show_spinner="Loading the run…", max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def _load_run(run_dir: str, fingerprint: str):
     from application.pipeline import load_run
 
     run = load_run(Path(run_dir))  # verifies the signature and every file's hash
     if run.fingerprint != fingerprint:
-        raise UserError(f"{run_dir}: the run changed while it was being opened; open it again.")
+        from core.i18n import _
+
+        raise UserError(_("{folder}: the run changed while it was being opened; open it again.").format(
+            folder=run_dir))
     return run
 
 
@@ -243,7 +259,10 @@ def _run_view(run_dir: str, fingerprint: str):
 
     view = load_run_view(run_dir)  # verifies the signature and every file's hash
     if view.folder.fingerprint != fingerprint:
-        raise UserError(f"{run_dir}: the run changed while it was being opened; open it again.")
+        from core.i18n import _
+
+        raise UserError(_("{folder}: the run changed while it was being opened; open it again.").format(
+            folder=run_dir))
     return view
 
 

@@ -13,9 +13,40 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import UserError
+from core.i18n import N_, _
 from core.text import defang_markdown, escape_markdown
 from strategy.catalogue import CHANNELS, Strategy
 from strategy.review_queue import override_change
+
+#: Values of strategy fields and states in words (``strategy.catalogue``); the data keeps the keys.
+VALUE_LABELS = {
+    "sms": N_("SMS"), "email": N_("e-mail"), "letter": N_("letter"), "phone": N_("phone"), "app_push": N_("app push"),
+    "whatsapp": N_("WhatsApp"), "friendly": N_("friendly"), "neutral": N_("neutral"), "firm": N_("firm"),
+    "reminder": N_("reminder"), "payment_link": N_("payment link"), "instalment_plan": N_("instalment plan"),
+    "settlement_discount": N_("settlement discount"), "hardship_referral": N_("hardship referral"),
+    "deferral": N_("deferral"), "none": N_("none"), "external_agency": N_("collection agency"),
+    "court_dunning": N_("court dunning procedure"), "proposed": N_("proposed"), "approved": N_("approved"),
+    "rejected": N_("rejected"),
+}
+
+
+def value_label(value) -> str:
+    """A strategy value or mapping state in the reader's words ("instalment_plan" -> "Ratenzahlung")."""
+    return _(VALUE_LABELS[value]) if isinstance(value, str) and value in VALUE_LABELS else str(value)
+
+
+def _restore_language() -> None:
+    from app_pages._state import restore_language
+
+    restore_language()
+
+
+def _moment(value) -> str:
+    """A recorded time (ISO, UTC) to the minute in the reader's format and the browser's zone, zone named."""
+    from app_pages._state import browser_time_zone, page_language
+    from core.formats import format_timestamp, time_zone
+
+    return format_timestamp(value, page_language(), time_zone(browser_time_zone()), state_zone=True)
 
 
 # ---------------------------------------------------------------- messages across a rerun
@@ -53,19 +84,22 @@ def _next_pending(store, run, after: int) -> int | None:
 
 def _approve(store, user, run, pid: int, version: int, version_hash: str | None,
              portfolio) -> None:
+    _restore_language()  # a callback runs before app.py sets the language
     try:
         store.approve(user, run, pid, expected_version=version, expected_hash=version_hash,
                       portfolio=portfolio)
     except UserError as err:
         flash_error(err)
         return
-    flash("success", f"Persona {pid} approved by {user.username} (version {version}).")
+    flash("success", _("Persona {id} approved by {user} (version {version}).").format(
+        id=pid, user=user.username, version=version))
     nxt = _next_pending(store, run, pid)
     if nxt is not None:
         st.session_state["review_persona"] = nxt
 
 
 def _reject(store, user, run, pid: int, version: int) -> None:
+    _restore_language()  # a callback runs before app.py sets the language
     reason = st.session_state.get(f"reason_{pid}", "")
     try:
         store.reject(user, run, pid, reason, expected_version=version)
@@ -73,10 +107,11 @@ def _reject(store, user, run, pid: int, version: int) -> None:
         flash_error(err)
         return
     st.session_state[f"reason_{pid}"] = ""
-    flash("success", f"Persona {pid} rejected; the analyst sees your reason.")
+    flash("success", _("Persona {id} rejected; the analyst sees your reason.").format(id=pid))
 
 
 def _lift_veto(store, user, run, pid: int) -> None:
+    _restore_language()  # a callback runs before app.py sets the language
     reason = st.session_state.get(f"lift_reason_{pid}", "")
     try:
         store.lift_veto(user, run, pid, reason)
@@ -84,7 +119,7 @@ def _lift_veto(store, user, run, pid: int) -> None:
         flash_error(err)
         return
     st.session_state[f"lift_reason_{pid}"] = ""
-    flash("success", f"The veto on persona {pid} is lifted; a manager may approve it again.")
+    flash("success", _("The veto on persona {id} is lifted; a manager may approve it again.").format(id=pid))
 
 
 def veto_notice(store, user, run, mapping) -> None:
@@ -92,13 +127,12 @@ def veto_notice(store, user, run, mapping) -> None:
     veto = mapping.veto
     if veto is None or not veto.active:
         return
-    st.error(f"Compliance veto by {escape_markdown(veto.vetoed_by)} at "
-             f"{escape_markdown(veto.vetoed_at[:19].replace('T', ' '))} UTC: "
-             f"{escape_markdown(veto.reason)}. It stands for every version of this persona's "
-             "strategy until a compliance reviewer lifts it.")
+    st.error(_("Compliance veto by {user} at {time}: {reason}. It stands for every version of this persona's "
+               "strategy until a compliance reviewer lifts it.").format(
+        user=escape_markdown(veto.vetoed_by), time=_moment(veto.vetoed_at), reason=escape_markdown(veto.reason)))
     if user.role == "compliance":
-        st.text_input("Reason for lifting the veto (required)", key=f"lift_reason_{mapping.persona_id}")
-        st.button("Lift veto", key=f"lift_veto_{mapping.persona_id}", on_click=_lift_veto,
+        st.text_input(_("Reason for lifting the veto (required)"), key=f"lift_reason_{mapping.persona_id}")
+        st.button(_("Lift veto"), key=f"lift_veto_{mapping.persona_id}", on_click=_lift_veto,
                   args=(store, user, run, mapping.persona_id))
 
 
@@ -109,44 +143,45 @@ def review_actions(store, user, run, mapping, portfolio) -> None:
     if user.role == "manager":
         blockers = mapping.approval_blockers(user)
         if mapping.state == "approved":
-            st.success(f"Approved by {escape_markdown(mapping.approved_by)} at "
-                       f"{escape_markdown(mapping.approved_at)}.")
+            st.success(_("Approved by {user} at {time}.").format(
+                user=escape_markdown(mapping.approved_by), time=_moment(mapping.approved_at)))
         elif blockers:
-            st.warning("Approval not possible: " + "; ".join(escape_markdown(b) for b in blockers))
+            st.warning(_("Approval not possible: {reasons}").format(
+                reasons="; ".join(escape_markdown(b) for b in blockers)))
         else:
-            st.warning("Automation bias: this strategy was proposed from data and a model. Check "
-                       "the evidence and the guardrails yourself; approve only what you would "
-                       "defend without the app. You can reject it, or override single accounts. "
-                       "Approving the persona is not a review of each account: its accounts "
-                       "that need review stay in the review queue until a person clears them.")
-            st.caption(f"You approve version {version} · hash "
-                       f"`{(mapping.version_hash or '')[:16]}` (what you see above; a version "
-                       "changed meanwhile is refused).")
-            st.button("Approve", type="primary", key=f"approve_{pid}", on_click=_approve,
+            st.warning(_("Automation bias: this strategy was proposed from data and a model. Check "
+                         "the evidence and the guardrails yourself; approve only what you would "
+                         "defend without the app. You can reject it, or override single accounts. "
+                         "Approving the persona is not a review of each account: its accounts "
+                         "that need review stay in the review queue until a person clears them."))
+            st.caption(_("You approve version {version} · hash `{hash}` (what you see above; a version "
+                         "changed meanwhile is refused).").format(version=version,
+                                                                 hash=(mapping.version_hash or "")[:16]))
+            st.button(_("Approve"), type="primary", key=f"approve_{pid}", on_click=_approve,
                       args=(store, user, run, pid, version, mapping.version_hash, portfolio))
     allowed = ("proposed", "approved") if user.role == "compliance" else ("proposed",)
     if mapping.state in allowed:
-        st.text_input("Reason for rejecting (required)", key=f"reason_{pid}")
-        st.button("Reject" if user.role == "manager" else "Veto (reject)", key=f"reject_{pid}",
+        st.text_input(_("Reason for rejecting (required)"), key=f"reason_{pid}")
+        st.button(_("Reject") if user.role == "manager" else _("Veto (reject)"), key=f"reject_{pid}",
                   on_click=_reject, args=(store, user, run, pid, version))
 
 
 # ---------------------------------------------------------------- overrides and export
 def override_section(store, user, run) -> None:
     """Per-account override of persona and/or channel, with a required reason."""
-    with st.expander("Override one account"):
-        st.caption("Look the account up by its id. The override is recorded in the audit log and "
-                   "counts (is applied in the account-level export) only once a second person "
-                   "has approved it; until then the account is held back.")
-        account_id = st.text_input("Account id", key="override_account").strip()
-        persona = st.selectbox("Move to persona (optional)", [None, *run.persona_ids],
+    with st.expander(_("Override one account")):
+        st.caption(_("Look the account up by its id. The override is recorded in the audit log and "
+                     "counts (is applied in the account-level export) only once a second person "
+                     "has approved it; until then the account is held back."))
+        account_id = st.text_input(_("Account id"), key="override_account").strip()
+        persona = st.selectbox(_("Move to persona (optional)"), [None, *run.persona_ids],
                                key="override_persona",
-                               format_func=lambda p: "keep its persona" if p is None else
+                               format_func=lambda p: _("keep its persona") if p is None else
                                f"{p} · {run.profile(p).get('name', '')}")
-        channel = st.selectbox("Contact only by (optional)", [None, *CHANNELS], key="override_channel",
-                               format_func=lambda c: "keep the persona's channel" if c is None else c)
-        reason = st.text_input("Reason (required)", key="override_reason")
-        if st.button("Record override", key="override_button"):
+        channel = st.selectbox(_("Contact only by (optional)"), [None, *CHANNELS], key="override_channel",
+                               format_func=lambda c: _("keep the persona's channel") if c is None else value_label(c))
+        reason = st.text_input(_("Reason (required)"), key="override_reason")
+        if st.button(_("Record override"), key="override_button"):
             try:
                 strategy = None
                 if channel is not None:
@@ -160,13 +195,14 @@ def override_section(store, user, run) -> None:
                 st.error("\n\n".join(escape_markdown(line)
                                       for line in getattr(err, "lines", None) or [str(err)]))
             else:
-                st.success(f"Override for account {escape_markdown(account_id)} recorded "
-                           f"(override {override_id}); it counts once a second person approves "
-                           "it.")
+                st.success(_("Override for account {account} recorded (override {id}); it counts once a "
+                             "second person approves it.").format(account=escape_markdown(account_id),
+                                                                  id=override_id))
     pending_overrides_section(store, user, run)
 
 
 def _decide_override(store, user, run, override_id: int, approve: bool) -> None:
+    _restore_language()  # a callback runs before app.py sets the language
     reason = st.session_state.get(f"override_note_{override_id}", "")
     try:
         if approve:
@@ -176,43 +212,45 @@ def _decide_override(store, user, run, override_id: int, approve: bool) -> None:
     except UserError as err:
         flash_error(err)
         return
-    flash("success", f"Override {override_id} {'approved' if approve else 'declined'} by "
-                     f"{user.username}.")
+    flash("success", (_("Override {id} approved by {user}.") if approve else
+                      _("Override {id} declined by {user}.")).format(id=override_id, user=user.username))
 
 
 def pending_overrides_section(store, user, run) -> None:
     """Overrides waiting for a second person, with approve / decline for someone else."""
     pending = store.pending_overrides(run.run_id)
-    st.markdown(f"**Account overrides waiting for a second person:** {len(pending)}")
+    st.markdown(_("**Account overrides waiting for a second person:** {n}").format(n=len(pending)))
     for o in pending.itertuples(index=False):
-        st.markdown(f"- Override {o.id}: account {escape_markdown(o.account_id)} → "
-                    f"{escape_markdown(override_change(o))}; by {escape_markdown(o.created_by)}: "
-                    f"{escape_markdown(o.reason)}")
+        st.markdown("- " + _("Override {id}: account {account} → {change}; by {user}: {reason}").format(
+            id=o.id, account=escape_markdown(o.account_id), change=escape_markdown(override_change(o)),
+            user=escape_markdown(o.created_by), reason=escape_markdown(o.reason)))
         if o.created_by == user.username:
-            st.caption("You recorded it: a second person approves it. You may withdraw it.")
+            st.caption(_("You recorded it: a second person approves it. You may withdraw it."))
         note, approve, decline = st.columns([3, 1, 1])
-        note.text_input("Note (required to decline)", key=f"override_note_{o.id}")
+        note.text_input(_("Note (required to decline)"), key=f"override_note_{o.id}")
         if o.created_by != user.username:
-            approve.button("Approve override", key=f"approve_override_{o.id}",
+            approve.button(_("Approve override"), key=f"approve_override_{o.id}",
                            on_click=_decide_override, args=(store, user, run, int(o.id), True))
-        decline.button("Decline" if o.created_by != user.username else "Withdraw",
+        decline.button(_("Decline") if o.created_by != user.username else _("Withdraw"),
                        key=f"decline_override_{o.id}", on_click=_decide_override,
                        args=(store, user, run, int(o.id), False))
 
 
 # ---------------------------------------------------------------- the review queue
 def _clear_account(store, user, run) -> None:
+    _restore_language()  # a callback runs before app.py sets the language
     account_id = (st.session_state.get("clear_account_id") or "").strip()
     reason = st.session_state.get("clear_account_reason", "")
     try:
         if not account_id:
-            raise UserError("choose an account of the queue to clear")
+            raise UserError(_("choose an account of the queue to clear"))
         store.clear_account(user, run, account_id, reason)
     except UserError as err:
         flash_error(err)
         return
     st.session_state["clear_account_reason"] = ""
-    flash("success", f"Account {account_id} cleared for export by {user.username}.")
+    flash("success", _("Account {account} cleared for export by {user}.").format(account=account_id,
+                                                                                  user=user.username))
 
 
 def review_queue_section(store, user, run, plan) -> None:
@@ -221,25 +259,26 @@ def review_queue_section(store, user, run, plan) -> None:
     from strategy.review_queue import held_accounts
 
     held = held_accounts(store, run.run_id, plan)
-    st.subheader("Review queue")
-    st.caption("Approving a persona's strategy is not a review of each account (GDPR Art. 22). "
-               "These accounts are held back from the account-level export until a person has "
-               "looked at them: accounts that need review, and overrides waiting for a second "
-               "person.")
+    st.subheader(_("Review queue"))
+    st.caption(_("Approving a persona's strategy is not a review of each account (GDPR Art. 22). "
+                 "These accounts are held back from the account-level export until a person has "
+                 "looked at them: accounts that need review, and overrides waiting for a second "
+                 "person."))
     if held.empty:
-        st.info("No account is held back.")
+        st.info(_("No account is held back."))
         return
-    st.dataframe(held, hide_index=True, width="stretch")
+    st.dataframe(held, hide_index=True, width="stretch",
+                 column_config={"account_id": _("Account id"), "reason": _("Why it is held")})
     if user.role not in ("manager", "compliance"):
         return
-    with st.expander("Clear an account for export"):
-        st.caption("Open the account in your collection system first. Clearing lets it go out "
-                   "with the strategy it would receive now; a later change of that strategy "
-                   "puts it back in the queue. Overrides are approved above, not here.")
-        st.text_input("Account id (from the queue above, or as the export listed it)",
+    with st.expander(_("Clear an account for export")):
+        st.caption(_("Open the account in your collection system first. Clearing lets it go out "
+                     "with the strategy it would receive now; a later change of that strategy "
+                     "puts it back in the queue. Overrides are approved above, not here."))
+        st.text_input(_("Account id (from the queue above, or as the export listed it)"),
                       key="clear_account_id")
-        st.text_input("What you checked (required)", key="clear_account_reason")
-        st.button("Clear for export", key="clear_account_button", on_click=_clear_account,
+        st.text_input(_("What you checked (required)"), key="clear_account_reason")
+        st.button(_("Clear for export"), key="clear_account_button", on_click=_clear_account,
                   args=(store, user, run))
 
 
@@ -248,20 +287,21 @@ def export_section(store, user, run, portfolio) -> None:
     """Export approved mappings; refusals are shown with their reasons."""
     from strategy.export import export_mappings
 
-    st.subheader("Export")
-    st.caption("Only approved mappings are exported, each with its approver and a provenance block "
-               "(run, data hash, model metrics, audit-log head). Text cells are protected against "
-               "formula injection.")
-    fmt = st.radio("Format", ["csv", "xlsx", "json"], horizontal=True, key="export_format")
-    level = st.radio("Level", ["personas", "accounts"], horizontal=True, key="export_level",
-                     format_func=lambda v: "one row per persona" if v == "personas" else
-                     "one row per account (for the dialler / letter system)")
-    if st.button("Prepare export", key="export_button"):
+    st.subheader(_("Export"))
+    st.caption(_("Only approved mappings are exported, each with its approver and a provenance block "
+                 "(run, data hash, model metrics, audit-log head). Text cells are protected against "
+                 "formula injection."))
+    fmt = st.radio(_("Format"), ["csv", "xlsx", "json"], horizontal=True, key="export_format",
+                   format_func={"csv": "CSV", "xlsx": "Excel (XLSX)", "json": "JSON"}.get)
+    level = st.radio(_("Level"), ["personas", "accounts"], horizontal=True, key="export_level",
+                     format_func=lambda v: _("one row per persona") if v == "personas" else
+                     _("one row per account (for the dialler / letter system)"))
+    if st.button(_("Prepare export"), key="export_button"):
         st.session_state.pop("export_ready", None)
         try:
             result = export_mappings(store, run, user, fmt=fmt, level=level, portfolio=portfolio)
         except UserError as err:
-            st.error("Export refused:\n\n" + "\n\n".join(
+            st.error(_("Export refused:") + "\n\n" + "\n\n".join(
                 f"- {escape_markdown(line)}" for line in (getattr(err, "lines", None) or [str(err)])))
             return
         st.session_state["export_ready"] = result
@@ -273,11 +313,11 @@ def export_section(store, user, run, portfolio) -> None:
         return
     held = getattr(result, "held", ())
     if held:
-        st.warning(f"{len(held)} account(s) were held back from this file (needs review, or an "
-                   "override waiting for its second person); the review queue lists them.")
-    st.download_button(f"Download {result.filename}", result.content, file_name=result.filename,
+        st.warning(_("{n} account(s) were held back from this file (needs review, or an override waiting for "
+                     "its second person); the review queue lists them.").format(n=len(held)))
+    st.download_button(_("Download {file}").format(file=result.filename), result.content, file_name=result.filename,
                        mime=result.mime, type="primary", key="export_download")
     if result.provenance_content:
-        st.download_button("Download its provenance (JSON)", result.provenance_content,
+        st.download_button(_("Download its provenance (JSON)"), result.provenance_content,
                            file_name=result.filename.rsplit(".", 1)[0] + ".provenance.json",
                            mime="application/json", key="export_provenance")

@@ -1,4 +1,5 @@
-"""Switching pages re-renders from the cache: the persona pipeline runs once per portfolio and settings.
+"""Switching pages re-renders from the cache: the persona pipeline runs once per portfolio and settings,
+and only when the analyst presses "Find personas".
 
 Runs ``app.py`` with Streamlit's ``AppTest`` (no browser), signed in as an analyst through session
 state. AppTest runs the scripts in this process, so ``app_pages._state.PIPELINE_CALLS`` (how often the
@@ -36,6 +37,11 @@ def _open(at: AppTest, page: str) -> None:
     assert not at.exception, at.exception
 
 
+def _find(at: AppTest) -> None:
+    at.button(key="find_personas").click().run()
+    assert not at.exception, at.exception
+
+
 def test_switching_pages_and_back_does_not_run_the_pipeline_again():
     from app_pages._state import PIPELINE_CALLS
 
@@ -46,11 +52,14 @@ def test_switching_pages_and_back_does_not_run_the_pipeline_again():
 
     _open(at, "app_pages/2_personas.py")
     assert at.title[0].value == "Personas"
-    assert PIPELINE_CALLS["count"] == before + 1, "the first visit runs the pipeline once"
+    assert PIPELINE_CALLS["count"] == before, "opening the page runs nothing"
+    _find(at)
+    assert PIPELINE_CALLS["count"] == before + 1, "the button runs the pipeline once"
 
     _open(at, "app_pages/1_portfolio.py")
     _open(at, "app_pages/2_personas.py")
     assert at.title[0].value == "Personas"
+    assert any(m.label == "Personas" for m in at.metric), "the run is shown again without pressing the button"
     assert PIPELINE_CALLS["count"] == before + 1, "a page switch must re-render from the cache, not re-run"
 
 
@@ -60,9 +69,11 @@ def test_a_second_session_on_the_same_portfolio_reuses_the_cached_run():
     first = _signed_in_app_on_a_small_portfolio()
     first.run()
     _open(first, "app_pages/2_personas.py")
+    _find(first)
     count = PIPELINE_CALLS["count"]
 
     second = _signed_in_app_on_a_small_portfolio()
     second.run()
     _open(second, "app_pages/2_personas.py")
+    assert any(m.label == "Personas" for m in second.metric), "the finished run is shown without the button"
     assert PIPELINE_CALLS["count"] == count, "same data hash and settings: served from the cache"

@@ -1,4 +1,4 @@
-"""The Personas page runs discovery on a small portfolio, shows it, and records an analyst's rename.
+"""The Personas page finds personas on a small portfolio when asked, shows them, and records an analyst's rename.
 
 Runs ``app_pages/2_personas.py`` with Streamlit's ``AppTest`` (no browser), signed in as an analyst.
 """
@@ -28,10 +28,48 @@ def _page_on_small_sample() -> AppTest:
     return at
 
 
+def _find(at: AppTest) -> AppTest:
+    """Press "Find personas" (discovery runs only on the button)."""
+    at.button(key="find_personas").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_opening_the_page_runs_nothing_until_find_personas_is_pressed():
+    from app_pages._state import PIPELINE_CALLS
+
+    at = _page_on_small_sample()
+    before = PIPELINE_CALLS["count"]
+    at.run()
+    assert not at.exception, at.exception
+    assert PIPELINE_CALLS["count"] == before, "opening the page starts no discovery"
+    assert "run_dir" not in at.session_state and not at.metric
+    button = at.button(key="find_personas")
+    assert button.label == "Find personas" and button.proto.type == "primary"
+    assert at.number_input(key="seed_choice").value == 42
+    assert at.selectbox(key="language_choice").value == "en"
+    assert at.toggle(key="search_choice").value is True
+    assert any("press **Find personas**" in i.value for i in at.info)
+
+    _find(at)
+    assert PIPELINE_CALLS["count"] == before + 1
+    assert any(m.label == "Personas" for m in at.metric)
+    at.tabs[0].radio[0].set_value("points").run()  # any rerun: the run is shown, not recomputed
+    assert not at.exception, at.exception
+    assert PIPELINE_CALLS["count"] == before + 1 and any(m.label == "Personas" for m in at.metric)
+
+    at.number_input(key="seed_choice").set_value(7).run()  # other settings: not run until pressed
+    assert not at.exception, at.exception
+    assert PIPELINE_CALLS["count"] == before + 1 and not at.metric
+    at.number_input(key="seed_choice").set_value(42).run()  # back to the run's settings: shown again
+    assert PIPELINE_CALLS["count"] == before + 1 and any(m.label == "Personas" for m in at.metric)
+
+
 def test_the_personas_page_shows_a_run_and_records_a_rename_without_exceptions():
     at = _page_on_small_sample()
     at.run()
     assert not at.exception, at.exception
+    _find(at)
     assert at.title[0].value == "Personas"
     assert any(m.label == "Personas" for m in at.metric)
     assert "run_dir" in at.session_state
@@ -59,6 +97,7 @@ def test_a_small_portfolio_opens_the_map_as_points_and_can_show_every_account_in
     at = _page_on_small_sample()
     at.run()
     assert not at.exception, at.exception
+    _find(at)
     view = at.radio(key="map_view")
     assert view.value == "points", "600 accounts: at most 20,000, so points by default"
     assert view.options[0] == "Points (display sample of 600)"
@@ -85,6 +124,7 @@ def test_a_discovery_run_and_a_persona_edit_in_the_app_are_audit_entries():
     at.session_state["portfolio_choice"] = PortfolioChoice(data, "audited.csv",
                                                            hashlib.sha256(data).hexdigest())
     at.run()
+    _find(at)
     next(t for t in at.text_input if t.label == "New name").input("Renamed for the audit")
     next(b for b in at.button if b.label == "Rename").click()
     at.run()

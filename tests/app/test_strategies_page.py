@@ -254,7 +254,7 @@ def test_strategy_from_row_reads_back_a_table_row_and_names_a_bad_number(review_
     rows = table_for_editing(store.mappings_frame(run)).to_dict("records")
     for row in rows:
         assert strategy_from_row(row) == store.get_mapping(run, int(row["persona_id"])).strategy
-    with pytest.raises(StrategyError, match="n_instalments must be a number"):
+    with pytest.raises(StrategyError, match="Instalments must be a number"):
         strategy_from_row({**rows[0], "offer": "instalment_plan", "n_instalments": "six"})
     assert strategy_from_row({**rows[0], "offer": "instalment_plan",
                               "n_instalments": "6"}).n_instalments == 6

@@ -81,6 +81,9 @@ def analyst_chooses_outcome(journey: Journey, outcome_column: str) -> None:
 def analyst_discovers_personas(journey: Journey) -> None:
     page = journey.page
     go_to(page, "Personas")
+    # Opening the page runs nothing: the analyst checks the settings beside the button and presses it.
+    button = page.locator('[data-testid="stMain"] button').filter(has_text=re.compile(r"^\s*Find personas\s*$"))
+    wait_visible(page, button, STEP_MS, "the Find personas button").click()
     # Discovery (UMAP + HDBSCAN, numba compilation) and the risk model can take minutes here.
     metric = page.locator('[data-testid="stMetric"]').filter(has_text="Personas")
     wait_visible(page, metric, LONG_STEP_MS, "the discovered personas")

@@ -215,6 +215,7 @@ def german_run(tmp_path_factory):
             data, path.name, hashlib.sha256(data).hexdigest())
         at.session_state["target"] = GERMAN_COLUMNS["paid_90d"]
         at.run()
+        at.button(key="find_personas").click().run()  # discovery runs only on the button
         assert not at.exception, at.exception
         yield {"data": data, "name": path.name, "personas_page": at,
                "run_dir": Path(at.session_state["run_dir"]), "home": home}
