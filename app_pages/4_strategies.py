@@ -16,6 +16,7 @@ from app_pages._mapping_table import (
     save_edits,
     table_for_editing,
 )
+from app_pages._challenger_ui import challenger_section
 from app_pages._strategy_ui import (
     export_section,
     flash,
@@ -173,6 +174,7 @@ with right:
         review_actions(store, user, run, mapping, portfolio)
     else:
         veto_notice(store, user, run, mapping)
+    challenger_section(store, user, run, mapping, portfolio, language)
 
 # ---------------------------------------------------------------- journey and per-account preview
 st.markdown(_("**Journey** (earliest day of each step after the start; each account's dates move off "
