@@ -22,6 +22,15 @@ ROWS = 4_000
 PLANTED = "temporarily_strained"
 
 
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch):
+    """Argon2 with the cheapest parameters: some forty sign-ins check behaviour, not hashing cost."""
+    from argon2 import PasswordHasher, profiles
+
+    import strategy.auth
+    monkeypatch.setattr(strategy.auth, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+
 @pytest.fixture
 def cli(tmp_path, monkeypatch):
     """``cli(user, *argv)`` runs a command as ``user`` (password through the environment)."""
