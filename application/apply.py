@@ -146,16 +146,9 @@ def _carry(store: Any, actor: Any, base_run_id: str, path: Path, drift: dict[str
 
 
 def _check_usable(portfolio: Any) -> None:
-    report = getattr(portfolio, "report", None)
-    if report is not None and hasattr(report, "is_usable") and not report.is_usable:
-        raise UserError(f"{portfolio.source_name}: the portfolio cannot be used; fix the problems "
-                        "`personas validate` lists first.")
-    frame = portfolio.frame
-    missing = [c for c in ("account_id", "balance", "days_past_due") if c not in frame.columns]
-    if missing:
-        raise UserError(f"{portfolio.source_name}: required column(s) {', '.join(missing)} not found; "
-                        "name them in a mapping file (--mapping).")
-    if len(frame) == 0:
+    from application.pipeline import usable_frame
+
+    if len(usable_frame(portfolio)) == 0:
         raise UserError(f"{portfolio.source_name}: no usable accounts.")
 
 

@@ -177,7 +177,9 @@ def _personas_and_risk(portfolio, frame, settings, risk_step, report, lap) -> Ru
     return RunResult(meta["run_id"], meta, accounts, profiles, model, builder, [], risk, X, portfolio=kept)
 
 
-def _validated_frame(portfolio: Any, settings: RunSettings) -> pd.DataFrame:
+def usable_frame(portfolio: Any) -> pd.DataFrame:
+    """The portfolio's frame when it is usable and has its required columns; else a UserError saying what
+    to fix (the run and ``apply`` refuse the same inputs with the same words)."""
     report = getattr(portfolio, "report", None)
     if report is not None and hasattr(report, "is_usable") and not report.is_usable:
         raise UserError(f"{portfolio.source_name}: the portfolio cannot be used; fix the problems the "
@@ -187,6 +189,11 @@ def _validated_frame(portfolio: Any, settings: RunSettings) -> pd.DataFrame:
     if missing:
         raise UserError(f"{portfolio.source_name}: required column(s) {', '.join(missing)} not found; "
                         "name them in a mapping file (--mapping).")
+    return frame
+
+
+def _validated_frame(portfolio: Any, settings: RunSettings) -> pd.DataFrame:
+    frame = usable_frame(portfolio)
     if len(frame) < MIN_ROWS:
         raise UserError(f"{portfolio.source_name}: {len(frame)} usable accounts; persona discovery needs "
                         f"at least {MIN_ROWS}.")
