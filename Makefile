@@ -37,8 +37,9 @@ fuzz: $(STAMP)
 # make bench = the speed benchmark, then the persona recovery suite (README "Benchmark").
 bench: bench-speed bench-recovery
 
-bench-speed: $(STAMP)
+bench-speed: prepare
 	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.warmup_check --prepared
 
 # planted personas on 11 portfolio worlds + the UCI data; BENCH_ARGS=--quick for a 3-minute run
 bench-recovery: $(STAMP)
