@@ -138,9 +138,11 @@ def waterfall_chart(waterfall: dict, top: int = 10) -> alt.Chart:
 
 def fairness_chart(groups: pd.DataFrame, attribute: str) -> alt.Chart:
     data = groups[groups["attribute"] == attribute]
+    # Horizontal bars: group names read left to right at any number of groups (vertical bars rotated them).
     return alt.Chart(data).mark_bar().encode(
-        x=alt.X("group:N", title=attribute, sort=None),
-        y=alt.Y("flagged_rate:Q", title="Share flagged high-risk", axis=alt.Axis(format="%")),
+        y=alt.Y("group:N", title=attribute, sort=None, axis=alt.Axis(labelLimit=320)),
+        x=alt.X("flagged_rate:Q", title="Share flagged high-risk", axis=alt.Axis(format="%")),
         color=alt.condition(alt.datum.small_group, alt.value("#bbbbbb"), alt.value("#7f8c8d")),
         tooltip=["group:N", "accounts:Q", alt.Tooltip("flagged_rate:Q", format=".1%"),
-                 alt.Tooltip("mean_risk_score:Q", format=".3f"), "small_group:N"]).properties(height=220)
+                 alt.Tooltip("mean_risk_score:Q", format=".3f"), "small_group:N"]).properties(
+        height=max(120, 26 * len(data)))
