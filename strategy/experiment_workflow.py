@@ -28,7 +28,7 @@ from strategy.experiments import (DEFAULT_MIN_EFFECT, DEFAULT_PLANNED_DAYS, Expe
                                   challenger_variant, experiment_from_row, minimum_sample,
                                   new_experiment_id, share_problems)
 from strategy.guardrails import check_strategy, violations
-from strategy.mapping_view import StaleMappingError, checked_hash_prefix
+from strategy.mapping_view import StaleMappingError, check_reviewed
 
 if TYPE_CHECKING:
     from strategy.run_view import RunView
@@ -343,20 +343,5 @@ class ExperimentWorkflow:
 
 def _check_reviewed(view: Experiment, expected_version: int | None, expected_hash: str | None) -> None:
     """The approver names the version of the experiment they reviewed; anything else is refused."""
-    pid = view.persona_id
-    current = (f"version {view.version} (hash {(view.version_hash or '')[:16]}, last changed by "
-               f"{view.updated_by} at {view.updated_at})")
-    if expected_version is None and expected_hash is None:
-        raise UserError(f"approval of the challenger of persona {pid} refused: say which version you "
-                        f"reviewed; the experiment is at {current}")
-    if expected_version is not None and int(expected_version) != view.version:
-        raise StaleMappingError(
-            f"approval of the challenger of persona {pid} refused: you reviewed version "
-            f"{expected_version}, but it was changed by {view.updated_by} at {view.updated_at} and is "
-            f"now at {current}; reload it, review version {view.version} and approve that")
-    if expected_hash is not None:
-        prefix = checked_hash_prefix(expected_hash)
-        if not (view.version_hash or "").startswith(prefix):
-            raise StaleMappingError(
-                f"approval of the challenger of persona {pid} refused: hash {prefix[:16]} is not the "
-                f"current content; the experiment is at {current}; reload it, review it and approve that")
+    check_reviewed(view, expected_version, expected_hash,
+                   subject=f"the challenger of persona {view.persona_id}", thing="the experiment")

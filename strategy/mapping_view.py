@@ -124,6 +124,32 @@ class MappingView:
         return self.version_hash is not None and self.version_hash.startswith(prefix)
 
 
+def check_reviewed(view: Any, expected_version: int | None, expected_hash: str | None, *,
+                   subject: str, thing: str) -> None:
+    """Refuse an approval unless the approver names the version of ``view`` they reviewed (its number or
+    a prefix of its hash): one rule for a persona's strategy and for its challenger experiment.
+
+    ``view`` has ``version``, ``version_hash``, ``updated_by`` and ``updated_at``; ``subject`` names what
+    is approved ("persona 3", "the challenger of persona 3"), ``thing`` what holds the versions ("the
+    mapping", "the experiment")."""
+    current = (f"version {view.version} (hash {(view.version_hash or '')[:16]}, last changed "
+               f"by {view.updated_by} at {view.updated_at})")
+    if expected_version is None and expected_hash is None:
+        raise UserError(f"approval of {subject} refused: say which version you reviewed; "
+                        f"{thing} is at {current}")
+    if expected_version is not None and int(expected_version) != view.version:
+        raise StaleMappingError(
+            f"approval of {subject} refused: you reviewed version {expected_version}, but "
+            f"{thing} was changed by {view.updated_by} at {view.updated_at} and is now at "
+            f"{current}; reload it, review version {view.version} and approve that")
+    if expected_hash is not None:
+        prefix = checked_hash_prefix(expected_hash)
+        if not (view.version_hash or "").startswith(prefix):
+            raise StaleMappingError(
+                f"approval of {subject} refused: hash {prefix[:16]} is not the current content; "
+                f"{thing} is at {current}; reload it, review it and approve that")
+
+
 def checked_hash_prefix(given: str) -> str:
     """``given`` lower-cased; :class:`UserError` unless it is 12 to 64 hex digits."""
     prefix = str(given or "").strip().lower()

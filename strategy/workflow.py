@@ -30,8 +30,7 @@ from strategy.canonical import canonical_json
 from strategy.catalogue import Strategy
 from strategy.context import context_from_profile, persona_rows, roles_of_run
 from strategy.guardrails import check_strategy
-from strategy.mapping_view import (STATES, MappingView, StaleMappingError, Veto, approval_hash,
-                                   checked_hash_prefix)
+from strategy.mapping_view import STATES, MappingView, StaleMappingError, Veto, approval_hash, check_reviewed
 
 __all__ = ["STATES", "MappingView", "MappingWorkflow", "StaleMappingError", "Veto", "approval_hash"]
 
@@ -169,22 +168,8 @@ class MappingWorkflow:
     def _check_reviewed_version(view: MappingView, expected_version: int | None,
                                 expected_hash: str | None) -> None:
         """The approver names the version they reviewed; anything else is refused."""
-        pid = view.persona_id
-        current = (f"version {view.version} (hash {(view.version_hash or '')[:16]}, last changed "
-                   f"by {view.updated_by} at {view.updated_at})")
-        if expected_version is None and expected_hash is None:
-            raise UserError(f"approval of persona {pid} refused: say which version you reviewed; "
-                            f"the mapping is at {current}")
-        if expected_version is not None and int(expected_version) != view.version:
-            raise StaleMappingError(
-                f"approval of persona {pid} refused: you reviewed version {expected_version}, but "
-                f"the mapping was changed by {view.updated_by} at {view.updated_at} and is now at "
-                f"{current}; reload it, review version {view.version} and approve that")
-        if expected_hash is not None and not view.matches_hash(checked_hash_prefix(expected_hash)):
-            raise StaleMappingError(
-                f"approval of persona {pid} refused: hash {str(expected_hash).strip()[:16]} is not "
-                f"the current content; the mapping is at {current}; reload it, review it and "
-                "approve that")
+        check_reviewed(view, expected_version, expected_hash, subject=f"persona {view.persona_id}",
+                       thing="the mapping")
 
     def reject(self, actor: User, run: "RunView", persona_id: int, reason: str, *,
                expected_version: int, veto: bool | None = None) -> MappingView:
