@@ -24,8 +24,10 @@ run: prepare
 	$(PY) -m streamlit run server.py
 
 # pytest exits 5 when it collected no test; make propagates any non-zero exit.
+# Two workers (pytest-xdist, one per core; a file's tests stay in one worker so its fixtures are built once).
+TEST_WORKERS ?= auto
 test: prepare
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 browser-test: $(STAMP)
 	bash scripts/install_browser.sh

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 
 import pytest
@@ -18,6 +19,18 @@ os.environ.setdefault("PERSONAS_HOME", tempfile.mkdtemp(prefix="personas-test-ho
 from application.numba_cache import enable_disk_cache  # noqa: E402
 
 enable_disk_cache()
+
+
+_MAIN_MODULE = sys.modules["__main__"]
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    """Streamlit's script runner (``AppTest``) makes the page it runs ``sys.modules["__main__"]`` and
+    leaves it there. A process started later by ``multiprocessing``'s spawn (Dask workers) re-runs the
+    parent's ``__main__`` file: it would run the last page, outside any app. Put pytest's back."""
+    yield
+    sys.modules["__main__"] = _MAIN_MODULE
 
 
 @pytest.fixture(autouse=True)
