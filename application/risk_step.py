@@ -142,6 +142,7 @@ def start_risk_step(frame: pd.DataFrame, roles: Any, settings: Any, risk_setting
     run has no target.
     """
     if not settings.target:
+        discard_prestarted()
         return None
     from explain.risk import RiskSettings
     from portfolio.currency import portfolio_currency
@@ -155,8 +156,10 @@ def start_risk_step(frame: pd.DataFrame, roles: Any, settings: Any, risk_setting
                        risk_settings)
 
     if not settings.parallel_risk:
+        discard_prestarted()
         return RiskStep(make_job, "this process (parallel_risk is off)", frame)
     if len(frame) < settings.parallel_risk_min_rows:
+        discard_prestarted()
         return RiskStep(make_job, f"this process (fewer than {settings.parallel_risk_min_rows:,} accounts)", frame)
     if (os.cpu_count() or 1) < 2:
         return RiskStep(make_job, "this process (one CPU core)", frame)
@@ -176,14 +179,51 @@ def _columns_for_risk(frame: pd.DataFrame, roles: Any, settings: Any) -> pd.Data
     return frame[[c for c in frame.columns if c not in drop]]
 
 
-def _start_child(make_job: Callable[[], RiskJob], frame: pd.DataFrame) -> RiskStep:
-    """Start the job in a child process; ``make_job`` builds it again here if the child fails."""
+_prestarted: dict[str, subprocess.Popen] = {}
+
+
+def prestart() -> None:
+    """Start the risk process now, before the portfolio is read, so that its imports (~1 s) overlap
+    the reading; the next :func:`start_risk_step` that fits in a child hands it its job.
+
+    For a command-line run with a target (``personas run``): call it first, from the thread that will
+    run the pipeline (see :func:`_die_with_parent`). Harmless when unused: a run that fits the risk model
+    here, or none, closes it (:func:`discard_prestarted`), and it ends with this process anyway.
+    """
+    if "process" not in _prestarted and (os.cpu_count() or 1) >= 2:
+        try:
+            _prestarted["process"] = _spawn()
+        except OSError:
+            pass
+
+
+def discard_prestarted() -> None:
+    """End a prestarted risk process that no run will use."""
+    process = _prestarted.pop("process", None)
+    if process is not None:
+        process.kill()
+        try:
+            process.communicate(timeout=10)  # reaps it and closes its pipes
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+
+
+def _spawn() -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
                OMP_WAIT_POLICY="PASSIVE",  # idle OpenMP threads must not spin while UMAP needs the core
                PERSONAS_RISK_PARENT=str(os.getpid()))  # the child ends when this process ends
+    return subprocess.Popen([sys.executable, "-m", "application.risk_step"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=str(REPO))
+
+
+def _start_child(make_job: Callable[[], RiskJob], frame: pd.DataFrame) -> RiskStep:
+    """Start the job in a child process (the prestarted one when there is one, still waiting);
+    ``make_job`` builds it again here if the child fails."""
+    process = _prestarted.pop("process", None)
+    if process is not None and process.poll() is not None:
+        process = None  # it ended (e.g. killed): start a new one
     try:
-        process = subprocess.Popen([sys.executable, "-m", "application.risk_step"], stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=str(REPO))
+        process = process or _spawn()
     except OSError as err:
         return RiskStep(make_job, f"this process (could not start a child process: {err})", frame)
     step = RiskStep(make_job, "child process", frame, _process=process)
@@ -294,10 +334,19 @@ def _child_main() -> int:
     _die_with_parent(int(os.environ.get("PERSONAS_RISK_PARENT", os.getppid())))
     wire = os.fdopen(os.dup(1), "wb")
     sys.stdout = sys.stderr  # stray prints from libraries must not corrupt the answer
-    job = pickle.load(sys.stdin.buffer)
+    import explain.risk  # noqa: F401  (what the job needs; a prestarted child imports it while it waits)
+
+    try:
+        job = pickle.load(sys.stdin.buffer)
+    except EOFError:  # prestarted and never given a job
+        return 0
     _watch_parent_idle()
     try:
-        answer = _encode("ok", job.fit())
+        result = job.fit()
+        from explain.model_io import risk_model_files
+
+        result.model_files = risk_model_files(result.model)  # off the run's critical path (skops import)
+        answer = _encode("ok", result)
     except Exception as err:  # sent back and raised in the parent as it is
         try:
             answer = _encode("error", err)

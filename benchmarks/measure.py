@@ -73,19 +73,23 @@ class MemorySampler:
 
 
 class StageClock:
-    """Wall time per named stage, switched by ``start(stage)``."""
+    """Wall time per named stage, switched by ``start(stage)``; ``cpu_seconds``: this process's CPU
+    time per stage (all its threads), which a busy machine inflates less than the wall time."""
 
     def __init__(self, sampler: MemorySampler | None = None) -> None:
         self.seconds: dict[str, float] = {}
+        self.cpu_seconds: dict[str, float] = {}
         self._current: str | None = None
         self._since = time.perf_counter()
+        self._cpu_since = time.process_time()
         self._sampler = sampler
 
     def start(self, stage: str) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         if self._current is not None:
             self.seconds[self._current] = self.seconds.get(self._current, 0.0) + now - self._since
-        self._current, self._since = stage, now
+            self.cpu_seconds[self._current] = self.cpu_seconds.get(self._current, 0.0) + cpu - self._cpu_since
+        self._current, self._since, self._cpu_since = stage, now, cpu
         if self._sampler is not None:
             self._sampler.stage = stage
 
@@ -93,6 +97,18 @@ class StageClock:
         self.start("done")
         self._current = None
         return {k: round(v, 2) for k, v in self.seconds.items()}
+
+    def cpu(self) -> dict[str, float]:
+        return {k: round(v, 2) for k, v in self.cpu_seconds.items()}
+
+
+def cpu_times() -> dict[str, float]:
+    """CPU seconds (user + system) of this process since it started and of its finished children
+    (the app's risk-model process once it has answered), for reading figures from a busy machine."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"process_cpu_s": round(own.ru_utime + own.ru_stime, 2),
+            "children_cpu_s": round(children.ru_utime + children.ru_stime, 2)}
 
 
 def peak_rss_gb(sampler: MemorySampler | None = None) -> float:
@@ -165,14 +181,28 @@ def _start(options: dict[str, Any], parallel_umap: bool = False) -> float | None
 
 def measure_app(rows: int, seed: int, data: Path, options: dict[str, Any]) -> dict[str, Any]:
     """The app's full ``run``: load_portfolio (read + validate) and run_pipeline with the target."""
+    warm = _start(options)
+    if options.get("prestart", True):
+        # What `personas run` does first with a target: start the risk-model process so that its imports
+        # overlap this process's imports and reading the portfolio (application.risk_step.prestart).
+        from application.risk_step import prestart
+
+        prestart()
     from portfolio.load import load_portfolio
     from application.pipeline import run_pipeline
     from personas.settings import RunSettings
 
-    warm = _start(options)
     settings = RunSettings(target="paid_90d", target_event="paid", truth_col="true_persona", seed=seed)
     if options.get("max_fit_rows"):
         settings = RunSettings(**{**settings.__dict__, "max_fit_rows": int(options["max_fit_rows"])})
+    if options.get("discovery"):  # experiments only: DiscoverySettings fields to change, e.g. {"n_epochs": 80}
+        settings = settings.with_discovery(**{k: tuple(v) if isinstance(v, list) else v
+                                              for k, v in options["discovery"].items()})
+    risk_settings = None
+    if options.get("risk"):  # experiments only: RiskSettings fields to change, e.g. {"cv_folds": 2}
+        from explain.settings import RiskSettings
+
+        risk_settings = RiskSettings(**options["risk"])
     with MemorySampler() as sampler:
         clock = StageClock(sampler)
         started = time.perf_counter()
@@ -186,7 +216,7 @@ def measure_app(rows: int, seed: int, data: Path, options: dict[str, Any]) -> di
                 progress_log.append((name, time.perf_counter() - started))
                 clock.start(name)
 
-        result = run_pipeline(portfolio, settings, progress=progress)
+        result = run_pipeline(portfolio, settings, progress=progress, risk_settings=risk_settings)
         clock.start("save")
         with tempfile.TemporaryDirectory() as folder:
             result.save(Path(folder) / "run")
@@ -202,7 +232,8 @@ def measure_app(rows: int, seed: int, data: Path, options: dict[str, Any]) -> di
         "rows": rows, "warm_up_s": warm, "fresh": bool(options.get("fresh")),
         "numba_compilation_included": bool(options.get("fresh")),
         "full_run_s": round(total, 2), "process_s": round(process_total, 2),
-        "stages_s": stages, "run_json_timings_s": meta.get("timings", {}),
+        "stages_s": stages, "stages_cpu_s": clock.cpu(), **cpu_times(),
+        "run_json_timings_s": meta.get("timings", {}),
         "accounts_with_reasons": None if reasons is None else int(
             (reasons.notna() & reasons.astype(str).str.len().gt(0)
              & ~reasons.astype(str).str.startswith("not explained")).sum()),
@@ -280,6 +311,7 @@ def measure_naive(rows: int, seed: int, data: Path, options: dict[str, Any]) -> 
         "rows": rows, "warm_up_s": warm, "fresh": bool(options.get("fresh")),
         "numba_compilation_included": bool(options.get("fresh")), "seeded": seeded,
         "persona_step_s": round(persona_step, 2), "process_s": round(process_total, 2), "stages_s": stages,
+        "stages_cpu_s": clock.cpu(), **cpu_times(),
         "truth_ari": truth_ari(frame["true_persona"].to_numpy(), labels),
         "truth_ari_note": "over all accounts; HDBSCAN noise (-1) counted as one more label",
         "personas": int(labels.max() + 1), "noise_share": float(np.mean(labels < 0)),

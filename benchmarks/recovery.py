@@ -14,7 +14,8 @@ k-NN assignment of every account, map, profiles) and reports, over ALL accounts:
   app's neighbours / components / min_dist, HDBSCAN with 2 % of rows and min_samples 10; noise counted
   as one more label), as ``benchmarks.measure`` times it;
 * the number of personas found and the run's confidence and "settled" verdict (``run.json``
-  ``metrics``), and across all worlds the Spearman rank correlation of confidence with truth ARI.
+  ``metrics``: stability and k-means agreement, :mod:`personas.quality`), and across all worlds the
+  Spearman rank correlation of confidence (and of stability alone) with truth ARI.
 
 Real data: the UCI credit-card default data (``/work/shared/data`` or ``--uci``; CC BY 4.0), balance =
 max(BILL_AMT1, 0), days past due = max(PAY_0, 0) x 30 as its README suggests. The outcome is never a
@@ -126,6 +127,7 @@ def measure_world(world: Any, rows: int, seed: int, naive: bool) -> dict[str, An
            "gmm_ari": float(ari(truth, found["gmm"])), "app_seconds": round(seconds, 1),
            "confidence": metrics.get("confidence"), "settled": metrics.get("settled"),
            "stability_ari": metrics.get("stability_ari"), "noise_share": metrics.get("noise_share"),
+           "kmeans_agreement": metrics.get("kmeans_agreement"),
            "consolidation": {k: v for k, v in (getattr(result.model, "consolidation_", None) or {}).items()
                              if k != "tests"},
            "features": len(result.builder.feature_names_out_), "role_problems": role_problems(portfolio, frame)}
@@ -183,6 +185,8 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     wins = [r for r in rows if r["app_ari"] >= max(r["kmeans_ari"], r["gmm_ari"]) - 1e-9]
     paired = [(r["confidence"], r["app_ari"]) for r in rows if r.get("confidence") is not None]
     rho = float(spearmanr(*zip(*paired))[0]) if len(paired) >= 3 else None
+    stable = [(r["stability_ari"], r["app_ari"]) for r in rows if r.get("stability_ari") is not None]
+    rho_stability = float(spearmanr(*zip(*stable))[0]) if len(stable) >= 3 else None
     settled = [r["app_ari"] for r in rows if r.get("settled")]
     unsettled = [r["app_ari"] for r in rows if r.get("settled") is False]
     return {"mean_app_ari": float(app.mean()), "worst_app_ari": float(app.min()),
@@ -190,7 +194,7 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "mean_gmm_ari": float(np.mean([r["gmm_ari"] for r in rows])),
             "mean_naive_ari": float(np.mean([r["naive_ari"] for r in rows])) if all("naive_ari" in r for r in rows) else None,
             "runs_at_least_both_baselines": len(wins), "runs": len(rows),
-            "confidence_spearman": rho, "mean_ari_settled": float(np.mean(settled)) if settled else None,
+            "confidence_spearman": rho, "stability_spearman": rho_stability, "mean_ari_settled": float(np.mean(settled)) if settled else None,
             "mean_ari_not_settled": float(np.mean(unsettled)) if unsettled else None,
             "settled_runs": len(settled)}
 
@@ -219,7 +223,8 @@ def markdown(results: dict[str, Any]) -> str:
     out += ["", f"**Summary:** app truth ARI mean {_f(s['mean_app_ari'])} (k-means told k {_f(s['mean_kmeans_ari'])}, "
             f"GMM told k {_f(s['mean_gmm_ari'])}, naive {_f(s['mean_naive_ari'])}), worst {_f(s['worst_app_ari'])}; "
             f"at least both baselines (bold) in {s['runs_at_least_both_baselines']} of {s['runs']} runs. "
-            f"Confidence vs truth ARI: Spearman {_f(s['confidence_spearman'], 2)}; mean truth ARI of settled runs "
+            f"Confidence vs truth ARI: Spearman {_f(s['confidence_spearman'], 2)} (stability alone "
+            f"{_f(s.get('stability_spearman'), 2)}); mean truth ARI of settled runs "
             f"{_f(s['mean_ari_settled'])} ({s['settled_runs']}), of runs not settled {_f(s['mean_ari_not_settled'])}.",
             "", "**Targets (issue 15):**"]
     out += [f"* {line}" for line in results["targets"]]

@@ -13,8 +13,9 @@ compiled cache is prepared first (``python -m application.warmup``, what ``make 
 its state is written with the results, as is the load average before and after every measurement
 (other work on the machine slows every figure). Per measurement:
 
-* app: ``load_portfolio`` (read + validation) and ``run_pipeline`` with target ``paid_90d`` (personas,
-  risk model, SHAP, fairness, profiles) and saving the run;
+* app: ``application.risk_step.prestart`` (the risk-model process starts importing while this one reads;
+  ``--no-prestart`` leaves it out), ``load_portfolio`` (read + validation) and ``run_pipeline`` with
+  target ``paid_90d`` (personas, risk model, SHAP, fairness, profiles) and saving the run;
 * naive: the same features (the app's ``FeatureBuilder``), umap-learn ``fit_transform`` on ALL rows and
   HDBSCAN on that embedding. The baseline is skipped at sizes whose predicted time (a power law
   through the sizes measured so far) exceeds ``--naive-cap`` seconds, and stopped if it runs past it.
@@ -63,6 +64,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--fast-naive", action="store_true", help="also run the unseeded naive variant")
     parser.add_argument("--no-warm", action="store_true", help="fresh processes only (no warm figures)")
     parser.add_argument("--max-fit-rows", type=int, default=None, help="override RunSettings.max_fit_rows (app)")
+    parser.add_argument("--no-prestart", action="store_true",
+                        help="app: do not start the risk-model process before reading the portfolio "
+                             "(application.risk_step.prestart, what `personas run` does with a target)")
     parser.add_argument("--data-dir", type=Path, default=HERE / "data", help="where generated portfolios go")
     parser.add_argument("--results", type=Path, default=HERE / "results")
     return parser.parse_args(argv)
@@ -291,6 +295,17 @@ def markdown(results: dict[str, Any]) -> str:
                 stage_lines.append(f"* {size:,} rows, {who.replace('_', ' ')}: {text}")
     if stage_lines:
         out += ["", "**Wall time per stage (s):**", *stage_lines]
+    cpu_lines = []
+    for size in results["sizes"]:
+        for who in ALL_KINDS:
+            got = results.get(who, {}).get(str(size), {})
+            if got.get("stages_cpu_s"):
+                text = ", ".join(f"{k} {v:.1f}" for k, v in got["stages_cpu_s"].items() if k != "start")
+                cpu_lines.append(f"* {size:,} rows, {who.replace('_', ' ')}: process {got.get('process_cpu_s', 0):.1f} "
+                                 f"+ child processes {got.get('children_cpu_s', 0):.1f}; per stage: {text}")
+    if cpu_lines:
+        out += ["", "**CPU seconds (a busy machine inflates these too, but less than the wall times; the app's risk "
+                "model runs in a child process alongside discovery):**", *cpu_lines]
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
     out += ["", f"**Machine:** {m['cores']} cores, {m['ram_gb']} GB RAM, {m['cpu']}; Python {m['python']} "
             f"({m['platform']}); load average at start {m['load_average_at_start']}.", f"**Libraries:** {versions}.", ""]
@@ -325,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
         kind: {int(k): v["persona_step_s"] for k, v in results[kind].items() if v.get("persona_step_s")}
         for kind in NAIVE_KINDS}
     options = {"max_fit_rows": args.max_fit_rows} if args.max_fit_rows else {}
+    if args.no_prestart:
+        options["prestart"] = False
     for rows in sorted(args.sizes):
         print(f"[{datetime.now():%H:%M:%S}] {rows:,} rows: generating", flush=True)
         data = portfolio_file(rows, args.seed, scratch)

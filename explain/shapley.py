@@ -205,15 +205,19 @@ def explained_rows(n: int, cap: int, seed: int) -> tuple[np.ndarray, bool]:
 
 
 METHOD = "exact TreeSHAP (tree_path_dependent), explain.treeshap; equal to shap.TreeExplainer"
-#: Accounts per chunk: the chunk's values (rows x features float64) are the only dense table held.
+#: Most accounts per chunk: the chunk's values (rows x features float64) are the only dense table held.
 CHUNK_ROWS = 50_000
+#: Fewest accounts per chunk when a portfolio is cut into CHECKED_CHUNKS chunks (100,000 accounts: 8 of
+#: 12,500): smaller chunks let the run's risk process put its second thread to work as soon as discovery
+#: ends, instead of waiting for one of two 50,000-account chunks; every chunk is still checked up to 8.
+MIN_CHUNK_ROWS = 10_000
 #: Chunks checked for additivity: all up to this many, else this many spread evenly (first and last included).
 CHECKED_CHUNKS = 8
 
 
 def compute_shap(model: RiskModel, frame: pd.DataFrame, account_ids: pd.Series, *, cap: int,
                  seed: int, language: str = "en", currency: str | None = None, top: int = 3,
-                 threads: int = 1, chunk_rows: int = CHUNK_ROWS) -> ShapTable:
+                 threads: int = 1, chunk_rows: int | None = None) -> ShapTable:
     """Exact TreeSHAP values and reasons for every account, in chunks; additivity checked.
 
     The returned table keeps the full values of every account up to ``cap`` (else of a seeded
@@ -223,6 +227,8 @@ def compute_shap(model: RiskModel, frame: pd.DataFrame, account_ids: pd.Series, 
 
     started = time.perf_counter()
     n = len(frame)
+    if chunk_rows is None:
+        chunk_rows = min(CHUNK_ROWS, max(MIN_CHUNK_ROWS, -(-n // CHECKED_CHUNKS)))
     rows, sampled = explained_rows(n, cap, seed)
     tables = _tables(model)
     features = list(model.encoder.features)

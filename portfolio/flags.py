@@ -45,10 +45,17 @@ def _is_marks(text: pd.Series) -> bool:
 
 
 def _tokens(values: pd.Series) -> pd.Series:
-    """Cells as tokens; empty and blank cells as ``None``."""
-    return values.astype("object").map(
-        lambda v: None if v is None or v is pd.NA or (isinstance(v, float) and v != v) or token(v) == ""
-        else token(v))
+    """Cells as tokens; empty and blank cells as ``None``.
+
+    Each distinct cell text is tokenized once (``token(v) == token(str(v))``; ``1`` and ``1.0`` stay
+    apart because the texts are compared, not the values): at 100,000 rows and 15 text columns that is
+    a few thousand calls instead of three million."""
+    missing = values.isna().to_numpy()
+    codes, uniques = pd.factorize(values.astype(str))
+    lookup = np.array([token(v) or np.nan for v in uniques] + [np.nan], dtype=object)
+    out = lookup[codes]
+    out[missing] = np.nan
+    return pd.Series(out, index=values.index, dtype=object)
 
 
 def looks_like_flag(values: pd.Series) -> bool:

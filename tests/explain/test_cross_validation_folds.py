@@ -9,9 +9,11 @@ def test_small_portfolios_get_five_folds():
     assert RiskSettings().folds_for(49_999) == 5
 
 
-def test_large_portfolios_get_three_folds():
+def test_large_portfolios_get_three_folds_and_very_large_ones_two():
     assert RiskSettings().folds_for(50_000) == 3
-    assert RiskSettings().folds_for(1_000_000) == 3
+    assert RiskSettings().folds_for(99_999) == 3
+    assert RiskSettings().folds_for(100_000) == 2
+    assert RiskSettings().folds_for(1_000_000) == 2
 
 
 def test_an_explicit_fold_count_wins_at_any_size():
