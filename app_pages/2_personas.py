@@ -14,7 +14,7 @@ from app_pages._personas_ui import all_accounts_on_map, finished_run, record_sav
 from app_pages._state import (browser_time_zone, current_portfolio, current_run, current_settings, current_user,
                               page_language, portfolio_choice, require_role, show_error)
 from application.pipeline import apply_edit
-from core.charts import box_height
+from core.charts import fit_width
 from core.errors import UserError
 from core.formats import (MISSING, format_count, format_money, format_number, format_percent, format_timestamp,
                           time_zone, zone_label)
@@ -23,6 +23,7 @@ from core.text import defang_markdown, escape_markdown
 from core.workspace import runs_dir
 from explain.reasons import feature_label
 from personas import edits, mapview, views
+from personas.names import display_descriptors, display_name
 from portfolio.currency import currency_of_run
 
 EDIT_LABELS = {"rename": N_("renamed"), "merge": N_("merged"), "split": N_("split"), "reduce": N_("reduced")}
@@ -46,18 +47,16 @@ except UserError as err:
     st.stop()
 
 with st.container(border=True):
-    seed_col, names_col, search_col, button_col = st.columns([1.2, 1.3, 1.6, 1.2], vertical_alignment="bottom")
+    # Persona names come in English and German in every run and follow the page's language (Account page):
+    # the language is no run setting, so changing it never finds personas again.
+    seed_col, search_col, button_col = st.columns([1.4, 1.8, 1.2], vertical_alignment="bottom")
     seed_col.number_input(_("Seed (same seed, same personas)"), min_value=0, step=1, key="seed_choice",
                           value=int(st.session_state.get("seed", 42)))
-    names_col.selectbox(_("Persona names in"), ["en", "de"], key="language_choice",
-                        index=["en", "de"].index(st.session_state.get("language", language)),
-                        format_func={"en": "English", "de": "Deutsch"}.get)
     search_col.toggle(_("Search the settings first"), key="search_choice",
                       value=bool(st.session_state.get("search", True)),
                       help=_("Tries several cluster sizes and neighbourhood widths on sub-samples and keeps the "
                              "best-scoring one; off: the configured defaults, about twice as fast."))
     find = button_col.button(_("Find personas"), type="primary", key="find_personas", width="stretch")
-st.session_state["language"] = st.session_state["language_choice"]
 st.session_state["seed"] = int(st.session_state["seed_choice"])
 st.session_state["search"] = bool(st.session_state["search_choice"])
 
@@ -73,9 +72,10 @@ if find:
         show_error(err)
         st.stop()
 if base is None:
-    st.info(_("No personas for **{name}** with these settings yet. Check the seed, the language of the persona "
-              "names and the settings search, then press **Find personas**; a run of a few thousand accounts "
-              "takes about a minute. The run is saved and recorded in the audit log.").format(
+    st.info(_("No personas for **{name}** with these settings yet. Check the seed and the settings search, then "
+              "press **Find personas**; a run of a few thousand accounts takes about a minute. The run is saved "
+              "and recorded in the audit log; its persona names come in English and German and follow the "
+              "language chosen on the Account page.").format(
         name=escape_markdown(portfolio_choice().filename)))
     st.stop()
 
@@ -121,19 +121,8 @@ if metrics.get("relative_validity") is not None:
 cols[4].metric(_("Needs review"), format_percent(metrics["needs_review_share"], language),
                help=_("Share of accounts a person should look at: uncertain persona, noise in the fitted sample, "
                       "or far from every persona."))
-settled, confidence = metrics.get("settled"), metrics.get("confidence")
-threshold = metrics.get("settled_threshold", 0.8)
-if settled is None or confidence is None:
-    st.info(_("Settled: unknown (this run was saved before confidence was measured; find the personas again)."))
-elif settled:
-    st.success(_("Personas settled: confidence {value} (at least {threshold}); fits on other sub-samples and seeds "
-                 "find the same personas.").format(value=format_number(confidence, language),
-                                                   threshold=format_number(threshold, language)))
-else:
-    st.warning(_("Personas NOT settled: confidence {value} (below {threshold}); fits on other sub-samples and "
-                 "seeds find different personas. Treat them as a draft: try another seed, more fitted accounts "
-                 "or fewer columns before acting on them.").format(value=format_number(confidence, language),
-                                                                  threshold=format_number(threshold, language)))
+settled, verdict = views.settled_verdict(metrics)
+{None: st.info, True: st.success, False: st.warning}[settled](verdict)
 if "truth_ari" in metrics:
     st.caption(_("Agreement with the planted labels (truth ARI): {value}").format(
         value=format_number(metrics["truth_ari"], language)))
@@ -149,9 +138,10 @@ with tab_map:
                     format_func={"points": _("Points (display sample of {n})").format(
                                      n=format_count(n_sample, language)),
                                  "aggregated": _("All accounts, aggregated on the server")}.get)
-    scale = mapview.persona_scale(run.accounts)
+    named = views.with_names(run.accounts, language)  # the legend in the page's language
+    scale = mapview.persona_scale(named)
     if view == "points":
-        points = views.map_points(run.accounts, portfolio.frame)
+        points = views.map_points(run.accounts, portfolio.frame, language)
         chart = mapview.point_chart(points, scale, n_accounts)
         title = (_("{shown} of {total} accounts drawn as points (display sample)") if len(points) < n_accounts
                  else _("{shown} of {total} accounts drawn as points")).format(
@@ -165,7 +155,7 @@ with tab_map:
             total=format_count(int(cells["count"].sum()), language), cells=format_count(len(cells), language))
         shown, total = int(placed["x"].notna().sum()), len(placed)
     titled = chart.properties(title=title)
-    st.altair_chart(titled, width="stretch", height=box_height(titled))
+    st.altair_chart(fit_width(titled), width="stretch")
     caption = [(_("Map of {shown} of {total} accounts (display sample).") if shown < total
                 else _("Map of {shown} of {total} accounts.")).format(shown=format_count(shown, language),
                                                                      total=format_count(total, language))]
@@ -212,9 +202,9 @@ with tab_cards:
     grid = st.columns(3)
     for i, profile in enumerate(run.profiles):
         with grid[i % 3].container(border=True):
-            st.markdown(f"**{profile['persona_id']} · {escape_markdown(profile['name'])}**")
-            if profile.get("descriptors"):
-                st.caption(defang_markdown(" · ".join(profile["descriptors"])))
+            st.markdown(f"**{profile['persona_id']} · {escape_markdown(display_name(profile, language))}**")
+            if display_descriptors(profile, language):
+                st.caption(defang_markdown(" · ".join(display_descriptors(profile, language))))
             st.markdown(_("{n} accounts ({share}) · {balance} of the balance").format(
                 n=format_count(profile["size"], language), share=format_percent(profile["share_accounts"], language),
                 balance=format_percent(profile["share_balance"], language)))
@@ -236,7 +226,7 @@ with tab_cards:
                     n=format_count(profile["needs_review_count"], language)))
 
 persona_ids = [p["persona_id"] for p in run.profiles]
-label = {p["persona_id"]: f"{p['persona_id']}: {p['name']}" for p in run.profiles}
+label = {p["persona_id"]: f"{p['persona_id']}: {display_name(p, language)}" for p in run.profiles}
 
 
 def comparison_table(profiles: list[dict], chosen: list[int]) -> pd.DataFrame:
@@ -406,7 +396,7 @@ def review_column_label(key: str) -> str:
 
 
 with tab_review:
-    review = views.review_accounts(run.accounts, portfolio.frame, portfolio.roles)
+    review = views.review_accounts(run.accounts, portfolio.frame, portfolio.roles, language=language)
     st.caption(_("{n} accounts need review: membership probability below the threshold, noise in the fitted "
                  "sample, or far from every persona. PII is masked. Showing up to {shown}, least certain first.")
                .format(n=format_count(int(run.accounts["needs_review"].sum()), language),

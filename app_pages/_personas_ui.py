@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from personas import mapview
+from personas import mapview, views
 from core.i18n import _
 from core.workspace import runs_dir
 
@@ -27,19 +27,30 @@ def _finished_runs() -> OrderedDict:
     return OrderedDict()
 
 
+#: Settings that do not change what a run finds: persona names come in every language in each run, so the
+#: language a run was started in (its ``persona_name``) never makes another run (issue 18).
+NOT_RUN_SETTINGS = ("language",)
+
+
+def _run_settings(settings: dict) -> dict:
+    return {k: v for k, v in settings.items() if k not in NOT_RUN_SETTINGS}
+
+
 def _key(portfolio: Any, settings: Any, mapping_json: str) -> tuple[str, str, str]:
-    return portfolio.sha256, mapping_json, repr(settings)
+    as_json = json.dumps(_run_settings(settings.to_dict()), sort_keys=True, default=str)
+    return portfolio.sha256, mapping_json, as_json
 
 
 def settings_match(meta: dict, portfolio: Any, settings: Any) -> bool:
-    """Whether a saved run (its ``run.json``) was made from ``portfolio`` with ``settings``."""
+    """Whether a saved run (its ``run.json``) was made from ``portfolio`` with ``settings`` (the
+    language of the pages is no run setting: a run started in English is the German reader's run too)."""
     if not meta or meta.get("data_sha256") != getattr(portfolio, "sha256", None):
         return False
     saved = (meta.get("parameters") or {}).get("settings")
     if saved is None:
         return False
     as_json = lambda value: json.dumps(value, sort_keys=True, default=str)  # noqa: E731 (tuples = lists)
-    return as_json(saved) == as_json(json.loads(as_json(settings.to_dict())))
+    return as_json(_run_settings(saved)) == as_json(_run_settings(json.loads(as_json(settings.to_dict()))))
 
 
 def finished_run(portfolio: Any, settings: Any, mapping_json: str = "{}", current: Any = None) -> Any:
@@ -138,4 +149,4 @@ def all_accounts_on_map(run: Any, portfolio: Any) -> pd.DataFrame:
     key = f"{run.run_id}|{run.meta.get('data_sha256')}|{getattr(portfolio, 'sha256', None)}|{settings}"
     with st.spinner(_("Placing every account on the map…")):
         coordinates = _all_coordinates(key, run, portfolio)
-    return mapview.with_coordinates(run.accounts, coordinates)
+    return mapview.with_coordinates(views.with_names(run.accounts), coordinates)  # names in the page's language

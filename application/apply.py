@@ -30,6 +30,8 @@ import pandas as pd
 
 from application.drift import DriftThresholds, drift_report, far_flags
 from core.errors import UserError
+from core.i18n import N_, _
+from strategy.texts import Text
 
 DRIFT_FILE = "drift.json"
 Progress = Callable[[str, float], None] | None
@@ -68,28 +70,30 @@ def apply_run(base_dir: str | Path, portfolio: Any, *, out_dir: str | Path, stor
     started = time.perf_counter()
     out_dir = Path(out_dir)
     if out_dir.exists() or out_dir.is_symlink():
-        raise UserError(f"--out {out_dir} exists already; a run is never written over another. Choose a new folder.")
-    report("opening the base run", 0.0)
+        raise UserError(Text(N_("--out {folder} exists already; a run is never written over another. Choose a new "
+                                "folder."), folder=str(out_dir)))
+    report(_("opening the base run"), 0.0)
     folder = open_run(base_dir)
     base = load_run(folder)
     base_view = load_run_view(folder)
     if base.portfolio is None:
-        raise UserError(f"{folder.path}: this run was saved before runs kept their portfolio; apply compares the "
-                        "new month with the run's own accounts. Re-run `personas run` on the base file first.")
+        raise UserError(Text(N_("{folder}: this run was saved before runs kept their portfolio; apply compares the new "
+                                "month with the run's own accounts. Re-run `personas run` on the base file first."),
+                             folder=str(folder.path)))
     _check_usable(portfolio)
-    report("aligning columns", 0.05)
+    report(_("aligning columns"), 0.05)
     frame = model_frame(portfolio, base.builder, base_view.roles)
-    report("assigning personas", 0.15)
+    report(_("assigning personas"), 0.15)
     accounts = assign_frame(base.model, base.builder, frame).reset_index(drop=True)
     if base.risk is not None:
-        report("risk scores", 0.35)
+        report(_("risk scores"), 0.35)
         risk = _scored_risk(base.risk, frame)
         scores = risk.scores.set_index("account_id")
         accounts["risk_score"] = scores["risk_score"].reindex(accounts["account_id"]).to_numpy()
         accounts["reasons"] = scores["reasons"].reindex(accounts["account_id"]).to_numpy()
     else:
         risk = None
-    report("profiles", 0.55)
+    report(_("profiles"), 0.55)
     X = base.builder.transform(frame)
     base_frame = base.portfolio.frame.reset_index(drop=True)
     X_base = base.builder.transform(base_frame)
@@ -99,13 +103,15 @@ def apply_run(base_dir: str | Path, portfolio: Any, *, out_dir: str | Path, stor
     from personas.profiles import build_profiles
 
     profiles = build_profiles(coded, accounts, base.builder, X, outcomes)
-    _apply_names(accounts, profiles, base.model.names_)
+    from personas.names import names_by_language
+
+    _apply_names(accounts, profiles, base.model.names_, names_by_language(base.profiles) or None)
     if risk is not None:
         means = accounts.groupby("persona_id")["risk_score"].mean()
         risk.persona_risk = {int(k): float(v) for k, v in means.items()}
         _carry_risk(profiles, accounts)
 
-    report("drift", 0.7)
+    report(_("drift"), 0.7)
     drift = drift_report(base_view, accounts, frame, base_frame=base_frame, specs=list(base.builder.specs_),
                          base_far=far_flags(base.model, X_base), new_far=far_flags(base.model, X),
                          thresholds=thresholds, outcomes=_base_outcomes(base_view))
@@ -117,16 +123,16 @@ def apply_run(base_dir: str | Path, portfolio: Any, *, out_dir: str | Path, stor
     result = RunResult(meta["run_id"], meta, accounts, profiles, base.model, base.builder, list(base.edits), risk,
                        X, portfolio=kept)
     result.extra_files = {DRIFT_FILE: json.dumps(drift, indent=2, ensure_ascii=False).encode("utf-8")}
-    report("saving", 0.85)
+    report(_("saving"), 0.85)
     from application.cli_run import operator_name
 
     created_by = getattr(actor, "username", None) or operator_name()
     path = result.save(out_dir, created_by=str(created_by))
     carry = None
     if store is not None:
-        report("carrying approvals over", 0.92)
+        report(_("carrying approvals over"), 0.92)
         carry = _carry(store, actor, base.run_id, path, drift)
-    report("done", 1.0)
+    report(_("done"), 1.0)
     return ApplyResult(result.run_id, path, base.run_id, accounts, drift, carry, profiles)
 
 
@@ -149,7 +155,7 @@ def _check_usable(portfolio: Any) -> None:
     from application.pipeline import usable_frame
 
     if len(usable_frame(portfolio)) == 0:
-        raise UserError(f"{portfolio.source_name}: no usable accounts.")
+        raise UserError(Text(N_("{file}: no usable accounts."), file=portfolio.source_name))
 
 
 # ---------------------------------------------------------------------------- columns
@@ -175,12 +181,12 @@ def model_frame(portfolio: Any, builder: Any, base_roles: Any) -> pd.DataFrame:
     frame = frame.rename(columns=renames)
     missing = [str(c) for c in needed if c not in frame.columns]
     if missing:
-        raise UserError(f"{portfolio.source_name}: the base run's personas are built on column(s) "
-                        f"{', '.join(missing[:8])}, which the file lacks (no column of the same name or "
-                        "meaning). Rename them in the file, or give them their meaning with --mapping "
-                        "(e.g. {\"Streitfall\": \"dispute\"}).",
-                        lines=[f"{portfolio.source_name}: column {c!r} of the base run's model is missing"
-                               for c in missing])
+        raise UserError(Text(N_("{file}: the base run's personas are built on column(s) {columns}, which the file "
+                                "lacks (no column of the same name or meaning). Rename them in the file, or give "
+                                "them their meaning with --mapping (e.g. {example})."), file=portfolio.source_name,
+                             columns=", ".join(missing[:8]), example='{"Streitfall": "dispute"}'),
+                        lines=[Text(N_("{file}: column {column} of the base run's model is missing"),
+                                    file=portfolio.source_name, column=repr(c)) for c in missing])
     for spec in builder.specs_:
         column = spec["column"]
         if spec.get("kind") != "numeric" or pd.api.types.is_numeric_dtype(frame[column]):

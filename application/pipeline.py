@@ -25,7 +25,7 @@ import pandas as pd
 from personas import edits as edit_ops
 from personas.discovery import PersonaModel, map_coordinates, stratified_sample
 from personas.features import FeatureBuilder, feature_columns
-from personas.names import name_personas
+from personas.names import NAME_LANGUAGES, names_by_language, names_in_languages
 from personas.profiles import build_profiles, outcome_columns
 from application.risk_step import RISK_SKIPPED, RiskStep, start_risk_step
 from application.run_portfolio import RunPortfolio, run_portfolio
@@ -158,8 +158,9 @@ def _personas_and_risk(portfolio, frame, settings, risk_step, report, lap) -> Ru
     report("profiles", 0.82)
     outcomes = outcome_columns(frame, portfolio.roles, settings.target, settings.target_event)
     profiles = build_profiles(frame, accounts, builder, X, outcomes)
-    model.names_ = name_personas(profiles, settings.language)
-    _apply_names(accounts, profiles, model.names_)
+    by_language = names_in_languages(profiles, settings.language)  # every run names personas in en and de
+    model.names_ = by_language[settings.language]
+    _apply_names(accounts, profiles, model.names_, by_language)
     lap("profiles")
 
     risk, risk_section = _finish_risk(risk_step, accounts, settings, report)
@@ -234,7 +235,7 @@ def _assign_all(model: PersonaModel, X: np.ndarray, sample: np.ndarray, frame: p
     """Every account's persona: HDBSCAN's label for clustered fitted accounts, k-NN for the rest."""
     given = np.full(len(X), -1, dtype=np.int64)
     given[sample] = model.labels_
-    assigned = model.assign(X, given=given)
+    assigned = model.assign(X, given=given, fitted_rows=sample)  # fitted rows reuse their neighbours
     noise = np.zeros(len(X), dtype=bool)
     noise[sample] = model.labels_ < 0
     assigned["needs_review"] = assigned["needs_review"].to_numpy() | noise
@@ -243,10 +244,19 @@ def _assign_all(model: PersonaModel, X: np.ndarray, sample: np.ndarray, frame: p
     return assigned
 
 
-def _apply_names(accounts: pd.DataFrame, profiles: list[dict[str, Any]], names: dict[int, str]) -> None:
+def _apply_names(accounts: pd.DataFrame, profiles: list[dict[str, Any]], names: dict[int, str],
+                 by_language: dict[str, dict[int, str]] | None = None) -> None:
+    """Names into the profiles and ``accounts``: ``persona_name`` (the run's primary language, as runs
+    saved before both languages have it) and, with ``by_language``, ``persona_name_en``/``persona_name_de``
+    and each profile's ``names``."""
     for profile in profiles:
         profile["name"] = names.get(profile["persona_id"], f"Persona {profile['persona_id']}")
     accounts["persona_name"] = accounts["persona_id"].map(names).fillna("").astype(str)
+    for language, named in (by_language or {}).items():
+        accounts[f"persona_name_{language}"] = accounts["persona_id"].map(named).fillna("").astype(str)
+        for profile in profiles:
+            profile["names"] = {**(profile.get("names") or {}),
+                                language: named.get(profile["persona_id"], profile["name"])}
 
 
 def _finish_risk(risk_step: RiskStep | None, accounts: pd.DataFrame, settings: RunSettings,
@@ -344,6 +354,7 @@ def _meta(portfolio, settings, frame, builder, model, accounts, timings, outcome
         "settings_search": model.search_,
         "model": risk_section,
         "edits": 0,
+        "persona_names": {"primary": settings.language, "languages": list(NAME_LANGUAGES)},
     }
 
 
@@ -379,7 +390,8 @@ def _edited_meta(result: RunResult, done: dict[str, Any], **changes: Any) -> dic
     created = datetime.now(timezone.utc)
     meta = dict(result.meta, **changes)
     meta.update(run_id=new_run_id(created), parent_run_id=result.run_id, created_at=_timestamp(created),
-                created_by=done.get("user"), edits=len(result.edits) + 1)
+                created_by=done.get("user"), edits=len(result.edits) + 1,
+                persona_names={"primary": _primary_language(result), "languages": list(NAME_LANGUAGES)})
     return meta
 
 
@@ -394,7 +406,8 @@ def apply_edit(result: RunResult, edit: dict[str, Any], portfolio: Any = None) -
         done = edit_ops.apply_to_model(model, edit)
         profiles = [dict(p) for p in result.profiles]
         accounts = result.accounts.copy()
-        _apply_names(accounts, profiles, model.names_)
+        by_language = _rename_changed(model, profiles, _primary_language(result), names_by_language(result.profiles))
+        _apply_names(accounts, profiles, model.names_, by_language)
         meta = _edited_meta(result, done)
         return RunResult(meta["run_id"], meta, accounts, profiles, model, result.builder,
                          result.edits + [done], result.risk, result.features, portfolio=result.portfolio)
@@ -421,8 +434,8 @@ def apply_edit(result: RunResult, edit: dict[str, Any], portfolio: Any = None) -
         labels = _relabel_split(model, X, labels, done)
     accounts["persona_id"] = labels
     profiles = build_profiles(frame, accounts, result.builder, X, result.meta["parameters"]["outcomes"])
-    _rename_changed(model, profiles, result.meta["parameters"]["settings"].get("language", "en"))
-    _apply_names(accounts, profiles, model.names_)
+    by_language = _rename_changed(model, profiles, _primary_language(result), names_by_language(result.profiles))
+    _apply_names(accounts, profiles, model.names_, by_language)
     _carry_risk(profiles, accounts)
     meta = _edited_meta(result, done,
                         metrics=dict(result.meta["metrics"], personas=int(accounts["persona_id"].nunique())))
@@ -472,12 +485,25 @@ def _relabel_split(model: PersonaModel, X: np.ndarray, labels: np.ndarray, done:
     return labels
 
 
-def _rename_changed(model: PersonaModel, profiles: list[dict], language: str) -> None:
+def _primary_language(result: RunResult) -> str:
+    return result.meta["parameters"]["settings"].get("language", "en")
+
+
+def _rename_changed(model: PersonaModel, profiles: list[dict], language: str,
+                    previous: dict[str, dict[int, str]] | None = None) -> dict[str, dict[int, str]]:
+    """Names after an edit, in every language: the analyst's names as written (the same in each
+    language), unchanged personas keep theirs, merged and split ones are named anew. ``previous``
+    holds the names per language before the edit (empty for a run saved with one language)."""
     present = {p["persona_id"] for p in profiles}
-    keep = {p: n for p, n in model.names_.items() if p in present and p not in model.stale_names_}
-    keep.update({p: model.names_[p] for p in model.fixed_names_ if p in present and p in model.names_})
-    model.names_ = name_personas(profiles, language, fixed=keep)
+    fixed = {p: model.names_[p] for p in model.fixed_names_ if p in present and p in model.names_}
+    kept = {lang: dict(names) for lang, names in (previous or {}).items()}
+    kept[language] = dict(model.names_)
+    kept = {lang: {p: n for p, n in names.items() if p in present and p not in model.stale_names_}
+            for lang, names in kept.items()}
+    by_language = names_in_languages(profiles, language, fixed=fixed, kept=kept)
+    model.names_ = by_language[language]
     model.stale_names_.clear()
+    return by_language
 
 
 def _carry_risk(profiles: list[dict], accounts: pd.DataFrame) -> None:

@@ -87,9 +87,11 @@ VOCABULARY: dict[str, dict[str, tuple[tuple[str, Phrases] | None, ...]]] = {
                                _p("nicht erreichbar", "Nicht erreichbar", "schwer erreichbar", None, True))},
     Meaning.BEST_RESPONSE_HOUR: {"en": (_p("answers in the evening"), _p("answers in the daytime")),
                                  "de": (_p("abends erreichbar"), _p("tagsüber erreichbar"))},
-    Meaning.BROKEN_PROMISES: {"en": (_p("broken promises", "Promise breakers", "breaks promises", None, True),
+    Meaning.BROKEN_PROMISES: {"en": (_p("broken promises", "Promise breakers", "breaks promises",
+                                        "with broken promises", True),
                                      _p("keeps promises", None, None)),
-                              "de": (_p("gebrochene Zahlungszusagen", "Zusagenbrecher", "bricht Zusagen", None, True),
+                              "de": (_p("gebrochene Zahlungszusagen", "Zusagenbrecher", "bricht Zusagen",
+                                        "mit gebrochenen Zusagen", True),
                                      _p("hält Zusagen", None, None))},
     Meaning.PAYMENTS_SO_FAR: {"en": (_p("regular payer", "Regular payers", "pays regularly", None, True),
                                      _p("few payments so far", "Hardly paying", "hardly pays")),
@@ -103,9 +105,10 @@ VOCABULARY: dict[str, dict[str, tuple[tuple[str, Phrases] | None, ...]]] = {
                                       _p("offline", None, None)),
                                "de": (_p("digital aktiv", "Digital Aktive", "=", None, True),
                                       _p("offline", None, None))},
-    Meaning.TENURE: {"en": (_p("long-standing customer", "Long-standing customers", "=", None, True),
-                            _p("new customer", "New customers", "=", None, True)),
-                     "de": (_p("langjähriger Kunde", "Langjährige Kunden", "=", None, True),
+    Meaning.TENURE: {"en": (_p("long-standing customer", "Long-standing customers", "long-standing customers",
+                               None, True),
+                            _p("new customer", "New customers", "new customers", None, True)),
+                     "de": (_p("langjähriger Kunde", "Langjährige Kunden", "langjährige Kunden", None, True),
                             _p("Neukunde", "Neukunden", "=", None, True))},
 }
 FAMILY = {BALANCE: "amount", Meaning.ORIGINAL_AMOUNT: "amount", Meaning.BEST_RESPONSE_HOUR: "reach",
@@ -133,10 +136,16 @@ DPD_WORDS = {"en": ("{bucket} days past due", "Long overdue", "long overdue", "S
                     "knapp überfällig")}
 ATTEMPTS = {"en": ("many contact attempts", "few contact attempts"),
             "de": ("viele Kontaktversuche", "wenige Kontaktversuche")}
+# per channel: "many contact attempts" and "few contact attempts" side by side would contradict themselves
+AND = {"en": "and", "de": "und"}
+ATTEMPTS_BY = {"en": ("many contact attempts by {channel}", "few contact attempts by {channel}"),
+               "de": ("viele Kontaktversuche per {channel}", "wenige Kontaktversuche per {channel}")}
 RESPONSES_BY = {"en": ("responds by {channel}", "no response by {channel}"),
                 "de": ("reagiert per {channel}", "keine Reaktion per {channel}")}
 MISSING = {"en": ("no {label} given", "No {label} given", "missing data", "Missing data"),
-           "de": ("ohne Angabe zu {label}", "Ohne Angabe zu {label}", "fehlende Angaben", "Mit fehlenden Angaben")}
+           "de": ("{label} unbekannt", "{label} unbekannt", "fehlende Angaben", "Mit fehlenden Angaben")}
+# a meaning's label as it reads inside a sentence where the column label does not ("Beste Antwortstunde")
+IN_A_NAME = {Meaning.BEST_RESPONSE_HOUR: {"de": "beste Antwortzeit"}}
 GENERIC = {"en": ("high {label}", "low {label}"), "de": ("{label} hoch", "{label} niedrig")}
 LEVEL = {"en": ("mostly {level}", "more often {level}"), "de": ("überwiegend {level}", "häufiger {level}")}
 UNNAMED = {"en": ("higher values on {n} {noun}", "lower values on {n} {noun}",
@@ -153,7 +162,20 @@ LEVELS_DE = {"letter": "Brief", "email": "E-Mail", "e-mail": "E-Mail", "sms": "S
              "card": "Karte", "loan": "Kredit", "telecom": "Telekommunikation", "utility": "Versorger",
              "energy": "Energie", "direct debit": "Lastschrift", "transfer": "Überweisung", "cash": "Barzahlung",
              "north": "Nord", "south": "Süd", "east": "Ost", "west": "West", "central": "Mitte",
-             "retail": "Handel", "insurance": "Versicherung", "mail order": "Versandhandel"}
+             "retail": "Handel", "insurance": "Versicherung", "mail order": "Versandhandel",
+             # the levels of the bundled sample (sample_data/generator.py): sectors, products, payment methods
+             "e-commerce": "Onlinehandel", "banking": "Bank", "fitness": "Fitness", "push": "App-Push",
+             "app push": "App-Push", "mobile contract": "Mobilfunkvertrag", "broadband": "Breitband",
+             "prepaid top-up": "Prepaid-Aufladung", "electricity": "Strom", "gas": "Gas",
+             "district heating": "Fernwärme", "invoice purchase": "Rechnungskauf",
+             "buy now pay later": "Später bezahlen", "marketplace order": "Marktplatzbestellung",
+             "instalment loan": "Ratenkredit", "overdraft": "Dispokredit", "credit card": "Kreditkarte",
+             "car insurance": "Kfz-Versicherung", "household insurance": "Hausratversicherung",
+             "liability insurance": "Haftpflichtversicherung", "gym membership": "Fitnessstudio",
+             "streaming subscription": "Streaming-Abo", "club fee": "Vereinsbeitrag",
+             "sepa direct debit": "SEPA-Lastschrift", "bank transfer": "Überweisung", "paypal": "PayPal"}
+# levels that say nothing a name could use ("mostly none"): counted like a code instead
+EMPTY_LEVELS = frozenset({"none", "unknown", "n/a", "na", "keine", "unbekannt", "sonstige", "k. a."})
 SHORT_WORDS = frozenset({"of", "on", "in", "at", "by", "per", "to", "the", "and", "or", "for", "im", "am", "an",
                          "zu", "zum", "zur", "pro", "je", "und", "der", "die", "das", "des", "dem", "den", "mit",
                          "bei", "von", "vom", "für", "auf", "aus"})
@@ -178,15 +200,15 @@ def readable_label(column: object, language: str = "en") -> str | None:
             return None
         elif len(token) < 4 and token.casefold() not in SHORT_WORDS:
             return None
-    if language == "de":
-        return " ".join(tokens)
-    return " ".join(t[:1].lower() + t[1:] for t in tokens)
+    if language == "de" or (text == str(column) and any(t[:1].isupper() for t in tokens)):
+        return " ".join(tokens)  # a name written as words keeps its case ("Kontaktquote": a German noun)
+    return " ".join(t[:1].lower() + t[1:] for t in tokens)  # "MonthlyIncome" -> "monthly income"
 
 
 def readable_level(level: object, language: str = "en") -> str | None:
     """A category level fit for a name: readable words; in German translated or German-looking."""
     text = str(level).strip()
-    if text.casefold() in NOT_LEVELS:
+    if text.casefold() in NOT_LEVELS or text.casefold() in EMPTY_LEVELS:
         return None
     if language == "de":
         translated = LEVELS_DE.get(text.casefold())
@@ -248,7 +270,10 @@ def _feature_trait(entry: dict[str, Any], meanings: dict[str, str], language: st
     if meaning in FLAGS or kind == Meaning.OPT_OUT:
         return None  # flags speak through their share (flag_shares), not their difference
     if kind == Meaning.ATTEMPTS:  # the collector's effort: described, never a name
-        return Trait(f"effort:{meaning}", strength, ATTEMPTS[language][0 if higher else 1])
+        if "." not in meaning:
+            return Trait(f"effort:{meaning}", strength, ATTEMPTS[language][0 if higher else 1])
+        by = ATTEMPTS_BY[language][0 if higher else 1].format(channel=_channel(meaning, language))
+        return Trait(f"effort:{meaning}", strength, by)
     if kind == Meaning.RESPONSES:
         _, reach = VOCABULARY[kind][language][0 if higher else 1]
         by = RESPONSES_BY[language][0 if higher else 1].format(channel=_channel(meaning, language))
@@ -308,11 +333,13 @@ def _missing_traits(profile: dict[str, Any], meanings: dict[str, str], language:
         if share < MISSING_SHARE or share - overall < MISSING_LIFT:
             continue
         meaning = meanings.get(column)
-        words = label(meaning, language) if meaning else readable_label(column, language)
+        words = (IN_A_NAME.get(meaning, {}).get(language) or label(meaning, language)) if meaning \
+            else readable_label(column, language)
         descriptor, head, plain, plain_head = MISSING[language]
         if words is None:
             descriptor, head = plain, plain_head
         descriptor, head = descriptor.format(label=words), head.format(label=words)
+        head = head[:1].upper() + head[1:]
         traits.append(Trait(f"missing:{column}", DEFINING + share, f"{descriptor} ({_pct(share)})",
                             Phrases(head, descriptor)))
     return traits
@@ -471,11 +498,27 @@ def name_persona(profile: dict[str, Any], language: str = "en", parts: int | Non
 
 def describe_persona(profile: dict[str, Any], language: str = "en",
                      flag_overall: dict[str, float] | None = None) -> list[str]:
-    """The descriptive list beside the name: each trait's words, strongest first, no phrase twice."""
+    """The descriptive list beside the name: each trait's words, strongest first, no phrase twice.
+
+    Contact attempts per channel read as one phrase per direction ("many contact attempts by phone,
+    e-mail and SMS"), so the collector's effort never fills the list."""
+    language = _lang(language)
+    traits = persona_traits(profile, language, flag_overall)
+    channels: dict[int, list[str]] = {}
+    for trait in traits:
+        meaning = trait.family.removeprefix("effort:")
+        if trait.family.startswith("effort:") and "." in meaning:
+            channels.setdefault(trait.sign, []).append(_channel(meaning, language))
     out: list[str] = []
-    for trait in persona_traits(profile, language, flag_overall):
-        if trait.descriptor not in out:
-            out.append(trait.descriptor)
+    for trait in traits:
+        descriptor = trait.descriptor
+        meaning = trait.family.removeprefix("effort:")
+        if trait.family.startswith("effort:") and "." in meaning:
+            names = channels[trait.sign]
+            listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {AND[language]} {names[-1]}"
+            descriptor = ATTEMPTS_BY[language][0 if trait.sign >= 0 else 1].format(channel=listed)
+        if descriptor not in out:
+            out.append(descriptor)
     return out[:MAX_DESCRIPTORS]
 
 
@@ -541,4 +584,76 @@ def _last_resort(names: dict[int, str], profiles: list[dict[str, Any]], language
         if len(ids) > 1 or key in taken:
             for n, pid in enumerate(sorted(ids, key=lambda i: -size[i]), start=1):
                 out[pid] = f"{names[pid]} ({word} {n})"
+    return out
+
+
+# ---------------------------------------------------------------------------- both languages
+NAME_LANGUAGES = ("en", "de")  # every run names its personas in each of these
+
+
+def names_in_languages(profiles: list[dict[str, Any]], primary: str = "en", fixed: dict[int, str] | None = None,
+                       kept: dict[str, dict[int, str]] | None = None) -> dict[str, dict[int, str]]:
+    """Unique names for all profiles in every language of ``NAME_LANGUAGES``: ``{language: {id: name}}``.
+
+    ``fixed`` are the analyst's names (renames): the analyst's own text, the same in every language.
+    ``kept`` are names per language to keep as they are (personas an edit did not change), unless one
+    reads like an analyst's name (it is then named anew, so names stay unique in each language).
+
+    Writes each profile's ``names`` (``{language: name}``), ``descriptors_by_language``, and ``name``
+    and ``descriptors`` in the ``primary`` language (what runs saved before both languages hold).
+    """
+    primary = _lang(primary)
+    fixed = {int(p): str(n) for p, n in (fixed or {}).items()}
+    analyst = {_key(n) for n in fixed.values()}
+    out: dict[str, dict[int, str]] = {}
+    descriptors: dict[str, dict[int, list[str]]] = {}
+    for language in NAME_LANGUAGES:
+        keep = {int(p): n for p, n in ((kept or {}).get(language) or {}).items()
+                if int(p) not in fixed and _key(n) not in analyst}
+        out[language] = name_personas(profiles, language, fixed={**keep, **fixed})
+        descriptors[language] = {int(p["persona_id"]): list(p.get("descriptors") or []) for p in profiles}
+    for profile in profiles:
+        pid = int(profile["persona_id"])
+        profile["names"] = {language: out[language][pid] for language in NAME_LANGUAGES}
+        profile["descriptors_by_language"] = {language: descriptors[language][pid] for language in NAME_LANGUAGES}
+        profile["name"], profile["descriptors"] = out[primary][pid], descriptors[primary][pid]
+    return out
+
+
+def _shown_language(language: str | None) -> str:
+    if language is None:
+        from core.i18n import current_language
+
+        language = current_language()
+    return language
+
+
+def display_name(profile: dict[str, Any], language: str | None = None) -> str:
+    """A persona's name in ``language`` (default: the page's or CLI's, ``core.i18n.current_language``);
+    a run saved before names came in both languages has one name, shown whatever the language."""
+    from core.i18n import persona_name
+
+    return persona_name(profile, language)
+
+
+def display_descriptors(profile: dict[str, Any], language: str | None = None) -> list[str]:
+    """The descriptive list beside the name in ``language`` (the saved one for older runs)."""
+    by_language = profile.get("descriptors_by_language") or {}
+    found = by_language.get(_shown_language(language))
+    return list(found if found is not None else profile.get("descriptors") or [])
+
+
+def name_column(columns: Any, language: str | None = None) -> str:
+    """The column of ``accounts.parquet`` holding persona names in ``language``: ``persona_name_de`` ...,
+    or ``persona_name`` (the run's primary language) in runs saved before both languages."""
+    column = f"persona_name_{_shown_language(language)}"
+    return column if column in columns else "persona_name"
+
+
+def names_by_language(profiles: list[dict[str, Any]]) -> dict[str, dict[int, str]]:
+    """``{language: {id: name}}`` from saved profiles (empty for a run saved with one language)."""
+    out: dict[str, dict[int, str]] = {}
+    for profile in profiles:
+        for language, name in (profile.get("names") or {}).items():
+            out.setdefault(language, {})[int(profile["persona_id"])] = name
     return out

@@ -143,7 +143,10 @@ class RunSettings:
         Below this many accounts the risk model runs in this process: a second process costs ~1.3 s
         of imports, about what the whole risk step takes on a few thousand accounts.
     language : {"en", "de"}
-        Language of the generated persona names.
+        The run's primary language of persona names (``persona_name``, a profile's ``name``). Every run
+        names its personas in English and German alike (``persona_name_en``/``persona_name_de``, a
+        profile's ``names``), so pages and the CLI show the reader's language without a new run; the app
+        therefore never matches a run by this setting (``app_pages._personas_ui.settings_match``).
     currency : str or None
         ISO code of the portfolio's amounts (``"EUR"``) when it has no currency column; a currency
         column holding one currency wins. ``None``: unknown unless the portfolio says (amounts are

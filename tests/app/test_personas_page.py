@@ -47,7 +47,7 @@ def test_opening_the_page_runs_nothing_until_find_personas_is_pressed():
     button = at.button(key="find_personas")
     assert button.label == "Find personas" and button.proto.type == "primary"
     assert at.number_input(key="seed_choice").value == 42
-    assert at.selectbox(key="language_choice").value == "en"
+    assert not at.selectbox, "no persona-name language: names follow the page's language, never a new run"
     assert at.toggle(key="search_choice").value is True
     assert any("press **Find personas**" in i.value for i in at.info)
 
@@ -80,6 +80,11 @@ def test_the_personas_page_shows_a_run_and_records_a_rename_without_exceptions()
     assert not at.exception, at.exception
     assert "persona_edited_dir" in at.session_state
     assert any("Early small payers" in m.value for m in at.markdown)
+    from application.pipeline import load_run
+
+    renamed = next(p for p in load_run(at.session_state["persona_edited_dir"]).profiles
+                   if p["name"] == "Early small payers")
+    assert renamed["names"] == {"en": "Early small payers", "de": "Early small payers"}, "the analyst's text"
 
     # The edit is a run of its own: its own id, its parent named, who made it, listed beside the base.
     from app_pages._state import list_runs

@@ -166,7 +166,7 @@ def test_a_persona_defined_by_a_flag_says_so_though_ranked_low(language, expecte
 
 
 @pytest.mark.parametrize("language,expected", [("en", "No monthly income given"),
-                                               ("de", "Ohne Angabe zu monthly income")])
+                                               ("de", "Monthly Income unbekannt")])
 def test_a_persona_defined_by_missing_data_says_so(language, expected):
     profiles = _missing_income_profiles()
     names = name_personas(profiles, language)
