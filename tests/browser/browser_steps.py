@@ -77,12 +77,13 @@ def assert_no_exception(page: Page, where: str) -> None:
 
 
 class Journey:
-    """Screenshots numbered in the order the pages were seen: ``NN_name.png``."""
+    """Screenshots numbered in the order the pages were seen: ``{prefix}NN_name.png``."""
 
-    def __init__(self, page: Page, base_url: str, screenshot_dir: Path) -> None:
+    def __init__(self, page: Page, base_url: str, screenshot_dir: Path, prefix: str = "") -> None:
         self.page = page
         self.base_url = base_url
         self.screenshot_dir = screenshot_dir
+        self.prefix = prefix
         self.count = 0
 
     def check_page(self, name: str) -> Path:
@@ -90,7 +91,7 @@ class Journey:
         wait_until_idle(self.page)
         assert_no_exception(self.page, name)
         self.count += 1
-        path = self.screenshot_dir / f"{self.count:02d}_{name}.png"
+        path = self.screenshot_dir / f"{self.prefix}{self.count:02d}_{name}.png"
         # Streamlit scrolls inside its main container, so a "full page" screenshot shows only the
         # window: make the window as tall as the content for the picture, then restore it.
         height = self.page.evaluate(
@@ -111,19 +112,24 @@ def open_app(page: Page, base_url: str) -> None:
     wait_until_idle(page)
 
 
+# The sidebar's "Sign out" button by its widget key (``st-key-sign_out``): the same in every language.
+SIGN_OUT = '[data-testid="stSidebar"] .st-key-sign_out button'
+
+
 def sign_in(page: Page, username: str, password: str) -> None:
+    """Fill the sign-in form by its fields (user name, then the password field), in any language."""
     form = page.locator('[data-testid="stForm"]')
-    form.get_by_label("User name").fill(username)
-    form.get_by_label("Password", exact=True).fill(password)
+    form.locator('[data-testid="stTextInput"] input:not([type="password"])').first.fill(username)
+    form.locator('input[type="password"]').first.fill(password)
     form.locator('[data-testid="stFormSubmitButton"] button').click()
     sidebar = page.locator('[data-testid="stSidebar"]')
-    wait_visible(page, sidebar.get_by_role("button", name="Sign out"), what=f"{username} signed in")
+    wait_visible(page, page.locator(SIGN_OUT), what=f"{username} signed in")
     expect(sidebar).to_contain_text(username)
     wait_until_idle(page, LONG_STEP_MS)
 
 
 def sign_out(page: Page) -> None:
-    page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Sign out").click()
+    page.locator(SIGN_OUT).click()
     wait_visible(page, page.get_by_role("heading", name="Persona collections"), what="signed out")
     wait_until_idle(page)
 
@@ -213,3 +219,19 @@ def csv_rows(csv_bytes: bytes) -> list[dict[str, str]]:
     text = csv_bytes.decode("utf-8-sig", errors="replace")
     dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     return list(csv.DictReader(io.StringIO(text), dialect=dialect))
+
+
+def check_german_excel_csv(content: bytes, *, dates: bool = False, decimals: bool = False) -> None:
+    """German Excel conventions: UTF-8 with BOM, ``;`` between fields, dates 01.12.2026, decimal comma."""
+    assert content.startswith(b"\xef\xbb\xbf"), "UTF-8 with BOM"
+    text = content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert len(rows) > 1 and len(rows[0]) > 1, f"not split by ';': {text[:300]!r}"
+    assert all(len(row) == len(rows[0]) for row in rows if row), "every row has the header's fields"
+    cells = [cell for row in rows[1:] for cell in row]
+    if dates:
+        assert any(re.fullmatch(r"\d\d\.\d\d\.\d{4}( \d\d:\d\d)?", c) for c in cells), cells[:20]
+        assert not any(re.fullmatch(r"\d{4}-\d\d-\d\d([ T][\d:.]+)?", c) for c in cells), "no ISO dates"
+    if decimals:
+        assert any(re.fullmatch(r"-?\d+,\d+", c) for c in cells), f"no decimal comma in {cells[:20]}"
+        assert not any(re.fullmatch(r"-?\d+\.\d+", c) for c in cells), "a decimal point in a German file"

@@ -10,11 +10,16 @@
   others added by the administrator), waits for ``/_stcore/health`` and kills the whole process
   group afterwards.
 * ``browser`` is one headless Chromium for the session; ``page`` a fresh context per test that records
-  console errors and uncaught page errors (the test fails on any).
+  console errors and uncaught page errors (the test fails on any). ``page`` is an English browser
+  (``en-US``), ``german_page`` a German one (``de-DE``, Europe/Berlin): the server sets no
+  ``PERSONAS_LANGUAGE``, so the browser's language decides until a user saves one on the Account page.
+* ``german_csv`` is the portfolio both journeys upload, as a German ERP writes it (one file per session,
+  so both journeys upload the same bytes and may share a run).
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -45,7 +50,12 @@ PASSWORDS = {
     "analyst": "analyst-pass-0001",
     "manager": "manager-pass-0001",
     "compliance": "compliance-pass-0001",
+    "anna": "anna-pass-0001",  # the German analyst (test_journey_german.py saves her language)
 }
+# Each user's role (the administrator first: it adds the others).
+ROLES = {"admin": "admin", "analyst": "analyst", "manager": "manager", "compliance": "compliance",
+         "anna": "analyst"}
+JOURNEY_ROWS = 1_500
 
 SERVER_START_TIMEOUT_S = 180
 
@@ -108,9 +118,9 @@ def _server_env(home: Path) -> dict[str, str]:
         "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
         "PYTHONUNBUFFERED": "1",
-        # The browser asks for de-DE; the journeys read the English pages unless they choose German.
-        "PERSONAS_LANGUAGE": "en",
     })
+    # No operator default: each browser's language decides (``page`` is English, ``german_page`` German).
+    env.pop("PERSONAS_LANGUAGE", None)
     return env
 
 
@@ -170,8 +180,8 @@ def _stop(process: subprocess.Popen) -> None:
 def app_server(tmp_path_factory, chromium_executable) -> Iterator[AppServer]:
     """``streamlit run server.py`` on a free loopback port, with a temporary workspace and users."""
     home = tmp_path_factory.mktemp("browser_workspace")
-    for role, password in PASSWORDS.items():
-        add_user(home, role, role, password)
+    for username, role in ROLES.items():
+        add_user(home, username, role, PASSWORDS[username])
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / "browser_streamlit.log"
     port = _free_loopback_port()
@@ -211,10 +221,24 @@ class BrowserErrors:
 
     console: list[str] = field(default_factory=list)
     page: list[str] = field(default_factory=list)
+    failed_responses: list[str] = field(default_factory=list)  # which address a "Failed to load resource" was
 
     def all(self) -> list[str]:
-        return [f"console error: {text}" for text in self.console] + \
-               [f"page error: {text}" for text in self.page]
+        """Every error, less Streamlit's own base-address probe: opening or reloading a page's address
+        (``/personas``) makes its frontend try ``/personas/_stcore/health`` and ``…/host-config`` before
+        ``/_stcore/…``; those 404s (and their "Failed to load resource" console lines) are not the app's."""
+        probes = [r for r in self.failed_responses if STREAMLIT_PROBE.search(r)]
+        failed = [r for r in self.failed_responses if r not in probes]
+        console = list(self.console)
+        for _ in probes:
+            if NOT_FOUND in console:
+                console.remove(NOT_FOUND)
+        errors = [f"console error: {text}" for text in console] + [f"page error: {text}" for text in self.page]
+        return errors + [f"(failed response: {text})" for text in failed] if errors else []
+
+
+STREAMLIT_PROBE = re.compile(r"^404 GET https?://[^/]+/[^_][^?]*/_stcore/(health|host-config)$")
+NOT_FOUND = "Failed to load resource: the server responded with a status of 404 (Not Found)"
 
 
 @pytest.fixture
@@ -222,19 +246,49 @@ def browser_errors() -> BrowserErrors:
     return BrowserErrors()
 
 
-@pytest.fixture
-def page(browser, app_server, browser_errors):
-    """A fresh browser context (no cookies, no session) with error collection."""
+def _tab(browser, browser_errors: BrowserErrors, **context_options):
+    """A fresh browser context (no cookies, no session) with error collection, and its one tab."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True,
-                                  locale="de-DE")
+                                  **context_options)
     context.set_default_timeout(30_000)
     tab = context.new_page()
     tab.on("console", lambda msg: browser_errors.console.append(msg.text) if msg.type == "error" else None)
     tab.on("pageerror", lambda exc: browser_errors.page.append(str(exc)))
+    tab.on("response", lambda response: browser_errors.failed_responses.append(
+        f"{response.status} {response.request.method} {response.url}") if response.status >= 400 else None)
+    return context, tab
+
+
+@pytest.fixture
+def page(browser, app_server, browser_errors):
+    """An English browser (``en-US``): the app speaks English to it while nobody saved a language."""
+    context, tab = _tab(browser, browser_errors, locale="en-US")
     try:
         yield tab
     finally:
         context.close()
+
+
+@pytest.fixture
+def german_page(browser, app_server, browser_errors):
+    """A German browser (``de-DE``, Europe/Berlin): the app speaks German to it from the sign-in page on."""
+    context, tab = _tab(browser, browser_errors, locale="de-DE", timezone_id="Europe/Berlin")
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def german_csv(tmp_path_factory) -> Path:
+    """A small portfolio as a German ERP writes it: ``;``, decimal comma, cp1252, German headers."""
+    from sample_data.generator import generate_portfolio, write_portfolio
+
+    path = tmp_path_factory.mktemp("upload") / "offene_posten_2026-11.csv"
+    write_portfolio(generate_portfolio(JOURNEY_ROWS, seed=11, language="de"), path, german_format=True)
+    head = path.read_bytes()[:200].decode("cp1252")
+    assert ";" in head and "Aktenzeichen" in head
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ HELPER_PATHS = ["state", "strategy_ui", "personas_ui"]
 
 
 def _visit(browser, url: str):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
     page = context.new_page()
     page.goto(url)
     wait_visible(page, page.locator('[data-testid="stMain"]'), STEP_MS, f"the app at {url}")
@@ -62,7 +62,7 @@ def test_a_page_address_always_goes_through_the_sign_in(browser, app_server, pat
 
 
 def test_an_analyst_typing_the_admin_address_gets_no_user_list(browser, app_server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
     page = context.new_page()
     try:
         open_app(page, app_server.url)

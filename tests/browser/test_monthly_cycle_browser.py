@@ -4,7 +4,9 @@ from an approved run, with payments loaded, against the real server (``streamlit
 The two months are made with the library in the server's own workspace (the journey in
 test_journey.py already walks upload, discovery and approval through the pages); here the question
 is what a manager sees: the carry-over decision, the persona-share and PSI charts drawn at their
-size, and KPIs from the loaded payments.
+size (every chart's plot at least the height its spec asks for, tests/browser/chart_checks.py), and
+KPIs from the loaded payments; and, in a German browser, the KPI table downloaded as a German Excel
+file (``;``, decimal comma, UTF-8 with BOM).
 """
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from browser_steps import Journey, go_to, open_app, sign_in, wait_until_idle, wait_visible
+from browser_steps import Journey, check_german_excel_csv, download, go_to, open_app, sign_in, wait_until_idle, wait_visible
+from chart_checks import ChartSpecs, chart_report, drawn_charts, height_problems
 
 pytestmark = pytest.mark.browser
 
@@ -72,9 +75,10 @@ def _plot_heights(page) -> list[tuple[float, float]]:
     })""")
 
 
-def test_manager_reads_drift_and_kpis_of_the_applied_month(page, app_server, browser_errors, screenshot_dir,
-                                                          applied_month):
+def test_manager_reads_drift_and_kpis_of_the_applied_month(page, german_page, app_server, browser_errors,
+                                                          screenshot_dir, applied_month):
     journey = Journey(page, app_server.url, screenshot_dir)
+    specs = ChartSpecs(page)
     open_app(page, app_server.url)
     sign_in(page, "manager", app_server.passwords["manager"])
     # The sidebar's run picker opens on the newest run: the applied month.
@@ -82,10 +86,13 @@ def test_manager_reads_drift_and_kpis_of_the_applied_month(page, app_server, bro
     wait_visible(page, page.get_by_text("approvals carried over", exact=False).first, what="the carry-over verdict")
     charts = page.locator(".vega-embed")
     wait_visible(page, charts.first, what="the persona share chart")
-    # Nine personas ask for 9 x 26 px of plot; title and axis come on top (core/charts.box_height).
+    # Nine personas ask for 9 x 26 px of plot; title and axis come on top (core/charts.fit_width).
     heights = [h for h, _ in _plot_heights(page)]
     n_personas = len(applied_month.drift["personas"])
     assert heights and heights[0] >= 26 * n_personas + 60, f"the persona share chart is squashed: {heights}"
+    charts = drawn_charts(page, specs)
+    squashed = height_problems(charts)  # asserted at the end, after the German download
+    seen = [chart_report(charts)]
     journey.check_page("drift")
 
     go_to(page, "KPIs")
@@ -97,9 +104,23 @@ def test_manager_reads_drift_and_kpis_of_the_applied_month(page, app_server, bro
     wait_visible(page, page.locator(".vega-embed").first, what="the recovery-rate chart")
     heights = [h for h, _ in _plot_heights(page)]
     assert heights and max(heights) >= 260 + 60, f"the KPI chart is squashed: {heights}"
+    charts = drawn_charts(page, specs)
+    squashed += height_problems(charts)
+    seen.append(chart_report(charts))
     page.get_by_role("tab", name="Champion / challenger").click()
     wait_visible(page, page.get_by_text("no approved champion/challenger experiment", exact=False).first,
                  what="the read-out's note that every account is champion")
 
+    # The same KPI table for a manager whose browser is German: a German Excel file.
+    from core.i18n import translator
+
+    german = translator("de")._
+    open_app(german_page, app_server.url)
+    sign_in(german_page, "manager", app_server.passwords["manager"])
+    go_to(german_page, german("KPIs"))
+    wait_visible(german_page, german_page.locator('[data-testid="stDataFrame"]').first, what="the KPI table in German")
+    check_german_excel_csv(download(german_page, german("Download the KPI table (CSV)")), decimals=True)
+
+    assert squashed == [], "\n".join([*squashed, "--- charts ---", *seen])
     assert browser_errors.all() == [], "\n".join(browser_errors.all())
     assert "Traceback" not in app_server.log_tail(50_000), app_server.log_tail()
