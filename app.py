@@ -4,8 +4,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import _session
-from app_pages._state import (apply_language, browser_time_zone, current_user, get_store, list_runs, role_label,
-                               show_error)
+from app_pages._state import (REFUSED_RUNS, apply_language, browser_time_zone, current_user, get_store, list_runs,
+                               remember_workspace, restore_workspace, role_label, show_error, workspace_notices)
 from core.errors import UserError
 from core.formats import format_timestamp
 from core.i18n import _, ngettext
@@ -117,7 +117,8 @@ def _run_picker() -> None:
     if not runs:
         st.caption(_("No saved run yet."))
         return
-    usable = [r for r in runs if not r["problem"]]
+    refused_here = set(st.session_state.get(REFUSED_RUNS, []))  # failed the full check when restored
+    usable = [r for r in runs if not r["problem"] and r["run_dir"] not in refused_here]
     refused = len(runs) - len(usable)
     if refused:
         st.caption(ngettext("{n} run folder failed its integrity check and is not offered.",
@@ -148,7 +149,10 @@ def main() -> None:
     if user is None:
         st.navigation([st.Page(_sign_in_page, title=_("Sign in"), icon="🔑")]).run()
         return
+    restore_workspace(user)  # a new session (reload, bookmark, sign-in): the user's upload and chosen run
     _sidebar(user)
+    for notice in workspace_notices():
+        st.warning(notice)
     pages = {
         _("Analyse"): [
             st.Page("app_pages/1_portfolio.py", title=_("Portfolio"), icon="📥", default=True),
@@ -167,7 +171,10 @@ def main() -> None:
     }
     if user.role == "admin":
         pages[_("Administer")] = [st.Page("app_pages/6_admin.py", title=_("Users"), icon="👥")]
-    st.navigation(pages).run()
+    try:
+        st.navigation(pages).run()
+    finally:  # also after st.stop() or st.rerun() inside the page
+        remember_workspace(user)
 
 
 main()

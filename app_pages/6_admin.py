@@ -13,6 +13,7 @@ from core.i18n import _
 from core.text import escape_markdown
 from strategy.auth import ROLES
 from strategy.passwords import MIN_LENGTH
+from application.user_workspace import forget_upload
 from strategy.preferences import forget_user
 
 user = require_role("admin")
@@ -102,7 +103,7 @@ if others:
         _do(lambda: store.set_disabled(user, who, True), _("{name} can no longer sign in.").format(name=who))
     confirm = c4.checkbox(_("Yes, remove {name}").format(name=who), key="confirm_remove")
     if c4.button(_("Remove account"), disabled=not confirm):
-        _do(lambda: (store.remove_user(user, who), forget_user(store, who)),
+        _do(lambda: (store.remove_user(user, who), forget_user(store, who), forget_upload(store, who)),
             _("{name} is removed; their past actions stay in the audit log.").format(name=who))
     if c4.button(_("Clear failed sign-ins")):
         _do(lambda: store.unlock(user, who), _("Failed sign-ins of {name} cleared.").format(name=who))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -177,8 +178,10 @@ def current_portfolio():
 
 # ---------------------------------------------------------------- run settings and the pipeline
 def current_settings():
-    """Run settings from the user's current choices (outcome column, seed, persona-name language, and
-    whether the settings search runs; the Personas page sets the last three)."""
+    """Run settings from the user's current choices (outcome column, seed and whether the settings search
+    runs; the Personas page sets the last two). The language is the page's: it only says which of the
+    run's names (every run names its personas in English and German) is ``persona_name``, and runs are
+    never matched by it (``app_pages._personas_ui.settings_match``)."""
     from personas.settings import DiscoverySettings, RunSettings
 
     return RunSettings(
@@ -187,7 +190,7 @@ def current_settings():
         target_event=st.session_state.get("target_event", "paid"),
         target_event_value=st.session_state.get("target_event_value"),
         seed=int(st.session_state.get("seed", 42)),
-        language=st.session_state.get("language", "en"),
+        language=page_language(),
         currency=currency_setting(),
     )
 
@@ -293,3 +296,218 @@ def list_runs() -> list[dict[str, Any]]:
     return [{"run_dir": str(info.path), "run_id": info.run_id, "parent_run_id": info.parent_run_id,
              "created_at": info.created_at, "source_name": info.source_name, "label": info.label,
              "problem": info.problem} for info in runs_in(runs_dir())]
+
+
+# ---------------------------------------------------------------- the user's workspace: upload and run survive a reload
+# ``application.user_workspace`` keeps the upload's bytes in the workspace and a per-user record in the review
+# database. A new Streamlit session of a signed-in user (a reload, a bookmark, signing in again) restores them
+# once; afterwards every rerun writes back what changed (``remember_workspace``, called by ``app.py``).
+_RESTORED_FOR = "_workspace_restored_for"
+_REMEMBERED = "_workspace_remembered"
+_NOTICES = "_workspace_notices"
+UPLOAD_GENERATION = "upload_generation"
+#: Run folders this session refused to restore (the sidebar does not offer them either).
+REFUSED_RUNS = "_workspace_refused_runs"
+
+
+@st.cache_data(show_spinner=False)
+def _sample_sha256(mtime_ns: int) -> str:
+    return hashlib.sha256(SAMPLE_PATH.read_bytes()).hexdigest()
+
+
+def _choice_sha256() -> str:
+    choice = st.session_state.get("portfolio_choice")
+    return choice.sha256 if choice is not None else _sample_sha256(SAMPLE_PATH.stat().st_mtime_ns)
+
+
+def _session_choices() -> dict[str, Any]:
+    from application.user_workspace import CHOICE_KEYS
+
+    choice = st.session_state.get("portfolio_choice")
+    choices: dict[str, Any] = {"mapping_json": choice.mapping_json if choice is not None else "{}"}
+    for key in CHOICE_KEYS:
+        if key in st.session_state:
+            choices[key] = st.session_state[key]
+    return json.loads(json.dumps(choices, sort_keys=True, default=str))
+
+
+def _chosen_run_id() -> str | None:
+    """The chosen run's id when it is a folder of this workspace's runs folder, else ``None``."""
+    from runs import RunFolderError, check_run_id
+
+    run_dir = st.session_state.get("run_dir")
+    if not run_dir:
+        return None
+    path = Path(run_dir)
+    if path.parent != runs_dir():
+        return None
+    try:
+        return check_run_id(path.name)
+    except RunFolderError:
+        return None
+
+
+def _snapshot() -> list:
+    """``[data SHA-256, choices, run id]`` as they would be kept: choices only for an upload (never for the
+    bundled sample, which the next session shows anyway), the run always."""
+    kept = bool(st.session_state.get("upload_id")) and "portfolio_choice" in st.session_state
+    choices = [_choice_sha256(), _session_choices()] if kept else [None, None]
+    return json.loads(json.dumps([*choices, _chosen_run_id()], sort_keys=True, default=str))
+
+
+def _verified_run(run_id: str):
+    """The opened, verified run folder of ``run_id`` in this workspace (``runs.open_run``)."""
+    from runs import open_run, run_path
+
+    return open_run(run_path(runs_dir(), run_id))
+
+
+def restore_workspace(user) -> None:
+    """Once per Streamlit session and user: bring back the user's upload (read and validated again through
+    :func:`current_portfolio`'s cache, like any upload), the choices made for it, and the chosen run when it
+    still verifies. What cannot be restored is said in one line each (:func:`workspace_notices`)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from application import user_workspace as workspace
+    from core.i18n import _
+    from core.text import escape_markdown
+
+    if user is None or st.session_state.get(_RESTORED_FOR) == user.username:
+        return
+    st.session_state[_RESTORED_FOR] = user.username
+    notices: list[str] = []
+    store = get_store()
+    try:
+        workspace.sweep_removed_users(store)
+        record = workspace.saved_workspace(store, user.username)
+        data = workspace.read_upload(user.username, record) if record is not None and record.sha256 else None
+    except (OSError, UserError, SQLAlchemyError) as err:
+        print(f"persona-collections: the workspace of {user.username!r} could not be read: {err}",
+              file=sys.stderr, flush=True)
+        st.session_state[_NOTICES] = [_("Your last upload and run could not be read from the workspace; "
+                                        "the bundled sample is shown.")]
+        st.session_state[_REMEMBERED] = None
+        return
+    if record is not None:
+        choices = record.choices
+        if "portfolio_choice" not in st.session_state and record.sha256:
+            if data is None:
+                try:  # said once: the next session does not look for it again
+                    workspace.drop_upload(store, user.username)
+                except (OSError, UserError, SQLAlchemyError) as err:
+                    print(f"persona-collections: the upload of {user.username!r} could not be dropped: {err}",
+                          file=sys.stderr, flush=True)
+                notices.append(_("Your upload {name} is no longer in the workspace (or was changed there); the "
+                                 "bundled sample is shown.").format(name=escape_markdown(record.filename)))
+            else:
+                mapping_json = choices.get("mapping_json", "{}") if record.choices_sha256 == record.sha256 else "{}"
+                st.session_state["portfolio_choice"] = PortfolioChoice(data, record.filename, record.sha256,
+                                                                       str(mapping_json))
+                st.session_state["upload_id"] = f"restored:{record.sha256}"
+        if "portfolio_choice" in st.session_state and record.choices_sha256 == _choice_sha256():
+            from application.user_workspace import CHOICE_KEYS
+
+            for key in CHOICE_KEYS:
+                if key in choices and key not in st.session_state:
+                    st.session_state[key] = choices[key]
+        if record.run_id and "run_dir" not in st.session_state:
+            _restore_run(record.run_id, notices)
+    st.session_state[_NOTICES] = notices
+    st.session_state[_REMEMBERED] = _snapshot()
+
+
+def _restore_run(run_id: str, notices: list[str]) -> None:
+    from core.i18n import _
+
+    try:
+        folder = _verified_run(run_id)
+        root = folder
+        for _depth in range(50):  # an edited run: the Personas page shows it over the run it was edited from
+            if not root.parent_run_id:
+                break
+            root = _verified_run(root.parent_run_id)
+    except UserError:
+        notices.append(_("The run you had chosen ({run}) is missing or failed its integrity check; it was not "
+                         "restored.").format(run=run_id))
+        st.session_state[REFUSED_RUNS] = [*st.session_state.get(REFUSED_RUNS, []), str(runs_dir() / run_id)]
+        return
+    st.session_state["run_dir"] = str(folder.path)
+    if folder.parent_run_id:
+        st.session_state["persona_edited_dir"] = str(folder.path)
+        st.session_state["persona_edited_base"] = root.run_id
+
+
+def workspace_notices() -> list[str]:
+    """What could not be restored for this session (each line shown once)."""
+    return st.session_state.pop(_NOTICES, None) or []
+
+
+def remember_workspace(user) -> None:
+    """Write back what changed since the last rerun: the choices made for the current data and the chosen
+    run. Only for the user whose workspace this session restored (a session cleared by signing out, or
+    taken over by another user, writes nothing)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from application import user_workspace as workspace
+
+    if user is None or st.session_state.get(_RESTORED_FOR) != user.username:
+        return
+    snapshot = _snapshot()
+    before = st.session_state.get(_REMEMBERED) or [None, None, None]
+    if snapshot == before:
+        return
+    store = get_store()
+    try:
+        if snapshot[:2] != before[:2] and snapshot[0] is not None:
+            workspace.save_choices(store, user.username, snapshot[0], snapshot[1])
+        if snapshot[2] != before[2]:
+            workspace.save_run_choice(store, user.username, snapshot[2])
+    except (OSError, UserError, SQLAlchemyError) as err:  # the page keeps working; the next rerun tries again
+        print(f"persona-collections: the workspace of {user.username!r} could not be saved: {err}",
+              file=sys.stderr, flush=True)
+        return
+    st.session_state[_REMEMBERED] = snapshot
+
+
+def remember_upload(user, choice: PortfolioChoice) -> None:
+    """Keep ``choice`` (a file the user just uploaded) in the workspace as the user's upload; the previous
+    one is deleted. A failure is shown, and the upload still works for this session."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from application import user_workspace as workspace
+    from core.i18n import _
+
+    if user is None:
+        return
+    try:
+        workspace.save_upload(get_store(), user.username, choice.data, choice.filename)
+    except (OSError, UserError, SQLAlchemyError) as err:
+        print(f"persona-collections: the upload of {user.username!r} could not be kept: {err}",
+              file=sys.stderr, flush=True)
+        st.warning(_("The file could not be kept in the workspace: after a reload the bundled sample is shown "
+                     "again."))
+        return
+    st.session_state[_RESTORED_FOR] = user.username
+    st.session_state[_REMEMBERED] = None  # the choices for the new data are written at the end of this rerun
+
+
+def saved_upload(user):
+    """The user's upload record kept in the workspace (``application.user_workspace.SavedWorkspace``) when
+    it holds an upload, else ``None``."""
+    from application.user_workspace import saved_workspace
+
+    record = saved_workspace(get_store(), getattr(user, "username", None))
+    return record if record is not None and record.sha256 else None
+
+
+def forget_upload(user) -> None:
+    """Delete the user's kept upload and its record; this session goes back to the bundled sample."""
+    from application import user_workspace as workspace
+
+    workspace.forget_upload(get_store(), user.username)
+    for key in ("portfolio_choice", "upload_id", "target", "target_event", "target_event_value",
+                "amount_unit_choice"):
+        st.session_state.pop(key, None)
+    st.session_state[UPLOAD_GENERATION] = int(st.session_state.get(UPLOAD_GENERATION, 0)) + 1  # empties the uploader
+    st.session_state[_RESTORED_FOR] = user.username
+    st.session_state[_REMEMBERED] = _snapshot()  # nothing is written back until the user chooses again

@@ -30,17 +30,22 @@ def _engine(store_or_engine: Any) -> Engine:
     return getattr(store_or_engine, "engine", store_or_engine)
 
 
+def create_once(store_or_engine: Any, table: Table) -> Engine:
+    """Create ``table`` if the database lacks it (once per engine, table and process); the engine."""
+    engine = _engine(store_or_engine)
+    key = f"{id(engine)}:{engine.url}:{table.name}"
+    if key not in _READY:
+        try:
+            table.metadata.create_all(engine, tables=[table])
+        except OperationalError:  # another process created it at the same moment
+            table.metadata.create_all(engine, tables=[table])
+        _READY.add(key)
+    return engine
+
+
 def ensure_table(store_or_engine: Any) -> None:
     """Create the preferences table if the database lacks it (once per engine and process)."""
-    engine = _engine(store_or_engine)
-    key = f"{id(engine)}:{engine.url}"
-    if key in _READY:
-        return
-    try:
-        metadata.create_all(engine, tables=[user_preferences])
-    except OperationalError:  # another process created it at the same moment
-        metadata.create_all(engine, tables=[user_preferences])
-    _READY.add(key)
+    create_once(store_or_engine, user_preferences)
 
 
 def saved_language(store_or_engine: Any, username: str | None) -> str | None:
