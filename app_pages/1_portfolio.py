@@ -10,9 +10,12 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._state import (
+    UPLOAD_GENERATION,
     current_currency,
     current_portfolio,
+    forget_upload,
     portfolio_choice,
+    remember_upload,
     require_role,
     page_language,
     set_portfolio_choice,
@@ -21,9 +24,12 @@ from app_pages._state import (
 from core.errors import UserError
 from core.formats import csv_download, format_count, localise_chart
 from core.i18n import N_, _
+from core.text import escape_markdown
 from portfolio.columns import column_table, mapping_changes, meaning_options, meanings_of
 from portfolio.mask import mask_pii
-from portfolio.report import rows_summary
+from portfolio.reason_text import reason_text
+from portfolio.report import excluded_reason_text, rows_summary
+from portfolio.validate import app_text
 from portfolio.target import check_target, target_values
 from strategy.escape import escape_frame
 
@@ -117,38 +123,55 @@ def _currency_choice(portfolio) -> None:
             code=current_currency(portfolio).label(page_language())))
 
 
-require_role()
+user = require_role()
 language = page_language()
 st.title(_("Portfolio"))
 st.caption(_("Upload the open accounts (CSV from your ERP, Excel or Parquet), or work with the bundled "
              "sample. Nothing is sent anywhere; files stay in this app's workspace."))
 
 upload = st.file_uploader(_("Portfolio file"), type=["csv", "txt", "xlsx", "parquet"],
-                          help=_("German exports (semicolon, decimal comma, Latin-1) are recognised."))
+                          key=f"portfolio_upload_{st.session_state.get(UPLOAD_GENERATION, 0)}",
+                          help=_("German exports (semicolon, decimal comma, Latin-1) are recognised. The file "
+                                 "is kept in this app's workspace for you alone until you replace or forget it."))
 if upload is not None and upload.file_id != st.session_state.get("upload_id"):
     st.session_state["upload_id"] = upload.file_id
     set_portfolio_choice(upload.getvalue(), upload.name)
+    st.session_state["_upload_unkept"] = True  # kept in the workspace once it reads
     st.session_state.pop("target", None)
     st.session_state.pop("target_event_value", None)
     st.session_state.pop("amount_unit_choice", None)
 choice = portfolio_choice()
-if upload is None and st.session_state.get("upload_id"):
-    st.caption(_("Using the uploaded file **{name}**.").format(name=choice.filename))
+if st.session_state.get("upload_id"):
+    name_col, forget_col = st.columns([3, 1], vertical_alignment="center")
+    if upload is None:
+        name_col.caption(_("Using the uploaded file **{name}**.").format(name=escape_markdown(choice.filename)))
+    if forget_col.button(_("Forget my upload"), key="forget_upload",
+                         help=_("Deletes the file and what you chose for it from the workspace; the bundled "
+                                "sample is used again.")):
+        forget_upload(user)
+        st.rerun()
 elif upload is None:
     st.caption(_("Using the bundled sample portfolio **{name}**.").format(name=choice.filename))
 
 try:
     portfolio = current_portfolio()
 except UserError as err:
+    st.session_state.pop("_upload_unkept", None)  # a file that cannot be read is not kept
     show_error(err)
     st.stop()
+if st.session_state.pop("_upload_unkept", False):
+    remember_upload(user, choice)
 
 report = portfolio.report
 roles = portfolio.roles
 left, mid, right = st.columns(3)
 left.metric(_("Rows read"), format_count(report.n_rows_read))
-mid.metric(_("Usable rows"), format_count(report.n_rows_usable))
-right.metric(_("Excluded rows"), format_count(len(report.excluded_rows)))
+if report.is_usable:
+    mid.metric(_("Usable rows"), format_count(report.n_rows_usable))
+    right.metric(_("Excluded rows"), format_count(len(report.excluded_rows)))
+else:  # no row can be used until the blocking problems are fixed: never a count beside "cannot be used"
+    mid.metric(_("Usable rows"), format_count(0),
+               help=_("None until the blocking problems under Validation are fixed."))
 
 # ---------------------------------------------------------------- column roles and meanings
 st.subheader(_("Column roles"))
@@ -156,6 +179,7 @@ st.caption(_("Every column with its role, its collections meaning and why it was
              "a meaning to correct it (the same as a --mapping file on the command line). PII and protected "
              "attributes never feed the personas or the risk model; outcome and truth columns only evaluate."))
 role_table = column_table(roles, report)
+role_table["reason"] = role_table["reason"].map(lambda reason: reason_text(reason, language))  # shown only
 edited = st.data_editor(
     role_table, hide_index=True, width="stretch", key="role_editor",
     column_order=["name", "role", "meaning", "reason"], disabled=["name", "reason"],
@@ -182,22 +206,35 @@ st.subheader(_("Validation"))
 if not report.problems:
     st.success(_("No problems found."))
 for problem in report.errors:
-    st.error(problem.message)
+    st.error(app_text(problem, language))
 for problem in report.warnings:
-    st.warning(problem.message)
+    st.warning(app_text(problem, language))
 excluded_counts = report.excluded_by_reason()
 if excluded_counts:
-    st.markdown(_("**Rows excluded, per reason** ({summary})").format(summary=rows_summary(report.rows_section())))
-    st.dataframe(pd.DataFrame({"reason": list(excluded_counts), "rows": list(excluded_counts.values())}),
+    st.markdown(_("**Rows excluded, per reason** ({summary})").format(
+        summary=rows_summary(report.rows_section(), language)))
+    st.dataframe(pd.DataFrame({"reason": [excluded_reason_text(r, language) for r in excluded_counts],
+                               "rows": list(excluded_counts.values())}),
                  hide_index=True, column_config={"reason": st.column_config.TextColumn(_("Reason")),
                                                  "rows": st.column_config.NumberColumn(_("Rows"))})
+    excluded_rows = report.excluded_rows.assign(
+        reason=report.excluded_rows["reason"].map(lambda reason: excluded_reason_text(reason, language)))
     # Cells are the file's own text: formula triggers are escaped (CWE-1236).
     st.download_button(_("Download excluded rows (CSV)"),
-                       **csv_download(escape_frame(report.excluded_rows), "excluded_rows", language))
+                       **csv_download(escape_frame(excluded_rows), "excluded_rows", language))
     with st.expander(_("Excluded rows ({n})").format(n=format_count(len(report.excluded_rows)))):
-        st.dataframe(report.excluded_rows.head(500), hide_index=True)
+        st.dataframe(excluded_rows.head(500), hide_index=True, column_config={
+            "row": st.column_config.NumberColumn(_("Row in the file"), format="%d"),
+            "account_id": st.column_config.TextColumn(_("Account id")),
+            "column": st.column_config.TextColumn(_("Column")),
+            "reason": st.column_config.TextColumn(_("Reason"))})
 if not report.is_usable:
-    st.error(_("This portfolio cannot be used until the blocking problems above are fixed."))
+    if any(problem.code == "missing_column" for problem in report.errors):
+        st.error(_("This portfolio cannot be used until the blocking problems above are fixed: give the missing "
+                   "columns their roles in the column table above, or upload a corrected file."))
+    else:
+        st.error(_("This portfolio cannot be used until the blocking problems above are fixed: correct the file "
+                   "and upload it again."))
     st.stop()
 
 # ---------------------------------------------------------------- outcome for the risk model

@@ -11,11 +11,14 @@ import pandas as pd
 import streamlit as st
 
 from explain import charts
-from explain.reasons import feature_label
+from explain.fairness import cutoff_rule_text, group_label, warning_texts
+from explain.model_card import calibration_reason, card_language, event_word, model_card
+from explain.reasons import feature_label, format_values, top_reasons
+from personas.names import display_name
 from app_pages._state import current_run, page_language, require_role, show_error
-from core.charts import box_height
+from core.charts import fit_width
 from core.errors import UserError
-from core.formats import format_count, format_number, format_percent, localise_chart
+from core.formats import format_count, format_number, format_percent
 from core.i18n import N_, _
 from core.text import defang_markdown, escape_markdown
 
@@ -46,7 +49,11 @@ COLUMN_LABELS = {
     "risk_score_p90": N_("Risk score, 90th percentile"), "feature": N_("Feature"),
     "auc": N_("AUC (predicts the attribute)"), "flagged": N_("Flagged"), "persona_id": N_("Persona"),
     "persona": N_("Name"), "mean risk score (P NOT paid)": N_("Mean risk score (P NOT paid)"),
+    "proxy_accounts": N_("Accounts in the proxy check"), "proxy_sampled": N_("Proxy check on a sample"),
+    "sampled": N_("Sample"),
 }
+#: Columns of the fairness tables whose values are group labels the app may have made ("(missing)", "60+").
+GROUP_COLUMNS = ("group", "lowest_group", "highest_group")
 PERCENT_COLUMNS = {"mean_risk_score", "min_risk_score", "not_paid_rate", "cumulative_share_of_accounts",
                    "cumulative_gain", "median_risk_score", "flagged_rate", "observed_not_paid_rate",
                    "share_of_accounts", "favourable_rate", "calibration_gap", "risk_score_p10", "risk_score_p25",
@@ -77,9 +84,81 @@ def column_config(frame: pd.DataFrame) -> dict:
 
 
 def chart(spec) -> None:
-    """A chart with the reader's number formats on its axes."""
-    shown = localise_chart(spec, language)
-    st.altair_chart(shown, width="stretch", height=box_height(shown))
+    """A chart with the reader's number formats on its axes (German: "0,25", "12 %")."""
+    shown = charts.localised(spec, language)
+    st.altair_chart(fit_width(shown), width="stretch")
+
+
+def relabelled(table: pd.DataFrame) -> pd.DataFrame:
+    """A table of the run's features with their labels in the page's language (the run may have
+    been made in another one)."""
+    if table is None or "feature" not in table.columns:
+        return table
+    return table.assign(label=[feature_label(f, language) for f in table["feature"]])
+
+
+def account_words(account_id: str, data: dict) -> tuple[pd.DataFrame, str]:
+    """The waterfall's contributions and the account's main reasons in the page's language: the stored
+    reasons are in the run's language, so they are written again from the account's SHAP values and
+    values when the page speaks another one (and the account's values are in the stored table)."""
+    table = relabelled(data["contributions"])
+    reasons = data["reasons"]
+    if language != risk.settings.language and account_id in risk.shap.values.index:
+        raw = risk.shap.feature_values.loc[[account_id]]
+        currency = risk.settings.currency
+        table = table.assign(value=[format_values(f, raw[f], language, currency)[0] for f in table["feature"]])
+        written = top_reasons(risk.shap.values.loc[[account_id]], raw, language, currency=currency)[0]
+        reasons = written or reasons
+    return table, reasons
+
+
+def with_group_labels(frame: pd.DataFrame) -> pd.DataFrame:
+    """The fairness table with the app's own group words in the page's language."""
+    frame = frame.copy()
+    for column in GROUP_COLUMNS:
+        if column in frame:
+            frame[column] = frame[column].map(lambda g: g if g is None else group_label(g))
+    if "small_groups" in frame:
+        frame["small_groups"] = frame["small_groups"].map(
+            lambda v: ", ".join(group_label(g) for g in v) if isinstance(v, list) else v)
+    if "feature" in frame:
+        frame["feature"] = frame["feature"].map(lambda f: _("(all features)") if f == "(all features)" else f)
+    return frame
+
+
+def data_summary_of(run) -> dict | None:
+    """What the model card's Data section lists, for a saved run (which keeps it only in its stored card):
+    rebuilt from the open portfolio when it is the run's own; ``None`` otherwise."""
+    from app_pages._state import current_portfolio
+
+    try:
+        portfolio = current_portfolio()
+    except UserError:
+        return None
+    if portfolio.sha256 != run.meta.get("data_sha256"):
+        return None
+    try:
+        from application.pipeline import _data_summary
+        from personas.settings import RunSettings
+
+        settings = RunSettings.from_dict(run.meta["parameters"]["settings"])
+        return _data_summary(portfolio, run.meta, settings)
+    except (UserError, ImportError, AttributeError, KeyError, TypeError, ValueError):
+        return None  # the card then points to the stored card for the rows and columns
+
+
+def card_for_reader(run) -> tuple[str, str]:
+    """The model card in the page's language, and the card as stored with the run.
+
+    The stored card (``model_card.md``) is shown as it is when it is in the reader's language;
+    otherwise the card is written again from the run's figures, in the reader's language, dated
+    when the run was made."""
+    stored = risk.model_card()
+    if risk.saved_card is None or card_language(stored) == language:
+        return stored, stored
+    if risk.data_summary is None:
+        risk.data_summary = data_summary_of(run)
+    return model_card(risk, language, created=run.meta.get("created_at")), stored
 
 
 require_role()
@@ -99,9 +178,10 @@ if risk is None:
               "named outcome no risk score is computed."))
     st.stop()
 
-st.caption(_("Risk score = probability that the account is **NOT paid** (outcome {target}, 1 = {event}); "
+st.caption(_("Risk score = probability that the account is **NOT paid** (outcome {target}, {event}); "
              "higher = riskier. Scores are out-of-fold; SHAP values are on the log-odds of NOT paying "
-             "(+ raises risk).").format(target=escape_markdown(risk.target), event=escape_markdown(risk.target_event)))
+             "(+ raises risk).").format(target=escape_markdown(risk.target),
+                                        event=escape_markdown(event_word(risk.target_event))))
 st.warning(_("The score supports people, it does not decide. Check the reasons and the account before "
              "acting; a precise-looking number invites over-reliance (automation bias)."), icon="⚠️")
 
@@ -123,8 +203,7 @@ with tab_perf:
                  "{resamples} bootstrap resamples.").format(
         folds=risk.settings.cv_folds, n=format_count(risk.n_accounts, language),
         rate=format_percent(risk.not_paid_rate, language), resamples=risk.settings.bootstrap_resamples)
-        + " " + (_("Calibration: {reason}.").format(reason=cal["reason"]) if language == "en" else
-                 (_("The scores are calibrated.") if cal.get("calibrated") else _("The scores are not calibrated."))))
+        + " " + _("Calibration: {reason}.").format(reason=calibration_reason(cal, risk.settings)))
     left, right = st.columns(2)
     with left:
         chart(charts.roc_chart(risk.roc_curve()))
@@ -151,9 +230,9 @@ with tab_drivers:
     else:
         st.caption(_("SHAP values for {n} of {total} accounts; base value {base} log-odds.").format(
             n=explained, total=total, base=base_value))
-    importance = risk.global_importance()
+    importance = relabelled(risk.global_importance())
     chart(charts.importance_chart(importance))
-    chart(charts.beeswarm_chart(risk.beeswarm()))
+    chart(charts.beeswarm_chart(relabelled(risk.beeswarm())))
     labels = {feature_label(f, language): f for f in importance["feature"]}
     chosen = st.selectbox(_("Dependence plot for"), list(labels), key="explain_dependence_feature")
     feature = labels[chosen]
@@ -165,8 +244,7 @@ with tab_personas:
     if table is None or table.empty:
         st.info(_("This run has no personas to explain."))
     else:
-        names = {int(p["persona_id"]): p.get("name", f"Persona {p['persona_id']}")
-                 for p in (getattr(run, "profiles", None) or [])}
+        names = {int(p["persona_id"]): display_name(p) for p in (getattr(run, "profiles", None) or [])}
         overview = pd.DataFrame({"persona_id": list(risk.persona_risk),
                                  "mean risk score (P NOT paid)": list(risk.persona_risk.values())})
         overview.insert(1, "persona", overview["persona_id"].map(lambda i: names.get(i, f"Persona {i}")))
@@ -177,7 +255,7 @@ with tab_personas:
         one = table[table["persona_id"] == persona_id]
         st.caption(_("Mean SHAP value of each feature in this persona minus the portfolio mean: red features "
                      "make the persona riskier than average, blue ones safer."))
-        chart(charts.persona_chart(one))
+        chart(charts.persona_chart(relabelled(one)))
 
 # ---------------------------------------------------------------- one account
 with tab_account:
@@ -194,6 +272,7 @@ with tab_account:
             st.info(_("This account is outside the SHAP sample of this run, so it has no waterfall."))
         else:
             data = risk.waterfall(account_id)
+            contributions, reasons = account_words(account_id, data)
             first, second, third = st.columns(3)
             first.metric(_("Risk score (P NOT paid, out-of-fold)"), format_percent(data["risk_score"], language),
                          help=_("The account's score from the model fold that did not see it: the figure used "
@@ -202,8 +281,8 @@ with tab_account:
                           help=_("What the explained model gives this account; the bars below add up to it."))
             third.metric(_("Portfolio base rate (model)"), format_percent(data["base_probability"], language),
                          help=_("Where every explanation starts: the model's average over the portfolio."))
-            st.markdown(_("**Main reasons:** ") + (defang_markdown(data["reasons"]) or "–"))
-            chart(charts.waterfall_chart(data))
+            st.markdown(_("**Main reasons:** ") + (defang_markdown(reasons) or "–"))
+            chart(charts.waterfall_chart(dict(data, contributions=contributions)))
             export = {"account_id": account_id, "risk_score": data["risk_score"],
                       "score_direction": "probability of NOT paying", "reasons": data["reasons"],
                       "shap_scale": "log-odds of NOT paying", "base_value": data["base_value"],
@@ -216,30 +295,39 @@ with tab_fair:
     fairness = risk.fairness
     st.caption(_("Flagged high-risk = {rule}. Adverse impact ratio = lowest favourable (not flagged) rate / "
                  "highest; below 0.8 is a warning for review, not a verdict. Sensitive attributes are never model "
-                 "inputs; they are used only here.").format(rule=fairness.cutoff_rule))
-    for warning in fairness.warnings:
+                 "inputs; they are used only here.").format(rule=cutoff_rule_text(fairness, risk.settings)))
+    for warning in warning_texts(fairness, risk.settings):
         st.warning(warning)
     if not fairness.summary:
         st.info(_("No sensitive attribute (e.g. age, gender) was present, so no group analysis was possible."))
     else:
-        summary = pd.DataFrame(fairness.summary).drop(columns=["warnings"], errors="ignore")
+        summary = with_group_labels(pd.DataFrame(fairness.summary).drop(columns=["warnings", "warning_codes"],
+                                                                         errors="ignore"))
         for column in ("small_groups", "calibration_gap_groups"):
             if column in summary:
-                summary[column] = summary[column].map(lambda v: ", ".join(map(str, v)) if isinstance(v, list) else v)
+                summary[column] = summary[column].map(
+                    lambda v: ", ".join(group_label(g) for g in v) if isinstance(v, list) else v)
         st.dataframe(summary, hide_index=True, column_config=column_config(summary))
         for attribute in [s["attribute"] for s in fairness.summary]:
             st.subheader(attribute)
             chart(charts.fairness_chart(fairness.groups, attribute))
-            groups = fairness.groups[fairness.groups["attribute"] == attribute]
+            groups = with_group_labels(fairness.groups[fairness.groups["attribute"] == attribute])
             st.dataframe(groups, hide_index=True, column_config=column_config(groups))
         st.subheader(_("Proxy check"))
         st.caption(_("Cross-validated AUC with which the model's features predict each sensitive attribute "
                      "(0.5 = not at all; flagged at {threshold}).").format(
             threshold=format_number(risk.settings.proxy_auc_threshold, language)))
-        st.dataframe(fairness.proxies, hide_index=True, column_config=column_config(fairness.proxies))
+        proxies = with_group_labels(fairness.proxies)
+        st.dataframe(proxies, hide_index=True, column_config=column_config(proxies))
 
 # ---------------------------------------------------------------- model card
 with tab_card:
-    card = risk.model_card()
-    st.download_button(_("Download model card (Markdown)"), card, file_name="model_card.md", mime="text/markdown")
+    card, stored = card_for_reader(run)
+    st.download_button(_("Download model card (Markdown)"), card, file_name=f"model_card_{language}.md"
+                       if card is not stored else "model_card.md", mime="text/markdown")
+    if card is not stored:
+        st.caption(_("The card is written in the language of this page from the run's figures; the run keeps the "
+                     "card it was made with."))
+        st.download_button(_("Download the card stored with the run (Markdown)"), stored, file_name="model_card.md",
+                           mime="text/markdown", key="explain_stored_card")
     st.markdown(defang_markdown(card))  # fields come from files and people: no images, no links

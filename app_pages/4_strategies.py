@@ -28,7 +28,7 @@ from app_pages._strategy_ui import (
     value_label,
     veto_notice,
 )
-from core.charts import box_height
+from core.charts import fit_width
 from core.errors import UserError
 from core.formats import format_count, format_percent, format_timestamp, localise_chart, time_zone, zone_label
 from core.i18n import _
@@ -39,6 +39,7 @@ from strategy.export import rulepack_for
 from strategy.journey_view import journey_table, persona_preview
 from strategy.proposals import propose_strategies
 from strategy.review_queue import review_plan
+from strategy.texts import Text, render
 
 user = require_role()
 store = get_store()
@@ -154,10 +155,10 @@ with left:
         st.warning(_("The approval no longer matches this strategy or persona definition; it is "
                      "void and needs a new review."))
     if mapping.reason:
-        st.markdown(_("**Reason given when rejected:** {reason}").format(reason=escape_markdown(mapping.reason)))
+        st.markdown(_("**Reason given when rejected:** {reason}").format(reason=escape_markdown(render(mapping.reason))))
     st.markdown(_("**Evidence**"))
     for line in mapping.evidence or [_("No evidence recorded.")]:
-        st.markdown(f"- {defang_markdown(line)}")
+        st.markdown(f"- {defang_markdown(render(line))}")  # stored lines with a code in the reader's language
 with right:
     st.markdown(_("**Guardrails**"))
     if not mapping.guardrails:
@@ -194,8 +195,8 @@ else:
                  alt.Tooltip("tone_label:N", title=_("tone"))],
     ).properties(height=max(140, 40 * len(steps)))
     timeline_chart = localise_chart(timeline, language)
-    st.altair_chart(timeline_chart, width="stretch", height=box_height(timeline_chart))
-    st.caption(_("Rulepack: {pack}").format(pack=escape_markdown(pack.label)))
+    st.altair_chart(fit_width(timeline_chart), width="stretch")
+    st.caption(_("Rulepack: {pack}").format(pack=escape_markdown(render(Text(pack.label)))))
 preview = persona_preview(run, pid, mapping.strategy, pack)
 if preview is None:
     st.caption(_("This run keeps no portfolio copy, so no per-account preview: find the personas again."))

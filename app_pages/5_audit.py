@@ -13,6 +13,7 @@ from core.i18n import N_, _
 from core.text import escape_markdown
 from strategy.escape import escape_frame
 from strategy.reconcile import reconcile
+from strategy.texts import render, render_stored
 
 #: Audit actions in words (``strategy.audit.ACTIONS``); an action not listed is shown as recorded.
 ACTION_LABELS = {
@@ -51,10 +52,32 @@ st.caption(_("Every run, proposal, edit, approval, rejection, override, export, 
 show_flash()
 
 
+#: Keys of the audit details in words; the stored keys stay as they are (the log is hashed).
+DETAIL_LABELS = {
+    "reason": N_("reason"), "reasons": N_("reasons"), "state": N_("state"), "note": N_("note"),
+    "strategy_version_id": N_("strategy version"), "approval_voided": N_("approval voided"),
+    "account_id": N_("account"), "override_id": N_("override"), "status": N_("status"), "format": N_("format"),
+    "level": N_("level"), "file": N_("file"), "rows": N_("rows"), "veto": N_("veto"), "base_run_id": N_("base run"),
+    "approved_by": N_("approved by"), "approved_at": N_("approved at"), "experiment_id": N_("experiment"),
+}
+
+
+def _detail_label(key: str) -> str:
+    return _(DETAIL_LABELS[key]) if key in DETAIL_LABELS else key
+
+
 def _details(details: dict) -> str:
-    """``key: value; …`` instead of a Python dict, so a reviewer can read it."""
-    return "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
-                     for k, v in details.items())
+    """``key: value; …`` instead of a Python dict, so a reviewer can read it. A text the app stored with
+    its language-neutral form beside it (``reason`` and ``reason_text``) is shown in the reader's language;
+    an entry written before those forms existed shows its English."""
+    parts = []
+    for k, v in details.items():
+        if k.endswith("_text") and k[:-5] in details:
+            continue
+        if f"{k}_text" in details:
+            v = render_stored(v, details[f"{k}_text"])
+        parts.append(f"{_detail_label(k)}: {', '.join(map(str, v)) if isinstance(v, list) else v}")
+    return "; ".join(parts)
 
 
 result = store.verify_audit()
@@ -64,12 +87,12 @@ if result.ok:
                                                   anchored=result.anchored_seq or 0))
     for line in reconcile(store):
         st.error(_("The database and the audit log disagree: {problem}. Exports are refused until an "
-                   "administrator has investigated.").format(problem=escape_markdown(line)))
+                   "administrator has investigated.").format(problem=escape_markdown(render(line))))
 else:
     where = _(" at entry {seq}").format(seq=result.first_bad_seq) if result.first_bad_seq else ""
     st.error(_("Audit log verification FAILED{where}: {problem}. Entries from there on cannot be trusted; keep "
                "the database file as it is and tell the administrator.").format(
-        where=where, problem=escape_markdown(result.message)))
+        where=where, problem=escape_markdown(render(result.message))))
 
 # ---------------------------------------------------------------- the log, filterable
 entries = store.audit_entries(newest_first=True)

@@ -12,6 +12,10 @@ import streamlit as st
 from app_pages._state import current_run_view, page_language, require_role
 from application.cycle_views import (
     drift_headline,
+    drift_methods,
+    drift_reasons,
+    drift_warnings,
+    shown_text,
     drift_of,
     feature_drift_labels,
     feature_drift_table,
@@ -21,7 +25,7 @@ from application.cycle_views import (
     risk_drift_lines,
 )
 from core.formats import format_percent
-from core.charts import box_height
+from core.charts import fit_width
 from core.i18n import _
 from core.text import escape_markdown
 
@@ -46,9 +50,9 @@ if drift is None:
 
 review, sentence = drift_headline(drift)
 (st.warning if review else st.success)(escape_markdown(sentence))
-for reason in drift.get("reasons") or []:
+for reason in drift_reasons(drift):  # stored English, shown in the reader's language where the run has codes
     st.markdown(f"- {escape_markdown(reason)}")
-for warning in drift.get("warnings") or []:
+for warning in drift_warnings(drift):
     st.caption(_("Note: {text}").format(text=escape_markdown(warning)))
 
 with st.expander(_("Strategies of this run after the carry-over"), expanded=review):
@@ -64,7 +68,7 @@ tab_personas, tab_features, tab_risk, tab_method = st.tabs(
 
 with tab_personas:
     share_chart = persona_share_chart(drift)
-    st.altair_chart(share_chart, width="stretch", height=box_height(share_chart))
+    st.altair_chart(fit_width(share_chart), width="stretch")
     table = persona_drift_table(drift)
     # Shares stay numbers (sortable); Streamlit writes the percentages in the browser's locale.
     st.dataframe(table, hide_index=True, width="stretch", column_config={
@@ -78,11 +82,11 @@ with tab_personas:
     if far:
         st.caption(_("Far from every persona: {share} of this month's accounts (base run {base}); {reason}").format(
             share=format_percent(far["share"], language), base=format_percent(far["base_share"], language),
-            reason=escape_markdown(far.get("reason", ""))))
+            reason=escape_markdown(shown_text(far, "reason"))))
 
 with tab_features:
     feature_chart = psi_chart(drift)
-    st.altair_chart(feature_chart, width="stretch", height=box_height(feature_chart))
+    st.altair_chart(fit_width(feature_chart), width="stretch")
     st.dataframe(feature_drift_table(drift), hide_index=True, width="stretch", column_config={
         key: (st.column_config.NumberColumn(label, format="%.3f") if key == "PSI"
               else st.column_config.TextColumn(label)) for key, label in feature_drift_labels().items()})
@@ -97,7 +101,7 @@ with tab_method:
     thresholds = drift.get("thresholds") or {}
     st.dataframe([{_("Threshold"): k, _("Value"): str(v)} for k, v in thresholds.items()], hide_index=True,
                  width="stretch")
-    for name, text in (drift.get("methods") or {}).items():
+    for name, text in drift_methods(drift).items():
         st.markdown(f"**{escape_markdown(name)}**: {escape_markdown(text)}")
     st.download_button(_("Download drift.json"), json.dumps(drift, indent=2, ensure_ascii=False).encode("utf-8"),
                        file_name=f"drift-{run.run_id}.json", mime="application/json")

@@ -21,9 +21,10 @@ from application.cycle_views import (
 )
 from core.errors import UserError
 from core.formats import csv_download, format_percent
-from core.charts import box_height
+from core.charts import fit_width
 from core.i18n import _
 from core.text import escape_markdown
+from strategy.texts import render
 
 user = require_role()
 store = get_store()
@@ -87,7 +88,7 @@ with st.expander(_("Load payments into this run"), expanded=False):
             show_error(err)
         else:
             for line in saved.lines():
-                st.success(escape_markdown(line))
+                st.success(escape_markdown(render(line)))
             st.cache_data.clear()
 
 try:
@@ -119,7 +120,8 @@ with tab_overview:
             if kpi_label(key) in overview})
     for line in unavailable_kpis(table):
         st.caption(escape_markdown(line))
-    st.download_button(_("Download the KPI table (CSV)"), **csv_download(table, f"kpis-{run.run_id}", language))
+    st.download_button(_("Download the KPI table (CSV)"), **csv_download(table.assign(note=table["note"].map(render)) if "note" in table else table,
+                                                                      f"kpis-{run.run_id}", language))
 
 with tab_charts:
     available = [k for k in KPI_LABELS if k != "roll_rate" and k in set(table["kpi"])]
@@ -133,7 +135,7 @@ with tab_charts:
         if chart is None:
             st.info(_("{kpi}: not available for any month (see the Overview tab for why).").format(kpi=kpi_label(kpi)))
         else:
-            st.altair_chart(chart, width="stretch", height=box_height(chart))
+            st.altair_chart(fit_width(chart), width="stretch")
 
 with tab_rolls:
     months = sorted(set(table.loc[table["kpi"] == "roll_rate", "month"])) if len(table) else []
@@ -158,7 +160,7 @@ with tab_readout:
         experiments, contacts = experiments_and_contacts(store, run, bool(costs))
         result = readout(run, payments, experiments, costs=dict(costs), contacts=contacts)
         for note in result.notes:
-            st.caption(escape_markdown(note))
+            st.caption(escape_markdown(render(note)))
         rows, diffs = readout_tables(result)
         st.dataframe(rows, hide_index=True, width="stretch")
         if len(diffs):

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages._strategy_ui import _moment, _restore_language, flash, flash_error
+from app_pages._strategy_ui import _moment, _restore_language, flash, flash_error, value_label
 from core.errors import UserError
 from core.formats import format_percent
 from core.i18n import _
 from core.text import escape_markdown
+from strategy.carry_over import EXPERIMENT_BACK_TO_REVIEW
+from strategy.texts import render
 
 
 def _propose(store, user, run, pid: int, portfolio) -> None:
@@ -69,17 +71,18 @@ def challenger_section(store, user, run, mapping, portfolio, language: str) -> N
                 who=escape_markdown(experiment.proposed_by or "?")))
             if experiment.challenger is not None:
                 st.caption(_("Challenger: {channel} first, tone {tone}, offer {offer}.").format(
-                    channel=experiment.challenger.channel, tone=experiment.challenger.tone,
-                    offer=experiment.challenger.offer))
+                    channel=value_label(experiment.challenger.channel), tone=value_label(experiment.challenger.tone),
+                    offer=value_label(experiment.challenger.offer)))
             if experiment.state == "approved":
                 st.success(_("Approved by {user} at {time}; minimum sample {n} accounts per arm.").format(
                     user=escape_markdown(experiment.approved_by or "?"), time=_moment(experiment.approved_at),
                     n=experiment.min_sample_per_arm or "?"))
-            failing = [r.message for r in experiment.guardrails if not r.passed]
+            failing = [render(r.message) for r in experiment.guardrails if not r.passed]
             for message in failing:
                 st.error(escape_markdown(message))
             if experiment.reason:
-                st.caption(escape_markdown(experiment.reason))
+                st.caption(escape_markdown(_(EXPERIMENT_BACK_TO_REVIEW) if experiment.reason == EXPERIMENT_BACK_TO_REVIEW
+                                           else render(experiment.reason)))
         else:
             st.caption(_("No experiment for this persona. A challenger journey runs beside the champion for a "
                          "share of the accounts (chosen by a hash of the account id, the same every month); "

@@ -13,26 +13,16 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import UserError
-from core.i18n import N_, _
+from core.i18n import _
 from core.text import defang_markdown, escape_markdown
 from strategy.catalogue import CHANNELS, Strategy
 from strategy.review_queue import override_change
-
-#: Values of strategy fields and states in words (``strategy.catalogue``); the data keeps the keys.
-VALUE_LABELS = {
-    "sms": N_("SMS"), "email": N_("e-mail"), "letter": N_("letter"), "phone": N_("phone"), "app_push": N_("app push"),
-    "whatsapp": N_("WhatsApp"), "friendly": N_("friendly"), "neutral": N_("neutral"), "firm": N_("firm"),
-    "reminder": N_("reminder"), "payment_link": N_("payment link"), "instalment_plan": N_("instalment plan"),
-    "settlement_discount": N_("settlement discount"), "hardship_referral": N_("hardship referral"),
-    "deferral": N_("deferral"), "none": N_("none"), "external_agency": N_("collection agency"),
-    "court_dunning": N_("court dunning procedure"), "proposed": N_("proposed"), "approved": N_("approved"),
-    "rejected": N_("rejected"),
-}
+from strategy.texts import TERMS, render
 
 
 def value_label(value) -> str:
     """A strategy value or mapping state in the reader's words ("instalment_plan" -> "Ratenzahlung")."""
-    return _(VALUE_LABELS[value]) if isinstance(value, str) and value in VALUE_LABELS else str(value)
+    return _(TERMS[value]) if isinstance(value, str) and value in TERMS else str(value)
 
 
 def _restore_language() -> None:
@@ -70,9 +60,11 @@ def guardrail_lines(results) -> list[str]:
     """One Markdown line per guardrail: a tick or a cross, the message and its legal source."""
     lines = []
     for r in results:
-        source = "" if not r.source or r.source in r.message else \
-            f" :gray[\\({defang_markdown(r.source)}\\)]"
-        lines.append(f"{'✅' if r.passed else '❌'} {defang_markdown(r.message)}{source}")
+        message = r.text() if hasattr(r, "text") else str(r.message)
+        shown = r.source_text() if hasattr(r, "source_text") else r.source
+        source = "" if not r.source or r.source in r.message or shown in message else \
+            f" :gray[\\({defang_markdown(shown)}\\)]"
+        lines.append(f"{'✅' if r.passed else '❌'} {defang_markdown(message)}{source}")
     return lines
 
 
@@ -147,7 +139,7 @@ def review_actions(store, user, run, mapping, portfolio) -> None:
                 user=escape_markdown(mapping.approved_by), time=_moment(mapping.approved_at)))
         elif blockers:
             st.warning(_("Approval not possible: {reasons}").format(
-                reasons="; ".join(escape_markdown(b) for b in blockers)))
+                reasons="; ".join(escape_markdown(render(b)) for b in blockers)))
         else:
             st.warning(_("Automation bias: this strategy was proposed from data and a model. Check "
                          "the evidence and the guardrails yourself; approve only what you would "
@@ -267,6 +259,7 @@ def review_queue_section(store, user, run, plan) -> None:
     if held.empty:
         st.info(_("No account is held back."))
         return
+    held = held.assign(reason=held["reason"].map(render))  # the reasons in the reader's language
     st.dataframe(held, hide_index=True, width="stretch",
                  column_config={"account_id": _("Account id"), "reason": _("Why it is held")})
     if user.role not in ("manager", "compliance"):

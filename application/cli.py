@@ -6,6 +6,12 @@ User errors (:class:`core.errors.UserError`) become one line per problem on stde
 code 1 (2 for usage errors); they never show a traceback. Messages may quote names and reasons
 people typed, so control characters are shown as escapes (:func:`core.text.terminal_safe`).
 A full disk or another operating-system error is one line too (exit 1).
+
+Messages, help texts and errors are in the language of ``--language`` (before the command, or after
+any command that has no ``--language`` of its own), else ``PERSONAS_LANGUAGE``, else English:
+``personas validate FILE --language de``, ``personas --language de run FILE ...`` (``run --language``
+and ``sample --language`` name the language of persona names and columns). ``--json`` output stays
+English and locale-free.
 """
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 
 from core.errors import UsageError, UserError
+from core.i18n import LANGUAGES, N_, _, configure_cli_language
 from core.text import terminal_safe
 
 from application import cli_apply, cli_edit, cli_run
@@ -27,22 +34,89 @@ from strategy import cli_outcomes
 COMMAND_MODULES = (sample_cli, portfolio_cli, cli_run, cli_edit, cli_apply, strategy_cli, cli_outcomes)
 
 
+#: Where the option of the messages' language is kept (``run --language`` is the persona names').
+LANGUAGE_DEST = "cli_language"
+LANGUAGE_HELP = N_("language of messages and help: en or de (default: PERSONAS_LANGUAGE, else en)")
+#: argparse's own words (usage, option groups, its errors), translated through the app's catalogue.
+ARGPARSE_TEXTS = (N_("usage: "), N_("positional arguments"), N_("options"), N_("show this help message and exit"),
+                  N_("the following arguments are required: %s"), N_("unrecognized arguments: %s"),
+                  N_("invalid choice: %(value)r (choose from %(choices)s)"), N_("expected one argument"),
+                  N_("argument %(argument_name)s: %(message)s"), N_("invalid %(type)s value: %(value)r"))
+
+
+def _argparse_gettext(message: str) -> str:
+    return _(message) if message in ARGPARSE_TEXTS else message
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # usage errors: exit 2 with one line, no traceback
         self.print_usage(sys.stderr)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        print(_("{prog}: error: {message}").format(prog=self.prog, message=message), file=sys.stderr)
         raise SystemExit(2)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command, its help in the current language (:func:`core.i18n.configure_cli_language`
+    first). Every command takes ``--language`` for its messages, unless it has a ``--language`` of
+    its own (``run``, ``sample``); before the command it always means the messages."""
+    argparse._ = _argparse_gettext  # argparse looks its words up through its module's `_`
     parser = _Parser(
         prog="personas",
-        description="Debt-collection personas, explained risk scores and human-approved strategies.",
+        description=_("Debt-collection personas, explained risk scores and human-approved strategies."),
     )
+    parser.add_argument("--language", dest=LANGUAGE_DEST, choices=tuple(LANGUAGES), metavar="LANG",
+                        help=_(LANGUAGE_HELP))
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in COMMAND_MODULES:
         module.register(subparsers)
+    _add_language_options(parser)
     return parser
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    found = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found.update(action.choices)
+    return found
+
+
+def _own_language(parser: argparse.ArgumentParser) -> bool:
+    """Whether ``parser`` has a ``--language`` that is not the messages' (persona names, sample columns)."""
+    return any("--language" in action.option_strings and action.dest != LANGUAGE_DEST for action in parser._actions)
+
+
+def _add_language_options(parser: argparse.ArgumentParser) -> None:
+    """``--language`` on every command without one of its own; it never overwrites the one given
+    before the command (``default=SUPPRESS``)."""
+    for child in _subparsers(parser).values():
+        if not _own_language(child) and not any("--language" in a.option_strings for a in child._actions):
+            child.add_argument("--language", dest=LANGUAGE_DEST, choices=tuple(LANGUAGES), metavar="LANG",
+                               default=argparse.SUPPRESS, help=_(LANGUAGE_HELP))
+        _add_language_options(child)
+
+
+def requested_language(argv: Sequence[str], parser: argparse.ArgumentParser | None = None) -> str | None:
+    """The messages' language named on the command line (``None``: none), read before the full parse
+    so that help texts and usage errors are in it too."""
+    parser = parser or build_parser()
+    tokens = list(argv)
+    current, chosen, i = parser, None, 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token == "--":
+            break
+        if token == "--language" or token.startswith("--language="):
+            value = token.split("=", 1)[1] if "=" in token else (tokens[i + 1] if i + 1 < len(tokens) else None)
+            if value is not None and not _own_language(current):
+                chosen = value
+            i += 1 if "=" in token else 2
+            continue
+        children = _subparsers(current)
+        if not token.startswith("-") and token in children:
+            current = children[token]
+        i += 1
+    return chosen
 
 
 @contextmanager
@@ -73,13 +147,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    from core.i18n import configure_cli_language
-
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
     # `run --language` and `sample --language` name the language of persona names and columns, not of the
-    # messages: the command line's own language comes from PERSONAS_LANGUAGE only.
-    configure_cli_language(None)
+    # messages: for those the messages' language is given before the command, or by PERSONAS_LANGUAGE.
+    configure_cli_language(requested_language(argv, build_parser()))
+    parser = build_parser()  # again, so that the help texts are in the chosen language
+    args = parser.parse_args(argv)
+    configure_cli_language(getattr(args, LANGUAGE_DEST, None))
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
@@ -89,20 +163,24 @@ def _main(argv: Sequence[str] | None) -> int:
             _record_discovery_run(args)
         return code
     except UsageError as err:
-        for line in err.lines:
-            print(f"error: {terminal_safe(line)}", file=sys.stderr)
+        print_errors(err.lines)
         return 2
     except UserError as err:
-        for line in err.lines:
-            print(f"error: {terminal_safe(line)}", file=sys.stderr)
+        print_errors(err.lines)
         return 1
     except OSError as err:  # a full disk, a read-only folder: one line, no traceback
         where = f" ({err.filename})" if getattr(err, "filename", None) else ""
-        print(f"error: {terminal_safe(err.strerror or err)}{terminal_safe(where)}", file=sys.stderr)
+        print_errors([f"{err.strerror or err}{where}"])
         return 1
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(_("interrupted"), file=sys.stderr)
         return 130
+
+
+def print_errors(lines) -> None:
+    """``error: ...`` on stderr, one line per problem, in the current language (``Fehler: ...``)."""
+    for line in lines:
+        print(_("error: {message}").format(message=terminal_safe(line)), file=sys.stderr)
 
 
 def _record_discovery_run(args: argparse.Namespace) -> None:
@@ -118,5 +196,5 @@ def _record_discovery_run(args: argparse.Namespace) -> None:
         store.record_run(operator_user(), load_run_view(args.out))
         store.close()
     except UserError as err:
-        print(f"warning: the run was saved but not recorded in the audit log: "
-              f"{terminal_safe(err)}", file=sys.stderr)
+        print(_("warning: the run was saved but not recorded in the audit log: {reason}").format(
+            reason=terminal_safe(err)), file=sys.stderr)

@@ -13,29 +13,36 @@ import argparse
 import os
 from pathlib import Path
 
-from core.errors import UsageError, UserError
+from core.errors import Message, UsageError, UserError
+from core.formats import format_count, format_percent
+from core.i18n import N_, _
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``edit`` subcommand."""
     edit = subparsers.add_parser(
-        "edit", help="rename, merge, split or reduce personas of a run; writes a new run",
-        description="Apply one analyst edit to the run in RUN_DIR and write the result as a new run "
-                    "(own id, parent = RUN_DIR's run) to --out. The original run is left as it is.")
-    edit.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by `personas run` or an earlier edit")
+        "edit", help=_("rename, merge, split or reduce personas of a run; writes a new run"),
+        description=_("Apply one analyst edit to the run in RUN_DIR and write the result as a new run "
+                      "(own id, parent = RUN_DIR's run) to --out. The original run is left as it is."))
+    edit.add_argument("run_dir", metavar="RUN_DIR",
+                      help=_("a run folder written by `personas run` or an earlier edit"))
     action = edit.add_mutually_exclusive_group(required=True)
-    action.add_argument("--rename", nargs=2, metavar=("ID", "NAME"), help="give persona ID a new name")
-    action.add_argument("--merge", nargs="+", type=int, metavar="ID", help="merge two or more personas into one")
-    action.add_argument("--split", type=int, metavar="ID", help="split persona ID (into --parts parts)")
-    action.add_argument("--reduce", type=int, metavar="N", help="merge the most similar personas until N remain")
-    edit.add_argument("--parts", type=int, default=2, metavar="K", help="with --split: number of parts (default 2)")
-    edit.add_argument("--name", metavar="NAME", help="with --merge: name of the merged persona")
-    edit.add_argument("--user", required=True, metavar="NAME", help="who makes the edit (recorded in the run)")
-    edit.add_argument("--out", required=True, metavar="NEW_RUN_DIR", help="folder for the new run (must not exist)")
+    action.add_argument("--rename", nargs=2, metavar=("ID", "NAME"), help=_("give persona ID a new name"))
+    action.add_argument("--merge", nargs="+", type=int, metavar="ID",
+                        help=_("merge two or more personas into one"))
+    action.add_argument("--split", type=int, metavar="ID", help=_("split persona ID (into --parts parts)"))
+    action.add_argument("--reduce", type=int, metavar="N",
+                        help=_("merge the most similar personas until N remain"))
+    edit.add_argument("--parts", type=int, default=2, metavar="K",
+                      help=_("with --split: number of parts (default 2)"))
+    edit.add_argument("--name", metavar="NAME", help=_("with --merge: name of the merged persona"))
+    edit.add_argument("--user", required=True, metavar="NAME", help=_("who makes the edit (recorded in the run)"))
+    edit.add_argument("--out", required=True, metavar="NEW_RUN_DIR",
+                      help=_("folder for the new run (must not exist)"))
     edit.add_argument("--portfolio", metavar="FILE",
-                      help="the run's portfolio file; merge, split and reduce need it only for a run that "
-                           "does not keep its portfolio (runs saved before they did)")
-    edit.add_argument("--mapping", metavar="FILE.json", help="the role mapping the run was made with")
+                      help=_("the run's portfolio file; merge, split and reduce need it only for a run that "
+                             "does not keep its portfolio (runs saved before they did)"))
+    edit.add_argument("--mapping", metavar="FILE.json", help=_("the role mapping the run was made with"))
     edit.set_defaults(func=edit_command)
 
 
@@ -44,10 +51,11 @@ def edit_command(args: argparse.Namespace) -> int:
     from personas import edits
 
     if os.path.lexists(args.out):
-        raise UserError(f"--out {args.out} exists already; an edit is written as a new run folder.")
+        raise UserError(Message(N_("--out {folder} exists already; an edit is written as a new run folder."),
+                                folder=args.out))
     user = " ".join(str(args.user).split())
     if not user:
-        raise UsageError("--user must name who makes the edit.")
+        raise UsageError(Message(N_("--user must name who makes the edit.")))
     run = load_run(Path(args.run_dir))
     if args.rename:
         persona_id = _persona_id(args.rename[0])
@@ -60,16 +68,18 @@ def edit_command(args: argparse.Namespace) -> int:
         edit = edits.reduce(args.reduce, user=user)
     portfolio = _portfolio(args) if args.portfolio else None
     if portfolio is None and edit["action"] != "rename" and run.portfolio is None:
-        raise UsageError(f"--{edit['action']} recomputes the persona profiles and run {run.run_id} does not "
-                         "keep its portfolio: give it with --portfolio FILE (and --mapping if the run used one).")
+        raise UsageError(Message(N_("--{action} recomputes the persona profiles and run {run} does not keep its "
+                                    "portfolio: give it with --portfolio FILE (and --mapping if the run used one)."),
+                                 action=edit["action"], run=run.run_id))
     updated = apply_edit(run, edit, portfolio)
     out = updated.save(Path(args.out), created_by=user)
     _record_edit(out, edit)
-    print(f"run {updated.run_id} (edit of {run.run_id} by {user}): {edit['action']}; "
-          f"{updated.meta['metrics']['personas']} personas")
+    print(_("run {run} (edit of {base} by {user}): {action}; {n} personas").format(
+        run=updated.run_id, base=run.run_id, user=user, action=edit["action"],
+        n=format_count(updated.meta["metrics"]["personas"])))
     for profile in updated.profiles:
-        print(f"  {profile['persona_id']:>3}  {profile['share_accounts']:6.1%}  {profile['name']}")
-    print(f"wrote {out}")
+        print(f"  {profile['persona_id']:>3}  {format_percent(profile['share_accounts']):>6}  {profile['name']}")
+    print(_("wrote {folder}").format(folder=out))
     return 0
 
 
@@ -91,7 +101,8 @@ def _persona_id(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise UsageError(f"--rename: {text!r} is not a persona id (a whole number).") from None
+        raise UsageError(Message(N_("--rename: {value} is not a persona id (a whole number)."),
+                                 value=repr(text))) from None
 
 
 def _portfolio(args: argparse.Namespace):

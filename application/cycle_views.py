@@ -17,6 +17,7 @@ import pandas as pd
 
 from core.formats import format_count, format_percent, localise_chart
 from core.i18n import N_, _, ngettext
+from strategy.texts import decode_all, render, render_stored
 
 DRIFT_FILE = "drift.json"
 ROW_PX = 26  #: height per labelled row of a horizontal chart
@@ -75,6 +76,8 @@ def verdict_label(verdict: Any) -> Any:
     """A read-out verdict in words; "too few accounts (n of N needed)" keeps its figures."""
     if not isinstance(verdict, str):
         return verdict
+    if hasattr(verdict, "render"):  # the read-out's own text (strategy.readout.verdict)
+        return render(verdict)
     if verdict in VERDICT_LABELS:
         return _(VERDICT_LABELS[verdict])
     few = re.fullmatch(r"too few accounts \(([\d,]+) of ([\d,]+) needed\)", verdict)
@@ -82,6 +85,34 @@ def verdict_label(verdict: Any) -> Any:
         n, needed = (int(x.replace(",", "")) for x in few.groups())
         return _("too few accounts ({n} of {needed} needed)").format(n=format_count(n), needed=format_count(needed))
     return verdict
+
+
+def shown_texts(english: Any, codes: Any) -> list[str]:
+    """Stored texts of ``drift.json`` (a list of English sentences and, beside it, their language-neutral
+    forms) in the reader's language; a report written before the forms existed shows its English."""
+    return [render(text) for text in decode_all(list(english or []), codes)]
+
+
+def shown_text(record: dict[str, Any] | None, key: str) -> str:
+    """One stored text of a ``drift.json`` record (``key`` and ``key + "_text"``) in the reader's language."""
+    record = record or {}
+    return render_stored(record.get(key) or "", record.get(f"{key}_text"))
+
+
+def drift_reasons(drift: dict[str, Any]) -> list[str]:
+    """Why personas go back to review, in the reader's language."""
+    return shown_texts(drift.get("reasons"), drift.get("reasons_text"))
+
+
+def drift_warnings(drift: dict[str, Any]) -> list[str]:
+    """Notes that send nobody back (a major feature shift by default), in the reader's language."""
+    return shown_texts(drift.get("warnings"), drift.get("warnings_text"))
+
+
+def drift_methods(drift: dict[str, Any]) -> dict[str, str]:
+    """How the report measured (interval, PSI, far), in the reader's language."""
+    codes = drift.get("methods_text") or {}
+    return {name: render_stored(text, codes.get(name)) for name, text in (drift.get("methods") or {}).items()}
 
 
 def drift_of(run_view: Any) -> dict[str, Any] | None:
@@ -118,7 +149,7 @@ def persona_drift_table(drift: dict[str, Any]) -> pd.DataFrame:
             _("Shift (points)"): p["shift_pp"], _("Accounts now"): p["new_accounts"],
             _("Far from every persona"): p.get("far_share"),
             _("Back to review"): _("yes") if p["review_needed"] else _("no"),
-            _("Why"): p.get("reason", ""),
+            _("Why"): shown_text(p, "reason"),
         })
     return pd.DataFrame(rows)
 
@@ -228,11 +259,12 @@ def risk_drift_lines(drift: dict[str, Any]) -> list[str]:
             score=format_percent(outcome["mean_score"]), rate=format_percent(outcome["not_paid_rate"])))
     elif isinstance(outcome, dict):
         lines.append(_("Payments loaded into the base run, but no AUC: {note}.").format(
-            note=outcome.get("note") or _("not measurable")))
+            note=shown_text(outcome, "note") or _("not measurable")))
     else:
         lines.append(_("No payments loaded into the base run yet: AUC and calibration against outcomes are "
                        "not available (load them with `personas outcomes load`)."))
-    lines += [_("Review: {reason}").format(reason=reason) for reason in risk.get("reasons") or []]
+    lines += [_("Review: {reason}").format(reason=reason)
+              for reason in shown_texts(risk.get("reasons"), risk.get("reasons_text"))]
     return lines
 
 
@@ -268,6 +300,7 @@ def kpi_chart(table: pd.DataFrame, kpi: str, by: str = "persona") -> alt.Chart |
     if rows.empty:
         return None
     rows["value"] = rows["value"].astype(float)
+    rows["note"] = rows["note"].map(render)  # in the reader's language (the table keeps the English)
     fmt = "%" if kpi in PERCENT_KPIS else ",.2f"
     mark = alt.Chart(rows).mark_line(point=True) if rows["month"].nunique() > 1 else alt.Chart(rows).mark_point(
         filled=True, size=90)
@@ -306,8 +339,13 @@ def unavailable_kpis(table: pd.DataFrame) -> list[str]:
     out = []
     for kpi, rows in table.groupby("kpi"):
         if rows["value"].isna().all():
-            note = next((n for n in rows["note"] if isinstance(n, str) and n), None) or _("no data")
-            note = re.sub(r"^not available:\s*", "", note)  # the table's notes start with it already
+            note = next((n for n in rows["note"] if isinstance(n, str) and n), None)
+            why = getattr(note, "params", {}).get("why") if getattr(note, "code", "") == "not available: {why}" \
+                else None
+            if why is not None:  # the table's notes start with "not available" already
+                note = render(why)
+            else:
+                note = re.sub(r"^not available:\s*", "", render(note)) if note else _("no data")
             out.append(_("{kpi}: not available ({why})").format(kpi=kpi_label(kpi), why=note))
     return out
 
@@ -340,5 +378,5 @@ def strategy_states(store: Any, run_view: Any) -> pd.DataFrame:
             "rejected": _("rejected")}.get(mapping.state, mapping.state)
         rows.append({_("Persona"): f"{pid}: {profile.get('name') or ''}".rstrip(": "), _("Strategy"): state,
                      _("Approved by"): (mapping.approved_by or "") if mapping else "",
-                     _("Why"): (mapping.reason or "") if mapping else ""})
+                     _("Why"): render(mapping.reason) if mapping else ""})
     return pd.DataFrame(rows)

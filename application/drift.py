@@ -48,6 +48,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.i18n import N_
+from strategy.texts import Text, TextList, text_from_dict
+
 PSI_FLOOR = 1e-4
 MISSING = "(missing)"
 OTHER = "(level not in the base run)"
@@ -182,15 +185,18 @@ def _share_decision(label: str, base: float, new: float, count: int, n: int, ris
     moved = new - base
     outside = not (low <= base <= high)
     big = (moved > limit) if rise_only else (abs(moved) > limit)
-    pct = f"{t.confidence:.0%}"
+    values = dict(label=Text(label), base=base, new=new, moved=moved * 100, limit=limit * 100,
+                  confidence=t.confidence, low=low, high=high)
     if big and outside:
-        return low, high, True, (f"{label} {base:.1%} → {new:.1%} ({moved * 100:+.1f} pp, more than "
-                                 f"{limit * 100:g} pp, and the base value is outside the {pct} interval "
-                                 f"{low:.1%}–{high:.1%})")
+        return low, high, True, Text(N_("{label} {base:.1%} → {new:.1%} ({moved:+.1f} pp, more than {limit:g} pp, "
+                                        "and the base value is outside the {confidence:.0%} interval "
+                                        "{low:.1%}–{high:.1%})"), **values)
     if big:
-        return low, high, False, (f"{label} {base:.1%} → {new:.1%} ({moved * 100:+.1f} pp), but the base value "
-                                  f"is inside the {pct} interval {low:.1%}–{high:.1%}: within sampling noise")
-    return low, high, False, f"{label} {base:.1%} → {new:.1%} ({moved * 100:+.1f} pp, limit {limit * 100:g} pp)"
+        return low, high, False, Text(N_("{label} {base:.1%} → {new:.1%} ({moved:+.1f} pp), but the base value is "
+                                         "inside the {confidence:.0%} interval {low:.1%}–{high:.1%}: within "
+                                         "sampling noise"), **values)
+    return low, high, False, Text(N_("{label} {base:.1%} → {new:.1%} ({moved:+.1f} pp, limit {limit:g} pp)"),
+                                  **values)
 
 
 def risk_drift(base_scores: pd.Series | None, new_scores: pd.Series | None, thresholds: DriftThresholds,
@@ -198,8 +204,9 @@ def risk_drift(base_scores: pd.Series | None, new_scores: pd.Series | None, thre
                outcomes: pd.DataFrame | None = None) -> dict[str, Any]:
     """Risk score shift (PSI on base deciles, mean shift) and, with outcomes, AUC and calibration."""
     if base_scores is None or new_scores is None:
-        return {"available": False, "reason": "the base run has no risk model", "review_needed": False,
-                "reasons": []}
+        why = Text(N_("the base run has no risk model"))
+        return {"available": False, "reason": str(why), "reason_text": why.to_dict(), "review_needed": False,
+                "reasons": [], "reasons_text": []}
     b = pd.to_numeric(base_scores, errors="coerce")
     n = pd.to_numeric(new_scores, errors="coerce")
     bs, ns, _ = numeric_bins(b, n)
@@ -207,18 +214,30 @@ def risk_drift(base_scores: pd.Series | None, new_scores: pd.Series | None, thre
     shift = float(n.mean() - b.mean())
     reasons = []
     if value >= thresholds.score_psi_major:
-        reasons.append(f"risk score PSI {value:.3f} (from {thresholds.score_psi_major:g}: major shift)")
+        reasons.append(Text(N_("risk score PSI {psi:.3f} (from {major:g}: major shift)"), psi=float(value),
+                            major=thresholds.score_psi_major))
     if abs(shift) > thresholds.score_mean_shift:
-        reasons.append(f"mean risk score {b.mean():.3f} → {n.mean():.3f} (shift {shift:+.3f}, limit "
-                       f"±{thresholds.score_mean_shift:g})")
+        reasons.append(Text(N_("mean risk score {base:.3f} → {new:.3f} (shift {shift:+.3f}, limit ±{limit:g})"),
+                            base=float(b.mean()), new=float(n.mean()), shift=shift,
+                            limit=thresholds.score_mean_shift))
     out: dict[str, Any] = {"available": True, "score_psi": round(value, 4), "score_level": _level(value, thresholds),
                            "mean_base": round(float(b.mean()), 4), "mean_new": round(float(n.mean()), 4),
                            "mean_shift": round(shift, 4), "outcomes": None}
     if outcomes is not None and base_accounts is not None and "risk_score" in base_accounts.columns:
         out["outcomes"] = _outcome_checks(base_accounts, outcomes, base_meta or {}, thresholds, reasons)
     out["review_needed"] = bool(reasons)
-    out["reasons"] = reasons
+    out["reasons"], out["reasons_text"] = _english(reasons), _codes(reasons)
     return out
+
+
+def _english(texts: list[Any]) -> list[str]:
+    """The English of texts (what ``drift.json`` has always stored)."""
+    return [str(text) for text in texts]
+
+
+def _codes(texts: list[Any]) -> list[Any]:
+    """The language-neutral forms stored beside them (``strategy.texts``; ``None`` for a plain text)."""
+    return [text.to_dict() if hasattr(text, "to_dict") else None for text in texts]
 
 
 def _outcome_checks(accounts: pd.DataFrame, payments: pd.DataFrame, meta: dict[str, Any],
@@ -233,7 +252,8 @@ def _outcome_checks(accounts: pd.DataFrame, payments: pd.DataFrame, meta: dict[s
                               "mean_score": round(float(score[keep].mean()), 4)}
     if len(set(not_paid[keep])) < 2:
         result["auc"] = None
-        result["note"] = "everyone paid or no one did: no AUC"
+        note = Text(N_("everyone paid or no one did: no AUC"))
+        result["note"], result["note_text"] = str(note), note.to_dict()
         return result
     auc = float(roc_auc_score(not_paid[keep], score[keep]))
     cv = ((meta.get("model") or {}).get("roc_auc") or {}).get("value")
@@ -241,11 +261,12 @@ def _outcome_checks(accounts: pd.DataFrame, payments: pd.DataFrame, meta: dict[s
     result.update(auc=round(auc, 4), cv_auc=None if cv is None else round(float(cv), 4),
                   calibration_gap=round(gap, 4), calibration=_deciles(score[keep], not_paid[keep]))
     if cv is not None and float(cv) - auc > t.auc_drop:
-        reasons.append(f"AUC on the paid outcomes {auc:.3f}, cross-validated {float(cv):.3f}: dropped by more "
-                       f"than {t.auc_drop:g}")
+        reasons.append(Text(N_("AUC on the paid outcomes {auc:.3f}, cross-validated {cv:.3f}: dropped by more "
+                               "than {drop:g}"), auc=auc, cv=float(cv), drop=t.auc_drop))
     if t.calibration_gap is not None and abs(gap) > t.calibration_gap:
-        reasons.append(f"calibration: mean score {score[keep].mean():.3f}, observed not-paid rate "
-                       f"{not_paid[keep].mean():.3f} (gap above {t.calibration_gap:g})")
+        reasons.append(Text(N_("calibration: mean score {score:.3f}, observed not-paid rate {rate:.3f} (gap above "
+                               "{gap:g})"), score=float(score[keep].mean()), rate=float(not_paid[keep].mean()),
+                            gap=t.calibration_gap))
     return result
 
 
@@ -295,32 +316,35 @@ def drift_report(base: Any, new_accounts: pd.DataFrame, new_frame: pd.DataFrame,
                       new_accounts["risk_score"] if "risk_score" in new_accounts.columns else None, t,
                       base_meta=base.meta, base_accounts=base_acc, outcomes=outcomes)
 
-    everyone: list[str] = []
+    everyone: list[Any] = []
     warnings = []
     if major:
-        text = "major shift (PSI ≥ {:g}) in {}".format(
-            t.psi_major, ", ".join(f"{f['feature']} ({f['psi']:.2f})" for f in major))
+        text = Text(N_("major shift (PSI ≥ {major:g}) in {features}"), major=t.psi_major,
+                    features=TextList(Text("{feature} ({psi:.2f})", feature=f["feature"], psi=float(f["psi"]))
+                                      for f in major))
         (everyone if t.major_feature_sends_all else warnings).append(text)
     if far["review_needed"]:
-        everyone.append(far["reason"])
-    everyone.extend(risk.get("reasons") or [])
+        everyone.append(text_from_dict(far["reason_text"], far["reason"]))
+    everyone.extend(text_from_dict(code, english) for code, english in
+                    zip(risk.get("reasons_text") or [], risk.get("reasons") or []))
 
     personas = []
     for pid in sorted(set(names) | set(np.unique(base_ids).tolist()) | set(np.unique(new_ids).tolist())):
         in_base, in_new = base_ids == pid, new_ids == pid
         base_share, new_share = float(in_base.mean()) if n_base else 0.0, float(in_new.mean()) if n_new else 0.0
-        low, high, moved, reason = _share_decision("share", base_share, new_share, int(in_new.sum()), n_new,
+        low, high, moved, reason = _share_decision(N_("share"), base_share, new_share, int(in_new.sum()), n_new,
                                                    False, t.share_shift, t)
         reasons = [reason] if moved else []
         base_far_share = float(far_base[in_base].mean()) if in_base.any() else 0.0
         new_far_share = float(far_new[in_new].mean()) if in_new.any() else 0.0
-        _, _, far_moved, far_reason = _share_decision("far from every persona", base_far_share, new_far_share,
+        _, _, far_moved, far_reason = _share_decision(N_("far from every persona"), base_far_share, new_far_share,
                                                       int(far_new[in_new].sum()), int(in_new.sum()), True,
                                                       t.far_rise, t)
         if far_moved:
             reasons.append(far_reason)
         own = bool(reasons)
-        reasons.extend(f"whole portfolio: {r}" for r in everyone)
+        reasons.extend(Text(N_("whole portfolio: {reason}"), reason=r) for r in everyone)
+        why = TextList(reasons, "; ") if reasons else Text(N_("stable: {reason}"), reason=reason)
         personas.append({"persona_id": int(pid), "name": names.get(int(pid), ""),
                          "base_accounts": int(in_base.sum()), "new_accounts": int(in_new.sum()),
                          "base_share": round(base_share, 4), "new_share": round(new_share, 4),
@@ -328,14 +352,15 @@ def drift_report(base: Any, new_accounts: pd.DataFrame, new_frame: pd.DataFrame,
                          "shift_pp": round((new_share - base_share) * 100, 2),
                          "far_share": round(new_far_share, 4), "base_far_share": round(base_far_share, 4),
                          "review_needed": bool(reasons), "own_drift": own,
-                         "reason": "; ".join(reasons) if reasons else f"stable: {reason}"})
+                         "reason": str(why), "reason_text": why.to_dict()})
     review = [p["persona_id"] for p in personas if p["review_needed"]]
+    summary = [Text(N_("persona {id} {name}: {reason}"), id=p["persona_id"], name=p["name"],
+                    reason=text_from_dict(p["reason_text"])) for p in personas if p["own_drift"]] + everyone
     return {
         "base_run_id": base.run_id, "accounts": {"base": n_base, "new": n_new},
         "review_needed": bool(review), "review_personas": review,
-        "reasons": [f"persona {p['persona_id']} {p['name']}: {p['reason']}" for p in personas if p["own_drift"]]
-        + everyone,
-        "warnings": warnings,
+        "reasons": _english(summary), "reasons_text": _codes(summary),
+        "warnings": _english(warnings), "warnings_text": _codes(warnings),
         "personas": personas,
         "features": features,
         "far_from_every_persona": far,
@@ -347,6 +372,13 @@ def drift_report(base: Any, new_accounts: pd.DataFrame, new_frame: pd.DataFrame,
                            "+ one bin for new levels; missing values a bin of their own; empty bins 0.0001",
                     "far": "nearest reference account farther than the persona model's far_distance_ (twice the "
                            "99th percentile of the reference's nearest-neighbour distance)"},
+        "methods_text": {"interval": Text(N_(
+            "Wilson score interval, {confidence:.0%}, of the new share; a share moved when it changed by more than "
+            "share_shift and the base share is outside that interval"), confidence=t.confidence).to_dict(),
+            "psi": Text(N_("sum((new - base) * ln(new / base)); numeric: base deciles, categorical: base levels + "
+                           "one bin for new levels; missing values a bin of their own; empty bins 0.0001")).to_dict(),
+            "far": Text(N_("nearest reference account farther than the persona model's far_distance_ (twice the "
+                           "99th percentile of the reference's nearest-neighbour distance)")).to_dict()},
     }
 
 
@@ -354,9 +386,9 @@ def _far_section(far_base: np.ndarray, far_new: np.ndarray, base_acc: pd.DataFra
                  t: DriftThresholds) -> dict[str, Any]:
     base_share = float(far_base.mean()) if len(far_base) else 0.0
     share = float(far_new.mean()) if len(far_new) else 0.0
-    low, high, moved, reason = _share_decision("accounts far from every persona", base_share, share,
+    low, high, moved, reason = _share_decision(N_("accounts far from every persona"), base_share, share,
                                                int(far_new.sum()), len(far_new), True, t.far_rise, t)
     review_of = lambda frame: float(frame["needs_review"].mean()) if "needs_review" in frame.columns and len(frame) else None  # noqa: E731
     return {"share": round(share, 4), "base_share": round(base_share, 4), "low": round(low, 4),
-            "high": round(high, 4), "review_needed": moved, "reason": reason,
+            "high": round(high, 4), "review_needed": moved, "reason": str(reason), "reason_text": reason.to_dict(),
             "needs_review_share": review_of(new_acc), "base_needs_review_share": review_of(base_acc)}

@@ -175,6 +175,22 @@ def translator(language: object) -> Translator:
     return Translator(language)
 
 
+def in_language(by_language: object, fallback: object = "", language: str | None = None) -> str:
+    """The text for ``language`` (default: the current one) from a ``{"en": ..., "de": ...}`` record,
+    such as a persona's ``names`` in ``personas.json``; ``fallback`` when the record has none (a run
+    saved before names came in both languages keeps its one name)."""
+    if isinstance(by_language, dict):
+        found = by_language.get(language or current_language())
+        if found:
+            return str(found)
+    return "" if fallback is None else str(fallback)
+
+
+def persona_name(profile: dict, language: str | None = None) -> str:
+    """A persona's name in the reader's language from its saved profile (``names``), else its one ``name``."""
+    return in_language(profile.get("names"), profile.get("name") or f"Persona {profile.get('persona_id')}", language)
+
+
 def _(message: str) -> str:
     """``message`` in the current language (the English text itself when there is no translation)."""
     return translations().gettext(message)
@@ -216,7 +232,8 @@ def extract_catalogue(paths: tuple[str, ...] = EXTRACT_PATHS, root: Path = REPO)
 
 def extract(root: Path = REPO) -> Path:
     """Write ``locale/messages.pot`` and merge it into every language's ``.po`` (new messages empty,
-    vanished ones marked obsolete); returns the template's path."""
+    vanished ones kept as obsolete ``#~`` entries, so a text that comes back gets its translation back);
+    returns the template's path."""
     from babel.messages.pofile import read_po, write_po
 
     template = extract_catalogue(root=root)
@@ -242,7 +259,7 @@ def extract(root: Path = REPO) -> Path:
         catalog.language_team = LANGUAGES[language]
         po.parent.mkdir(parents=True, exist_ok=True)
         with po.open("wb") as handle:
-            write_po(handle, catalog, width=100, ignore_obsolete=True)
+            write_po(handle, catalog, width=100)  # vanished texts stay as obsolete (#~): back with their translation
     return pot
 
 
@@ -256,8 +273,10 @@ def compile_catalogues(root: Path = REPO) -> list[Path]:
         with po.open("rb") as handle:
             catalog = read_po(handle, locale=po.parent.parent.name, domain=DOMAIN)
         mo = po.with_suffix(".mo")
-        with mo.open("wb") as handle:
+        partial = mo.with_name(f".{mo.name}.{os.getpid()}.tmp")
+        with partial.open("wb") as handle:  # a running server never reads a half-written catalogue
             write_mo(handle, catalog, use_fuzzy=False)
+        partial.replace(mo)
         written.append(mo)
     _load.cache_clear()
     return written

@@ -15,6 +15,7 @@ warnings for a human reviewer, not verdicts:
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,10 +26,12 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from scipy.stats import norm, rankdata
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+from core.i18n import N_, _, current_language, use_language
 from explain.settings import RiskSettings
 from portfolio.vocabulary import Protected, protected_meaning
 
-MISSING_GROUP = "(missing)"
+MISSING_GROUP = "(missing)"  #: the group of accounts without a value (stored as is; shown through group_label)
+UNDER_AGE = "under {age}"  #: the group below the first age band (stored in English; shown through group_label)
 CALIBRATION_GAP_WARNING = 0.05  # |mean score - observed rate| above which a group is called out
 
 
@@ -60,7 +63,7 @@ def group_labels(column: str, values: pd.Series, settings: RiskSettings,
                 edges = list(settings.age_bands)
                 bands = pd.cut(numbers, bins=edges + [np.inf], right=False, labels=age_band_labels(settings.age_bands))
                 labels = bands.astype(object).where(bands.notna(), None)
-                labels[numbers.notna() & bands.isna()] = f"under {edges[0]}"
+                labels[numbers.notna() & bands.isna()] = UNDER_AGE.format(age=edges[0])
             else:
                 labels = pd.qcut(numbers, 4, duplicates="drop").astype(object).map(
                     lambda iv: None if iv is None or iv != iv else f"{iv.left:g}–{iv.right:g}")
@@ -76,6 +79,133 @@ def high_risk_cutoff(risk: np.ndarray, settings: RiskSettings) -> tuple[float, s
     threshold = float(np.quantile(risk, 1 - settings.high_risk_share))
     return threshold, (f"riskiest {settings.high_risk_share:.0%} of accounts "
                        f"(risk score ≥ {threshold:.3f})")
+
+
+# ---------------------------------------------------------------------------- texts shown to people
+# The report keeps its English texts (run.json, fairness/summary.json: read by old code) and, beside
+# each warning, a language-neutral ``{"code", "params"}`` (``warning_codes`` of each attribute's
+# summary); pages and the model card render those in the reader's language. A run saved before the
+# codes existed shows its English texts.
+_WARNINGS = {
+    "small_groups": N_("{attribute}: groups {groups} have fewer than {min_size} accounts; their figures are not "
+                       "reliable."),
+    "too_few_groups": N_("{attribute}: fewer than two groups large enough to compare."),
+    "adverse_impact": N_("{attribute}: adverse impact ratio {ratio} < {threshold} (group {low} is flagged "
+                         "high-risk more often than {high}); a warning for review, not a verdict."),
+    "parity": N_("{attribute}: flagged high-risk rates differ by {points} percentage points between groups "
+                 "({lowest} to {highest}, p = {p_value}; warning above {threshold} when not explained by chance)."),
+    "overstates": N_("{attribute}: for group {group} the score overstates the observed NOT-paid rate ({score} vs "
+                     "{observed})."),
+    "understates": N_("{attribute}: for group {group} the score understates the observed NOT-paid rate ({score} "
+                      "vs {observed})."),
+    "proxy_features": N_("{attribute}: the features {features} predict it (AUC ≥ {threshold} {basis}); review "
+                         "them as possible proxies."),
+    "proxy_together": N_("{attribute}: the features together predict it (AUC ≥ {threshold} {basis}); the score "
+                         "may carry it indirectly."),
+}
+
+
+def _number(value: float, decimals: int) -> str:
+    from core.formats import format_number
+
+    return format_number(value, decimals=decimals)
+
+
+def _percent(value: float, decimals: int) -> str:
+    from core.formats import format_percent
+
+    return format_percent(value, decimals=decimals)
+
+
+def _setting(value: float) -> str:
+    """A threshold as the settings write it (0.8, 0.65), with the reader's decimal mark."""
+    text = f"{value:g}"
+    return text.replace(".", ",") if current_language() == "de" else text
+
+
+def group_label(group: object) -> str:
+    """A group as the reader's language writes it: "(missing)", "under 18" and number bands ("0.5–3")
+    are the app's own labels and are translated; the portfolio's own values are shown as they are."""
+    text = str(group)
+    if current_language() == "en":
+        return text
+    if text == MISSING_GROUP:
+        return _("(missing)")
+    match = re.fullmatch(r"under (\d+)", text)
+    if match:
+        return _("under {age}").format(age=match.group(1))
+    if re.fullmatch(r"-?\d+(\.\d+)?(e[+-]?\d+)?(–-?\d+(\.\d+)?(e[+-]?\d+)?|\+)", text):
+        return text.replace(".", ",")
+    return text
+
+
+def _groups(groups: list) -> str:
+    return ", ".join(group_label(g) for g in groups)
+
+
+def basis_text(accounts: int, sampled: bool) -> str:
+    """Which accounts a proxy AUC comes from, in words ("on a 10,000-account sample")."""
+    from core.formats import format_count
+
+    if sampled:
+        return _("on a {n}-account sample").format(n=format_count(accounts))
+    return _("on all {n} accounts").format(n=format_count(accounts))
+
+
+def render_warning(code: dict[str, Any]) -> str:
+    """One warning from its ``{"code", "params"}`` in the current language."""
+    p = dict(code.get("params") or {})
+    kind = code.get("code")
+    if kind not in _WARNINGS:
+        return str(code.get("text", ""))
+    values: dict[str, Any] = {"attribute": p.get("attribute", "")}
+    if kind == "small_groups":
+        values.update(groups=_groups(p["groups"]), min_size=p["min_size"])
+    elif kind == "adverse_impact":
+        values.update(ratio=_number(p["ratio"], 2), threshold=_setting(p["threshold"]),
+                      low=group_label(p["low"]), high=group_label(p["high"]))
+    elif kind == "parity":
+        values.update(points=_number(100 * p["difference"], 1), lowest=_percent(p["lowest"], 1),
+                      highest=_percent(p["highest"], 1), p_value=_number(p["p_value"], 3),
+                      threshold=_percent(p["threshold"], 0))
+    elif kind in ("overstates", "understates"):
+        values.update(group=group_label(p["group"]), score=_number(p["score"], 2),
+                      observed=_number(p["observed"], 2))
+    elif kind in ("proxy_features", "proxy_together"):
+        values.update(features=", ".join(p.get("features") or []), threshold=_setting(p["threshold"]),
+                      basis=basis_text(int(p["accounts"]), bool(p["sampled"])))
+    return _(_WARNINGS[kind]).format(**values)
+
+
+def warning_texts(report: "FairnessReport", settings: RiskSettings | None = None,
+                  language: str | None = None) -> list[str]:
+    """The report's warnings in ``language`` (default: the current language): the stored English texts
+    in English and for a run saved before warnings had codes; otherwise rendered from the codes."""
+    with use_language(language or current_language()):
+        if current_language() == "en":
+            return list(report.warnings)
+        codes = [s.get("warning_codes") for s in report.summary]
+        if any(c is None for c in codes):
+            return list(report.warnings)
+        return [render_warning(code) for attribute in codes for code in attribute]
+
+
+def cutoff_rule_text(report: "FairnessReport", settings: RiskSettings, language: str | None = None) -> str:
+    """How "flagged high-risk" was chosen, in ``language``: the stored English rule in English, else
+    rebuilt from the settings and the recorded cut-off."""
+    with use_language(language or current_language()):
+        if current_language() == "en":
+            return report.cutoff_rule
+        if settings.high_risk_threshold is not None:
+            return _("risk score ≥ {threshold}").format(threshold=_number(settings.high_risk_threshold, 2))
+        return _("riskiest {share} of accounts (risk score ≥ {threshold})").format(
+            share=_percent(settings.high_risk_share, 0), threshold=_number(report.cutoff, 3))
+
+
+def _warn(summary: dict[str, Any], text: str, code: str, **params: Any) -> None:
+    """Record one warning: its English text (as always) and its code with the values to render it."""
+    summary["warnings"].append(text)
+    summary["warning_codes"].append({"code": code, "params": params})
 
 
 @dataclass
@@ -120,7 +250,9 @@ def _fairness_report(frame, sensitive, risk, event, features, settings, meanings
         proxies.append(proxy)
         summary.update(proxy_accounts=int(proxy["accounts"].max()) if len(proxy) else 0,
                        proxy_sampled=bool(proxy["sampled"].any()))
-        warnings.extend(_proxy_warnings(column, proxy, settings))
+        texts, codes = _proxy_warnings(column, proxy, settings)
+        warnings.extend(texts)
+        summary["warning_codes"].extend(codes)
     return FairnessReport(
         pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(),
         summaries, pd.concat(proxies, ignore_index=True) if proxies else pd.DataFrame(),
@@ -152,13 +284,16 @@ def _summarise(column: str, table: pd.DataFrame, settings: RiskSettings) -> dict
         "adverse_impact_ratio": None, "lowest_group": None, "highest_group": None,
         "demographic_parity_difference": None, "adverse_impact_warning": False, "parity_warning": False,
         "disparity_warning": False, "difference_p_value": None,
-        "calibration_gap_groups": [], "warnings": [],
+        "calibration_gap_groups": [], "warnings": [], "warning_codes": [],
     }
     if summary["small_groups"]:
-        summary["warnings"].append(f"{column}: groups {', '.join(summary['small_groups'])} have fewer than "
-                                   f"{settings.min_group_size} accounts; their figures are not reliable.")
+        _warn(summary, f"{column}: groups {', '.join(summary['small_groups'])} have fewer than "
+                       f"{settings.min_group_size} accounts; their figures are not reliable.",
+              "small_groups", attribute=column, groups=[str(g) for g in summary["small_groups"]],
+              min_size=int(settings.min_group_size))
     if len(compared) < 2:
-        summary["warnings"].append(f"{column}: fewer than two groups large enough to compare.")
+        _warn(summary, f"{column}: fewer than two groups large enough to compare.", "too_few_groups",
+              attribute=column)
         return summary
     favourable = compared.set_index("group")["favourable_rate"]
     low, high = favourable.idxmin(), favourable.idxmax()
@@ -170,27 +305,34 @@ def _summarise(column: str, table: pd.DataFrame, settings: RiskSettings) -> dict
                    demographic_parity_difference=float(flagged.max() - flagged.min()),
                    adverse_impact_warning=bool(ratio < settings.adverse_impact_warning))
     if summary["adverse_impact_warning"]:
-        summary["warnings"].append(
-            f"{column}: adverse impact ratio {ratio:.2f} < {settings.adverse_impact_warning} (group "
-            f"{low} is flagged high-risk more often than {high}); a warning for review, not a verdict.")
+        _warn(summary,
+              f"{column}: adverse impact ratio {ratio:.2f} < {settings.adverse_impact_warning} (group "
+              f"{low} is flagged high-risk more often than {high}); a warning for review, not a verdict.",
+              "adverse_impact", attribute=column, ratio=ratio, threshold=float(settings.adverse_impact_warning),
+              low=str(low), high=str(high))
     parity = summary["demographic_parity_difference"]
     if parity > settings.parity_difference_warning and p_value < 0.05:
         summary["parity_warning"] = True
-        summary["warnings"].append(
-            f"{column}: flagged high-risk rates differ by {parity:.1%} between groups ({flagged.min():.1%} "
-            f"to {flagged.max():.1%}, p = {p_value:.3f}; warning above {settings.parity_difference_warning:.0%} "
-            "when not explained by chance).")
+        _warn(summary,
+              f"{column}: flagged high-risk rates differ by {parity:.1%} between groups ({flagged.min():.1%} "
+              f"to {flagged.max():.1%}, p = {p_value:.3f}; warning above {settings.parity_difference_warning:.0%} "
+              "when not explained by chance).",
+              "parity", attribute=column, difference=float(parity), lowest=float(flagged.min()),
+              highest=float(flagged.max()), p_value=float(p_value),
+              threshold=float(settings.parity_difference_warning))
     summary["disparity_warning"] = bool(summary["adverse_impact_warning"] or summary["parity_warning"])
     # a gap only counts when it is also larger than twice its sampling error (small groups are noisy)
     rate = compared["observed_not_paid_rate"].clip(0.01, 0.99)
     noise = 2 * np.sqrt(rate * (1 - rate) / compared["accounts"])
     gap = compared[(compared["calibration_gap"].abs() > np.maximum(CALIBRATION_GAP_WARNING, noise))]
     summary["calibration_gap_groups"] = gap["group"].tolist()
-    for _, row in gap.iterrows():
+    for _index, row in gap.iterrows():
         word = "over" if row["calibration_gap"] > 0 else "under"
-        summary["warnings"].append(
-            f"{column}: for group {row['group']} the score {word}states the observed NOT-paid rate "
-            f"({row['mean_risk_score']:.2f} vs {row['observed_not_paid_rate']:.2f}).")
+        _warn(summary,
+              f"{column}: for group {row['group']} the score {word}states the observed NOT-paid rate "
+              f"({row['mean_risk_score']:.2f} vs {row['observed_not_paid_rate']:.2f}).",
+              f"{word}states", attribute=column, group=str(row["group"]), score=float(row["mean_risk_score"]),
+              observed=float(row["observed_not_paid_rate"]))
     return summary
 
 
@@ -203,26 +345,33 @@ def _two_proportion_p(first: pd.Series, second: pd.Series) -> float:
     return 1.0 if se == 0 else float(2 * norm.sf(abs(p1 - p2) / se))
 
 
-def _proxy_warnings(column: str, proxy: pd.DataFrame, settings: RiskSettings) -> list[str]:
+def _proxy_warnings(column: str, proxy: pd.DataFrame,
+                    settings: RiskSettings) -> tuple[list[str], list[dict[str, Any]]]:
+    """The proxy warnings of one attribute: English texts and their codes."""
     flagged_features = proxy.loc[proxy["flagged"] & (proxy["feature"] != "(all features)"), "feature"]
-    basis = proxy_basis(proxy)
+    with use_language("en"):
+        basis = proxy_basis(proxy)
+    params = {"attribute": column, "threshold": float(settings.proxy_auc_threshold),
+              "accounts": int(proxy["accounts"].max()) if len(proxy) else 0,
+              "sampled": bool(proxy["sampled"].any()) if len(proxy) else False}
     if len(flagged_features):
-        return [f"{column}: the features {', '.join(flagged_features)} predict it "
-                f"(AUC ≥ {settings.proxy_auc_threshold} {basis}); review them as possible proxies."]
+        return ([f"{column}: the features {', '.join(flagged_features)} predict it "
+                 f"(AUC ≥ {settings.proxy_auc_threshold} {basis}); review them as possible proxies."],
+                [{"code": "proxy_features", "params": dict(params, features=[str(f) for f in flagged_features])}])
     if proxy["flagged"].any():
-        return [f"{column}: the features together predict it (AUC ≥ {settings.proxy_auc_threshold} "
-                f"{basis}); the score may carry it indirectly."]
-    return []
+        return ([f"{column}: the features together predict it (AUC ≥ {settings.proxy_auc_threshold} "
+                 f"{basis}); the score may carry it indirectly."],
+                [{"code": "proxy_together", "params": params}])
+    return [], []
 
 
 def proxy_basis(proxy: pd.DataFrame) -> str:
     """Which accounts a proxy table's AUCs come from, in words ("on a 10,000-account sample")."""
     if proxy.empty:
-        return "on no accounts (too few groups to compare)"
+        return _("on no accounts (too few groups to compare)")
     if "accounts" not in proxy.columns:  # tables saved before the sample size was recorded
-        return "on all usable accounts"
-    accounts = int(proxy["accounts"].max())
-    return f"on a {accounts:,}-account sample" if proxy["sampled"].any() else f"on all {accounts:,} accounts"
+        return _("on all usable accounts")
+    return basis_text(int(proxy["accounts"].max()), bool(proxy["sampled"].any()))
 
 
 def stratified_sample(labels: np.ndarray, size: int, seed: int, floor: int = 0) -> np.ndarray:
@@ -281,7 +430,7 @@ def proxy_check(column: str, groups: np.ndarray, features: pd.DataFrame, table: 
         X = features.iloc[used]
         splitter = StratifiedKFold(3, shuffle=True, random_state=settings.seed)
         folds = np.empty(len(y), dtype=int)
-        for k, (_, test) in enumerate(splitter.split(X, y)):
+        for k, (_train, test) in enumerate(splitter.split(X, y)):
             folds[test] = k
         for feature in X.columns:
             rows.append((feature, _binned_auc(X[feature].to_numpy(), y, folds)))

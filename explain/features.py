@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import UserError
+from core.i18n import N_, _, current_language
 from portfolio.meanings import ColumnMeanings, Meaning
 
 ALWAYS_FEATURES = ("balance", "days_past_due")
@@ -45,14 +46,28 @@ def forbidden_columns(roles: Any, target: str | None = None) -> set[str]:
 #: Meanings of columns that record a debtor exercising a right or a vulnerability, with why each
 #: belongs to the guardrails rather than to the score. ``opt_out`` covers every channel.
 GUARDRAIL_MEANINGS: dict[str, str] = {
-    Meaning.DISPUTE: "records a right exercised: the debtor disputes the claim",
-    Meaning.OPT_OUT: "records a right exercised: the debtor objected to a contact channel (Art. 21 GDPR)",
-    Meaning.TIME_BARRED: "records a legal defence: the claim is time-barred",
-    Meaning.OVER_INDEBTED: "records a vulnerability: over-indebtedness or hardship",
-    Meaning.INSOLVENCY: "records a vulnerability: insolvency proceedings",
+    Meaning.DISPUTE: N_("records a right exercised: the debtor disputes the claim"),
+    Meaning.OPT_OUT: N_("records a right exercised: the debtor objected to a contact channel (Art. 21 GDPR)"),
+    Meaning.TIME_BARRED: N_("records a legal defence: the claim is time-barred"),
+    Meaning.OVER_INDEBTED: N_("records a vulnerability: over-indebtedness or hardship"),
+    Meaning.INSOLVENCY: N_("records a vulnerability: insolvency proceedings"),
 }
-LEFT_OUT = "feeds the guardrails (the account-level rules), not the risk score"
-LET_IN = "a model feature because the risk setting rights_and_vulnerability_as_features is on"
+LEFT_OUT = N_("feeds the guardrails (the account-level rules), not the risk score")
+LET_IN = N_("a model feature because the risk setting rights_and_vulnerability_as_features is on")
+
+
+def guardrail_reason(record: dict[str, Any]) -> str:
+    """Why a guardrail column is (not) a model feature, in the current language.
+
+    The stored ``reason`` (English, in run.json and risk/result.json) is shown in English and when its
+    meaning is not one of :data:`GUARDRAIL_MEANINGS`; otherwise the reason is rebuilt from the
+    column's ``meaning`` and ``in_model``.
+    """
+    meaning = str(record.get("meaning") or "")
+    kind = meaning.split(".")[0]
+    if current_language() == "en" or kind not in GUARDRAIL_MEANINGS:
+        return str(record.get("reason", ""))
+    return "{}; {}".format(_(GUARDRAIL_MEANINGS[kind]), _(LET_IN if record.get("in_model") else LEFT_OUT))
 
 
 def guardrail_columns(frame: pd.DataFrame, roles: Any, *, as_features: bool = False) -> list[dict[str, Any]]:
@@ -89,7 +104,8 @@ def model_features(frame: pd.DataFrame, roles: Any, target: str | None = None, *
     assert not leaked, f"protected, PII, outcome or truth columns among the model features: {leaked}"
     missing = [c for c in ALWAYS_FEATURES if c not in frame.columns]
     if missing:
-        raise UserError(f"The portfolio has no column {', '.join(missing)}; the risk model needs it.")
+        raise UserError(_("The portfolio has no column {columns}; the risk model needs it.").format(
+            columns=", ".join(missing)))
     return features
 
 
@@ -101,10 +117,10 @@ def event_vector(frame: pd.DataFrame, target: str, target_event: str) -> np.ndar
     Raises :class:`UserError` naming the column and its bad values unless it is binary and complete.
     """
     if target_event not in ("paid", "default"):
-        raise UserError(f'target_event must be "paid" or "default", not "{target_event}".')
+        raise UserError(_('target_event must be "paid" or "default", not "{value}".').format(value=target_event))
     if target not in frame.columns:
-        raise UserError(f'The outcome column "{target}" is not in the portfolio. '
-                        f"Columns: {', '.join(map(str, frame.columns))}.")
+        raise UserError(_('The outcome column "{column}" is not in the portfolio. Columns: {columns}.').format(
+            column=target, columns=", ".join(map(str, frame.columns))))
     values = _binary(frame[target], target)
     return (1 - values if target_event == "paid" else values).astype(np.int8)
 
@@ -113,8 +129,9 @@ def _binary(column: pd.Series, name: str) -> np.ndarray:
     missing = column.isna().to_numpy()
     if missing.any():
         rows = (np.flatnonzero(missing)[:5] + 1).tolist()
-        raise UserError(f'The outcome column "{name}" has {int(missing.sum())} empty values '
-                        f"(e.g. rows {', '.join(map(str, rows))}); fill or remove them before training.")
+        raise UserError(_('The outcome column "{column}" has {n} empty values (e.g. rows {rows}); fill or '
+                          "remove them before training.").format(column=name, n=int(missing.sum()),
+                                                                  rows=", ".join(map(str, rows))))
     if pd.api.types.is_bool_dtype(column):
         return column.to_numpy().astype(np.int8)
     if pd.api.types.is_numeric_dtype(column):
@@ -133,16 +150,16 @@ def _binary(column: pd.Series, name: str) -> np.ndarray:
 
 def _raise_bad(name: str, bad: pd.Series) -> None:
     examples = ", ".join(repr(v) for v in pd.unique(bad.astype(str))[:5])
-    raise UserError(f'The outcome column "{name}" must be binary (0/1, yes/no or true/false); '
-                    f"{len(bad)} values are not, e.g. {examples}.")
+    raise UserError(_('The outcome column "{column}" must be binary (0/1, yes/no or true/false); {n} values '
+                      "are not, e.g. {examples}.").format(column=name, n=len(bad), examples=examples))
 
 
 def check_both_outcomes(event: np.ndarray, target: str, folds: int) -> None:
     counts = np.bincount(event, minlength=2)
     if counts.min() < folds:
-        raise UserError(f'The outcome column "{target}" needs at least {folds} paid and {folds} unpaid '
-                        f"accounts for {folds}-fold cross-validation; it has {counts[0]} paid and "
-                        f"{counts[1]} unpaid.")
+        raise UserError(_('The outcome column "{column}" needs at least {folds} paid and {folds} unpaid '
+                          "accounts for {folds}-fold cross-validation; it has {paid} paid and {unpaid} "
+                          "unpaid.").format(column=target, folds=folds, paid=counts[0], unpaid=counts[1]))
 
 
 @dataclass
@@ -175,7 +192,8 @@ class FeatureEncoder:
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
         missing = [c for c in self.features if c not in frame.columns]
         if missing:
-            raise UserError(f"The portfolio lacks the model's feature columns: {', '.join(missing)}.")
+            raise UserError(_("The portfolio lacks the model's feature columns: {columns}.").format(
+                columns=", ".join(missing)))
         out = {}
         for col in self.features:
             out[col] = self._encode(col, frame[col])

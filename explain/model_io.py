@@ -24,6 +24,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from core.errors import UserError
+from core.i18n import N_, _
 from explain.features import FeatureEncoder
 from explain.model import Calibrator, RiskModel
 
@@ -44,7 +45,7 @@ _CALIBRATOR_FITTED = {
     "sigmoid": ("n_features_in_", "classes_", "n_iter_", "coef_", "intercept_"),
 }
 _DTYPES = ("float64", "int8", "int16", "int32", "int64", "bool")
-_RERUN = "Re-run the analysis to fit the risk model again."
+_RERUN = N_("Re-run the analysis to fit the risk model again.")
 
 
 class RunReader(Protocol):
@@ -113,8 +114,8 @@ def _with_file(name: str, build: Callable[[], Any]) -> Any:
     except UserError:
         raise
     except Exception as err:  # a crafted file can make any parser fail in any way
-        raise ModelFileError(f"{name} is not a risk model saved by this app ({type(err).__name__}: "
-                             f"{str(err)[:200]}). {_RERUN}") from None
+        raise ModelFileError(_("{file} is not a risk model saved by this app ({error}). {rerun}").format(
+            file=name, error=f"{type(err).__name__}: {str(err)[:200]}", rerun=_(_RERUN))) from None
 
 
 def _read_description(data: bytes) -> dict[str, Any]:
@@ -122,13 +123,13 @@ def _read_description(data: bytes) -> dict[str, Any]:
 
     description = _with_file(MODEL_JSON, lambda: json.loads(data.decode("utf-8")))
     if not isinstance(description, dict) or description.get("format") != FORMAT:
-        raise ModelFileError(f"{MODEL_JSON} is not a risk model description of this app's format "
-                             f"(format {FORMAT}). {_RERUN}")
+        raise ModelFileError(_("{file} is not a risk model description of this app's format (format {format}). "
+                               "{rerun}").format(file=MODEL_JSON, format=FORMAT, rerun=_(_RERUN)))
     saved = description.get("scikit-learn")
     if saved != sklearn.__version__:
-        raise ModelFileError(f"{MODEL_JSON}: the risk model was saved with scikit-learn {saved}, this "
-                             f"installation has {sklearn.__version__}; its trees cannot be read "
-                             f"reliably. {_RERUN}")
+        raise ModelFileError(_("{file}: the risk model was saved with scikit-learn {saved}, this installation has "
+                               "{installed}; its trees cannot be read reliably. {rerun}").format(
+            file=MODEL_JSON, saved=saved, installed=sklearn.__version__, rerun=_(_RERUN)))
     return description
 
 

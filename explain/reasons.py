@@ -1,7 +1,9 @@
 """Plain-language reasons from SHAP values: "Days past due 182 → raises risk" (English and German).
 
 Risk means the probability of NOT paying, so a positive SHAP value (on the log-odds of NOT paying)
-"raises risk" and a negative one "lowers risk".
+"raises risk" and a negative one "lowers risk". The words come from the message catalogue
+(:mod:`core.i18n`) in the language asked for, so a reason, a chart label and a page say the same
+("erhöht das Risiko", "Verzugstage"); a run's stored reasons are in the run's language.
 """
 from __future__ import annotations
 
@@ -11,29 +13,39 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from core.i18n import N_, translator
 from portfolio.currency import Currency, format_amount
 from portfolio.meanings import LABELS as MEANING_LABELS, Meaning, meaning_by_name
 
 # Readable names of the canonical columns and of columns without a collections meaning that the
 # sample portfolio has; anything else is prettified from its name.
-LABELS: dict[str, dict[str, str]] = {
-    "balance": {"en": "Balance", "de": "Offener Betrag"},
-    "days_past_due": {"en": "Days past due", "de": "Verzugstage"},
-    "sector": {"en": "Sector", "de": "Branche"},
-    "product": {"en": "Product", "de": "Produkt"},
-    "region": {"en": "Region", "de": "Bundesland"},
-    "postcode": {"en": "Postcode", "de": "Postleitzahl"},
-    "response_rate": {"en": "Response rate", "de": "Reaktionsquote"},
-    "contact_attempts": {"en": "Contact attempts", "de": "Kontaktversuche"},
-    "reminders_sent": {"en": "Reminders sent", "de": "Versandte Mahnungen"},
-    "dunning_level": {"en": "Dunning level", "de": "Mahnstufe"},
-    "income": {"en": "Income", "de": "Einkommen"},
+# English here, German (and any other language) from the catalogue.
+LABELS: dict[str, str] = {
+    "balance": N_("Balance"), "days_past_due": N_("Days past due"), "sector": N_("Sector"),
+    "product": N_("Product"), "region": N_("Region"), "postcode": N_("Postcode"),
+    "response_rate": N_("Response rate"), "contact_attempts": N_("Contact attempts"),
+    "reminders_sent": N_("Reminders sent"), "dunning_level": N_("Dunning level"), "income": N_("Income"),
 }
-YES_NO = {"en": ("yes", "no"), "de": ("ja", "nein")}
 MONEY_COLUMNS = {"balance", "income"}
 MONEY_MEANINGS = {Meaning.ORIGINAL_AMOUNT}
-DIRECTION = {"en": ("raises risk", "lowers risk"), "de": ("erhöht das Risiko", "senkt das Risiko")}
-MISSING = {"en": "missing", "de": "fehlt"}
+_YES, _NO = N_("yes"), N_("no")
+_RAISES, _LOWERS = N_("raises risk"), N_("lowers risk")
+_MISSING = N_("missing")
+
+
+def _words(language: str, *texts: str) -> tuple[str, ...]:
+    t = translator(language)
+    return tuple(t._(text) for text in texts)
+
+
+def direction_words(language: str = "en") -> tuple[str, str]:
+    """("raises risk", "lowers risk") in ``language``."""
+    return _words(language, _RAISES, _LOWERS)  # type: ignore[return-value]
+
+
+def missing_word(language: str = "en") -> str:
+    """The word for a missing value ("missing" / "fehlt")."""
+    return translator(language)._(_MISSING)
 
 
 @lru_cache(maxsize=4096)
@@ -45,7 +57,9 @@ def _meaning(column: str) -> str | None:
 
 def feature_label(column: str, language: str = "en") -> str:
     """Readable name of a column ("days_past_due" -> "Days past due" / "Verzugstage")."""
-    known = LABELS.get(column) or MEANING_LABELS.get(_meaning(column) or "")
+    if column in LABELS:
+        return translator(language)._(LABELS[column])
+    known = MEANING_LABELS.get(_meaning(column) or "")
     if known:
         text = known.get(language, known["en"])
         return text[:1].upper() + text[1:]
@@ -66,7 +80,7 @@ def format_number(value: float, language: str = "en", money: bool = False,
     """A number as a person writes it: 182, 1,234.5 (en) / 1.234,5 (de); money in whole units of the
     run's ``currency`` (€1,235 / 1.235 €, $1,235; no symbol when the currency is unknown)."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
-        return MISSING[language]
+        return missing_word(language)
     value = float(value)
     if money:  # whole units, half up (portfolio.currency.format_amount)
         return format_amount(value, _currency(currency), language, decimals=0)
@@ -93,22 +107,24 @@ def format_values(column: str, values: pd.Series, language: str = "en",
         return np.array([], dtype=object)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     distinct = pd.Series(uniques)
-    shown = np.append(_format_each(column, distinct, language, currency), MISSING[language]).astype(object)
+    shown = np.append(_format_each(column, distinct, language, currency), missing_word(language)).astype(object)
     return shown[codes]
 
 
 def _format_each(column: str, values: pd.Series, language: str, currency: "Currency | str | None") -> np.ndarray:
     if _is_flag(column, values):  # 0/1 columns read as yes/no: "Disputed yes → raises risk"
-        yes, no = YES_NO[language]
+        yes, no = _words(language, _YES, _NO)
+        missing = missing_word(language)
         numbers = pd.to_numeric(values.astype(object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        return np.array([MISSING[language] if np.isnan(v) else yes if v == 1 else no if v == 0
+        return np.array([missing if np.isnan(v) else yes if v == 1 else no if v == 0
                          else format_number(v, language) for v in numbers], dtype=object)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         money = column in MONEY_COLUMNS or _meaning(column) in MONEY_MEANINGS
         numbers = values.to_numpy(dtype=float, na_value=np.nan)
         unit = _currency(currency)
         return np.array([format_number(v, language, money, unit) for v in numbers], dtype=object)
-    return np.array([MISSING[language] if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+    missing = missing_word(language)
+    return np.array([missing if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
                      else str(v) for v in values.astype(object)], dtype=object)
 
 
@@ -118,7 +134,7 @@ def _is_flag(column: str, values: pd.Series) -> bool:
 
 
 def reason_text(column: str, shown_value: str, shap_value: float, language: str = "en") -> str:
-    up, down = DIRECTION[language]
+    up, down = direction_words(language)
     return f"{feature_label(column, language)} {shown_value} → {up if shap_value > 0 else down}"
 
 
@@ -147,7 +163,7 @@ def reasons_from_top(order: np.ndarray, chosen: np.ndarray, feature_values: pd.D
     """Reason texts from each row's top features: ``order`` (rows x k column positions in ``columns``),
     ``chosen`` (their SHAP values) and the rows' ``feature_values`` (display values, same rows)."""
     n, k = order.shape
-    up, down = DIRECTION[language]
+    up, down = direction_words(language)
     parts = np.full((n, k), "", dtype=object)
     for j, column in enumerate(columns):
         rows, ranks = np.nonzero(order == j)

@@ -29,14 +29,14 @@ from explain.reasons import top_reasons
 from explain.settings import RiskSettings
 from explain.shapley import ShapTable, compute_shap
 from core.errors import UserError
+from core.i18n import N_, _, translator
 
 __all__ = ["fit_risk_model", "RiskSettings", "RiskResult"]
 
 SCORE_DIRECTION = "probability of NOT paying"
 #: Reason text of an account whose SHAP values give no reason (every value exactly zero: a model
 #: without splits). Every account's SHAP values are computed, at every size.
-NO_REASON = {"en": "no reason: the model gives every account the same score",
-             "de": "kein Grund: das Modell gibt jedem Konto denselben Score"}
+NO_REASON = N_("no reason: the model gives every account the same score")  # in the run's language
 CURVES = ("roc", "pr", "reliability", "reliability_uncalibrated", "gains")
 
 
@@ -97,6 +97,10 @@ class RiskResult:
     #: when the model was fitted outside a run.
     data_summary: dict[str, Any] | None = None
     guardrail_columns: list[dict[str, Any]] = field(default_factory=list)
+    #: The model's files (:func:`explain.model_io.risk_model_files`) when already written: the run's risk
+    #: process writes them before it answers, so saving the run does not import skops on its critical
+    #: path. ``None``: written at save time.
+    model_files: dict[str, bytes] | None = field(default=None, repr=False, compare=False)
 
     # ------------------------------------------------------------------ what pages ask for
     def roc_curve(self) -> pd.DataFrame:
@@ -280,7 +284,7 @@ class RiskResult:
         (run_dir / "risk/result.json").write_text(json.dumps(_clean(self._meta()), indent=2, default=_json_default),
                                                   encoding="utf-8")
         (run_dir / "model_card.md").write_text(self.model_card(), encoding="utf-8")
-        for name, data in risk_model_files(self.model).items():
+        for name, data in (self.model_files or risk_model_files(self.model)).items():
             (run_dir / name).write_bytes(data)
 
     def _meta(self) -> dict[str, Any]:
@@ -401,14 +405,14 @@ def _checked_inputs(frame: pd.DataFrame, target: str | None, target_event: str,
                     settings: RiskSettings) -> tuple[np.ndarray, pd.Series]:
     """The event vector (1 = NOT paid) and the account ids; UserError for anything unusable."""
     if target is None or target == "":
-        raise UserError("Name the outcome column to train a risk model on (e.g. --target paid_90d).")
+        raise UserError(_("Name the outcome column to train a risk model on (e.g. --target paid_90d)."))
     event = event_vector(frame, target, target_event)
     check_both_outcomes(event, target, settings.folds_for(len(frame)))
     account_ids = frame["account_id"].astype(str).reset_index(drop=True)
     duplicated = account_ids[account_ids.duplicated()]
     if len(duplicated):
-        raise UserError(f"account_id must be unique for the risk model; {len(duplicated)} repeat, "
-                        f"e.g. {', '.join(duplicated.unique()[:3])}.")
+        raise UserError(_("account_id must be unique for the risk model; {n} repeat, e.g. {examples}.").format(
+            n=len(duplicated), examples=", ".join(duplicated.unique()[:3])))
     return event, account_ids
 
 
@@ -429,7 +433,7 @@ def _score_table(account_ids: pd.Series, risk: np.ndarray, shap_table: ShapTable
 
     texts = shap_table.reasons
     shap_table.reasons = None  # the scores hold them from here on (never pickled or kept twice)
-    texts = pc.if_else(pc.equal(texts, ""), NO_REASON[language], texts)
+    texts = pc.if_else(pc.equal(texts, ""), translator(language)._(NO_REASON), texts)
     return pd.DataFrame({"account_id": account_ids.to_numpy(), "risk_score": np.asarray(risk, dtype=float),
                          "reasons": pd.array(texts, dtype="str")})
 

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from core.errors import Message, Number, Percent
+from core.i18n import N_
 from portfolio.report import ROW_CONVENTION, Problem, first_rows, rows_text
 from portfolio.roles import ColumnRoles, Role
 
@@ -30,8 +32,9 @@ def column_warnings(data: pd.DataFrame, roles: ColumnRoles, unparsed: dict,
         source = roles.source_of(column)
         reason = roles.reasons.get(column, "")
         if role == Role.EXCLUDED and reason.startswith(("constant", "all values are empty")):
-            problems.append(Problem("warning", source, 0, [], f"column '{source}' is excluded: {reason}",
-                                    code="constant_column"))
+            problems.append(Problem("warning", source, 0, [], Message(
+                N_("column '{column}' is excluded: {reason}"), column=source,
+                reason=_reason_of(roles, column)), code="constant_column"))
             continue
         if role in _CHECKED_ROLES:
             problems += _missing_share(data[column], source, settings.missing_share, numbers)
@@ -42,9 +45,10 @@ def column_warnings(data: pd.DataFrame, roles: ColumnRoles, unparsed: dict,
         if role == Role.FEATURE and not _is_numeric(data[column]):
             levels = _nunique(data[column])
             if levels > settings.high_cardinality:
-                problems.append(Problem("warning", source, levels, [], (
-                    f"column '{source}' has {levels:,} categories (more than {settings.high_cardinality}); "
-                    "rare categories carry little information, consider grouping them"), code="high_cardinality"))
+                problems.append(Problem("warning", source, levels, [], Message(N_(
+                    "column '{column}' has {levels} categories (more than {limit}); "
+                    "rare categories carry little information, consider grouping them"), column=source,
+                    levels=levels, limit=str(settings.high_cardinality)), code="high_cardinality"))
     if Role.BALANCE in data.columns and _is_numeric(data[Role.BALANCE]):
         problems += _balance_outliers(data[Role.BALANCE], roles.source_of(Role.BALANCE), settings.outlier_iqr,
                                      numbers)
@@ -52,6 +56,12 @@ def column_warnings(data: pd.DataFrame, roles: ColumnRoles, unparsed: dict,
         problems += _implausible_dpd(data[Role.DAYS_PAST_DUE], roles.source_of(Role.DAYS_PAST_DUE),
                                      settings.max_plausible_dpd, numbers)
     return problems
+
+
+def _reason_of(roles: ColumnRoles, column: str):
+    """The column's role reason as a message when the column model made one, else its text."""
+    messages = getattr(roles, "reason_messages", None) or {}
+    return messages.get(column) or roles.reasons.get(column, "")
 
 
 def _is_numeric(values: pd.Series) -> bool:
@@ -78,9 +88,10 @@ def _missing_share(values: pd.Series, source: str, limit: float, numbers) -> lis
     if share <= limit:
         return []
     positions = _positions(missing)
-    return [Problem("warning", source, len(positions), first_rows(positions, numbers=numbers), (
-        f"column '{source}': {share:.0%} of values are empty ({len(positions):,} of {len(values):,} rows, "
-        f"e.g. {rows_text(positions, numbers=numbers)}; {ROW_CONVENTION})"), code="missing_share")]
+    return [Problem("warning", source, len(positions), first_rows(positions, numbers=numbers), Message(N_(
+        "column '{column}': {share} of values are empty ({n} of {total} rows, e.g. {rows}; {convention})"),
+        column=source, share=Percent(share), n=len(positions), total=len(values),
+        rows=rows_text(positions, numbers=numbers), convention=ROW_CONVENTION), code="missing_share")]
 
 
 def _infinite_values(values: pd.Series, source: str, numbers) -> list[Problem]:
@@ -88,19 +99,19 @@ def _infinite_values(values: pd.Series, source: str, numbers) -> list[Problem]:
     if not infinite.any():
         return []
     positions = _positions(infinite)
-    return [Problem("warning", source, len(positions), first_rows(positions, numbers=numbers), (
-        f"column '{source}': {len(positions):,} values are infinite "
-        f"({rows_text(positions, numbers=numbers)}; {ROW_CONVENTION}); "
-        "they are treated as empty"), code="infinite")]
+    return [Problem("warning", source, len(positions), first_rows(positions, numbers=numbers), Message(N_(
+        "column '{column}': {n} values are infinite ({rows}; {convention}); they are treated as empty"),
+        column=source, n=len(positions), rows=rows_text(positions, numbers=numbers), convention=ROW_CONVENTION),
+        code="infinite")]
 
 
 def _unparsed_cells(source: str, cells: dict[int, str], numbers) -> Problem:
     positions = sorted(cells)
     examples = ", ".join(f"'{cells[p][:30]}'" for p in positions[:3])
-    return Problem("warning", source, len(positions), first_rows(positions, numbers=numbers), (
-        f"column '{source}': {len(positions):,} values are not numbers "
-        f"(e.g. {examples}; {rows_text(positions, numbers=numbers)}; "
-        f"{ROW_CONVENTION}); they are treated as empty"), code="not_a_number")
+    return Problem("warning", source, len(positions), first_rows(positions, numbers=numbers), Message(N_(
+        "column '{column}': {n} values are not numbers (e.g. {examples}; {rows}; {convention}); "
+        "they are treated as empty"), column=source, n=len(positions), examples=examples,
+        rows=rows_text(positions, numbers=numbers), convention=ROW_CONVENTION), code="not_a_number")
 
 
 def _balance_outliers(balance: pd.Series, source: str, factor: float, numbers) -> list[Problem]:
@@ -115,11 +126,12 @@ def _balance_outliers(balance: pd.Series, source: str, factor: float, numbers) -
     if not high.any() or q3 == q1:
         return []
     positions = _positions(high)
-    return [Problem("warning", source, len(positions), first_rows(positions, numbers=numbers), (
-        f"column '{source}' (balance): {len(positions):,} balances are unusually large (above {fence:,.2f}, "
-        f"the robust upper fence Q3 + {factor:g} IQR on a log scale; "
-        f"{rows_text(positions, numbers=numbers)}; {ROW_CONVENTION}); "
-        "check for typing or unit errors, they are kept"), code="outlier")]
+    return [Problem("warning", source, len(positions), first_rows(positions, numbers=numbers), Message(N_(
+        "column '{column}' (balance): {n} balances are unusually large (above {fence}, "
+        "the robust upper fence Q3 + {factor} IQR on a log scale; {rows}; {convention}); "
+        "check for typing or unit errors, they are kept"), column=source, n=len(positions),
+        fence=Number(fence), factor=f"{factor:g}", rows=rows_text(positions, numbers=numbers),
+        convention=ROW_CONVENTION), code="outlier")]
 
 
 def _implausible_dpd(dpd: pd.Series, source: str, limit: float, numbers) -> list[Problem]:
@@ -127,8 +139,8 @@ def _implausible_dpd(dpd: pd.Series, source: str, limit: float, numbers) -> list
     if not high.any():
         return []
     positions = _positions(high)
-    return [Problem("warning", source, len(positions), first_rows(positions, numbers=numbers), (
-        f"column '{source}' (days past due): {len(positions):,} values are above {limit:,.0f} days "
-        f"({rows_text(positions, numbers=numbers)}; {ROW_CONVENTION}); "
-        "check for date errors or time-barred debts, they are kept"),
+    return [Problem("warning", source, len(positions), first_rows(positions, numbers=numbers), Message(N_(
+        "column '{column}' (days past due): {n} values are above {limit} days ({rows}; {convention}); "
+        "check for date errors or time-barred debts, they are kept"), column=source, n=len(positions),
+        limit=Number(limit, 0), rows=rows_text(positions, numbers=numbers), convention=ROW_CONVENTION),
         code="outlier")]

@@ -16,7 +16,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import PortfolioError
+from core.errors import Message, PortfolioError
+from core.i18n import N_
 
 EXAMPLE = ('{"Akte": "account_id", "Region": "excluded", '
            '"Info7": {"role": "feature", "meaning": "dispute"}}')
@@ -36,9 +37,10 @@ def _read(path: Path) -> object:
     try:
         return json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
-        raise PortfolioError(f"mapping file {path} not found.") from None
+        raise PortfolioError(Message(N_("mapping file {path} not found."), path=str(path))) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise PortfolioError(f"mapping file {path.name} is not valid JSON ({err}); expected e.g. {EXAMPLE}.") from None
+        raise PortfolioError(Message(N_("mapping file {file} is not valid JSON ({detail}); expected e.g. {example}."),
+                                     file=path.name, detail=str(err), example=EXAMPLE)) from None
 
 
 def _entry(source: str, value: object, problems: list[str]) -> MappingEntry | None:
@@ -70,10 +72,12 @@ def load_mapping(mapping: dict | str | os.PathLike | None) -> dict[str, MappingE
     if isinstance(mapping, (str, os.PathLike)):
         mapping = _read(Path(mapping))
     if not isinstance(mapping, dict) or not all(isinstance(k, str) for k in mapping):
-        raise PortfolioError(f"the mapping must be a JSON object of column name -> role or meaning, e.g. {EXAMPLE}.")
+        raise PortfolioError(Message(N_("the mapping must be a JSON object of column name -> role or meaning, e.g. "
+                                        "{example}."), example=EXAMPLE))
     problems: list[str] = []
     entries = {source: _entry(source, value, problems) for source, value in mapping.items()}
     if problems:
-        raise PortfolioError(f"the mapping has entries that are neither a role nor {{\"role\": ..., \"meaning\": ...}}: "
-                             f"{', '.join(problems)}; expected e.g. {EXAMPLE}.")
+        raise PortfolioError(Message(N_('the mapping has entries that are neither a role nor {{"role": ..., '
+                                        '"meaning": ...}}: {entries}; expected e.g. {example}.'),
+                                     entries=", ".join(problems), example=EXAMPLE))
     return {source: entry for source, entry in entries.items() if entry is not None}

@@ -30,11 +30,14 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
-from core.errors import PortfolioError
+from core.errors import Joined, Message, Number, Percent, PortfolioError, render
+from core.i18n import N_
 from portfolio.meanings import date_values, looks_like_date_column
 from portfolio.numbers import missing_mask, parse_numbers
 from portfolio.read import DEFAULT_MAX_BYTES, ReadResult, read_table
-from portfolio.report import EXCLUDED_COLUMNS, ROW_CONVENTION, Problem, ValidationReport, first_rows, rows_text
+from portfolio.report import (
+    EXCLUDED_COLUMNS, ROW_CONVENTION, SEVERITY_LABELS, Problem, ValidationReport, first_rows, rows_text,
+)
 from portfolio.synonyms import ACCOUNT_ID_SYNONYMS, normalise_name, strip_owner
 
 #: Canonical columns of :attr:`PaymentsFile.frame`.
@@ -56,7 +59,7 @@ PAYMENT_SYNONYMS: dict[str, tuple[str, ...]] = {
              "zahlungsbetrag", "eingangsbetrag", "gezahlter betrag", "gezahlt", "betrag", "zahlung",
              "zahlungseingang", "gutschrift", "haben", "umsatz", "value"),
 }
-_LABELS = {ACCOUNT_ID: "account id", PAID_ON: "payment date", AMOUNT: "amount"}
+_LABELS = {ACCOUNT_ID: N_("account id"), PAID_ON: N_("payment date"), AMOUNT: N_("amount")}
 _OPTIONS = {ACCOUNT_ID: "--id-column", PAID_ON: "--date-column", AMOUNT: "--amount-column"}
 
 
@@ -108,16 +111,23 @@ class PaymentsFile:
                 "problems": [{"severity": p.severity, "column": p.column, "count": p.count, "rows": p.rows,
                               "message": p.message, "code": p.code} for p in self.report.problems]}
 
-    def lines(self) -> list[str]:
-        """One line per problem (errors first), then a summary line."""
+    def lines(self, language: str | None = "en") -> list[str]:
+        """One line per problem (errors first), then a summary line; English unless ``language`` is
+        given (``None``: the current language)."""
+        from core.formats import format_date
+
         report = self.report
         excluded = report.n_rows_read - report.n_rows_usable
-        used = ", ".join(f"{_LABELS[c]} = '{s}'" for c, s in self.columns.items())
-        return [p.line() for p in report.problems] + [
-            f"summary: {report.n_rows_read:,} rows read, {excluded:,} excluded, {report.n_rows_usable:,} used "
-            f"({used}); {self.frame[ACCOUNT_ID].nunique():,} accounts, payments from "
-            f"{_iso(self.frame[PAID_ON].min())} to {_iso(self.frame[PAID_ON].max())}, "
-            f"total {self.frame[AMOUNT].sum():,.2f}"]
+        used = Joined(", ", [Message("{label} = '{column}'", label=Message(_LABELS[c]), column=s)
+                             for c, s in self.columns.items()])
+        first, last = self.frame[PAID_ON].min(), self.frame[PAID_ON].max()
+        day = (lambda v: _iso(v)) if language == "en" else (lambda v: format_date(v, language))
+        summary = Message(N_("summary: {read} rows read, {excluded} excluded, {usable} used ({used}); {accounts} "
+                             "accounts, payments from {first} to {last}, total {total}"),
+                          read=report.n_rows_read, excluded=excluded, usable=report.n_rows_usable, used=used,
+                          accounts=int(self.frame[ACCOUNT_ID].nunique()), first=str(day(first)),
+                          last=str(day(last)), total=Number(float(self.frame[AMOUNT].sum())))
+        return [p.line(language) for p in report.problems] + [render(summary, language)]
 
 
 def load_payments(source: str | os.PathLike | bytes | BinaryIO, *, filename: str | None = None,
@@ -163,7 +173,7 @@ def load_payments(source: str | os.PathLike | bytes | BinaryIO, *, filename: str
     kept = frame[~excluded].reset_index(drop=True)
     kept_numbers = numbers[~excluded]
     problems += _kept_warnings(kept, kept_numbers, columns, today or datetime.date.today())
-    problems += [Problem("warning", None, 0, [], str(note), code="reader_note") for note in result.notes]
+    problems += [Problem("warning", None, 0, [], note, code="reader_note") for note in result.notes]
     report = ValidationReport(problems=sorted(problems, key=lambda p: p.severity != "error"),
                               excluded_rows=_excluded_rows(checks, ids, columns, numbers),
                               n_rows_read=len(raw), n_rows_usable=len(kept))
@@ -182,16 +192,17 @@ def find_payment_columns(frame: pd.DataFrame, mapping: dict[str, str] | None,
     mapping = {str(k): str(v) for k, v in (mapping or {}).items() if v}
     unknown_keys = sorted(set(mapping) - set(COLUMNS))
     if unknown_keys:
-        raise PaymentsError(f"{name}: unknown payment column(s) {', '.join(unknown_keys)} in the mapping; "
-                            f"use {', '.join(COLUMNS)}.")
+        raise PaymentsError(Message(N_("{file}: unknown payment column(s) {keys} in the mapping; use {known}."),
+                                    file=name, keys=", ".join(unknown_keys), known=", ".join(COLUMNS)))
     present = [str(c) for c in frame.columns]
     chosen: dict[str, str] = {}
     notes: list[str] = []
     for canonical in COLUMNS:
         if canonical in mapping:
             if mapping[canonical] not in present:
-                raise PaymentsError(f"{name}: has no column '{mapping[canonical]}' (given for the "
-                                    f"{_LABELS[canonical]}); its columns are {_shown(present)}.")
+                raise PaymentsError(Message(N_("{file}: has no column '{column}' (given for the {label}); its "
+                                               "columns are {columns}."), file=name, column=mapping[canonical],
+                                            label=Message(_LABELS[canonical]), columns=_shown(present)))
             chosen[canonical] = mapping[canonical]
             continue
         taken = set(chosen.values()) | {v for k, v in mapping.items()}
@@ -200,15 +211,18 @@ def find_payment_columns(frame: pd.DataFrame, mapping: dict[str, str] | None,
             dated = [c for c in present if c not in taken and looks_like_date_column(frame[c])]
             if len(dated) == 1:
                 found = dated[0]
-                notes.append(f"{name}: no column is named like a payment date; column '{found}' holds dates and "
-                             f"is used as the payment date (name another with {_OPTIONS[PAID_ON]}).")
+                notes.append(Message(N_("{file}: no column is named like a payment date; column '{column}' holds "
+                                        "dates and is used as the payment date (name another with {option})."),
+                                     file=name, column=found, option=_OPTIONS[PAID_ON]))
         if found is None:
             raise PaymentsError(_missing_column(name, canonical, present))
         others = [c for c in present if c != found and c not in taken
                   and _by_name([c], PAYMENT_SYNONYMS[canonical], set()) is not None]
         if others:
-            notes.append(f"{name}: column '{found}' is used as the {_LABELS[canonical]}; "
-                         f"{_shown(others)} could be too (choose with {_OPTIONS[canonical]}).")
+            notes.append(Message(N_("{file}: column '{column}' is used as the {label}; {others} could be too "
+                                    "(choose with {option})."), file=name, column=found,
+                                 label=Message(_LABELS[canonical]), others=_shown(others),
+                                 option=_OPTIONS[canonical]))
         chosen[canonical] = found
     return {c: chosen[c] for c in COLUMNS}, notes
 
@@ -223,16 +237,19 @@ def _by_name(present: list[str], synonyms: tuple[str, ...], taken: set[str]) -> 
     return None
 
 
-def _missing_column(name: str, canonical: str, present: list[str]) -> str:
+def _missing_column(name: str, canonical: str, present: list[str]) -> Message:
     tried = PAYMENT_SYNONYMS[canonical]
-    return (f"{name}: no column for the {_LABELS[canonical]} was found (names tried, any case: "
-            f"{', '.join(repr(s) for s in tried[:12])} and {len(tried) - 12} more); its columns are "
-            f"{_shown(present)}. Rename the column, or name it with {_OPTIONS[canonical]} COLUMN.")
+    return Message(N_("{file}: no column for the {label} was found (names tried, any case: {names} and {n} more); "
+                      "its columns are {columns}. Rename the column, or name it with {option} COLUMN."),
+                   file=name, label=Message(_LABELS[canonical]), names=", ".join(repr(s) for s in tried[:12]),
+                   n=len(tried) - 12, columns=_shown(present), option=_OPTIONS[canonical])
 
 
-def _shown(columns: list[str], limit: int = 12) -> str:
+def _shown(columns: list[str], limit: int = 12) -> Message | str:
     text = ", ".join(f"'{c}'" for c in columns[:limit])
-    return text + (f" and {len(columns) - limit} more" if len(columns) > limit else "")
+    if len(columns) > limit:
+        return Message(N_("{names} and {n} more"), names=text, n=len(columns) - limit)
+    return text
 
 
 # ---------------------------------------------------------------------------- values
@@ -286,23 +303,35 @@ def _row_checks(raw: pd.DataFrame, columns: dict[str, str], ids: pd.Series, date
     }
 
 
+#: Per check: the message for one row (or value) and for several.
 _MESSAGES = {
-    "suspect_row": "{label}: {n} {rows_is} cut off at the end of the file ({rows}); excluded",
-    "empty_id": "column '{column}' (account id): {n} {rows_have} no account id ({rows}); excluded",
-    "empty_date": "column '{column}' (payment date): {n} {rows_have} no date ({rows}); excluded",
-    "bad_date": ("column '{column}' (payment date): {n} {values_are} not a date (e.g. {examples}; {rows}); "
-                 "excluded. Dates are read as dd.mm.yyyy or yyyy-mm-dd; fix those cells or re-export the file"),
-    "empty_amount": "column '{column}' (amount): {n} {rows_have} no amount ({rows}); excluded",
-    "bad_amount": ("column '{column}' (amount): {n} {values_are} not an amount (e.g. {examples}; {rows}); "
-                   "excluded. Amounts are read as 1.234,56 or 1,234.56; fix those cells"),
-    "infinite_amount": "column '{column}' (amount): {n} {values_are} infinite ({rows}); excluded",
+    "suspect_row": (N_("{label}: {n} row is cut off at the end of the file ({rows}); excluded"),
+                    N_("{label}: {n} rows are cut off at the end of the file ({rows}); excluded")),
+    "empty_id": (N_("column '{column}' (account id): {n} row has no account id ({rows}); excluded"),
+                 N_("column '{column}' (account id): {n} rows have no account id ({rows}); excluded")),
+    "empty_date": (N_("column '{column}' (payment date): {n} row has no date ({rows}); excluded"),
+                   N_("column '{column}' (payment date): {n} rows have no date ({rows}); excluded")),
+    "bad_date": (N_("column '{column}' (payment date): {n} value is not a date (e.g. {examples}; {rows}); "
+                    "excluded. Dates are read as dd.mm.yyyy or yyyy-mm-dd; fix those cells or re-export the file"),
+                 N_("column '{column}' (payment date): {n} values are not a date (e.g. {examples}; {rows}); "
+                    "excluded. Dates are read as dd.mm.yyyy or yyyy-mm-dd; fix those cells or re-export the file")),
+    "empty_amount": (N_("column '{column}' (amount): {n} row has no amount ({rows}); excluded"),
+                     N_("column '{column}' (amount): {n} rows have no amount ({rows}); excluded")),
+    "bad_amount": (N_("column '{column}' (amount): {n} value is not an amount (e.g. {examples}; {rows}); "
+                      "excluded. Amounts are read as 1.234,56 or 1,234.56; fix those cells"),
+                   N_("column '{column}' (amount): {n} values are not an amount (e.g. {examples}; {rows}); "
+                      "excluded. Amounts are read as 1.234,56 or 1,234.56; fix those cells")),
+    "infinite_amount": (N_("column '{column}' (amount): {n} value is infinite ({rows}); excluded"),
+                        N_("column '{column}' (amount): {n} values are infinite ({rows}); excluded")),
 }
 _CHECK_COLUMN = {"empty_id": ACCOUNT_ID, "empty_date": PAID_ON, "bad_date": PAID_ON, "empty_amount": AMOUNT,
                  "bad_amount": AMOUNT, "infinite_amount": AMOUNT}
-_REASONS = {"suspect_row": "the file ends in the middle of this row", "empty_id": "empty account id",
-            "empty_date": "empty payment date", "bad_date": "payment date is not a date",
-            "empty_amount": "empty amount", "bad_amount": "amount is not a number",
-            "infinite_amount": "amount is infinite"}
+#: Excluded-row reasons, stored in English (translated for display: portfolio.report.excluded_reason_text).
+_REASONS = {"suspect_row": N_("the file ends in the middle of this row"), "empty_id": N_("empty account id"),
+            "empty_date": N_("empty payment date"), "bad_date": N_("payment date is not a date"),
+            "empty_amount": N_("empty amount"), "bad_amount": N_("amount is not a number"),
+            "infinite_amount": N_("amount is infinite")}
+PAYMENT_REASONS = frozenset(_REASONS.values())
 
 
 def _row_problem(check: str, mask: pd.Series, raw: pd.DataFrame, columns: dict[str, str], numbers: np.ndarray,
@@ -315,13 +344,11 @@ def _row_problem(check: str, mask: pd.Series, raw: pd.DataFrame, columns: dict[s
         cells = result.unparsed.get(column, {})
         shown = [str(cells.get(int(p), raw[column].iloc[p])) for p in positions[:50]]
         examples = ", ".join(f"'{v[:30]}'" for v in list(dict.fromkeys(shown))[:3])
-    one = len(positions) == 1
-    text = _MESSAGES[check].format(
-        label=result.source_name, column=column, n=f"{len(positions):,}", examples=examples,
-        rows=rows_text(positions, numbers=numbers), rows_is="row is" if one else "rows are",
-        rows_have="row has" if one else "rows have", values_are="value is" if one else "values are")
+    one, many = _MESSAGES[check]
+    text = Message(one if len(positions) == 1 else many, label=result.source_name, column=str(column),
+                   n=len(positions), examples=examples, rows=rows_text(positions, numbers=numbers))
     return Problem("error", column, len(positions), first_rows(positions, numbers=numbers),
-                   f"{text} [{ROW_CONVENTION}]", code=check)
+                   Message("{text} [{convention}]", text=text, convention=ROW_CONVENTION), code=check)
 
 
 def _excluded_rows(checks: dict[str, pd.Series], ids: pd.Series, columns: dict[str, str],
@@ -347,26 +374,28 @@ def _kept_warnings(kept: pd.DataFrame, numbers: np.ndarray, columns: dict[str, s
     amount, paid_on = columns[AMOUNT], columns[PAID_ON]
     out = []
 
-    def add(mask: np.ndarray, column: str, text: str, code: str) -> None:
+    def add(mask: np.ndarray, where: str | None, text: str, code: str, **params) -> None:
         positions = np.flatnonzero(mask)
         if len(positions):
-            out.append(Problem("warning", column, len(positions), first_rows(positions, numbers=numbers),
-                               text.format(n=f"{len(positions):,}", rows=rows_text(positions, numbers=numbers))
-                               + f" [{ROW_CONVENTION}]", code=code))
+            message = Message(text, n=len(positions), rows=rows_text(positions, numbers=numbers), **params)
+            out.append(Problem("warning", where, len(positions), first_rows(positions, numbers=numbers),
+                               Message("{text} [{convention}]", text=message, convention=ROW_CONVENTION),
+                               code=code))
 
     values = kept[AMOUNT].to_numpy(dtype="float64")
-    add(values < 0, amount, (f"column '{amount}' (amount): {{n}} negative amount(s) ({{rows}}) kept as "
-                             f"reversals (Rückbuchungen) totalling {values[values < 0].sum():,.2f}; they lower "
-                             "the account's net payment"), "reversal")
-    add(values == 0, amount, f"column '{amount}' (amount): {{n}} amount(s) of 0 ({{rows}}); kept, they change nothing",
-        "zero_amount")
+    add(values < 0, amount, N_("column '{column}' (amount): {n} negative amount(s) ({rows}) kept as reversals "
+                               "(Rückbuchungen) totalling {total}; they lower the account's net payment"), "reversal",
+        column=amount, total=Number(float(values[values < 0].sum())))
+    add(values == 0, amount, N_("column '{column}' (amount): {n} amount(s) of 0 ({rows}); kept, they change nothing"),
+        "zero_amount", column=amount)
     repeated = kept.duplicated(subset=list(COLUMNS), keep=False).to_numpy()
-    add(repeated, None, ("{n} rows repeat another row's account, date and amount ({rows}); all are kept as "
-                         "separate payments. If the file was exported twice or overlaps, remove the copies "
-                         "and load it again"), "duplicate_payment")
+    add(repeated, None, N_("{n} rows repeat another row's account, date and amount ({rows}); all are kept as "
+                           "separate payments. If the file was exported twice or overlaps, remove the copies "
+                           "and load it again"), "duplicate_payment")
     future = (kept[PAID_ON] > pd.Timestamp(today)).to_numpy()
-    add(future, paid_on, f"column '{paid_on}' (payment date): {{n}} date(s) after today, {today.isoformat()} "
-        "({rows}); kept. If that is unexpected, check the date format (dd.mm.yyyy or yyyy-mm-dd)", "future_date")
+    add(future, paid_on, N_("column '{column}' (payment date): {n} date(s) after today, {today} ({rows}); kept. If "
+                            "that is unexpected, check the date format (dd.mm.yyyy or yyyy-mm-dd)"), "future_date",
+        column=paid_on, today=today.isoformat())
     return out
 
 
@@ -374,14 +403,17 @@ def _refuse_unusable(report: ValidationReport, name: str) -> None:
     read, used = report.n_rows_read, report.n_rows_usable
     reason = None
     if used == 0:
-        reason = f"{name}: none of its {read:,} rows is usable (see the problems above); fix the file and load it again."
+        reason = Message(N_("{file}: none of its {n} rows is usable (see the problems above); fix the file and load "
+                            "it again."), file=name, n=read)
     elif (read - used) / read > MAX_EXCLUDED_SHARE:
-        reason = (f"{name}: {read - used:,} of {read:,} rows ({(read - used) / read:.0%}) are excluded, more than "
-                  f"{MAX_EXCLUDED_SHARE:.0%}; most likely a column or the date format is wrong. Fix the file, or "
-                  "choose the columns with --id-column, --date-column, --amount-column.")
+        reason = Message(N_("{file}: {excluded} of {read} rows ({share}) are excluded, more than {allowed}; most "
+                            "likely a column or the date format is wrong. Fix the file, or choose the columns with "
+                            "--id-column, --date-column, --amount-column."), file=name, excluded=read - used,
+                         read=read, share=Percent((read - used) / read), allowed=Percent(MAX_EXCLUDED_SHARE))
     if reason:
-        report.unusable_reasons.append(reason)
-        lines = [p.line() for p in report.errors] + [reason]
+        report.unusable_reasons.append(str(reason))
+        lines = [Message("{severity}: {message}", severity=Message(SEVERITY_LABELS[p.severity]),
+                         message=p.text or p.message) for p in report.errors] + [reason]
         raise PaymentsError(reason, lines=lines)
 
 

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from portfolio import read_binary, read_guard, read_text
-from core.errors import PortfolioError
+from core.errors import Message, Number, PortfolioError
+from core.i18n import N_
 from portfolio.numbers import (
     NUMBER_MAJORITY, convention_evidence, has_leading_zeros, looks_numeric, missing_mask, parse_numbers,
 )
@@ -47,17 +48,19 @@ _EXTENSIONS = {
     ".csv": "csv", ".txt": "csv", ".tsv": "csv", ".tab": "csv", ".dat": "csv",
     ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet", ".pq": "parquet", ".parq": "parquet",
 }
-_FORMAT_NAMES = {"csv": "delimited text (CSV)", "xlsx": "an Excel workbook (.xlsx)", "parquet": "a Parquet file"}
+_FORMAT_NAMES = {"csv": N_("delimited text (CSV)"), "xlsx": N_("an Excel workbook (.xlsx)"),
+                 "parquet": N_("a Parquet file")}
 _BINARY_SIGNATURES = {
-    b"\xd0\xcf\x11\xe0": "an old Excel 97-2003 (.xls) or other Office file; save it as .xlsx or CSV",
-    b"\x1f\x8b": "a gzip archive; unpack it first",
-    b"%PDF": "a PDF document, not a table",
-    b"Rar!": "a RAR archive; unpack it first",
-    b"7z\xbc\xaf": "a 7-Zip archive; unpack it first",
-    b"SQLite format 3": "an SQLite database; export the table as CSV",
-    b"\x89PNG": "a PNG image, not a table",
-    b"\xff\xd8\xff": "a JPEG image, not a table",
+    b"\xd0\xcf\x11\xe0": N_("an old Excel 97-2003 (.xls) or other Office file; save it as .xlsx or CSV"),
+    b"\x1f\x8b": N_("a gzip archive; unpack it first"),
+    b"%PDF": N_("a PDF document, not a table"),
+    b"Rar!": N_("a RAR archive; unpack it first"),
+    b"7z\xbc\xaf": N_("a 7-Zip archive; unpack it first"),
+    b"SQLite format 3": N_("an SQLite database; export the table as CSV"),
+    b"\x89PNG": N_("a PNG image, not a table"),
+    b"\xff\xd8\xff": N_("a JPEG image, not a table"),
 }
+_EMPTY = N_("{file}: the file is empty (no header, no data).")
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,7 @@ def read_table(source: str | os.PathLike | bytes | BinaryIO, *, filename: str | 
     """
     data, name = _load_bytes(source, filename, max_bytes)
     if not data[:65_536].strip() and not data.strip():
-        raise PortfolioError(f"{name}: the file is empty.")
+        raise PortfolioError(Message(N_("{file}: the file is empty."), file=name))
     file_format = _detect_format(data, name)
     sha256 = hashlib.sha256(data).hexdigest()
     if file_format == "csv":
@@ -145,15 +148,14 @@ def read_table(source: str | os.PathLike | bytes | BinaryIO, *, filename: str | 
         sheet_data = read_guard.run("parquet", data, name, sheet=None, max_columns=max_columns, budget=budget)
         frame, notes, row_numbers = sheet_data.frame, [], None
         if frame.empty:
-            raise PortfolioError(f"{name}: the Parquet file has columns but no data rows.")
+            raise PortfolioError(Message(N_("{file}: the Parquet file has columns but no data rows."), file=name))
     frame, unparsed, conventions = _convert_columns(frame, default="en")
     return ReadResult(frame, name, file_format, None, None, sha256, tuple(sheet_data.notes + notes),
                       unparsed, dict(sheet_data.skipped), conventions, {}, row_numbers)
 
 
 def _load_bytes(source, filename: str | None, max_bytes: int) -> tuple[bytes, str]:
-    cap = f"{max_bytes / 2**20:,.0f} MB"
-    how = "raise the limit with --max-mb (command line) or max_bytes=..., or split the file"
+    cap = Number(max_bytes / 2**20, 0)
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         name = filename or "uploaded file"
@@ -161,10 +163,12 @@ def _load_bytes(source, filename: str | None, max_bytes: int) -> tuple[bytes, st
         path = Path(source)
         name = filename or path.name
         if not path.is_file():
-            raise PortfolioError(f"{name}: file not found ({path}).")
+            raise PortfolioError(Message(N_("{file}: file not found ({path})."), file=name, path=str(path)))
         size = path.stat().st_size
         if size > max_bytes:
-            raise PortfolioError(f"{name}: the file is {size / 2**20:,.1f} MB, over the {cap} limit; {how}.")
+            raise PortfolioError(Message(N_(
+                "{file}: the file is {size} MB, over the {cap} MB limit; raise the limit with --max-mb (command "
+                "line) or max_bytes=..., or split the file."), file=name, size=Number(size / 2**20, 1), cap=cap))
         data = path.read_bytes()
     elif hasattr(source, "read"):
         name = filename or getattr(source, "name", None) or "uploaded file"
@@ -172,10 +176,16 @@ def _load_bytes(source, filename: str | None, max_bytes: int) -> tuple[bytes, st
         if isinstance(data, str):
             data = data.encode("utf-8")
     else:
-        raise PortfolioError(f"cannot read a {type(source).__name__}; give a file path or bytes.")
+        raise PortfolioError(Message(N_("cannot read a {kind}; give a file path or bytes."),
+                                     kind=type(source).__name__))
     if len(data) > max_bytes:
-        raise PortfolioError(f"{name}: the file is over the {cap} limit ({len(data) / 2**20:,.1f} MB"
-                             f"{' or more' if hasattr(source, 'read') else ''}); {how}.")
+        if hasattr(source, "read"):
+            text = N_("{file}: the file is over the {cap} MB limit ({size} MB or more); raise the limit with "
+                      "--max-mb (command line) or max_bytes=..., or split the file.")
+        else:
+            text = N_("{file}: the file is over the {cap} MB limit ({size} MB); raise the limit with --max-mb "
+                      "(command line) or max_bytes=..., or split the file.")
+        raise PortfolioError(Message(text, file=name, cap=cap, size=Number(len(data) / 2**20, 1)))
     return data, str(name)
 
 
@@ -188,38 +198,42 @@ def _detect_format(data: bytes, name: str) -> str:
     else:
         for signature, what in _BINARY_SIGNATURES.items():
             if data.startswith(signature):
-                raise PortfolioError(f"{name}: is {what}.")
+                raise PortfolioError(Message(N_("{file}: is {what}."), file=name, what=Message(what)))
         head = data[:8192]
         if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
-            raise PortfolioError(f"{name}: contains binary data, not text; it is not a CSV, XLSX or Parquet file.")
+            raise PortfolioError(Message(N_("{file}: contains binary data, not text; it is not a CSV, XLSX or "
+                                            "Parquet file."), file=name))
         actual = "csv"
     extension = Path(name).suffix.lower()
     if extension == ".xls":
-        raise PortfolioError(f"{name}: old Excel (.xls) files are not supported; save it as .xlsx or CSV.")
+        raise PortfolioError(Message(N_("{file}: old Excel (.xls) files are not supported; save it as .xlsx or CSV."),
+                                     file=name))
     expected = _EXTENSIONS.get(extension)
     if expected and expected != actual:
-        looks = "a ZIP archive" if actual == "xlsx" and b"xl/" not in data[:4096] else _FORMAT_NAMES[actual]
-        raise PortfolioError(f"{name}: the name says {_FORMAT_NAMES[expected]} but the content looks like "
-                             f"{looks}. Rename the file to match its content or export it again.")
+        looks = N_("a ZIP archive") if actual == "xlsx" and b"xl/" not in data[:4096] else _FORMAT_NAMES[actual]
+        raise PortfolioError(Message(N_("{file}: the name says {expected} but the content looks like {looks}. "
+                                        "Rename the file to match its content or export it again."), file=name,
+                                     expected=Message(_FORMAT_NAMES[expected]), looks=Message(looks)))
     return actual
 
 
 def _read_csv(data: bytes, name: str, sha256: str, max_columns: int, max_line_chars: int) -> ReadResult:
     breaks = read_text.check_line_lengths(data, name, max_line_chars)
     if breaks > 2 * MAX_ROWS:  # CRLF counts twice; the exact count follows after parsing
-        raise PortfolioError(f"{name}: has about {breaks:,} lines, more than the {MAX_ROWS:,} rows a portfolio "
-                             "may have; split the file.")
+        raise PortfolioError(Message(N_("{file}: has about {n} lines, more than the {limit} rows a portfolio "
+                                        "may have; split the file."), file=name, n=breaks, limit=MAX_ROWS))
     decoded = read_text.decode(data, name)
     text, named_delimiter = read_text.split_sep_line(decoded.text)
     delimiter = named_delimiter or read_text.sniff_delimiter(text)
     width = read_text.count_header_fields(text, delimiter)
     if width > max_columns:
-        raise PortfolioError(f"{name}: the header has {width:,} columns (the limit is {max_columns:,}); "
-                             "this is not a portfolio table. Check the delimiter and the export.")
+        raise PortfolioError(Message(N_("{file}: the header has {n} columns (the limit is {limit}); this is not a "
+                                        "portfolio table. Check the delimiter and the export."), file=name,
+                                     n=width, limit=max_columns))
     raw = read_text.parse_delimited(text, delimiter, name, max_columns)
     if len(raw) > MAX_ROWS + 1:
-        raise PortfolioError(f"{name}: has {len(raw) - 1:,} rows, more than the {MAX_ROWS:,} a portfolio may have; "
-                             "split the file.")
+        raise PortfolioError(Message(N_("{file}: has {n} rows, more than the {limit} a portfolio may have; "
+                                        "split the file."), file=name, n=len(raw) - 1, limit=MAX_ROWS))
     first_line = 2 if named_delimiter else 1
     frame, header_notes, row_numbers = _apply_header(raw, name, np.arange(len(raw)) + first_line)
     frame = frame.apply(lambda col: col.str.strip()) if len(frame.columns) else frame
@@ -227,7 +241,7 @@ def _read_csv(data: bytes, name: str, sha256: str, max_columns: int, max_line_ch
     notes = decoded.notes + read_text.mojibake_note(text, name, decoded.encoding) + tuple(header_notes)
     suspect = {}
     if read_text.truncated_last_line(text, delimiter, width):
-        suspect[len(frame) - 1] = "the file ends in the middle of this row (truncated?)"
+        suspect[len(frame) - 1] = Message(N_("the file ends in the middle of this row (truncated?)"))
     return ReadResult(frame, name, "csv", decoded.encoding, delimiter, sha256, notes, unparsed, {},
                       conventions, suspect, row_numbers)
 
@@ -240,32 +254,37 @@ def _apply_header(raw: pd.DataFrame, name: str, numbers: np.ndarray) -> tuple[pd
     number (``numbers`` gives the file row number of each raw row).
     """
     if raw.shape[0] == 0 or raw.shape[1] == 0:
-        raise PortfolioError(f"{name}: the file is empty (no header, no data).")
+        raise PortfolioError(Message(_EMPTY, file=name))
     blank = (raw.isna() | raw.astype("str").apply(lambda col: col.str.strip() == "")).all(axis=1).to_numpy()
     raw, numbers = raw[~blank], np.asarray(numbers)[~blank]
     if raw.shape[0] == 0:
-        raise PortfolioError(f"{name}: the file is empty (no header, no data).")
+        raise PortfolioError(Message(_EMPTY, file=name))
     notes: list[str] = []
     start = read_text.find_header_row(raw)
     if start:
         titles = [str(v) for v in raw.iloc[:start].to_numpy().ravel() if pd.notna(v) and str(v).strip()]
-        notes.append(f"{name}: rows {numbers[0]}-{numbers[start - 1]} above the header were skipped "
-                     f"({'; '.join(t[:40] for t in titles[:3])}).")
+        notes.append(Message(N_("{file}: rows {first}-{last} above the header were skipped ({titles})."), file=name,
+                             first=str(numbers[0]), last=str(numbers[start - 1]),
+                             titles="; ".join(t[:40] for t in titles[:3])))
     header = ["" if pd.isna(v) else str(v).strip().lstrip("\ufeff") for v in raw.iloc[start].tolist()]
     if raw.shape[0] == start + 1:
-        raise PortfolioError(f"{name}: has a header row ({', '.join(h for h in header[:8] if h)}"
-                             f"{' ...' if len(header) > 8 else ''}) but no data rows.")
+        shown = ", ".join(h for h in header[:8] if h) + (" ..." if len(header) > 8 else "")
+        raise PortfolioError(Message(N_("{file}: has a header row ({header}) but no data rows."), file=name,
+                                     header=shown))
     names: list[str] = []
     seen: set[str] = set()
     for position, label in enumerate(header, start=1):
         if not label:
             label = f"column_{position}"
-            notes.append(f"{name}: column {position} has no name; it is called '{label}'.")
+            notes.append(Message(N_("{file}: column {position} has no name; it is called '{label}'."), file=name,
+                                 position=str(position), label=label))
         unique, k = label, 2
         while unique in seen:
             unique, k = f"{label}_{k}", k + 1
         if unique != label:
-            notes.append(f"{name}: column name '{label}' appears more than once; column {position} is called '{unique}'.")
+            notes.append(Message(N_("{file}: column name '{label}' appears more than once; column {position} is "
+                                    "called '{unique}'."), file=name, label=label, position=str(position),
+                                 unique=unique))
         seen.add(unique)
         names.append(unique)
     frame = raw.iloc[start + 1:].reset_index(drop=True)

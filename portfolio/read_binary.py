@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from core.errors import PortfolioError
+from core.errors import Message, Number, PortfolioError
+from core.i18n import N_
 from portfolio.read_guard import DEFAULT_BUDGET, ReadBudget
 
 #: Refuse an XLSX whose members add up to more than this many bytes once decompressed.
@@ -36,7 +37,7 @@ MAX_ZIP_MEMBERS = 10_000
 #: Parquet compresses well: limits on what the file expands to (ReadBudget holds them all).
 MAX_PARQUET_ROWS = DEFAULT_BUDGET.max_rows
 MAX_PARQUET_BYTES = DEFAULT_BUDGET.max_uncompressed_bytes
-_SPLIT = "Export the portfolio again as CSV, or split it into smaller files."
+_SPLIT = Message(N_("Export the portfolio again as CSV, or split it into smaller files."))
 
 
 @dataclass
@@ -55,24 +56,28 @@ def check_zip(data: bytes, name: str, max_uncompressed: int = MAX_XLSX_UNCOMPRES
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
-        raise PortfolioError(f"{name}: is not a readable Excel file (the ZIP container is damaged or "
-                             "truncated). Open it in Excel and save it again as .xlsx.") from None
+        raise PortfolioError(Message(N_("{file}: is not a readable Excel file (the ZIP container is damaged or "
+                                        "truncated). Open it in Excel and save it again as .xlsx."),
+                                     file=name)) from None
     if len(members) > MAX_ZIP_MEMBERS:
-        raise PortfolioError(f"{name}: the Excel file has {len(members):,} parts (limit {MAX_ZIP_MEMBERS:,}); refused.")
+        raise PortfolioError(Message(N_("{file}: the Excel file has {n} parts (limit {limit}); refused."), file=name,
+                                     n=len(members), limit=MAX_ZIP_MEMBERS))
     total = sum(m.file_size for m in members)
     if total > max_uncompressed:
-        raise PortfolioError(
-            f"{name}: the Excel file would expand to {total / 2**20:,.0f} MB (limit "
-            f"{max_uncompressed / 2**20:,.0f} MB); refused as a possible ZIP bomb. Export the sheet as CSV.")
+        raise PortfolioError(Message(N_(
+            "{file}: the Excel file would expand to {mb} MB (limit {limit} MB); refused as a possible ZIP bomb. "
+            "Export the sheet as CSV."), file=name, mb=Number(total / 2**20, 0),
+            limit=Number(max_uncompressed / 2**20, 0)))
     for member in members:
         ratio = member.file_size / max(member.compress_size, 1)
         if ratio > MAX_COMPRESSION_RATIO and member.file_size > 10 * 2**20:
-            raise PortfolioError(
-                f"{name}: part '{member.filename}' expands {ratio:,.0f} times (limit "
-                f"{MAX_COMPRESSION_RATIO}); refused as a possible ZIP bomb.")
+            raise PortfolioError(Message(N_(
+                "{file}: part '{part}' expands {ratio} times (limit {limit}); refused as a possible ZIP bomb."),
+                file=name, part=member.filename, ratio=Number(ratio, 0), limit=str(MAX_COMPRESSION_RATIO)))
     names = {m.filename for m in members}
     if "xl/workbook.xml" not in names:
-        raise PortfolioError(f"{name}: is a ZIP archive but not an Excel workbook (no xl/workbook.xml).")
+        raise PortfolioError(Message(N_("{file}: is a ZIP archive but not an Excel workbook (no xl/workbook.xml)."),
+                                     file=name))
 
 
 def read_xlsx(data: bytes, name: str, sheet: str | None, max_columns: int,
@@ -85,16 +90,18 @@ def read_xlsx(data: bytes, name: str, sheet: str | None, max_columns: int,
     from defusedxml import DefusedXmlException
 
     if not openpyxl.DEFUSEDXML:
-        raise PortfolioError(f"{name}: Excel files are refused because defusedxml is not active "
-                             "(install defusedxml and unset OPENPYXL_DEFUSEDXML).")
+        raise PortfolioError(Message(N_("{file}: Excel files are refused because defusedxml is not active "
+                                        "(install defusedxml and unset OPENPYXL_DEFUSEDXML)."), file=name))
     check_zip(data, name)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as err:  # openpyxl raises many types for damaged files, and wraps defusedxml's
         if _caused_by(err, DefusedXmlException):
-            raise PortfolioError(f"{name}: the Excel file declares XML entities (an 'XML bomb' pattern); "
-                                 "refused. Save the sheet again from Excel or export it as CSV.") from None
-        raise PortfolioError(f"{name}: could not be opened as an Excel workbook ({_short(err)}).") from None
+            raise PortfolioError(Message(N_("{file}: the Excel file declares XML entities (an 'XML bomb' pattern); "
+                                            "refused. Save the sheet again from Excel or export it as CSV."),
+                                         file=name)) from None
+        raise PortfolioError(Message(N_("{file}: could not be opened as an Excel workbook ({detail})."), file=name,
+                                     detail=_short(err))) from None
     try:
         return _read_sheet(workbook, name, sheet, max_columns, budget)
     finally:
@@ -107,10 +114,10 @@ def _read_sheet(workbook, name: str, sheet: str | None, max_columns: int, budget
     started = time.monotonic()
 
     if sheet is not None and sheet not in workbook.sheetnames:
-        raise PortfolioError(f"{name}: has no sheet '{sheet}'; its sheets are: "
-                             f"{', '.join(repr(s) for s in workbook.sheetnames)}.")
+        raise PortfolioError(Message(N_("{file}: has no sheet '{sheet}'; its sheets are: {sheets}."), file=name,
+                                     sheet=sheet, sheets=", ".join(repr(s) for s in workbook.sheetnames)))
     if not workbook.sheetnames:
-        raise PortfolioError(f"{name}: the workbook has no sheets.")
+        raise PortfolioError(Message(N_("{file}: the workbook has no sheets."), file=name))
     worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
     _check_dimension(worksheet, name, budget)
     rows: list[tuple] = []
@@ -122,14 +129,18 @@ def _read_sheet(workbook, name: str, sheet: str | None, max_columns: int, budget
         for number, row in enumerate(worksheet.iter_rows(values_only=True), start=worksheet.min_row or 1):
             cells += len(row)
             if cells > budget.max_cells:
-                raise PortfolioError(f"{name}: sheet '{worksheet.title}' holds more than the cell budget of "
-                                     f"{budget.max_cells:,} cells (rows x columns); refused. {_SPLIT}")
+                raise PortfolioError(Message(N_("{file}: sheet '{sheet}' holds more than the cell budget of {cells} "
+                                                "cells (rows x columns); refused. {what_to_do}"), file=name,
+                                             sheet=worksheet.title, cells=budget.max_cells, what_to_do=_SPLIT))
             if not number % 512 and time.monotonic() - started > budget.seconds:
-                raise PortfolioError(f"{name}: reading sheet '{worksheet.title}' took longer than the time "
-                                     f"budget of {budget.seconds:,.0f} s (row {number:,}); refused. {_SPLIT}")
+                raise PortfolioError(Message(N_("{file}: reading sheet '{sheet}' took longer than the time budget "
+                                                "of {seconds} s (row {row}); refused. {what_to_do}"), file=name,
+                                             sheet=worksheet.title, seconds=Number(budget.seconds, 0), row=number,
+                                             what_to_do=_SPLIT))
             if len(row) > max_columns and any(v is not None for v in row[max_columns:]):
-                raise PortfolioError(f"{name}: sheet '{worksheet.title}' has more than {max_columns:,} "
-                                     "columns; this is not a portfolio table.")
+                raise PortfolioError(Message(N_("{file}: sheet '{sheet}' has more than {limit} columns; this is not "
+                                                "a portfolio table."), file=name, sheet=worksheet.title,
+                                             limit=max_columns))
             row = row[:max_columns]
             if all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
                 continue
@@ -141,16 +152,21 @@ def _read_sheet(workbook, name: str, sheet: str | None, max_columns: int, budget
         raise
     except Exception as err:
         if _caused_by(err, DefusedXmlException):
-            raise PortfolioError(f"{name}: the sheet declares XML entities (an 'XML bomb' pattern); refused.") from None
-        raise PortfolioError(f"{name}: sheet '{worksheet.title}' could not be read ({_short(err)}).") from None
+            raise PortfolioError(Message(N_("{file}: the sheet declares XML entities (an 'XML bomb' pattern); "
+                                            "refused."), file=name)) from None
+        raise PortfolioError(Message(N_("{file}: sheet '{sheet}' could not be read ({detail})."), file=name,
+                                     sheet=worksheet.title, detail=_short(err))) from None
     if not rows:
         others = [s for s in workbook.sheetnames if s != worksheet.title]
-        hint = f"; other sheets: {', '.join(map(repr, others))} (choose one with --sheet)" if others else ""
-        raise PortfolioError(f"{name}: sheet '{worksheet.title}' is empty{hint}.")
+        if others:
+            raise PortfolioError(Message(N_("{file}: sheet '{sheet}' is empty; other sheets: {others} (choose one "
+                                            "with --sheet)."), file=name, sheet=worksheet.title,
+                                         others=", ".join(map(repr, others))))
+        raise PortfolioError(Message(N_("{file}: sheet '{sheet}' is empty."), file=name, sheet=worksheet.title))
     notes = []
     if formulas:
-        notes.append(f"{name}: {formulas:,} cells hold formulas; they are kept as text and never "
-                     "evaluated. Save the sheet with values only to use the computed results.")
+        notes.append(Message(N_("{file}: {n} cells hold formulas; they are kept as text and never evaluated. Save "
+                                "the sheet with values only to use the computed results."), file=name, n=formulas))
     padded = [tuple(r) + (None,) * (width - len(r)) for r in rows]
     frame = pd.DataFrame(padded, dtype=object)
     return SheetData(frame=_drop_empty_trailing_columns(frame), notes=notes, row_numbers=numbers)
@@ -213,9 +229,11 @@ def _check_dimension(worksheet, name: str, budget: ReadBudget) -> None:
     min_row, min_column = worksheet.min_row or 1, worksheet.min_column or 1
     declared = max(max_row - min_row + 1, 0) * max(max_column - min_column + 1, 0)
     if declared > budget.max_cells:
-        raise PortfolioError(f"{name}: sheet '{worksheet.title}' declares {max_row - min_row + 1:,} rows x "
-                             f"{max_column - min_column + 1:,} columns = {declared:,} cells, more than the cell "
-                             f"budget of {budget.max_cells:,}; refused before reading. {_SPLIT}")
+        raise PortfolioError(Message(N_("{file}: sheet '{sheet}' declares {rows} rows x {columns} columns = {cells} "
+                                        "cells, more than the cell budget of {budget}; refused before reading. "
+                                        "{what_to_do}"), file=name, sheet=worksheet.title,
+                                     rows=max_row - min_row + 1, columns=max_column - min_column + 1,
+                                     cells=declared, budget=budget.max_cells, what_to_do=_SPLIT))
 
 
 def _drop_empty_trailing_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -257,13 +275,17 @@ def scan_parquet(data: bytes, name: str, max_columns: int, budget: ReadBudget = 
     except PortfolioError:
         raise
     except Exception as err:  # pyarrow raises ArrowInvalid, OSError, ... for damaged files
-        raise PortfolioError(f"{name}: is not a readable Parquet file (damaged or truncated: {_short(err)}).") from None
+        raise PortfolioError(Message(N_("{file}: is not a readable Parquet file (damaged or truncated: {detail})."),
+                                     file=name, detail=_short(err))) from None
     if rows > budget.max_rows or declared > budget.max_uncompressed_bytes:
-        raise PortfolioError(f"{name}: holds {rows:,} rows ({declared / 2**20:,.0f} MB uncompressed), more than "
-                             f"the budget of {budget.max_rows:,} rows / {budget.max_uncompressed_bytes / 2**20:,.0f} "
-                             f"MB uncompressed a portfolio may have; refused before decompressing. {_SPLIT}")
+        raise PortfolioError(Message(N_("{file}: holds {rows} rows ({mb} MB uncompressed), more than the budget of "
+                                        "{max_rows} rows / {max_mb} MB uncompressed a portfolio may have; refused "
+                                        "before decompressing. {what_to_do}"), file=name, rows=rows,
+                                     mb=Number(declared / 2**20, 0), max_rows=budget.max_rows,
+                                     max_mb=Number(budget.max_uncompressed_bytes / 2**20, 0), what_to_do=_SPLIT))
     if len(schema.names) > max_columns:
-        raise PortfolioError(f"{name}: has {len(schema.names):,} columns (the limit is {max_columns:,}).")
+        raise PortfolioError(Message(N_("{file}: has {n} columns (the limit is {limit})."), file=name,
+                                     n=len(schema.names), limit=max_columns))
     skipped: dict[str, str] = {}
     keep: list[str] = []
     for fld in schema:
@@ -273,13 +295,16 @@ def scan_parquet(data: bytes, name: str, max_columns: int, budget: ReadBudget = 
         else:
             keep.append(fld.name)
     if len(set(keep)) != len(keep):
-        raise PortfolioError(f"{name}: has duplicate column names; rename them and save again.")
+        raise PortfolioError(Message(N_("{file}: has duplicate column names; rename them and save again."),
+                                     file=name))
     if not keep:
-        raise PortfolioError(f"{name}: none of its columns can be read ("
-                             + "; ".join(f"'{k}': {v}" for k, v in skipped.items()) + ").")
+        raise PortfolioError(Message(N_("{file}: none of its columns can be read ({columns})."), file=name,
+                                     columns="; ".join(f"'{k}': {v}" for k, v in skipped.items())))
     if rows * len(keep) > budget.max_cells:
-        raise PortfolioError(f"{name}: holds {rows:,} rows x {len(keep):,} columns = {rows * len(keep):,} cells, "
-                             f"more than the cell budget of {budget.max_cells:,}; refused before decompressing. {_SPLIT}")
+        raise PortfolioError(Message(N_("{file}: holds {rows} rows x {columns} columns = {cells} cells, more than the "
+                                        "cell budget of {budget}; refused before decompressing. {what_to_do}"),
+                                     file=name, rows=rows, columns=len(keep), cells=rows * len(keep),
+                                     budget=budget.max_cells, what_to_do=_SPLIT))
     texts = [f.name for f in schema if f.name in keep and _is_string(f.type, pa)]
     as_dictionary = {f.name for f in schema if f.name in keep and pa.types.is_dictionary(f.type)}
     try:
@@ -289,7 +314,8 @@ def scan_parquet(data: bytes, name: str, max_columns: int, budget: ReadBudget = 
     except Exception as err:
         if _out_of_memory(err):
             raise MemoryError(str(err)) from None
-        raise PortfolioError(f"{name}: the Parquet data could not be read ({_short(err)}).") from None
+        raise PortfolioError(Message(N_("{file}: the Parquet data could not be read ({detail})."), file=name,
+                                     detail=_short(err))) from None
     notes = [f"{name}: column '{c}' {r}." for c, r in skipped.items()]
     return table, notes, skipped
 
@@ -321,8 +347,9 @@ def _read_row_groups(data: bytes, name: str, keep: list[str], texts: list[str], 
         group = parquet.read_row_group(i, columns=keep, use_threads=False)
         rows += group.num_rows
         if rows > budget.max_rows:
-            raise PortfolioError(f"{name}: holds more than the budget of {budget.max_rows:,} rows (counted while "
-                                 f"reading; the file's metadata said fewer); refused. {_SPLIT}")
+            raise PortfolioError(Message(N_("{file}: holds more than the budget of {max_rows} rows (counted while "
+                                            "reading; the file's metadata said fewer); refused. {what_to_do}"),
+                                         file=name, max_rows=budget.max_rows, what_to_do=_SPLIT))
         columns = []
         for column_name, column in zip(group.column_names, group.columns):
             if column_name not in texts:
@@ -340,19 +367,20 @@ def _read_row_groups(data: bytes, name: str, keep: list[str], texts: list[str], 
                     decoded += chunk.nbytes
                 longest = pc.max(pc.utf8_length(values)).as_py() if len(values) else 0
                 if longest and longest > budget.max_string_chars:
-                    raise PortfolioError(
-                        f"{name}: column '{column_name}' holds a text of {longest:,} characters, more than the "
-                        f"string budget of {budget.max_string_chars:,}; refused before expanding it. "
-                        "A portfolio cell is never that long: check the export, or drop that column.")
+                    raise PortfolioError(Message(N_(
+                        "{file}: column '{column}' holds a text of {n} characters, more than the string budget of "
+                        "{limit}; refused before expanding it. A portfolio cell is never that long: check the export, "
+                        "or drop that column."), file=name, column=column_name, n=int(longest),
+                        limit=budget.max_string_chars))
             if decoded > budget.max_uncompressed_bytes:
                 break
             undo = pa.types.is_dictionary(column.type) and column_name not in as_dictionary
             columns.append(column.cast(column.type.value_type) if undo else column)
         if decoded > budget.max_uncompressed_bytes:
-            raise PortfolioError(
-                f"{name}: expands to more than the budget of {budget.max_uncompressed_bytes / 2**20:,.0f} MB of "
-                f"data (counted row group by row group before expanding; the file's metadata declared less); "
-                f"refused as a possible decompression bomb. {_SPLIT}")
+            raise PortfolioError(Message(N_(
+                "{file}: expands to more than the budget of {mb} MB of data (counted row group by row group before "
+                "expanding; the file's metadata declared less); refused as a possible decompression bomb. "
+                "{what_to_do}"), file=name, mb=Number(budget.max_uncompressed_bytes / 2**20, 0), what_to_do=_SPLIT))
         tables.append(pa.Table.from_arrays(columns, names=group.column_names))
     if not tables:
         return parquet.schema_arrow.empty_table().select(keep)
@@ -367,7 +395,8 @@ def parquet_frame(table, name: str) -> pd.DataFrame:
     except MemoryError:
         raise
     except Exception as err:
-        raise PortfolioError(f"{name}: the Parquet data could not be read ({_short(err)}).") from None
+        raise PortfolioError(Message(N_("{file}: the Parquet data could not be read ({detail})."), file=name,
+                                     detail=_short(err))) from None
     for column in frame.columns:
         if isinstance(frame[column].dtype, pd.CategoricalDtype):
             frame[column] = frame[column].astype(object)

@@ -25,7 +25,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from core.errors import PortfolioError
+from core.errors import Message, Number, PortfolioError, from_plain, to_plain
+from core.i18n import N_
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -75,10 +76,11 @@ def _mb(n: float) -> str:
     return f"{n / 2**20:,.0f} MB"
 
 
-def memory_message(name: str, budget: ReadBudget) -> str:
-    return (f"{name}: reading it needs more than the reader's memory budget of {_mb(budget.memory_bytes)}; "
-            "refused (a file this small should not need that much: it may be a decompression bomb). "
-            "Export the portfolio again as CSV, or split it into smaller files.")
+def memory_message(name: str, budget: ReadBudget) -> Message:
+    return Message(N_("{file}: reading it needs more than the reader's memory budget of {mb} MB; refused (a file "
+                      "this small should not need that much: it may be a decompression bomb). Export the portfolio "
+                      "again as CSV, or split it into smaller files."), file=name,
+                   mb=Number(budget.memory_bytes / 2**20, 0))
 
 
 # ---------------------------------------------------------------------------------------- parent
@@ -103,22 +105,25 @@ def run(kind: str, data: bytes, name: str, *, sheet: str | None, max_columns: in
                               capture_output=True, env=env, cwd=str(REPO),
                               timeout=budget.seconds + START_GRACE_SECONDS)
     except subprocess.TimeoutExpired:
-        raise PortfolioError(f"{name}: reading it took longer than the reader's time budget of "
-                             f"{budget.seconds:,.0f} s; refused. Export the portfolio as CSV or split it "
-                             "into smaller files.") from None
+        raise PortfolioError(Message(N_("{file}: reading it took longer than the reader's time budget of {seconds} s; "
+                                        "refused. Export the portfolio as CSV or split it into smaller files."),
+                                     file=name, seconds=Number(budget.seconds, 0))) from None
     except OSError as err:
-        raise PortfolioError(f"{name}: could not start the file reader ({err.strerror or err}); "
-                             "try again, and tell the administrator if it persists.") from None
+        raise PortfolioError(Message(N_("{file}: could not start the file reader ({detail}); try again, and tell "
+                                        "the administrator if it persists."), file=name,
+                                     detail=str(err.strerror or err))) from None
     header, rest = _split_answer(done.stdout)
     global last_child_peak_bytes
     last_child_peak_bytes = header.get("peak_rss_bytes") if header else None
     if header is None:
         if done.returncode == -9 or b"MemoryError" in done.stderr or b"bad_alloc" in done.stderr:
             raise PortfolioError(memory_message(name, budget))
-        raise PortfolioError(f"{name}: the file reader stopped without an answer (exit code {done.returncode}); "
-                             "the file may be damaged. Open it and save it again, or export it as CSV.")
+        raise PortfolioError(Message(N_("{file}: the file reader stopped without an answer (exit code {code}); the "
+                                        "file may be damaged. Open it and save it again, or export it as CSV."),
+                                     file=name, code=str(done.returncode)))
     if header["status"] == "error":
-        raise PortfolioError(header["message"])
+        raise PortfolioError(from_plain(header["message"]))
+    header["notes"] = [from_plain(note) for note in header.get("notes", [])]
     try:
         if kind == "xlsx":
             import pandas as pd
@@ -134,8 +139,8 @@ def run(kind: str, data: bytes, name: str, *, sheet: str | None, max_columns: in
     except (PortfolioError, MemoryError):
         raise
     except Exception:
-        raise PortfolioError(f"{name}: the file reader gave an answer that could not be used; try again, and "
-                             "export the portfolio as CSV if it persists.") from None
+        raise PortfolioError(Message(N_("{file}: the file reader gave an answer that could not be used; try again, "
+                                        "and export the portfolio as CSV if it persists."), file=name)) from None
 
 
 def _split_answer(out: bytes) -> tuple[dict | None, memoryview]:
@@ -213,7 +218,7 @@ def _child(job: dict, wire) -> None:
             sheet = read_binary.read_xlsx(job["data"], name, job["sheet"], job["max_columns"], budget)
             rows = [[_plain(v) for v in row] for row in sheet.frame.itertuples(index=False, name=None)]
             header = {"status": "ok", "rows": rows, "width": int(sheet.frame.shape[1]),
-                      "notes": list(sheet.notes), "row_numbers": [int(n) for n in sheet.row_numbers]}
+                      "notes": [to_plain(n) for n in sheet.notes], "row_numbers": [int(n) for n in sheet.row_numbers]}
         else:
             import pyarrow as pa
 
@@ -224,16 +229,18 @@ def _child(job: dict, wire) -> None:
                 writer.write_table(table)
             del table
             rest = sink.getvalue()
-            header = {"status": "ok", "notes": list(notes), "skipped": dict(skipped)}
+            header = {"status": "ok", "notes": [to_plain(n) for n in notes], "skipped": dict(skipped)}
     except PortfolioError as err:
-        header = {"status": "error", "message": str(err)}
+        header = {"status": "error", "message": to_plain(err.message)}
     except MemoryError:
-        header = {"status": "error", "message": memory_message(name, budget)}
+        header = {"status": "error", "message": to_plain(memory_message(name, budget))}
     except Exception as err:  # pyarrow's out-of-memory error is its own type
         if read_binary._out_of_memory(err):
-            header = {"status": "error", "message": memory_message(name, budget)}
+            header = {"status": "error", "message": to_plain(memory_message(name, budget))}
         else:
-            header = {"status": "error", "message": f"{name}: could not be read ({str(err).strip()[:200] or type(err).__name__})."}
+            header = {"status": "error", "message": to_plain(Message(
+                N_("{file}: could not be read ({detail})."), file=name,
+                detail=str(err).strip()[:200] or type(err).__name__))}
     header["peak_rss_bytes"] = peak_rss_bytes()
     body = pickle.dumps(header, protocol=5)
     wire.write(struct.pack(">Q", len(body)))

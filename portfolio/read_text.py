@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.errors import PortfolioError
+from core.errors import Message, PortfolioError
+from core.i18n import N_
 
 DELIMITERS = (";", ",", "\t", "|")
-_DELIMITER_NAMES = {";": "semicolon", ",": "comma", "\t": "tab", "|": "pipe"}
+_DELIMITER_NAMES = {";": N_("semicolon"), ",": N_("comma"), "\t": N_("tab"), "|": N_("pipe")}
 # Mojibake left when UTF-8 text is decoded as Windows-1252 ("Ã¼" for "ü").
 _MOJIBAKE = re.compile("Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]|â‚¬")
 _PARSER_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
@@ -55,9 +56,10 @@ def check_line_lengths(data: bytes, name: str, max_line_chars: int, chunk: int =
 
 
 def _refuse_long_line(name: str, line: int, length: int, limit: int) -> None:
-    raise PortfolioError(
-        f"{name}: line {line} is {length:,} characters long (the limit is {limit:,}); "
-        "this is not a normal table row. Check that the file is a CSV export with one row per line.")
+    raise PortfolioError(Message(N_(
+        "{file}: line {line} is {length} characters long (the limit is {limit}); this is not a normal table row. "
+        "Check that the file is a CSV export with one row per line."), file=name, line=str(line), length=length,
+        limit=limit))
 
 
 def decode(data: bytes, name: str) -> DecodedText:
@@ -70,7 +72,8 @@ def decode(data: bytes, name: str) -> DecodedText:
         try:
             return DecodedText(data.decode("utf-16"), "utf-16")
         except UnicodeDecodeError as err:
-            raise PortfolioError(f"{name}: starts like UTF-16 text but is not valid UTF-16 ({err.reason}).") from None
+            raise PortfolioError(Message(N_("{file}: starts like UTF-16 text but is not valid UTF-16 ({reason})."),
+                                         file=name, reason=err.reason)) from None
     try:
         text = data.decode("utf-8-sig")
         return DecodedText(text, "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8")
@@ -101,17 +104,18 @@ def _decode_mixed(data: bytes, name: str) -> DecodedText | None:
     if not utf8_lines or not legacy_lines:
         return None
     text = "\n".join(decoded).removeprefix("\ufeff")
-    note = (f"{name}: mixed text encodings: {len(utf8_lines):,} lines are UTF-8 and {len(legacy_lines):,} "
-            f"Windows-1252 (e.g. lines {', '.join(map(str, legacy_lines[:5]))}); each line was decoded on "
-            "its own. Check umlauts in those lines and re-export the file as UTF-8.")
+    note = Message(N_("{file}: mixed text encodings: {utf8} lines are UTF-8 and {legacy} Windows-1252 (e.g. lines "
+                      "{lines}); each line was decoded on its own. Check umlauts in those lines and re-export the "
+                      "file as UTF-8."), file=name, utf8=len(utf8_lines), legacy=len(legacy_lines),
+                   lines=", ".join(map(str, legacy_lines[:5])))
     return DecodedText(text, "mixed utf-8/cp1252", (note,))
 
 
 def mojibake_note(text: str, name: str, encoding: str) -> tuple[str, ...]:
     """A note when text decoded as Windows-1252 looks like UTF-8 read the wrong way ("Ã¼")."""
     if _MOJIBAKE.search(text[:1_000_000]):
-        return (f"{name}: some text looks garbled (e.g. 'Ã¼' for 'ü'): the file may mix encodings. "
-                "Re-export it as UTF-8.",)
+        return (Message(N_("{file}: some text looks garbled (e.g. 'Ã¼' for 'ü'): the file may mix encodings. "
+                           "Re-export it as UTF-8."), file=name),)
     return ()
 
 
@@ -176,21 +180,24 @@ def parse_delimited(text: str, delimiter: str, name: str, max_columns: int = 1_0
     try:
         return _read(text, delimiter, None)
     except pd.errors.EmptyDataError:
-        raise PortfolioError(f"{name}: the file is empty (no header, no data).") from None
+        raise PortfolioError(Message(N_("{file}: the file is empty (no header, no data)."), file=name)) from None
     except (pd.errors.ParserError, ValueError, csv.Error) as err:
         first_error = str(err)
     widest = _widest_record(text, delimiter)
     if widest is None or widest > max_columns:
-        raise PortfolioError(f"{name}: {_explain_parser_error(first_error, delimiter)}")
+        raise PortfolioError(Message(N_("{file}: {problem}"), file=name,
+                                     problem=_explain_parser_error(first_error, delimiter)))
     try:
         wide = _read(text, delimiter, list(range(widest)))
     except (pd.errors.ParserError, ValueError, csv.Error):
-        raise PortfolioError(f"{name}: {_explain_parser_error(first_error, delimiter)}") from None
+        raise PortfolioError(Message(N_("{file}: {problem}"), file=name,
+                                     problem=_explain_parser_error(first_error, delimiter))) from None
     header = find_header_row(wide)
     filled = (wide.iloc[header] != "").to_numpy().nonzero()[0]
     header_width = int(filled.max()) + 1 if len(filled) else 0
     if (wide.iloc[header:, header_width:] != "").to_numpy().any():
-        raise PortfolioError(f"{name}: {_explain_parser_error(first_error, delimiter)}")
+        raise PortfolioError(Message(N_("{file}: {problem}"), file=name,
+                                     problem=_explain_parser_error(first_error, delimiter)))
     return wide.iloc[:, :header_width]
 
 
@@ -208,17 +215,19 @@ def _widest_record(text: str, delimiter: str) -> int | None:
         return None
 
 
-def _explain_parser_error(message: str, delimiter: str) -> str:
+def _explain_parser_error(message: str, delimiter: str) -> Message:
     found = _PARSER_FIELDS.search(message)
-    sep = _DELIMITER_NAMES.get(delimiter, repr(delimiter))
+    sep = Message(_DELIMITER_NAMES[delimiter]) if delimiter in _DELIMITER_NAMES else repr(delimiter)
     if found:
         expected, line, seen = found.groups()
-        return (f"line {line} has {seen} fields but the header has {expected} ({sep}-separated); "
-                "the file may be damaged, or a value contains the delimiter without quotes.")
+        return Message(N_("line {line} has {seen} fields but the header has {expected} ({sep}-separated); "
+                          "the file may be damaged, or a value contains the delimiter without quotes."),
+                       line=line, seen=seen, expected=expected, sep=sep)
     if "EOF inside string" in message:
-        return ("a quoted value is never closed (the file looks truncated or a quote character is "
-                "missing); check the end of the file.")
-    return f"could not be read as {sep}-separated text ({message.splitlines()[0][:200]})."
+        return Message(N_("a quoted value is never closed (the file looks truncated or a quote character is "
+                          "missing); check the end of the file."))
+    return Message(N_("could not be read as {sep}-separated text ({detail})."), sep=sep,
+                   detail=message.splitlines()[0][:200])
 
 
 def truncated_last_line(text: str, delimiter: str, header_fields: int) -> bool:

@@ -11,11 +11,12 @@ from typing import Literal
 
 import pandas as pd
 
-from core.errors import one_line
+from core.errors import Message, one_line, render, render_value
+from core.i18n import N_, current_language, translator
 
 #: Columns of :attr:`ValidationReport.excluded_rows`.
 EXCLUDED_COLUMNS = ("row", "account_id", "column", "reason")
-ROW_CONVENTION = "row numbers as in the file: its first line (normally the header) is row 1"
+ROW_CONVENTION = Message(N_("row numbers as in the file: its first line (normally the header) is row 1"))
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,13 @@ class Problem:
     rows
         First affected row numbers as in the file (first line = row 1), at most ten.
     message
-        Plain sentence for a person, naming the column, the rows and what to do.
+        Plain sentence for a person, naming the column, the rows and what to do, in English (what
+        ``--json`` prints and what is stored). Given a :class:`core.errors.Message`, the English text
+        is kept here and the message in :attr:`text`, translated when shown (:meth:`display`).
     code
         Short machine-readable kind, e.g. ``"duplicate_id"``.
+    text
+        The translatable message (``None``: :attr:`message` is shown as it is).
     """
 
     severity: Literal["error", "warning"]
@@ -44,13 +49,43 @@ class Problem:
     rows: list[int]
     message: str
     code: str = ""
+    text: Message | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        if callable(getattr(self.message, "render", None)) or not isinstance(self.message, str):
+            object.__setattr__(self, "text", self.message)
+            object.__setattr__(self, "message", render(self.message, "en"))
         object.__setattr__(self, "message", one_line(self.message))
 
-    def line(self) -> str:
-        """The problem as one line of text."""
-        return f"{self.severity}: {self.message}"
+    def display(self, language: str | None = None, **replace: object) -> str:
+        """The message in ``language`` (default: the current one). ``replace`` swaps values of the
+        message (the Portfolio page says "set the role in the table above" where the command line
+        says "--mapping FILE.json")."""
+        if self.text is None:
+            return self.message
+        text = self.text
+        if replace and isinstance(text, Message):
+            text = Message(text.msgid, **{**text.params, **{k: v for k, v in replace.items() if k in text.params}})
+        return one_line(render(text, language))
+
+    def line(self, language: str | None = "en") -> str:
+        """The problem as one line of text (English unless ``language`` is given; ``None``: current)."""
+        if language == "en":
+            return f"{self.severity}: {self.message}"
+        return _tr(language)._("{severity}: {message}").format(
+            severity=severity_label(self.severity, language), message=self.display(language))
+
+
+SEVERITY_LABELS = {"error": N_("error"), "warning": N_("warning")}
+
+
+def _tr(language: str | None):
+    return translator(language or current_language())
+
+
+def severity_label(severity: str, language: str | None = None) -> str:
+    """"error" / "warning" in ``language`` (default: the current one)."""
+    return _tr(language)._(SEVERITY_LABELS[severity]) if severity in SEVERITY_LABELS else severity
 
 
 @dataclass
@@ -118,33 +153,60 @@ class ValidationReport:
             "message": [p.message for p in self.problems],
         })
 
-    def lines(self) -> list[str]:
-        """One line per problem (errors first), then a summary line."""
-        lines = [p.line() for p in self.problems]
+    def lines(self, language: str | None = "en") -> list[str]:
+        """One line per problem (errors first), then a summary line; English unless ``language`` is
+        given (``None``: the current language)."""
+        lines = [p.line(language) for p in self.problems]
         excluded = self.n_rows_read - self.n_rows_usable
-        status = "usable" if self.is_usable else "NOT usable"
-        lines.append(f"summary: {self.n_rows_read:,} rows read, {excluded:,} excluded, "
-                     f"{self.n_rows_usable:,} usable; {len(self.errors)} errors, {len(self.warnings)} warnings; "
-                     f"portfolio is {status}")
+        if self.is_usable:
+            summary = N_("summary: {read} rows read, {excluded} excluded, {usable} usable; {errors} errors, "
+                         "{warnings} warnings; portfolio is usable")
+        else:
+            summary = N_("summary: {read} rows read, {excluded} excluded, {usable} usable; {errors} errors, "
+                         "{warnings} warnings; portfolio is NOT usable")
+        lines.append(render(Message(summary, read=self.n_rows_read, excluded=excluded, usable=self.n_rows_usable,
+                                    errors=len(self.errors), warnings=len(self.warnings)), language))
         return lines
 
 
-def rows_summary(rows: dict) -> str:
+def rows_summary(rows: dict, language: str | None = "en") -> str:
     """One line about a portfolio's rows from ``{"read", "used", "excluded": {reason: count}}`` (run.json).
 
     ``"5,000 rows read, 4,000 used, 1,000 excluded (1,000 balance is empty or NaN)"``; runs written
-    before excluded rows were recorded say so instead of claiming none.
+    before excluded rows were recorded say so instead of claiming none. English unless ``language``
+    is given (``None``: the current language); the stored English reasons are translated for display
+    (:func:`excluded_reason_text`).
     """
     read, used = int(rows.get("read", 0)), int(rows.get("used", 0))
-    text = f"{read:,} rows read, {used:,} used"
     excluded = rows.get("excluded")
     if excluded is None:
-        return text + (f", {read - used:,} excluded (reasons not recorded in this run)" if read > used else "")
+        if read > used:
+            message = Message(N_("{read} rows read, {used} used, {excluded} excluded (reasons not recorded in "
+                                 "this run)"), read=read, used=used, excluded=read - used)
+        else:
+            message = Message(N_("{read} rows read, {used} used"), read=read, used=used)
+        return render(message, language)
     total = sum(int(n) for n in excluded.values())
     if not total:
-        return text + ", none excluded"
-    reasons = " · ".join(f"{int(n):,} {reason}" for reason, n in excluded.items())
-    return text + f", {total:,} excluded ({reasons})"
+        return render(Message(N_("{read} rows read, {used} used, none excluded"), read=read, used=used), language)
+    reasons = " · ".join(f"{render_value(int(n), language)} {excluded_reason_text(reason, language)}"
+                         for reason, n in excluded.items())
+    return render(Message(N_("{read} rows read, {used} used, {total} excluded ({reasons})"), read=read,
+                          used=used, total=total, reasons=reasons), language)
+
+
+def excluded_reason_text(reason: str, language: str | None = None) -> str:
+    """An excluded-row reason as stored (English, several joined with "; ") in ``language`` (default:
+    the current one). Reasons this version writes are translated; anything else is shown as it is,
+    so a run written by an older or newer version still reads."""
+    from portfolio.payments import PAYMENT_REASONS
+    from portfolio.validate import reason_message
+
+    language = language or current_language()
+    if language == "en":
+        return str(reason)
+    return "; ".join(render(Message(part) if part in PAYMENT_REASONS else reason_message(part), language)
+                     for part in str(reason).split("; "))
 
 
 def first_rows(positions, limit: int = 10, numbers=None) -> list[int]:
@@ -157,10 +219,10 @@ def first_rows(positions, limit: int = 10, numbers=None) -> list[int]:
     return [int(numbers[p]) if numbers is not None else p + 2 for p in chosen]
 
 
-def rows_text(positions, count: int | None = None, numbers=None) -> str:
-    """"rows 4, 18, 33 ..." for a message."""
+def rows_text(positions, count: int | None = None, numbers=None) -> Message:
+    """"rows 4, 18, 33 ..." for a message (a :class:`~core.errors.Message`; ``str()`` renders it)."""
     rows = first_rows(positions, numbers=numbers)
     count = len(positions) if count is None else count
     more = " ..." if count > len(rows) else ""
-    label = "row" if len(rows) == 1 else "rows"
-    return f"{label} {', '.join(map(str, rows))}{more}"
+    listed = f"{', '.join(map(str, rows))}{more}"
+    return Message(N_("row {rows}") if len(rows) == 1 else N_("rows {rows}"), rows=listed)

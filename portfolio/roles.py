@@ -28,7 +28,8 @@ from typing import Any
 
 import pandas as pd
 
-from core.errors import PortfolioError
+from core.errors import Joined, Message, PortfolioError
+from core.i18n import N_
 from portfolio.decide import Role, decide_column, role_by_content
 from portfolio.mapping import MappingEntry, load_mapping as read_mapping
 from portfolio.meanings import ALL_MEANINGS, ColumnMeanings, detect_meaning, label
@@ -165,8 +166,8 @@ def detect_roles(frame: pd.DataFrame, mapping: dict | str | os.PathLike | None =
     """
     repeated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
     if repeated:
-        raise PortfolioError(f"column names appear more than once: {', '.join(map(repr, repeated))}; "
-                             "give every column its own name.")
+        raise PortfolioError(Message(N_("column names appear more than once: {names}; give every column its own "
+                                        "name."), names=", ".join(map(repr, repeated))))
     forced, forced_meanings = _resolve_mapping(frame, load_mapping(mapping))
     decided: dict[Any, tuple[str, str]] = {}
     meant: dict[Any, tuple[str, str] | None] = {}
@@ -243,21 +244,22 @@ def _resolve_mapping(frame: pd.DataFrame,
             meanings[column] = None if meaning is None else _meaning_key(meaning)
     lines = []
     if unknown_columns:
-        lines.append(f"the mapping names columns that are not in the file: {', '.join(map(repr, unknown_columns))} "
-                     f"(the file has: {', '.join(map(repr, map(str, frame.columns[:30])))}).")
+        lines.append(Message(N_("the mapping names columns that are not in the file: {names} (the file has: "
+                                "{columns})."), names=", ".join(map(repr, unknown_columns)),
+                             columns=", ".join(map(repr, map(str, frame.columns[:30])))))
     if unknown_roles:
-        lines.append(f"the mapping uses unknown roles: {', '.join(unknown_roles)}; "
-                     f"known roles: {', '.join(Role.ALL)}.")
+        lines.append(Message(N_("the mapping uses unknown roles: {entries}; known roles: {roles}."),
+                             entries=", ".join(unknown_roles), roles=", ".join(Role.ALL)))
     if unknown_meanings:
-        lines.append(f"the mapping uses unknown meanings: {', '.join(unknown_meanings)}; "
-                     f"known meanings: {', '.join(ALL_MEANINGS)}.")
+        lines.append(Message(N_("the mapping uses unknown meanings: {entries}; known meanings: {meanings}."),
+                             entries=", ".join(unknown_meanings), meanings=", ".join(ALL_MEANINGS)))
     for role in Role.REQUIRED:
         sources = [c for c, r in forced.items() if r == role]
         if len(sources) > 1:
-            lines.append(f"the mapping gives the role {role} to {len(sources)} columns "
-                         f"({', '.join(map(repr, sources))}); choose one.")
+            lines.append(Message(N_("the mapping gives the role {role} to {n} columns ({names}); choose one."),
+                                 role=role, n=len(sources), names=", ".join(map(repr, sources))))
     if lines:
-        raise PortfolioError(" ".join(lines), lines=lines)
+        raise PortfolioError(Joined(" ", lines), lines=lines)
     return forced, meanings
 
 

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.errors import PortfolioError
+from core.errors import Joined, Message, PortfolioError
+from core.i18n import N_
 from portfolio.flags import FALSE_TOKENS, TRUE_TOKENS
 from portfolio.numbers import MISSING_TOKENS
 from portfolio.report import ROW_CONVENTION, rows_text
@@ -29,7 +30,7 @@ from portfolio.report import ROW_CONVENTION, rows_text
 MIN_PER_OUTCOME = 5
 EVENTS = ("paid", "default")
 _YES_WORDS = ("1", "yes", "y", "ja", "j", "true", "paid", "bezahlt", "good", "gut")
-_EVENT_WORDS = {"paid": "the account was paid", "default": "the account was NOT paid"}
+_EVENT_WORDS = {"paid": N_("the account was paid"), "default": N_("the account was NOT paid")}
 
 
 def value_key(value: Any) -> str:
@@ -62,13 +63,15 @@ class TargetValues:
         """True when the two values are 0 and 1 (or booleans): read as 1 = the event."""
         return set(self.counts) == {"0", "1"}
 
-    def listing(self, limit: int = 5) -> str:
-        """``'1' (700 rows) and '2' (300 rows)`` for a message."""
+    def listing(self, limit: int = 5) -> Message:
+        """``'1' (700 rows) and '2' (300 rows)`` for a message (``str()`` renders it)."""
         items = sorted(self.counts.items(), key=lambda kv: -kv[1])
-        parts = [f"'{self.shown[k]}' ({n:,} rows)" for k, n in items[:limit]]
+        parts = [Message(N_("'{value}' ({n} rows)"), value=self.shown[k], n=n) for k, n in items[:limit]]
         if len(items) > limit:
-            return ", ".join(parts) + f" and {len(items) - limit:,} more"
-        return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+            return Message(N_("{items} and {n} more"), items=Joined(", ", parts), n=len(items) - limit)
+        if len(parts) == 1:
+            return Message("{items}", items=parts[0])
+        return Message(N_("{items} and {last}"), items=Joined(", ", parts[:-1]), last=parts[-1])
 
 
 @dataclass(frozen=True)
@@ -92,12 +95,15 @@ class TargetCoding:
         """0/1 (int8) with 1 where the cell is the event value; same index as ``column``."""
         return (value_keys(column) == self.event_value).astype("int8")
 
-    def describe(self) -> str:
-        """``'bezahlt_90_tage': '1' = the account was paid (4,000 rows), '0' = the opposite (1,000 rows)``."""
+    def describe(self) -> Message:
+        """``'bezahlt_90_tage': '1' = the account was paid (4,000 rows), '0' = the opposite (1,000 rows)``
+        (English as a string; ``.render()`` in the reader's language)."""
         v = self.values
         event, other = self.event_value, self.other_value
-        return (f"outcome '{self.column}': '{v.shown[event]}' = {_EVENT_WORDS[self.event]} "
-                f"({v.counts[event]:,} rows), '{v.shown[other]}' = the opposite ({v.counts[other]:,} rows)")
+        return Message(N_("outcome '{column}': '{event}' = {meaning} ({n} rows), '{other}' = the opposite "
+                          "({m} rows)"), column=self.column, event=v.shown[event],
+                       meaning=Message(_EVENT_WORDS[self.event]), n=int(v.counts[event]), other=v.shown[other],
+                       m=int(v.counts[other]))
 
     def to_dict(self) -> dict[str, Any]:
         v = self.values
@@ -163,34 +169,38 @@ def check_target(frame: pd.DataFrame, column: str, *, event: str = "paid", event
         has fewer than ``min_per_outcome`` accounts.
     """
     if event not in EVENTS:
-        raise PortfolioError(f"--target-event must be 'paid' or 'default', not {event!r}.")
+        raise PortfolioError(Message(N_("--target-event must be 'paid' or 'default', not {event}."),
+                                     event=repr(event)))
     if column not in frame.columns:
-        raise PortfolioError(f"{source_name}: the outcome column '{column}' (--target) is not a column of the "
-                             f"portfolio; columns are: {', '.join(map(str, frame.columns[:30]))}.")
+        raise PortfolioError(Message(N_("{file}: the outcome column '{column}' (--target) is not a column of the "
+                                        "portfolio; columns are: {columns}."), file=source_name, column=column,
+                                     columns=", ".join(map(str, frame.columns[:30]))))
     values = target_values(frame, column)
-    where = f"{source_name}: the outcome column '{column}'"
+    where = Message(N_("{file}: the outcome column '{column}'"), file=source_name, column=column)
     numbers = None if row_numbers is None else np.asarray(row_numbers)
     empty = values.empty_positions
     if len(empty):
-        raise PortfolioError(
-            f"{where} is empty in {len(empty):,} rows ({rows_text(empty, numbers=numbers)}) "
-            f"[{ROW_CONVENTION}]; the risk model needs the outcome of every account: fill them, remove "
-            "those rows, or run without --target (personas only).")
+        raise PortfolioError(Message(N_(
+            "{where} is empty in {n} rows ({rows}) [{convention}]; the risk model needs the outcome of every "
+            "account: fill them, remove those rows, or run without --target (personas only)."), where=where,
+            n=len(empty), rows=rows_text(empty, numbers=numbers), convention=ROW_CONVENTION))
     if len(values.counts) != 2:
-        kind = "one value" if len(values.counts) == 1 else f"{len(values.counts):,} different values"
-        raise PortfolioError(
-            f"{where} has {kind} ({values.listing()}); an outcome column holds exactly two, e.g. 0/1 "
-            "(paid or not). Choose another column with --target, or run without --target.")
+        kind = Message(N_("one value")) if len(values.counts) == 1 else \
+            Message(N_("{n} different values"), n=len(values.counts))
+        raise PortfolioError(Message(N_(
+            "{where} has {kind} ({values}); an outcome column holds exactly two, e.g. 0/1 (paid or not). Choose "
+            "another column with --target, or run without --target."), where=where, kind=kind,
+            values=values.listing()))
     chosen = _event_key(values, event, event_value, where)
     small = {k: n for k, n in values.counts.items() if n < min_per_outcome}
     if small:
-        raise PortfolioError(
-            f"{where} has too few accounts of one outcome ({values.listing()}); the risk model "
-            f"cross-validates and needs at least {min_per_outcome} of each.")
+        raise PortfolioError(Message(N_(
+            "{where} has too few accounts of one outcome ({values}); the risk model cross-validates and needs "
+            "at least {n} of each."), where=where, values=values.listing(), n=min_per_outcome))
     return TargetCoding(column=str(column), event=event, event_value=chosen, values=values)
 
 
-def _event_key(values: TargetValues, event: str, event_value: Any, where: str) -> str:
+def _event_key(values: TargetValues, event: str, event_value: Any, where: Message) -> str:
     keys = sorted(values.counts)
     if event_value is not None and str(event_value).strip() != "":
         key = value_key(event_value)
@@ -198,18 +208,18 @@ def _event_key(values: TargetValues, event: str, event_value: Any, where: str) -
             token = str(event_value).strip().lower()
             key = "1" if token in TRUE_TOKENS else "0" if token in FALSE_TOKENS else key
         if key not in values.counts:
-            raise PortfolioError(
-                f"{where} has no value '{event_value}' (--target-event-value); its values are "
-                f"{values.listing()}. Give one of them.")
+            raise PortfolioError(Message(N_(
+                "{where} has no value '{value}' (--target-event-value); its values are {values}. Give one of "
+                "them."), where=where, value=str(event_value), values=values.listing()))
         return key
     if values.zero_one:
         return "1"
     example = values.shown[next((k for k in keys if k in _YES_WORDS), keys[-1])]
-    raise PortfolioError(
-        f"{where} holds {values.listing()}, not 0/1, so it is unclear which value means "
-        f"'{_EVENT_WORDS[event]}'. Name it: --target-event-value {_quoted(example)} if "
-        f"'{example}' means the account was paid, or --target-event default --target-event-value "
-        f"{_quoted(example)} if it means the account was NOT paid.")
+    raise PortfolioError(Message(N_(
+        "{where} holds {values}, not 0/1, so it is unclear which value means '{event}'. Name it: "
+        "--target-event-value {quoted} if '{example}' means the account was paid, or --target-event default "
+        "--target-event-value {quoted} if it means the account was NOT paid."), where=where,
+        values=values.listing(), event=Message(_EVENT_WORDS[event]), quoted=_quoted(example), example=example))
 
 
 def _quoted(text: str) -> str:

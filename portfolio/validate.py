@@ -27,6 +27,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from core.errors import Message, Percent, render
+from core.i18n import N_
 from portfolio.numbers import missing_mask, parse_numbers
 from portfolio.report import EXCLUDED_COLUMNS, ROW_CONVENTION, Problem, ValidationReport, rows_text, first_rows
 from portfolio.column_checks import column_warnings
@@ -45,25 +47,74 @@ class ValidationSettings:
     high_cardinality: int = 50  #: warn for categorical features with more levels
 
 
-_LABELS = {"account_id": "account id", "balance": "balance", "days_past_due": "days past due"}
+_LABELS = {"account_id": N_("account id"), "balance": N_("balance"), "days_past_due": N_("days past due")}
+#: Per check: the message for one row (or value) and for several.
 _MESSAGES = {
-    "empty_id": "{n} {rows_have} an empty account id ({rows}); excluded",
-    "duplicate_id": ("{n} {rows_share} {k} account id(s) that appear more than once (e.g. {examples}; {rows}); "
-                     "all of them are excluded because it is unclear which row is right"),
-    "not_a_number": "{n} {values_are} not {numbers} (e.g. {examples}; {rows}); excluded",
-    "empty": "{n} {values_are} empty or NaN ({rows}); excluded",
-    "infinite": "{n} {values_are} infinite ({rows}); excluded",
-    "negative": "{n} {values_are} negative (e.g. {examples}; {rows}); excluded",
+    "empty_id": (N_("{n} row has an empty account id ({rows}); excluded"),
+                 N_("{n} rows have an empty account id ({rows}); excluded")),
+    "duplicate_id": (N_("{n} row shares {k} account id(s) that appear more than once (e.g. {examples}; {rows}); "
+                        "all of them are excluded because it is unclear which row is right"),
+                     N_("{n} rows share {k} account id(s) that appear more than once (e.g. {examples}; {rows}); "
+                        "all of them are excluded because it is unclear which row is right")),
+    "not_a_number": (N_("{n} value is not a number (e.g. {examples}; {rows}); excluded"),
+                     N_("{n} values are not numbers (e.g. {examples}; {rows}); excluded")),
+    "empty": (N_("{n} value is empty or NaN ({rows}); excluded"),
+              N_("{n} values are empty or NaN ({rows}); excluded")),
+    "infinite": (N_("{n} value is infinite ({rows}); excluded"), N_("{n} values are infinite ({rows}); excluded")),
+    "negative": (N_("{n} value is negative (e.g. {examples}; {rows}); excluded"),
+                 N_("{n} values are negative (e.g. {examples}; {rows}); excluded")),
 }
+_OTHER_CHECK = (N_("{n} value is failing the check {check} ({rows})"),
+                N_("{n} values are failing the check {check} ({rows})"))
 FILE_COLUMN = "(whole row)"
 #: Ids given to the rows of a file without an account id column: ``row_<file row number>``.
 ID_PREFIX = "row_"
 GENERATED_ID_REASON = ("generated: the file has no account id column, so each row's number in the file "
                        f"is its id ('{ID_PREFIX}<row>')")
-_REASONS = {"suspect_row": "the file ends in the middle of this row",
-            "empty_id": "empty account id", "duplicate_id": "duplicate account id",
-            "not_a_number": "{label} is not a number", "empty": "{label} is empty or NaN",
-            "infinite": "{label} is infinite", "negative": "{label} is negative"}
+GENERATED_ID_MESSAGE = Message(N_("generated: the file has no account id column, so each row's number in the file "
+                                  "is its id ('{example}')"), example=f"{ID_PREFIX}<row>")
+_REASONS = {"suspect_row": N_("the file ends in the middle of this row"),
+            "empty_id": N_("empty account id"), "duplicate_id": N_("duplicate account id"),
+            "not_a_number": N_("{label} is not a number"), "empty": N_("{label} is empty or NaN"),
+            "infinite": N_("{label} is infinite"), "negative": N_("{label} is negative")}
+#: What to do about a missing column, on the command line and in the app (Problem.display(fix=...)).
+CLI_MAPPING_FIX = N_('Add a mapping file such as {{"<your column>": "{role}"}} (command line: --mapping FILE.json)')
+APP_MAPPING_FIX = N_("If the file has such a column, set its role to {role} in the column table above")
+CLI_ID_FIX = N_('If the file has an id column, map it with a mapping file such as {{"<your column>": "account_id"}} '
+                "(command line: --mapping FILE.json)")
+APP_ID_FIX = N_("If the file has an id column, set its role to account_id in the column table above")
+
+
+def reason_message(reason: str) -> Message | str:
+    """The message of one stored English excluded-row reason ("balance is empty or NaN"); the text
+    itself when this version does not write it (an older or newer run)."""
+    for template in _REASONS.values():
+        if "{label}" not in template:
+            if reason == template:
+                return Message(template)
+            continue
+        head, tail = template.split("{label}")
+        if reason.startswith(head) and reason.endswith(tail):
+            label = reason[len(head):len(reason) - len(tail)]
+            known = next((text for text in _LABELS.values() if text == label), None)
+            return Message(template, label=Message(known) if known else label)
+    return reason
+
+
+def app_text(problem: Problem, language: str | None = None) -> str:
+    """A problem as the Portfolio page says it: what to do in the app's column table instead of a
+    command-line mapping file; every other problem as :meth:`Problem.display` says it."""
+    params = problem.text.params if isinstance(problem.text, Message) else {}
+    if problem.code == "missing_column" and "role" in params:
+        return problem.display(language, fix=Message(APP_MAPPING_FIX, role=params["role"]))
+    if problem.code == "generated_ids" and "fix" in params:
+        return problem.display(language, fix=Message(APP_ID_FIX))
+    return problem.display(language)
+
+
+def _reason(check: str, column: str) -> Message:
+    label = _LABELS.get(column)
+    return Message(_REASONS.get(check, check), label=Message(label) if label else column)
 
 
 @dataclass(frozen=True)
@@ -117,7 +168,7 @@ def check_portfolio(frame: pd.DataFrame, roles: ColumnRoles, *, unparsed: dict |
         problems.append(_generated_ids_problem(len(data)))
     for role in missing:
         problems.append(_missing_column_problem(role))
-        unusable.append(f"no {_LABELS[role]} column")
+        unusable.append(f"no {_LABELS[role]} column")  # stored as it is: English
     bad_cells: dict[str, pd.Series] = {}
     raw = {role: data[role].copy() for role in Role.REQUIRED if role not in missing}
     for role in Role.REQUIRED:
@@ -128,14 +179,16 @@ def check_portfolio(frame: pd.DataFrame, roles: ColumnRoles, *, unparsed: dict |
         else:
             data[role], bad_cells[role] = _coerce_numbers(data[role], unparsed.get(role, {}))
     failures = _run_schema(data, [r for r in Role.REQUIRED if r not in missing], bad_cells)
-    suspect = {int(p): str(r) for p, r in (suspect_rows or {}).items() if 0 <= int(p) < len(data)}
+    suspect = {int(p): r if isinstance(r, Message) else reason_message(str(r))
+               for p, r in (suspect_rows or {}).items() if 0 <= int(p) < len(data)}
     if suspect:
         failures = pd.concat([failures, pd.DataFrame(
             {"column": FILE_COLUMN, "check": "suspect_row", "position": list(suspect)})], ignore_index=True)
     excluded = _excluded_rows(data, roles, failures, numbers)
     problems += _row_problems(raw, roles, failures[failures["column"] != FILE_COLUMN], unparsed, numbers)
-    problems += [Problem("error", None, 1, first_rows([p], numbers=numbers), (
-        f"row {numbers[p]}: {reason}; excluded [{ROW_CONVENTION}]"), code="suspect_row")
+    problems += [Problem("error", None, 1, first_rows([p], numbers=numbers), Message(
+        N_("row {row}: {reason}; excluded [{convention}]"), row=str(numbers[p]), reason=reason,
+        convention=ROW_CONVENTION), code="suspect_row")
         for p, reason in suspect.items()]
     usable = pd.Series(True, index=data.index)
     usable[excluded["_position"].to_numpy()] = False
@@ -153,26 +206,32 @@ def check_portfolio(frame: pd.DataFrame, roles: ColumnRoles, *, unparsed: dict |
 
 def with_generated_ids(roles: ColumnRoles) -> ColumnRoles:
     """``roles`` with the generated ``account_id`` column first (the reason says where the ids come from)."""
-    return replace(roles, roles={Role.ACCOUNT_ID: Role.ACCOUNT_ID, **roles.roles},
-                   reasons={Role.ACCOUNT_ID: GENERATED_ID_REASON, **roles.reasons})
+    replaced = replace(roles, roles={Role.ACCOUNT_ID: Role.ACCOUNT_ID, **roles.roles},
+                       reasons={Role.ACCOUNT_ID: GENERATED_ID_REASON, **roles.reasons})
+    messages = getattr(roles, "reason_messages", None)
+    if isinstance(messages, dict):
+        object.__setattr__(replaced, "reason_messages", {Role.ACCOUNT_ID: GENERATED_ID_MESSAGE, **messages})
+    return replaced
 
 
 def _generated_ids_problem(n_rows: int) -> Problem:
     tried = ", ".join(f"'{s}'" for s in REQUIRED_SYNONYMS[Role.ACCOUNT_ID][:8])
-    return Problem("warning", None, n_rows, [], (
-        f"no account id column was found (names tried include {tried}); each row gets its row number in "
-        f"the file as id ('{ID_PREFIX}2' is row 2; {ROW_CONVENTION}). These ids hold only for this file: "
-        "sort or re-export it and they change. If the file has an id column, map it with a mapping file "
-        "such as {\"<your column>\": \"account_id\"} (command line: --mapping FILE.json)"), code="generated_ids")
+    return Problem("warning", None, n_rows, [], Message(N_(
+        "no account id column was found (names tried include {tried}); each row gets its row number in "
+        "the file as id ('{example}' is row 2; {convention}). These ids hold only for this file: "
+        "sort or re-export it and they change. {fix}"), tried=tried, example=f"{ID_PREFIX}2",
+        convention=ROW_CONVENTION, fix=Message(CLI_ID_FIX)), code="generated_ids")
 
 
 def _missing_column_problem(role: str) -> Problem:
     tried = REQUIRED_SYNONYMS[role]
-    shown = ", ".join(f"'{s}'" for s in tried[:15]) + (f" and {len(tried) - 15} more" if len(tried) > 15 else "")
-    return Problem("error", None, 0, [], (
-        f"no column for {_LABELS[role]} ({role}) was found; names tried (any case, umlauts and punctuation "
-        f"ignored): {shown}. Add a mapping file such as {{\"<your column>\": \"{role}\"}} "
-        "(command line: --mapping FILE.json)"), code="missing_column")
+    shown = ", ".join(f"'{s}'" for s in tried[:15])
+    if len(tried) > 15:
+        shown = Message(N_("{names} and {n} more"), names=shown, n=len(tried) - 15)
+    return Problem("error", None, 0, [], Message(N_(
+        "no column for {label} ({role}) was found; names tried (any case, umlauts and punctuation "
+        "ignored): {names}. {fix}"), label=Message(_LABELS[role]), role=role, names=shown,
+        fix=Message(CLI_MAPPING_FIX, role=role)), code="missing_column")
 
 
 def _coerce_ids(values: pd.Series) -> pd.Series:
@@ -245,10 +304,9 @@ def _excluded_rows(data: pd.DataFrame, roles: ColumnRoles, failures: pd.DataFram
     if failures.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in (*EXCLUDED_COLUMNS, "_position")}).astype(
             {"row": "int64", "_position": "int64"})
-    reasons = failures.assign(
+    reasons = failures.assign(  # stored (run.json, CSV) in English; reason_text() translates for display
         source=failures["column"].map(roles.source_of),
-        reason=[_REASONS.get(c, c).format(label=_LABELS.get(col, col)) for c, col in
-                zip(failures["check"], failures["column"])])
+        reason=[_reason(c, col).english for c, col in zip(failures["check"], failures["column"])])
     grouped = reasons.groupby("position", sort=True).agg(
         column=("source", lambda s: ", ".join(dict.fromkeys(s))),
         reason=("reason", lambda s: "; ".join(dict.fromkeys(s))))
@@ -270,44 +328,54 @@ def _row_problems(raw: dict[str, pd.Series], roles: ColumnRoles, failures: pd.Da
         texts = [cells.get(int(p), v) for p, v in zip(positions, values.tolist())]
         shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in texts]
         examples = ", ".join(f"'{v[:30]}'" for v in list(dict.fromkeys(shown))[:3])
-        one = len(positions) == 1
-        text = _MESSAGES.get(check, "{n} {values_are} failing the check " + check + " ({rows})").format(
-            n=f"{len(positions):,}", rows=rows_text(positions, numbers=numbers), examples=examples,
-            k=f"{values.astype(str).nunique():,}", rows_have="row has" if one else "rows have",
-            rows_share="row shares" if one else "rows share", values_are="value is" if one else "values are",
-            numbers="a number" if one else "numbers")
-        label = f"column '{source}'" + (f" ({column})" if source != column else "")
+        one, many = _MESSAGES.get(check, _OTHER_CHECK)
+        text = Message(one if len(positions) == 1 else many, n=len(positions),
+                       rows=rows_text(positions, numbers=numbers), examples=examples,
+                       k=int(values.astype(str).nunique()), check=check)
+        label = column_label(source, column)
         problems.append(Problem("error", source, len(positions), first_rows(positions, numbers=numbers),
-                                f"{label}: {text} [{ROW_CONVENTION}]", code=check))
+                                Message(N_("{column}: {problem} [{convention}]"), column=label, problem=text,
+                                        convention=ROW_CONVENTION), code=check))
     return problems
+
+
+def column_label(source: str, column: str | None = None) -> Message:
+    """"column 'Offener Betrag' (balance)" for a message; without the frame name when it is the same."""
+    if column is None or source == column:
+        return Message(N_("column '{name}'"), name=source)
+    return Message(N_("column '{name}' ({column})"), name=source, column=column)
 
 
 def _usability(n_read: int, n_usable: int, settings: ValidationSettings, unusable: list[str]) -> list[Problem]:
     excluded = n_read - n_usable
     if n_read == 0:
         unusable.append("no data rows")
-        return [Problem("error", None, 0, [], "the file has no data rows", code="no_rows")]
+        return [Problem("error", None, 0, [], Message(N_("the file has no data rows")), code="no_rows")]
     if n_usable == 0:
         unusable.append("no usable rows")
-        return [Problem("error", None, excluded, [], f"all {n_read:,} rows have blocking problems; no row is usable",
-                        code="no_usable_rows")]
+        return [Problem("error", None, excluded, [], Message(
+            N_("all {n} rows have blocking problems; no row is usable"), n=n_read), code="no_usable_rows")]
     share = excluded / n_read
     if share > settings.max_excluded_share:
         unusable.append("too many rows excluded")
-        return [Problem("error", None, excluded, [], (
-            f"{excluded:,} of {n_read:,} rows ({share:.0%}) have blocking problems, more than the "
-            f"{settings.max_excluded_share:.0%} allowed; fix the file before using it"), code="too_many_excluded")]
+        return [Problem("error", None, excluded, [], Message(N_(
+            "{excluded} of {read} rows ({share}) have blocking problems, more than the "
+            "{allowed} allowed; fix the file before using it"), excluded=excluded, read=n_read,
+            share=Percent(share), allowed=Percent(settings.max_excluded_share)), code="too_many_excluded")]
     if excluded:
-        return [Problem("warning", None, excluded, [], (
-            f"{excluded:,} of {n_read:,} rows ({share:.0%}) are excluded because of the errors above; "
-            f"the other {n_usable:,} rows are usable (see the excluded rows)"), code="rows_excluded")]
+        return [Problem("warning", None, excluded, [], Message(N_(
+            "{excluded} of {read} rows ({share}) are excluded because of the errors above; "
+            "the other {usable} rows are usable (see the excluded rows)"), excluded=excluded, read=n_read,
+            share=Percent(share), usable=n_usable), code="rows_excluded")]
     return []
 
 
 def _warnings(data, roles, unparsed, notes, skipped, settings, numbers) -> list[Problem]:
-    problems = [Problem("warning", None, 0, [], str(note), code="reader_note") for note in notes]
+    problems = [Problem("warning", None, 0, [], note if isinstance(note, Message) else str(note), code="reader_note")
+                for note in notes]
     for column, reason in skipped.items():
-        if not any(f"'{column}'" in str(note) for note in notes):
-            problems.append(Problem("warning", str(column), 0, [], f"column '{column}' {reason}", code="skipped_column"))
+        if not any(f"'{column}'" in render(note, "en") for note in notes):
+            problems.append(Problem("warning", str(column), 0, [], Message(
+                N_("{column} {reason}"), column=column_label(str(column)), reason=reason), code="skipped_column"))
     problems += column_warnings(data, roles, unparsed, settings, numbers)
     return problems

@@ -30,8 +30,8 @@ def fill(files: list[Path]) -> int:
     lock = REPO / "locale" / ".po.lock"
     with lock.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        i18n.extract()
         po = REPO / "locale" / "de" / "LC_MESSAGES" / "messages.po"
+        i18n.extract()
         with po.open("rb") as stream:
             catalog = read_po(stream, locale="de", domain=i18n.DOMAIN)
         filled = 0
@@ -48,7 +48,7 @@ def fill(files: list[Path]) -> int:
         empty = [m.id for m in catalog if m.id and not (all(m.string) if isinstance(m.string, tuple) else m.string)]
         tmp = po.with_suffix(".po.tmp")
         with tmp.open("wb") as stream:
-            write_po(stream, catalog, width=100, ignore_obsolete=True)
+            write_po(stream, catalog, width=100)
         tmp.replace(po)
         i18n.compile_catalogues()
     print(f"filled {filled}; still empty {len(empty)}")

@@ -55,7 +55,9 @@ from strategy.journey import (BUREAU_AFTER_FIRST_REMINDER_DAYS, NOTICE_BEFORE_DI
                               THREAT_BEFORE_DISCONNECTION_DAYS, _labels, abwendung_terms, describe_steps,
                               instalment_terms, is_german, is_utility, journey_of, referral_offer,
                               reminder_label)
+from core.i18n import N_
 from strategy.settings import StrategySettings
+from strategy.texts import Term, Text, TextList, Words, terms
 
 #: Steps that enforce or hand over the claim (never for the protected accounts).
 ENFORCEMENT = frozenset({"agency", "court", "credit_bureau", "disconnection_threat", "disconnection_notice"})
@@ -69,6 +71,16 @@ HARDSHIP_OFFER_KINDS = ("instalment_plan", "deferral")
 ENERGY_MIN_ARREARS_EUR = 100.0  #: § 41f Abs. 2 EnWG (check the current text)
 PLAN_COLUMNS = ["account_id", "persona_id", "steps", "rules_applied", "strategy_executed", "needs_review",
                 "review_reason", "rule_notes", "unknown_facts", "limitation_basis", "arm"]
+#: Why an account needs a person (constant texts, made once: a portfolio has many such accounts).
+UNCERTAIN = Text(N_("persona assignment uncertain (flagged by the persona model)"))
+NO_STEP_LEFT = Text(N_("no step is left that may reach this debtor: a person decides what to do"))
+BALANCE_UNKNOWN = Text(N_("balance unknown: the minimum balance for agency or court cannot be checked"))
+DISCONNECTION_UNCHECKED = Text(N_("disconnection threshold (twice the monthly instalment or 1/6 of the annual bill) "
+                                  "cannot be checked: the monthly instalment is not in the portfolio"))
+REVIEW_TEXTS = (UNCERTAIN, NO_STEP_LEFT, BALANCE_UNKNOWN, DISCONNECTION_UNCHECKED)
+ERP_FLAG = Text(N_("ERP time-barred flag"))
+BALANCE_EMPTY = Text(N_("balance: unknown — empty for this account"))
+INSTALMENT_UNKNOWN = Text(N_("monthly instalment: unknown — no such column in the portfolio"))
 HOLDOUT_SOURCE = ("house policy: champion/challenger holdout; no statute requires a reminder "
                   "(Verzug without one, § 286 Abs. 2 and 3 BGB)")
 
@@ -164,12 +176,32 @@ class _Facts:
 
     def unknown(self, meaning: str | None, what: str) -> str:
         column = None if meaning is None else self.columns.get(meaning)
-        if column is None:
-            return f"{what}: unknown — no such column in the portfolio"
-        return f"{what}: unknown — column '{column}' is empty for this account"
+        return _unknown_text(meaning, what, column)
 
     def missing_column(self, meaning: str | None) -> bool:
         return meaning is None or self.columns.get(meaning) is None
+
+
+@lru_cache(maxsize=1024)
+def _unknown_text(meaning: str | None, words: Any, column: str | None) -> Text:
+    """"<what>: unknown — ..." (made once per fact and column: every account of a portfolio says it)."""
+    if not hasattr(words, "render") and meaning is not None and words == label(meaning):
+        words = Words({"en": words, "de": label(meaning, "de")})
+    if column is None:
+        return Text(N_("{what}: unknown — no such column in the portfolio"), what=words)
+    return Text(N_("{what}: unknown — column '{column}' is empty for this account"), what=words, column=column)
+
+
+@lru_cache(maxsize=64)
+def _objection_to(channel: str) -> Text:
+    return Text(N_("objection to {channel}"), channel=Term(channel))
+
+
+def _significant_text(significant: tuple[str, ...], empty: tuple[Text, ...]) -> Text:
+    """"agency, court planned while disputed: unknown; ..." (a person looks before the step)."""
+    return Text(N_("{steps} planned while {facts}"), steps=terms(significant),
+                facts=TextList((Text(N_("{what}: unknown"), what=e.params["what"]) if isinstance(e, Text) else
+                                str(e).split(" — ")[0] for e in empty), "; "))
 
 
 def _limitation(frame: pd.DataFrame, meanings: ColumnMeanings, today: date) -> pd.DataFrame:
@@ -256,7 +288,8 @@ def plan_accounts(strategies: dict[int, Strategy], accounts: pd.DataFrame, meani
             dated = _plan_one(plan, facts, i, rulepack, start)
         rows.append({"account_id": account_id, "persona_id": persona_id, "steps": dated,
                      "rules_applied": plan.applied, "strategy_executed": _executed(dated, plan),
-                     "needs_review": bool(plan.review), "review_reason": "; ".join(plan.review),
+                     "needs_review": bool(plan.review),
+                     "review_reason": TextList(plan.review, "; ") if plan.review else "",
                      "rule_notes": plan.notes, "unknown_facts": plan.unknown,
                      "limitation_basis": facts.limitation_basis[i], "arm": arm})
     return pd.DataFrame.from_records(rows, columns=PLAN_COLUMNS)
@@ -266,7 +299,7 @@ def _persona_review(frame: pd.DataFrame) -> list[str]:
     if "needs_review" not in frame.columns:
         return [""] * len(frame)
     flagged = flag_values(frame["needs_review"].astype("object")).fillna(0.0).to_numpy() == 1.0
-    return ["persona assignment uncertain (flagged by the persona model)" if f else "" for f in flagged]
+    return [UNCERTAIN if f else "" for f in flagged]
 
 
 def _plan_one(plan: _Account, facts: _Facts, i: int, pack: Any, start: date) -> list[dict[str, Any]]:
@@ -282,7 +315,7 @@ def _plan_one(plan: _Account, facts: _Facts, i: int, pack: Any, start: date) -> 
     dated = _credit_bureau(plan, facts, i, pack, dated)
     _unknowns_of_significant_steps(plan, facts, i, dated)
     if not dated and not plan.review and "insolvency_stop" not in plan.applied:
-        plan.review.append("no step is left that may reach this debtor: a person decides what to do")
+        plan.review.append(NO_STEP_LEFT)
     return dated
 
 
@@ -389,7 +422,7 @@ def _time_barred(plan: _Account, facts: _Facts, i: int, pack: Any) -> None:
             flag = facts.flag(Meaning.TIME_BARRED, i)
             plan.unknown.append(f"limitation date: {basis}" + (
                 "; the ERP flag says not time-barred" if flag is False else
-                "" if flag else f"; {facts.unknown(Meaning.TIME_BARRED, 'ERP time-barred flag')}"))
+                "" if flag else f"; {facts.unknown(Meaning.TIME_BARRED, ERP_FLAG)}"))
         return
     removed = _drop(plan, ENFORCEMENT, pack)
     wording = ("Bitte um freiwillige Zahlung (die Forderung ist verjährt)" if is_german(pack) else
@@ -412,8 +445,8 @@ def _minimum_balance(plan: _Account, facts: _Facts, i: int, pack: Any) -> None:
         return
     balance = facts.balance[i]
     if balance != balance:
-        plan.unknown.append("balance: unknown — empty for this account")
-        plan.review.append("balance unknown: the minimum balance for agency or court cannot be checked")
+        plan.unknown.append(BALANCE_EMPTY)
+        plan.review.append(BALANCE_UNKNOWN)
         return
     if balance < cfg.legal_escalation_min_balance_eur:
         removed = _drop(plan, {"agency", "court"}, pack)
@@ -440,9 +473,8 @@ def _disconnection(plan: _Account, facts: _Facts, i: int, pack: Any) -> None:
         return
     offer = abwendung_terms(None if balance != balance else float(balance))
     plan.steps = [replace(s, offer=offer) if s.action == "disconnection_threat" else s for s in plan.steps]
-    plan.review.append("disconnection threshold (twice the monthly instalment or 1/6 of the annual "
-                       "bill) cannot be checked: the monthly instalment is not in the portfolio")
-    plan.unknown.append("monthly instalment: unknown — no such column in the portfolio")
+    plan.review.append(DISCONNECTION_UNCHECKED)
+    plan.unknown.append(INSTALMENT_UNKNOWN)
 
 
 def _channels(plan: _Account, facts: _Facts, i: int, pack: Any) -> None:
@@ -458,7 +490,7 @@ def _channels(plan: _Account, facts: _Facts, i: int, pack: Any) -> None:
         catalogue = "app_push" if channel == "push" else channel
         objected = facts.flag(Meaning.opt_out(catalogue), i)
         if objected is None and channel != "letter":
-            text = facts.unknown(Meaning.opt_out(catalogue), f"objection to {channel}")
+            text = facts.unknown(Meaning.opt_out(catalogue), _objection_to(channel))
             if text not in plan.unknown:
                 plan.unknown.append(text)
         reason, rule_id = None, None
@@ -624,13 +656,12 @@ def _unknowns_of_significant_steps(plan: _Account, facts: _Facts, i: int,
     empty = [facts.unknown(m, label(m)) for m in (Meaning.INSOLVENCY, Meaning.DISPUTE, Meaning.OVER_INDEBTED)
              if facts.flag(m, i) is None and not facts.missing_column(m)]
     if empty:
-        plan.review.append(f"{', '.join(significant)} planned while "
-                           + "; ".join(text.split(' — ')[0] for text in empty))
+        plan.review.append(_significant_text(tuple(significant), tuple(empty)))
 
 
 def _executed(dated: list[dict[str, Any]], plan: _Account) -> str:
     if "insolvency_stop" in plan.applied:
-        return "stopped: insolvency proceedings (no collection steps)"
+        return "stopped: insolvency proceedings (no collection steps)"  # journey_view.STOPPED shows it
     if "holdout" in plan.applied:
         return "holdout (champion/challenger experiment): no collection contact" + (
             f"; only {describe_steps(dated)}" if dated else "")

@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from core.i18n import N_
 from strategy import tables as t
 from strategy.canonical import canonical_json, content_hash, sha256_hex
+from strategy.texts import Text
 
 if TYPE_CHECKING:
     from strategy.auth import User
@@ -183,50 +185,51 @@ def verify_chain(store: "ReviewStore") -> VerifyResult:
         fields = dict(row._mapping)
         seq = fields["seq"]
         if seq != expected_seq:
-            return VerifyResult(False, expected_seq, f"audit entry {expected_seq} is missing "
-                                f"(found entry {seq} next): entries were deleted or reordered",
-                                len(rows))
+            return VerifyResult(False, expected_seq, Text(N_(
+                "audit entry {expected} is missing (found entry {seq} next): entries were deleted or reordered"),
+                expected=expected_seq, seq=seq), len(rows))
         if fields["prev_hash"] != prev:
-            return VerifyResult(False, seq, f"audit entry {seq} ({fields['action']} by "
-                                f"{fields['user']}) does not link to entry {seq - 1}: entries were "
-                                "deleted, inserted or reordered", len(rows))
+            return VerifyResult(False, seq, Text(N_(
+                "audit entry {seq} ({action} by {user}) does not link to entry {previous}: entries were deleted, "
+                "inserted or reordered"), seq=seq, action=fields["action"], user=fields["user"], previous=seq - 1),
+                len(rows))
         if entry_hash(fields) != fields["entry_hash"]:
-            return VerifyResult(False, seq, f"audit entry {seq} ({fields['action']} by "
-                                f"{fields['user']}) was altered: its hash does not match its "
-                                "content", len(rows))
+            return VerifyResult(False, seq, Text(N_(
+                "audit entry {seq} ({action} by {user}) was altered: its hash does not match its content"),
+                seq=seq, action=fields["action"], user=fields["user"]), len(rows))
         prev, expected_seq = fields["entry_hash"], seq + 1
         hashes[seq] = prev
     last = expected_seq - 1
     head_seq, head_hash = json.loads(head)
     if (head_seq, head_hash) != (last, prev):
         bad = min(head_seq, last) + 1 if head_seq != last else head_seq
-        return VerifyResult(False, bad, f"the audit log ends at entry {last} but the "
-                            f"recorded head is entry {head_seq}: the newest entries were deleted "
-                            "or altered", len(rows))
+        return VerifyResult(False, bad, Text(N_(
+            "the audit log ends at entry {last} but the recorded head is entry {head}: the newest entries were "
+            "deleted or altered"), last=last, head=head_seq), len(rows))
     try:
         checkpoint = anchor.read_checkpoint(store.anchor_path)
     except anchor.AnchorError as err:
         return VerifyResult(False, None, str(err), len(rows))
     if checkpoint is None:
         if rows:
-            return VerifyResult(False, None, f"the audit log has {len(rows)} entries but no "
-                                f"checkpoint exists at {store.anchor_path}: the anchor was "
-                                "deleted, the database was moved, or it was not written by this "
-                                f"app ({anchor.ANCHOR_DIR_ENV} names the anchor folder)", len(rows))
+            return VerifyResult(False, None, Text(N_(
+                "the audit log has {n} entries but no checkpoint exists at {path}: the anchor was deleted, the "
+                "database was moved, or it was not written by this app ({env} names the anchor folder)"),
+                n=len(rows), path=str(store.anchor_path), env=anchor.ANCHOR_DIR_ENV), len(rows))
     elif checkpoint.database_id != db_id:
-        return VerifyResult(False, None, f"the checkpoint at {store.anchor_path} belongs to "
-                            f"database {checkpoint.database_id}, but this database says it is "
-                            f"{db_id}: the database file was replaced or its id changed",
-                            len(rows))
+        return VerifyResult(False, None, Text(N_(
+            "the checkpoint at {path} belongs to database {anchored}, but this database says it is {current}: the "
+            "database file was replaced or its id changed"), path=str(store.anchor_path),
+            anchored=checkpoint.database_id, current=db_id), len(rows))
     elif checkpoint.seq > last:
-        return VerifyResult(False, last + 1, f"the audit log ends at entry {last} but entry "
-                            f"{checkpoint.seq} was anchored at {checkpoint.time}: the newest "
-                            "entries were deleted or an older copy of the database was restored",
-                            len(rows), prev, checkpoint.seq)
+        return VerifyResult(False, last + 1, Text(N_(
+            "the audit log ends at entry {last} but entry {seq} was anchored at {time}: the newest entries were "
+            "deleted or an older copy of the database was restored"), last=last, seq=checkpoint.seq,
+            time=checkpoint.time), len(rows), prev, checkpoint.seq)
     elif hashes.get(checkpoint.seq) != checkpoint.entry_hash:
-        return VerifyResult(False, checkpoint.seq, f"audit entry {checkpoint.seq} differs from the "
-                            f"one anchored at {checkpoint.time}: the log was rewritten (hashes "
-                            "recomputed) or replaced", len(rows), prev, checkpoint.seq)
+        return VerifyResult(False, checkpoint.seq, Text(N_(
+            "audit entry {seq} differs from the one anchored at {time}: the log was rewritten (hashes recomputed) or "
+            "replaced"), seq=checkpoint.seq, time=checkpoint.time), len(rows), prev, checkpoint.seq)
     anchored = None if checkpoint is None else checkpoint.seq
     return VerifyResult(True, None, f"audit log intact: {len(rows)} entries, head "
                         f"{prev[:12]}, anchored up to entry {anchored or 0}", len(rows), prev,

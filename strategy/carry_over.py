@@ -26,12 +26,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select
 
 from core.errors import UserError
+from core.i18n import N_
 from strategy import audit
 from strategy import tables as t
 from strategy.auth import PermissionDenied, User
-from strategy.canonical import content_hash, plain
+from strategy.canonical import canonical_json, content_hash, plain
 from strategy.experiment_workflow import experiment_hash
 from strategy.mapping_view import approval_hash
+from strategy.texts import Text, TextList, text_from_dict
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -99,13 +101,15 @@ def carry_over(store: "ReviewStore", actor: User, base_run_id: str, new_run: "Ru
                 out["not_approved_in_base"].append(pid)
                 if row is not None and mapping_veto is not None:
                     _insert_mapping(store, conn, actor, new_run, row, "rejected",
-                                    reason=f"vetoed in run {base_run_id}: {mapping_veto.reason}")
+                                    **_reason(Text(N_("vetoed in run {run}: {reason}"), run=base_run_id,
+                                                   reason=mapping_veto.reason)))
                     out["vetoed"].append(pid)
                 continue
             failing = _guardrail_failures(store, conn, new_run, pid, row["strategy_version_id"])
             if pid in review or failing:
-                why = "; ".join(filter(None, [reasons.get(pid) if pid in review else None,
-                                              *(f"on this month's accounts: {m}" for m in failing)]))
+                parts = [reasons.get(pid) if pid in review else None,
+                         *(Text(N_("on this month's accounts: {message}"), message=m) for m in failing)]
+                why = TextList([p for p in parts if p], "; ")
                 _send_back(store, conn, actor, new_run, row, context, why or None)
                 out["review"].append(pid)
             else:
@@ -147,10 +151,21 @@ def _drift_reasons(drift: dict[str, Any] | None) -> dict[int, str]:
     out = {}
     for entry in (drift or {}).get("personas") or []:
         try:
-            out[int(entry["persona_id"])] = str(entry.get("reason") or "the drift report sends it back")
+            english = entry.get("reason")
+            out[int(entry["persona_id"])] = (text_from_dict(entry.get("reason_text"), str(english)) if english
+                                             else Text(N_("the drift report sends it back")))
         except (KeyError, TypeError, ValueError):
             continue
     return out
+
+
+#: The reason an experiment carried to a new run waits for review (stored in English; shown with ``_()``).
+EXPERIMENT_BACK_TO_REVIEW = N_("back to review after drift (same experiment id: arms unchanged)")
+
+
+def _reason(text: Text) -> dict[str, Any]:
+    """A mapping's reason as stored: the English text and its language-neutral form beside it."""
+    return {"reason": str(text), "reason_text": canonical_json(text.to_dict())}
 
 
 def _insert_mapping(store: "ReviewStore", conn: "Connection", actor: User, new_run: "RunView",
@@ -159,7 +174,8 @@ def _insert_mapping(store: "ReviewStore", conn: "Connection", actor: User, new_r
     version = store._version(conn, row["strategy_version_id"])
     version_id = int(conn.execute(insert(t.strategy_versions).values(
         run_id=new_run.run_id, persona_id=int(row["persona_id"]), content_hash=version["content_hash"],
-        content=version["content"], evidence=version["evidence"], created_by=version["created_by"],
+        content=version["content"], evidence=version["evidence"],
+        evidence_codes=version.get("evidence_codes"), created_by=version["created_by"],
         created_at=audit.now_utc())).inserted_primary_key[0])
     defaults = {"proposed_by": row["proposed_by"], "last_edited_by": row["last_edited_by"],
                 "approved_by": None, "approved_at": None, "approval_hash": None, "reason": None}
@@ -187,12 +203,13 @@ def _carry(store: "ReviewStore", conn: "Connection", actor: User, new_run: "RunV
 def _send_back(store: "ReviewStore", conn: "Connection", actor: User, new_run: "RunView",
                row: dict[str, Any], context: dict[str, str], reason: str | None) -> None:
     pid = int(row["persona_id"])
-    why = reason or "the drift report sends this persona back to review"
+    why = reason or Text(N_("the drift report sends this persona back to review"))
     _, strategy_sha = _insert_mapping(store, conn, actor, new_run, row, "proposed",
-                                      reason=f"back to review after drift: {why}")
+                                      **_reason(Text(N_("back to review after drift: {why}"), why=why)))
     audit.append(conn, actor, "sent_back_to_review", run_id=new_run.run_id, persona_id=pid,
                  content=strategy_sha,
-                 details={**context, "reason": why, "approved_in_base_by": row["approved_by"],
+                 details={**context, "reason": str(why), "reason_text": why.to_dict(),
+                          "approved_in_base_by": row["approved_by"],
                           "base_approval_sha256": row["approval_hash"]})
 
 
@@ -205,7 +222,8 @@ def _carry_experiment(store: "ReviewStore", conn: "Connection", actor: User, bas
     version = store._version(conn, base["challenger_version_id"])
     version_id = int(conn.execute(insert(t.strategy_versions).values(
         run_id=new_run.run_id, persona_id=pid, content_hash=version["content_hash"],
-        content=version["content"], evidence=version["evidence"], created_by=version["created_by"],
+        content=version["content"], evidence=version["evidence"],
+        evidence_codes=version.get("evidence_codes"), created_by=version["created_by"],
         created_at=audit.now_utc())).inserted_primary_key[0])
     champion = store._row(conn, new_run.run_id, pid)
     keep = ("experiment_id", "challenger_share", "holdout_share", "planned_days", "min_detectable_effect",
@@ -221,7 +239,7 @@ def _carry_experiment(store: "ReviewStore", conn: "Connection", actor: User, bas
         values.update(approved_by=base["approved_by"], approved_at=base["approved_at"],
                       approval_hash=experiment_hash(new_run, values))
     else:
-        values["reason"] = "back to review after drift (same experiment id: arms unchanged)"
+        values["reason"] = EXPERIMENT_BACK_TO_REVIEW
     conn.execute(insert(t.experiments).values(**values))
     audit.append(conn, actor, "experiment_carried_over", run_id=new_run.run_id, persona_id=pid,
                  content=values["approval_hash"] or base["challenger_hash"],

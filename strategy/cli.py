@@ -13,14 +13,17 @@ import os
 import sys
 from pathlib import Path
 
-from core.errors import UsageError, UserError
+from core.errors import Message, UsageError, UserError
+from core.formats import format_count, format_percent
+from core.i18n import N_, _
 from core.text import terminal_safe
 from strategy.auth import PermissionDenied, User, operator_user
 from strategy.catalogue import CHANNELS
+from strategy.texts import render, render_stored
 
 PASSWORD_ENV = "PERSONAS_PASSWORD"
-AUTOMATION_BIAS = ("Reminder: the proposal is generated from data. Check the evidence and the "
-                   "guardrails yourself; do not approve because the system suggested it.")
+AUTOMATION_BIAS = N_("Reminder: the proposal is generated from data. Check the evidence and the "
+                     "guardrails yourself; do not approve because the system suggested it.")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,8 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _db_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", default=None,
-                        help="review database: a file path or a SQLAlchemy URL "
-                             "(default: PERSONAS_DB_URL or personas.db in the workspace)")
+                        help=_("review database: a file path or a SQLAlchemy URL "
+                               "(default: PERSONAS_DB_URL or personas.db in the workspace)"))
 
 
 def _register_users(subparsers: argparse._SubParsersAction) -> None:
@@ -46,7 +49,7 @@ def _register_users(subparsers: argparse._SubParsersAction) -> None:
 REVIEW_ACTIONS = ("list", "show", "propose", "approve", "reject", "lift-veto", "override",
                   "overrides", "approve-override", "decline-override", "clear-account", "queue",
                   "sign-off-model", "end-experiment")
-REVIEW_HELP = """\
+REVIEW_HELP = N_("""\
 Review persona -> strategy mappings. The password of --user is read from PERSONAS_PASSWORD or
 asked at the prompt. Whoever proposed or last edited a mapping cannot approve it.
 
@@ -70,51 +73,51 @@ asked at the prompt. Whoever proposed or last edited a mapping cannot approve it
   queue [--json]                  accounts an account-level export holds back, with the reason
 
 Champion/challenger experiments (list and show print them under the persona):
-"""
+""")
 
 
 def _review_help() -> str:
     from strategy.cli_challenger import CHALLENGER_HELP
 
-    return REVIEW_HELP + CHALLENGER_HELP
+    return _(REVIEW_HELP) + _(CHALLENGER_HELP)
 
 
 def _register_review(subparsers: argparse._SubParsersAction) -> None:
     review = subparsers.add_parser(
-        "review", help="list, show, propose, approve or reject persona strategies (four-eyes); "
-                       "vetoes, account overrides and the review queue",
+        "review", help=_("list, show, propose, approve or reject persona strategies (four-eyes); "
+                         "vetoes, account overrides and the review queue"),
         description=_review_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     review.add_argument("action", choices=REVIEW_ACTIONS)
     review.add_argument("target", nargs="?", default=None,
-                        help="persona id (show, approve, reject, lift-veto, propose), account id "
-                             "(override, clear-account) or override id (approve-override, "
-                             "decline-override)")
+                        help=_("persona id (show, approve, reject, lift-veto, propose), account id "
+                               "(override, clear-account) or override id (approve-override, "
+                               "decline-override)"))
     _db_arg(review)
-    review.add_argument("--run", required=True, help="run directory (run.json, personas.json, ...)")
+    review.add_argument("--run", required=True, help=_("run directory (run.json, personas.json, ...)"))
     review.add_argument("--persona", type=int, default=None,
-                        help="persona id (instead of TARGET); for override: the persona to move "
-                             "the account to")
-    review.add_argument("--account", default=None, help="account id (instead of TARGET)")
+                        help=_("persona id (instead of TARGET); for override: the persona to move "
+                               "the account to"))
+    review.add_argument("--account", default=None, help=_("account id (instead of TARGET)"))
     review.add_argument("--override", type=int, default=None, dest="override_id",
-                        help="override id (instead of TARGET), as `review overrides` prints it")
+                        help=_("override id (instead of TARGET), as `review overrides` prints it"))
     review.add_argument("--version", type=int, default=None,
-                        help="approve: the version number `review show` printed")
+                        help=_("approve: the version number `review show` printed"))
     review.add_argument("--hash", default=None, dest="version_hash",
-                        help="approve: the version hash `review show` printed (a prefix of at "
-                             "least 12 hex digits will do)")
+                        help=_("approve: the version hash `review show` printed (a prefix of at "
+                               "least 12 hex digits will do)"))
     review.add_argument("--channel", default=None, choices=CHANNELS,
-                        help="override: contact the account only by this channel")
+                        help=_("override: contact the account only by this channel"))
     review.add_argument("--no-veto", action="store_true",
-                        help="reject as compliance without a standing veto")
-    review.add_argument("--json", action="store_true", help="list, show, queue: print JSON")
-    review.add_argument("--user", required=True, help="your user name")
+                        help=_("reject as compliance without a standing veto"))
+    review.add_argument("--json", action="store_true", help=_("list, show, queue: print JSON"))
+    review.add_argument("--user", required=True, help=_("your user name"))
     review.add_argument("--reason", default=None,
-                        help="why (required for reject, lift-veto, override, decline-override and "
-                             "clear-account)")
+                        help=_("why (required for reject, lift-veto, override, decline-override and "
+                               "clear-account)"))
     review.add_argument("--portfolio", default=None,
-                        help="portfolio file of the run: adds contact-history evidence to "
-                             "proposals and per-account facts to the guardrails (default: the "
-                             "portfolio kept in the run folder, when there is one)")
+                        help=_("portfolio file of the run: adds contact-history evidence to "
+                               "proposals and per-account facts to the guardrails (default: the "
+                               "portfolio kept in the run folder, when there is one)"))
     from strategy.cli_challenger import add_challenger_arguments
 
     add_challenger_arguments(review)
@@ -123,40 +126,40 @@ def _register_review(subparsers: argparse._SubParsersAction) -> None:
 
 def _register_export(subparsers: argparse._SubParsersAction) -> None:
     export = subparsers.add_parser(
-        "export", help="export approved mappings (csv, xlsx, json) with provenance",
-        description="Export only approved mappings; refused (exit 1, with the reasons) while any "
-                    "persona is unapproved, a guardrail fails or the kill switch is on.")
+        "export", help=_("export approved mappings (csv, xlsx, json) with provenance"),
+        description=_("Export only approved mappings; refused (exit 1, with the reasons) while any "
+                      "persona is unapproved, a guardrail fails or the kill switch is on."))
     _db_arg(export)
-    export.add_argument("--run", required=True, help="run directory")
+    export.add_argument("--run", required=True, help=_("run directory"))
     export.add_argument("--format", required=True, choices=("csv", "xlsx", "json"))
     export.add_argument("--level", default="personas", choices=("personas", "accounts"),
-                        help="one row per persona (default) or per account for a dialler")
-    export.add_argument("--out", required=True, help="output file")
+                        help=_("one row per persona (default) or per account for a dialler"))
+    export.add_argument("--out", required=True, help=_("output file"))
     export.add_argument("--user", default=None,
-                        help="sign in as this user (password from PERSONAS_PASSWORD or prompt); "
-                             "without it the export is recorded as the operating-system user")
+                        help=_("sign in as this user (password from PERSONAS_PASSWORD or prompt); "
+                               "without it the export is recorded as the operating-system user"))
     export.add_argument("--portfolio", default=None,
-                        help="portfolio file: per-account guardrails (opt-outs, disputes, small or "
-                             "time-barred balances) at --level accounts")
+                        help=_("portfolio file: per-account guardrails (opt-outs, disputes, small or "
+                               "time-barred balances) at --level accounts"))
     export.add_argument("--include-column", action="append", default=[], dest="include_columns",
-                        metavar="COLUMN", help="add a portfolio column (e.g. contact data: PII) "
-                                               "to the account file; repeatable")
+                        metavar="COLUMN", help=_("add a portfolio column (e.g. contact data: PII) "
+                                                 "to the account file; repeatable"))
     export.set_defaults(func=run_export)
 
 
 def _register_audit(subparsers: argparse._SubParsersAction) -> None:
-    audit_parser = subparsers.add_parser("audit", help="verify or list the audit log")
+    audit_parser = subparsers.add_parser("audit", help=_("verify or list the audit log"))
     actions = audit_parser.add_subparsers(dest="audit_command", metavar="ACTION",
                                           parser_class=type(audit_parser))
     verify = actions.add_parser(
-        "verify", help="check the hash chain, its anchor outside the database, and that the "
-                       "tables agree with the log (exit 0 intact, 1 not)")
+        "verify", help=_("check the hash chain, its anchor outside the database, and that the "
+                         "tables agree with the log (exit 0 intact, 1 not)"))
     _db_arg(verify)
     verify.add_argument("--export", default=None, metavar="FILE",
-                        help="also check an exported file (or its .provenance.json) against the "
-                             "log: unchanged since export, approvals as the log records them")
+                        help=_("also check an exported file (or its .provenance.json) against the "
+                               "log: unchanged since export, approvals as the log records them"))
     verify.set_defaults(func=run_audit_verify)
-    listing = actions.add_parser("list", help="print audit entries")
+    listing = actions.add_parser("list", help=_("print audit entries"))
     _db_arg(listing)
     listing.add_argument("--user", default=None)
     listing.add_argument("--action", default=None)
@@ -183,18 +186,19 @@ def _password(prompt: str, confirm: bool = False) -> str:
     if password is not None:
         return password
     if not sys.stdin or not sys.stdin.isatty():
-        raise UsageError(f"no password: set {PASSWORD_ENV} or run in a terminal to be asked")
+        raise UsageError(Message(N_("no password: set {variable} or run in a terminal to be asked"),
+                                 variable=PASSWORD_ENV))
     password = getpass.getpass(prompt)
-    if confirm and getpass.getpass("Repeat the password: ") != password:
-        raise UserError("the two passwords differ")
+    if confirm and getpass.getpass(_("Repeat the password: ")) != password:
+        raise UserError(Message(N_("the two passwords differ")))
     return password
 
 
 def _sign_in(store, username: str) -> User:
-    user = store.sign_in(username, _password(f"Password for {username}: "))  # lockout applies
+    user = store.sign_in(username, _password(_("Password for {user}: ").format(user=username)))  # lockout applies
     if user is None:
-        raise UserError(f"could not sign in as {username}: unknown or disabled user, or wrong "
-                        "password")
+        raise UserError(Message(N_("could not sign in as {user}: unknown or disabled user, or wrong password"),
+                                user=username))
     return user
 
 
@@ -205,7 +209,8 @@ def _portfolio(path: str | None):
 
     loaded = load_portfolio(Path(path))
     if not loaded.report.is_usable:
-        raise UserError(f"{path} cannot be used", lines=loaded.report.lines())
+        raise UserError(Message(N_("{file} cannot be used"), file=path),
+                        lines=loaded.report.lines(language=None))
     return loaded.frame
 
 
@@ -238,7 +243,7 @@ def run_review(args: argparse.Namespace) -> int:
         return _review_decide(store, run, user, args)
     if args.action == "sign-off-model":  # compliance: the model card, SHAP and fairness were checked
         store.sign_off_model(user, run, args.reason)
-        print(f"run {run.run_id}: model and explanations signed off by {user.username}")
+        print(_("run {run}: model and explanations signed off by {user}").format(run=run.run_id, user=user.username))
         return 0
     return _review_accounts(store, run, user, args)
 
@@ -248,38 +253,41 @@ def _check_review_args(args: argparse.Namespace) -> None:
     action = args.action
     if action in PERSONA_ACTIONS and args.target is not None:
         if args.persona is not None:
-            raise UsageError(f"review {action}: give the persona once (TARGET or --persona)")
-        args.persona = _number(args.target, f"review {action}: persona")
+            raise UsageError(Message(N_("review {action}: give the persona once (TARGET or --persona)"),
+                                     action=action))
+        args.persona = _number(args.target, Message(N_("review {action}: persona"), action=action))
     elif action in ("override", "clear-account"):
         args.account = args.account or args.target
         if not args.account:
-            raise UsageError(f"review {action} needs an account id (`review {action} ACCOUNT`)")
+            raise UsageError(Message(N_("review {action} needs an account id (`review {action} ACCOUNT`)"),
+                                     action=action))
     elif action in ("approve-override", "decline-override"):
         if args.override_id is None and args.target is not None:
-            args.override_id = _number(args.target, f"review {action}: override id")
+            args.override_id = _number(args.target, Message(N_("review {action}: override id"), action=action))
         if args.override_id is None:
-            raise UsageError(f"review {action} needs the override id `review overrides` prints")
+            raise UsageError(Message(N_("review {action} needs the override id `review overrides` prints"),
+                                     action=action))
     elif args.target is not None:
-        raise UsageError(f"review {action} takes no {args.target!r}")
+        raise UsageError(Message(N_("review {action} takes no {value}"), action=action, value=repr(args.target)))
     if action in ("show", "approve", "reject", "lift-veto") and args.persona is None:
-        raise UsageError(f"review {action} needs --persona ID (or `review {action} ID`): each "
-                         "persona's strategy is reviewed on its own")
+        raise UsageError(Message(N_("review {action} needs --persona ID (or `review {action} ID`): each "
+                                    "persona's strategy is reviewed on its own"), action=action))
     if action in NEEDS_REASON and not (args.reason or "").strip():
-        raise UsageError(f"review {action} needs --reason TEXT")
+        raise UsageError(Message(N_("review {action} needs --reason TEXT"), action=action))
     if action == "override" and args.persona is None and args.channel is None:
-        raise UsageError("review override needs --persona P and/or --channel C")
+        raise UsageError(Message(N_("review override needs --persona P and/or --channel C")))
     if args.json and action not in ("list", "show", "queue"):
-        raise UsageError(f"review {action} has no --json output")
+        raise UsageError(Message(N_("review {action} has no --json output"), action=action))
     from strategy.cli_challenger import check_challenger_args
 
     check_challenger_args(args)
 
 
-def _number(text: str, what: str) -> int:
+def _number(text: str, what: Message) -> int:
     try:
         return int(text)
     except ValueError:
-        raise UsageError(f"{what} {text!r} is not a number") from None
+        raise UsageError(Message(N_("{what} {value} is not a number"), what=what, value=repr(text))) from None
 
 
 def _review_portfolio(args: argparse.Namespace, run):
@@ -318,8 +326,8 @@ def _review_list(store, run, portfolio, persona: int | None, as_json: bool) -> i
         print(json.dumps(records, ensure_ascii=False, indent=2))
         return 0
     if portfolio is None:
-        print("note: guardrails checked against the persona profiles only (no portfolio: give "
-              "--portfolio for per-account facts)")
+        print(_("note: guardrails checked against the persona profiles only (no portfolio: give "
+                "--portfolio for per-account facts)"))
     for record in records:
         for line in _record_lines(record, full=persona is not None):
             print(line)
@@ -327,7 +335,7 @@ def _review_list(store, run, portfolio, persona: int | None, as_json: bool) -> i
 
 
 def _percent(share: float | None) -> str:
-    return "unknown" if share is None else f"{share:.1%}"
+    return _("unknown") if share is None else format_percent(share)
 
 
 def _record_lines(record: dict, *, full: bool) -> list[str]:
@@ -337,34 +345,39 @@ def _record_lines(record: dict, *, full: bool) -> list[str]:
     characters as escapes (:func:`terminal_safe`)."""
     ts = terminal_safe
     pid, name = record["persona_id"], ts(record["persona_name"])
-    shares = (f"{_percent(record['share_accounts'])} of accounts ({record['accounts']}), "
-              f"{_percent(record['share_balance'])} of balance")
+    shares = _("{accounts_share} of accounts ({accounts}), {balance_share} of balance").format(
+        accounts_share=_percent(record["share_accounts"]), accounts=format_count(record["accounts"]),
+        balance_share=_percent(record["share_balance"]))
     if record["state"] == "none":
-        return [f"{pid}\t{name}\tno strategy\t{shares}"]
+        return [f"{pid}\t{name}\t{_('no strategy')}\t{shares}"]
     s, guardrails = record["strategy"], record["guardrails"]
     failed = [g["rule_id"] for g in guardrails if not g["passed"]]
     digest = record["hash"] if full else (record["hash"] or "")[:16]
     head = (f"{pid}\t{name}\t{record['state']} v{record['version']}\thash {digest}\t{shares}\t"
             f"{s['channel']} {s['tone']} {s['offer']} escalation={s['escalation']}\t"
-            f"proposed by {record['proposed_by']}"
-            + (f"\tapproved by {record['approved_by']}" if record["approved_by"] else "")
-            + (f"\treason: {ts(record['reason'])}" if record["reason"] else "")
-            + (f"\tGUARDRAILS FAILED: {', '.join(failed)}" if failed else "\tguardrails ok"))
+            + _("proposed by {user}").format(user=record["proposed_by"])
+            + ("\t" + _("approved by {user}").format(user=record["approved_by"]) if record["approved_by"] else "")
+            + ("\t" + _("reason: {reason}").format(reason=ts(record["reason"])) if record["reason"] else "")
+            + ("\t" + _("GUARDRAILS FAILED: {rules}").format(rules=", ".join(failed)) if failed
+               else "\t" + _("guardrails ok")))
     lines = [head]
     veto = record.get("veto")
     if veto:
-        lines.append(f"  VETO by {veto['vetoed_by']} at {veto['vetoed_at']}: {ts(veto['reason'])} "
-                     "(stands until compliance lifts it: review lift-veto)")
+        lines.append("  " + _("VETO by {user} at {time}: {reason} (stands until compliance lifts it: review "
+                              "lift-veto)").format(user=veto["vetoed_by"], time=veto["vetoed_at"],
+                                                   reason=ts(veto["reason"])))
     if record["held_for_review"]:
-        lines.append(f"  {record['held_for_review']} account(s) held from account-level export "
-                     "until a person clears them (review queue)")
+        lines.append("  " + _("{n} account(s) held from account-level export until a person clears them (review "
+                              "queue)").format(n=format_count(record["held_for_review"])))
     if s.get("rationale"):
-        lines.append(f"  rationale: {ts(s['rationale'])}")
-    lines += [f"  evidence: {ts(line)}" for line in record["evidence"] or ["none recorded"]]
-    lines += [f"  {'ok  ' if g['passed'] else 'FAIL'} {ts(g['message'])}" for g in guardrails]
+        lines.append("  " + _("rationale: {text}").format(text=ts(s["rationale"])))
+    lines += ["  " + _("evidence: {text}").format(text=ts(render(line)))
+              for line in record["evidence"] or [_("none recorded")]]
+    lines += [f"  {'ok  ' if g['passed'] else 'FAIL'} {ts(render_stored(g['message'], g.get('text')))}"
+              for g in guardrails]
     if full and record["state"] == "proposed":
-        lines.append(f"  to approve exactly this: review approve {pid} --version "
-                     f"{record['version']}   (or --hash {(record['hash'] or '')[:16]})")
+        lines.append("  " + _("to approve exactly this: {command}   (or --hash {digest})").format(
+            command=f"review approve {pid} --version {record['version']}", digest=(record["hash"] or "")[:16]))
     from strategy.cli_challenger import experiment_lines
 
     return lines + experiment_lines(record.get("experiment"), full=full)
@@ -375,18 +388,23 @@ def _review_decide(store, run, user: User, args: argparse.Namespace) -> int:
     pid = args.persona
     if args.action == "lift-veto":
         veto = store.lift_veto(user, run, pid, args.reason)
-        print(f"persona {pid}: the compliance veto by {terminal_safe(veto.vetoed_by)} is lifted by "
-              f"{user.username}: {terminal_safe(veto.lift_reason)}")
+        print(_("persona {persona}: the compliance veto by {vetoed_by} is lifted by {user}: {reason}").format(
+            persona=pid, vetoed_by=terminal_safe(veto.vetoed_by), user=user.username,
+            reason=terminal_safe(veto.lift_reason)))
         return 0
     if args.action == "reject":
         mapping = store.get_mapping(run, pid)
         mapping = store.reject(user, run, pid, args.reason, expected_version=mapping.version,
                                veto=False if args.no_veto else None)
-        vetoed = " (compliance veto: stands until compliance lifts it)" if mapping.veto else ""
-        print(f"persona {pid} ({terminal_safe(mapping.persona_name)}): rejected by "
-              f"{user.username}{vetoed}: {terminal_safe(mapping.reason)}")
+        if mapping.veto:
+            text = _("persona {persona} ({name}): rejected by {user} (compliance veto: stands until compliance "
+                     "lifts it): {reason}")
+        else:
+            text = _("persona {persona} ({name}): rejected by {user}: {reason}")
+        print(text.format(persona=pid, name=terminal_safe(mapping.persona_name), user=user.username,
+                          reason=terminal_safe(mapping.reason)))
         return 0
-    print(AUTOMATION_BIAS, file=sys.stderr)
+    print(_(AUTOMATION_BIAS), file=sys.stderr)
     try:
         mapping = store.approve(user, run, pid, expected_version=args.version,
                                 expected_hash=args.version_hash,
@@ -394,12 +412,13 @@ def _review_decide(store, run, user: User, args: argparse.Namespace) -> int:
     except UserError as refused:
         if args.version is None and args.version_hash is None \
                 and not isinstance(refused, PermissionDenied):
-            raise UsageError(str(refused), lines=[*refused.lines, (
-                f"review approve needs --version N (or --hash H) as `review show {pid}` prints "
-                "them: you approve exactly the version you looked at")]) from None
+            raise UsageError(refused.message, lines=[*refused._lines, Message(N_(
+                "review approve needs --version N (or --hash H) as `review show {persona}` prints "
+                "them: you approve exactly the version you looked at"), persona=str(pid))]) from None
         raise
-    print(f"persona {pid} ({terminal_safe(mapping.persona_name)}): version {mapping.version - 1} "
-          f"approved by {user.username}; approval {mapping.approval_hash[:12]}")
+    print(_("persona {persona} ({name}): version {version} approved by {user}; approval {approval}").format(
+        persona=pid, name=terminal_safe(mapping.persona_name), version=mapping.version - 1, user=user.username,
+        approval=mapping.approval_hash[:12]))
     return 0
 
 
@@ -413,29 +432,31 @@ def _review_accounts(store, run, user: User, args: argparse.Namespace) -> int:
             pid = args.persona if args.persona is not None else run.persona_of(args.account)
             mapping = store.find_mapping(run, pid) if pid is not None else None
             if mapping is None:
-                raise UserError(f"account {args.account}: its persona has no strategy to change "
-                                "the channel of")
+                raise UserError(Message(N_("account {account}: its persona has no strategy to change "
+                                           "the channel of"), account=args.account))
             strategy = mapping.strategy.with_changes(channel=args.channel)
         override_id = store.override_account(user, run, args.account, reason=args.reason,
                                              persona_id=args.persona, strategy=strategy)
-        print(f"override {override_id} of account {terminal_safe(args.account)} recorded by "
-              f"{user.username}; it counts once a second person approves it "
-              f"(review approve-override {override_id})")
+        print(_("override {override} of account {account} recorded by {user}; it counts once a second person "
+                "approves it ({command})").format(override=override_id, account=terminal_safe(args.account),
+                                                  user=user.username,
+                                                  command=f"review approve-override {override_id}"))
         return 0
     if args.action == "approve-override":
         row = store.approve_override(user, run, args.override_id, args.reason or "")
-        print(f"override {args.override_id} of account {terminal_safe(row['account_id'])} "
-              f"(recorded by {row['created_by']}) approved by {user.username}; the "
-              "account-level export applies it")
+        print(_("override {override} of account {account} (recorded by {recorded_by}) approved by {user}; the "
+                "account-level export applies it").format(override=args.override_id,
+                                                          account=terminal_safe(row["account_id"]),
+                                                          recorded_by=row["created_by"], user=user.username))
         return 0
     if args.action == "decline-override":
         row = store.decline_override(user, run, args.override_id, args.reason)
-        print(f"override {args.override_id} of account {terminal_safe(row['account_id'])} "
-              f"declined by {user.username}")
+        print(_("override {override} of account {account} declined by {user}").format(
+            override=args.override_id, account=terminal_safe(row["account_id"]), user=user.username))
         return 0
     clearance = store.clear_account(user, run, args.account, args.reason)
-    print(f"account {terminal_safe(args.account)} cleared for export by {user.username} "
-          f"(clearance {clearance})")
+    print(_("account {account} cleared for export by {user} (clearance {clearance})").format(
+        account=terminal_safe(args.account), user=user.username, clearance=clearance))
     return 0
 
 
@@ -445,7 +466,7 @@ def _print_overrides(store, run) -> int:
 
     overrides = store.override_list(run.run_id)
     if overrides.empty:
-        print(f"run {run.run_id} has no account overrides")
+        print(_("run {run} has no account overrides").format(run=run.run_id))
     for o in overrides.itertuples(index=False):
         decided = f" by {o.decided_by} at {o.decided_at}" if o.decided_by else ""
         print(f"{o.id}\taccount {terminal_safe(o.account_id)}\t{override_change(o)}\t{o.status}"
@@ -462,7 +483,7 @@ def _review_queue(store, run, as_json: bool) -> int:
     if as_json:
         print(held.to_json(orient="records", force_ascii=False))
         return 0
-    print(f"{len(held)} account(s) held from account-level export")
+    print(_("{n} account(s) held from account-level export").format(n=format_count(len(held))))
     for account_id, reason in zip(held["account_id"], held["reason"]):
         print(f"{terminal_safe(account_id)}\t{terminal_safe(reason)}")
     return 0
@@ -481,14 +502,15 @@ def _review_propose(store, run, user: User, portfolio, persona: int | None) -> i
             continue
         current = store.find_mapping(run, proposal.persona_id)
         if persona is None and current is not None and current.state in ("proposed", "approved"):
-            print(f"persona {proposal.persona_id} ({terminal_safe(proposal.persona_name)}): already "
-                  f"{current.state}, left as it is")
+            print(_("persona {persona} ({name}): already {state}, left as it is").format(
+                persona=proposal.persona_id, name=terminal_safe(proposal.persona_name), state=current.state))
             continue
         mapping = store.propose(user, run, proposal.persona_id, proposal.strategy,
                                 expected_version=current.version if current else None,
                                 evidence=proposal.evidence)
-        print(f"persona {proposal.persona_id} ({terminal_safe(proposal.persona_name)}): proposed "
-              f"{terminal_safe(mapping.strategy.rationale)}")
+        print(_("persona {persona} ({name}): proposed {rationale}").format(
+            persona=proposal.persona_id, name=terminal_safe(proposal.persona_name),
+            rationale=terminal_safe(mapping.strategy.rationale)))
     return 0
 
 
@@ -502,13 +524,14 @@ def run_export(args: argparse.Namespace) -> int:
     user = _sign_in(store, args.user) if args.user else operator_user()
     portfolio = _portfolio(args.portfolio)
     if args.include_columns and portfolio is None:
-        raise UsageError("--include-column needs --portfolio")
+        raise UsageError(Message(N_("--include-column needs --portfolio")))
     result = export_mappings(store, run, user, fmt=args.format, out=Path(args.out),
                              level=args.level, portfolio=portfolio,
                              include_columns=args.include_columns)
-    print(f"exported {result.rows} {args.level} rows to {result.path} (sha256 {result.sha256})")
+    print(_("exported {n} {level} rows to {file} (sha256 {sha256})").format(
+        n=format_count(result.rows), level=args.level, file=result.path, sha256=result.sha256))
     if result.provenance_path:
-        print(f"provenance: {result.provenance_path}")
+        print(_("provenance: {file}").format(file=result.provenance_path))
     return 0
 
 
@@ -518,23 +541,23 @@ def run_audit_verify(args: argparse.Namespace) -> int:
     from strategy.reconcile import reconcile
 
     if args.db and "://" not in str(args.db) and not Path(args.db).exists():
-        raise UserError(f"there is no review database at {args.db}")
+        raise UserError(Message(N_("there is no review database at {db}"), db=args.db))
     store = _store(args)
     result = verify_chain(store)
     if not result.ok:
-        print(f"error: {terminal_safe(result.message)}", file=sys.stderr)
+        print(_("error: {message}").format(message=terminal_safe(result.message)), file=sys.stderr)
         return 1
     print(result.message)
     problems = reconcile(store)
     for line in problems:
-        print(f"error: the database and the audit log disagree: {terminal_safe(line)}",
+        print(_("error: the database and the audit log disagree: {problem}").format(problem=terminal_safe(line)),
               file=sys.stderr)
     if args.export:
         from strategy.export_check import check_export
 
         checked = check_export(store, args.export)
         for line in checked.lines:
-            print(terminal_safe(line) if checked.ok else f"error: {terminal_safe(line)}",
+            print(terminal_safe(line) if checked.ok else _("error: {message}").format(message=terminal_safe(line)),
                   file=sys.stdout if checked.ok else sys.stderr)
         if not checked.ok:
             return 1

@@ -16,64 +16,68 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from core.errors import UsageError, UserError
+from core.errors import Message, UsageError, UserError
+from core.formats import format_count, format_date, format_number
+from core.i18n import N_, _
 from core.text import terminal_safe
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``outcomes``, ``readout`` and ``kpis`` subcommands."""
-    outcomes = subparsers.add_parser("outcomes", help="load payments into a run (for the read-out and KPIs)")
+    outcomes = subparsers.add_parser("outcomes", help=_("load payments into a run (for the read-out and KPIs)"))
     actions = outcomes.add_subparsers(dest="outcomes_action", metavar="ACTION")
     load = actions.add_parser(
-        "load", help="check a payments file and keep it in the run folder as the next load",
-        description="Check a payments file (account id, payment date, amount) and keep it in the run folder "
-                    "(outcomes/payments-<n>.parquet; the manifest is re-signed). Every load is kept and the "
-                    "read-out reads them all; a file already loaded (same SHA-256) is refused, and rows that "
-                    "repeat an earlier load's payments are left out.")
+        "load", help=_("check a payments file and keep it in the run folder as the next load"),
+        description=_("Check a payments file (account id, payment date, amount) and keep it in the run folder "
+                      "(outcomes/payments-<n>.parquet; the manifest is re-signed). Every load is kept and the "
+                      "read-out reads them all; a file already loaded (same SHA-256) is refused, and rows that "
+                      "repeat an earlier load's payments are left out."))
     load.add_argument("run_dir", metavar="RUN_DIR")
-    load.add_argument("payments", metavar="PAYMENTS_FILE", help="CSV (German or English), XLSX or Parquet")
-    load.add_argument("--sheet", default=None, help="Excel sheet (default: the first)")
-    load.add_argument("--id-column", default=None, help="the file's account id column (default: found by name)")
-    load.add_argument("--date-column", default=None, help="the file's payment date column")
-    load.add_argument("--amount-column", default=None, help="the file's amount column")
-    load.add_argument("--max-mb", type=float, default=200.0, help="refuse larger files (MB, default 200)")
-    load.add_argument("--json", action="store_true", help="print the result as JSON")
+    load.add_argument("payments", metavar="PAYMENTS_FILE", help=_("CSV (German or English), XLSX or Parquet"))
+    load.add_argument("--sheet", default=None, help=_("Excel sheet (default: the first)"))
+    load.add_argument("--id-column", default=None,
+                      help=_("the file's account id column (default: found by name)"))
+    load.add_argument("--date-column", default=None, help=_("the file's payment date column"))
+    load.add_argument("--amount-column", default=None, help=_("the file's amount column"))
+    load.add_argument("--max-mb", type=float, default=200.0, help=_("refuse larger files (MB, default 200)"))
+    load.add_argument("--json", action="store_true", help=_("print the result as JSON"))
     load.add_argument("--db", default=None,
-                      help="review database whose audit log records the load (default: the workspace's)")
+                      help=_("review database whose audit log records the load (default: the workspace's)"))
     load.set_defaults(func=_load)
-    listing = actions.add_parser("list", help="the payments loaded into a run")
+    listing = actions.add_parser("list", help=_("the payments loaded into a run"))
     listing.add_argument("run_dir", metavar="RUN_DIR")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=_list)
     outcomes.set_defaults(func=_missing_action(outcomes))
 
     readout = subparsers.add_parser(
-        "readout", help="what each persona and arm collected; champion/challenger verdicts",
-        description="Per persona and arm: accounts, pay rate, amount collected, collected per € of balance and "
-                    "(with costs per channel) contact cost; challenger − champion with a 95 % interval and a "
-                    "verdict that names no winner below the minimum sample per arm.")
+        "readout", help=_("what each persona and arm collected; champion/challenger verdicts"),
+        description=_("Per persona and arm: accounts, pay rate, amount collected, collected per € of balance and "
+                      "(with costs per channel) contact cost; challenger − champion with a 95 % interval and a "
+                      "verdict that names no winner below the minimum sample per arm."))
     readout.add_argument("run_dir", metavar="RUN_DIR")
     _common(readout)
     readout.set_defaults(func=_readout)
 
-    kpis = subparsers.add_parser("kpis", help="recovery, cure and roll rates month over month, by persona and arm")
-    kpis.add_argument("run_dir", metavar="RUN_DIR", help="any run of the chain (its parents and later months count)")
+    kpis = subparsers.add_parser("kpis", help=_("recovery, cure and roll rates month over month, by persona and arm"))
+    kpis.add_argument("run_dir", metavar="RUN_DIR",
+                      help=_("any run of the chain (its parents and later months count)"))
     _common(kpis)
-    kpis.add_argument("--csv", default=None, metavar="FILE", help="also write the table as CSV")
+    kpis.add_argument("--csv", default=None, metavar="FILE", help=_("also write the table as CSV"))
     kpis.set_defaults(func=_kpis)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", default=None, help="review database with the experiments: a file path or a "
-                                                    "SQLAlchemy URL (default: PERSONAS_DB_URL or personas.db)")
+    parser.add_argument("--db", default=None, help=_("review database with the experiments: a file path or a "
+                                                      "SQLAlchemy URL (default: PERSONAS_DB_URL or personas.db)"))
     parser.add_argument("--from", dest="date_from", default=None, metavar="DATE",
-                        help="count payments from this date (yyyy-mm-dd or dd.mm.yyyy; default: every payment)")
+                        help=_("count payments from this date (yyyy-mm-dd or dd.mm.yyyy; default: every payment)"))
     parser.add_argument("--until", dest="date_until", default=None, metavar="DATE",
-                        help="count payments up to this date (inclusive)")
+                        help=_("count payments up to this date (inclusive)"))
     parser.add_argument("--cost", action="append", default=None, metavar="CHANNEL=EUR",
-                        help="cost of one contact by a channel, e.g. --cost letter=0.85 --cost sms=0.09 "
-                             "(default: PERSONAS_CHANNEL_COSTS)")
-    parser.add_argument("--json", action="store_true", help="print JSON")
+                        help=_("cost of one contact by a channel, e.g. --cost letter=0.85 --cost sms=0.09 "
+                               "(default: PERSONAS_CHANNEL_COSTS)"))
+    parser.add_argument("--json", action="store_true", help=_("print JSON"))
 
 
 def _missing_action(parser: argparse.ArgumentParser):
@@ -91,7 +95,7 @@ def _load(args: argparse.Namespace) -> int:
     mapping = {key: value for key, value in (("account_id", args.id_column), ("paid_on", args.date_column),
                                              ("amount", args.amount_column)) if value}
     if not args.max_mb > 0:
-        raise UsageError("--max-mb must be a positive number")
+        raise UsageError(Message(N_("--max-mb must be a positive number")))
     payments = load_payments(Path(args.payments), sheet=args.sheet, mapping=mapping,
                              max_bytes=int(args.max_mb * 2**20))
     saved = save_outcomes_report(args.run_dir, payments)
@@ -100,7 +104,7 @@ def _load(args: argparse.Namespace) -> int:
         print(json.dumps({"payments": payments.summary(), "saved": {"file": str(saved.path), "load": saved.load,
                                                                     "note": saved.note}}, indent=1, ensure_ascii=False))
         return 0
-    for line in payments.lines() + saved.lines():
+    for line in payments.lines(language=None) + saved.lines():
         print(terminal_safe(line))
     return 0
 
@@ -119,8 +123,8 @@ def _record_load(args: argparse.Namespace, saved: Any) -> None:
         finally:
             store.close()
     except UserError as err:
-        print(f"warning: the payments were kept but the load is not in the audit log: {terminal_safe(err)}",
-              file=sys.stderr)
+        print(_("warning: the payments were kept but the load is not in the audit log: {reason}").format(
+            reason=terminal_safe(err)), file=sys.stderr)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -131,11 +135,13 @@ def _list(args: argparse.Namespace) -> int:
         print(json.dumps(notes, indent=1, ensure_ascii=False))
         return 0
     if not notes:
-        print("no payments loaded into this run yet; load them with `personas outcomes load RUN_DIR FILE`")
+        print(_("no payments loaded into this run yet; load them with `personas outcomes load RUN_DIR FILE`"))
     for note in notes:
-        print(terminal_safe(f"load {note['load']}: {note['file']} ({note['loaded_at']}), {note['rows']['saved']:,} "
-                            f"payments {note['first_date']} to {note['last_date']}, total {note['total_amount']:,.2f}, "
-                            f"sha256 {note['sha256'][:12]}…"))
+        print(terminal_safe(_("load {load}: {file} ({loaded_at}), {n} payments {first} to {last}, total {total}, "
+                              "sha256 {sha256}…").format(
+            load=note["load"], file=note["file"], loaded_at=note["loaded_at"], n=format_count(note["rows"]["saved"]),
+            first=_day(note["first_date"]), last=_day(note["last_date"]),
+            total=format_number(note["total_amount"]), sha256=note["sha256"][:12])))
     return 0
 
 
@@ -149,8 +155,9 @@ def _readout(args: argparse.Namespace) -> int:
     run = load_run_view(args.run_dir)
     payments = read_outcomes(run)
     if payments is None:
-        raise UserError(f"{run.run_dir}: no payments loaded into run {run.run_id} yet; load them with "
-                        f"`personas outcomes load {run.run_dir} PAYMENTS_FILE` first.")
+        raise UserError(Message(N_("{folder}: no payments loaded into run {run} yet; load them with `{command}` "
+                                   "first."), folder=str(run.run_dir), run=run.run_id,
+                                command=f"personas outcomes load {run.run_dir} PAYMENTS_FILE"))
     experiments, contacts = _experiments_and_contacts(args, run, bool(costs))
     result = readout(run, payments, experiments, costs=costs, contacts=contacts, window=window)
     if args.json:
@@ -180,15 +187,24 @@ def _kpis(args: argparse.Namespace) -> int:
         print(json.dumps(kpis_records(table), indent=1, ensure_ascii=False))
         return 0
     shown = table[(table["arm"] == "all") & table["from_bucket"].isna()]
-    print(f"KPIs of {len(chain)} month(s): " + " -> ".join(run.run_id for run in chain))
-    for _, row in shown.iterrows():
-        who = "all personas" if row["persona_id"] is None else f"persona {int(row['persona_id'])}"
-        value = "not available" if pd.isna(row["value"]) else f"{row['value']:.4f}"
-        note = f" ({row['note']})" if row["note"] and value == "not available" else ""
-        print(terminal_safe(f"month {row['month']} · {who:<14} {row['kpi']:<24} {value}{note}"))
+    print(_("KPIs of {n} month(s): {runs}").format(n=len(chain), runs=" -> ".join(run.run_id for run in chain)))
+    for _index, row in shown.iterrows():
+        who = _("all personas") if row["persona_id"] is None else \
+            _("persona {persona}").format(persona=int(row["persona_id"]))
+        missing = pd.isna(row["value"])
+        value = _("not available") if missing else format_number(row["value"], decimals=4)
+        note = f" ({row['note']})" if row["note"] and missing else ""
+        print(terminal_safe(_("month {month} · {who} {kpi} {value}{note}").format(
+            month=row["month"], who=f"{who:<14}", kpi=f"{row['kpi']:<24}", value=value, note=note)))
     if args.csv:
-        print(f"the full table (per arm, roll rates per bucket) is in {args.csv}")
+        print(_("the full table (per arm, roll rates per bucket) is in {file}").format(file=args.csv))
     return 0
+
+
+def _day(value: Any) -> str:
+    """A stored ISO date as the reader writes it (01.12.2026 in German); other text as it is."""
+    shown = format_date(value)
+    return str(value) if shown == "–" else shown
 
 
 def _costs(args: argparse.Namespace) -> dict[str, float]:
@@ -211,7 +227,8 @@ def _window(args: argparse.Namespace) -> tuple[date | None, date | None] | None:
             continue
         value = date_value(text)
         if value is None:
-            raise UsageError(f"{flag} {text!r} is not a date (yyyy-mm-dd or dd.mm.yyyy)")
+            raise UsageError(Message(N_("{option} {value} is not a date (yyyy-mm-dd or dd.mm.yyyy)"), option=flag,
+                                     value=repr(text)))
         bounds.append(value)
     return tuple(bounds) if any(bounds) else None  # type: ignore[return-value]
 

@@ -18,12 +18,14 @@ from typing import Any
 
 import pandas as pd
 
+from core.i18n import N_
 from portfolio.meanings import ColumnMeanings, Meaning, detect_meanings
 from strategy.catalogue import CHANNELS
 from strategy.settings import StrategySettings
+from strategy.texts import Text
 
-CHANNEL_LABELS = {"sms": "SMS", "email": "E-mail", "letter": "Letter", "phone": "Phone",
-                  "app_push": "App push", "whatsapp": "WhatsApp"}
+CHANNEL_LABELS = {"sms": N_("SMS"), "email": N_("E-mail"), "letter": N_("Letter"), "phone": N_("Phone"),
+                  "app_push": N_("App push"), "whatsapp": N_("WhatsApp")}
 
 
 def _meanings(frame: pd.DataFrame, meanings: Any) -> ColumnMeanings:
@@ -59,12 +61,14 @@ class ChannelEvidence:
     enough: bool
 
     def statement(self, min_sample: int) -> str:
-        label = CHANNEL_LABELS[self.channel]
+        label = Text(CHANNEL_LABELS[self.channel])
         if not self.enough:
-            return (f"{label}: {self.responses} responses to {self.attempts} attempts - not enough "
-                    f"evidence (minimum {min_sample} attempts)")
-        return (f"{label}: {self.responses} responses to {self.attempts} attempts = {self.rate:.1%} "
-                f"(95% CI {self.ci_low:.1%}-{self.ci_high:.1%})")
+            return Text(N_("{channel}: {responses} responses to {attempts} attempts - not enough evidence "
+                           "(minimum {minimum} attempts)"), channel=label, responses=self.responses,
+                        attempts=self.attempts, minimum=min_sample)
+        return Text(N_("{channel}: {responses} responses to {attempts} attempts = {rate:.1%} (95% CI "
+                       "{low:.1%}-{high:.1%})"), channel=label, responses=self.responses, attempts=self.attempts,
+                    rate=self.rate, low=self.ci_low, high=self.ci_high)
 
 
 def _channel_columns(frame: pd.DataFrame, meanings: ColumnMeanings, channel: str) -> tuple[Any, Any] | None:
@@ -124,10 +128,11 @@ def best_hour(rows: pd.DataFrame, settings: StrategySettings, meanings: Any = No
     share = counts.iloc[0] / len(hours)
     latest = settings.latest_contact_hour - 1
     clamped = min(max(hour, settings.earliest_contact_hour), latest)
-    text = f"best response hour {hour:02d}:00 for {share:.0%} of {len(hours)} accounts"
+    text = Text(N_("best response hour {hour} for {share:.0%} of {n} accounts"), hour=f"{hour:02d}:00",
+                share=float(share), n=len(hours))
     if clamped != hour:
-        text += (f", moved to {clamped:02d}:00 to stay within "
-                 f"{settings.earliest_contact_hour:02d}:00-{settings.latest_contact_hour:02d}:00")
+        text = Text(N_("{text}, moved to {hour} to stay within {window}"), text=text, hour=f"{clamped:02d}:00",
+                    window=f"{settings.earliest_contact_hour:02d}:00-{settings.latest_contact_hour:02d}:00")
     return clamped, text
 
 
@@ -139,15 +144,15 @@ def best_payment_method(rows: pd.DataFrame, settings: StrategySettings,
     if column is None:
         return None
     methods = rows[column].dropna().astype(str)
-    basis = "accounts"
+    basis = Text(N_("accounts"))
     paid = _column(rows, known, Meaning.PAYMENTS_SO_FAR)
     if paid is not None:
         payers = rows.loc[pd.to_numeric(rows[paid], errors="coerce").fillna(0) > 0, column].dropna()
         if len(payers) >= settings.min_sample_size:
-            methods, basis = payers.astype(str), "accounts that paid before"
+            methods, basis = payers.astype(str), Text(N_("accounts that paid before"))
     if len(methods) < settings.min_sample_size:
         return None
     counts = methods.value_counts()
     method = str(counts.index[0])
-    return method, (f"payment method {method}: {counts.iloc[0] / len(methods):.0%} of "
-                    f"{len(methods)} {basis}")
+    return method, Text(N_("payment method {method}: {share:.0%} of {n} {basis}"), method=method,
+                        share=float(counts.iloc[0] / len(methods)), n=len(methods), basis=basis)

@@ -17,19 +17,34 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.i18n import N_
 from portfolio.currency import Currency
 from portfolio.flags import flag_summary, is_true_token
 from portfolio.meanings import ColumnMeanings, Meaning, detect_meanings, label, meanings_by_names
 from portfolio.roles import ColumnRoles
 from strategy.catalogue import CHANNELS
 from strategy.settings import StrategySettings
+from strategy.texts import Term, Text, TextList, Words
 
-UNKNOWN = "unknown — no such column in the portfolio"
+UNKNOWN = N_("unknown — no such column in the portfolio")
 #: Words the evidence uses for each flag ("12% dispute the debt").
-FLAG_PHRASES = {Meaning.DISPUTE: "dispute the debt", Meaning.OVER_INDEBTED: "are over-indebted",
-                Meaning.TIME_BARRED: "are flagged time-barred", Meaning.INSOLVENCY: "are in insolvency",
-                Meaning.CUSTOMER_ACTIVE: "are active customers", Meaning.CONTRACT_ENDED: "have an ended contract",
+FLAG_PHRASES = {Meaning.DISPUTE: N_("dispute the debt"), Meaning.OVER_INDEBTED: N_("are over-indebted"),
+                Meaning.TIME_BARRED: N_("are flagged time-barred"), Meaning.INSOLVENCY: N_("are in insolvency"),
+                Meaning.CUSTOMER_ACTIVE: N_("are active customers"),
+                Meaning.CONTRACT_ENDED: N_("have an ended contract"),
                 **{Meaning.opt_out(ch): f"opted out of {ch}" for ch in Meaning.CHANNELS}}
+
+
+def flag_phrase(meaning: str) -> Text:
+    """The words for a flag's share ("dispute the debt", "opted out of sms") in the reader's language."""
+    if meaning.startswith(Meaning.OPT_OUT + "."):
+        return Text(N_("opted out of {channel}"), channel=Term(meaning.split(".", 1)[1]))
+    return Text(FLAG_PHRASES.get(meaning, meaning))
+
+
+def meaning_words(meaning: str) -> Words:
+    """A meaning's label in English and German (``portfolio.meanings.label``)."""
+    return Words({"en": label(meaning, "en"), "de": label(meaning, "de")})
 # Words an analyst uses when naming a persona over-indebted (a persona's name, not a column).
 HARDSHIP_PERSONA_WORDS = ("hardship", "over-indebted", "vulnerable", "insolven", "überschuldet")
 
@@ -54,14 +69,19 @@ class FlagFact:
         return self.share is not None
 
     def statement(self) -> str:
-        """``"64% dispute the debt (32 of 50 accounts, column 'Bestritten')"`` or ``"disputed: unknown — ..."``."""
+        """``"64% dispute the debt (32 of 50 accounts, column 'Bestritten')"`` or ``"disputed: unknown — ..."``
+        (a :class:`~strategy.texts.Text`: rendered in the reader's language where it is shown)."""
+        basis = Text(self.basis) if isinstance(self.basis, str) and not isinstance(self.basis, Text) \
+            else self.basis
         if self.share is None:
-            return f"{label(self.meaning)}: {self.basis or UNKNOWN}"
-        phrase = FLAG_PHRASES.get(self.meaning, self.meaning)
-        where = f"column '{self.column}'" if self.column else "as given"
+            return Text("{label}: {why}", label=meaning_words(self.meaning), why=basis or Text(UNKNOWN))
+        phrase = flag_phrase(self.meaning)
+        where = Text(N_("column '{column}'"), column=self.column) if self.column else Text(N_("as given"))
         if self.count is not None and self.known is not None:
-            return f"{self.share:.0%} {phrase} ({self.count:,} of {self.known:,} accounts, {where})"
-        return f"{self.share:.0%} {phrase} ({where}{', ' + self.basis if self.basis else ''})"
+            return Text(N_("{share:.0%} {phrase} ({count:,} of {known:,} accounts, {where})"), share=self.share,
+                        phrase=phrase, count=self.count, known=self.known, where=where)
+        return Text("{share:.0%} {phrase} ({where}{basis})", share=self.share, phrase=phrase, where=where,
+                    basis=Text(", {basis}", basis=basis) if basis else "")
 
 
 @dataclass(frozen=True)
@@ -104,7 +124,7 @@ class PersonaContext:
         """Over-indebtedness and insolvency evidence in words."""
         facts = [self.fact(m) for m in (Meaning.OVER_INDEBTED, Meaning.INSOLVENCY)]
         known = [f.statement() for f in facts if f.is_known]
-        return "; ".join(known) if known else self.fact(Meaning.OVER_INDEBTED).statement()
+        return TextList(known, "; ") if known else self.fact(Meaning.OVER_INDEBTED).statement()
 
 
 def truthy(series: pd.Series) -> pd.Series:
@@ -208,15 +228,16 @@ def _flag_from_old_profile(meaning: str, profile: dict[str, Any], column: str) -
         size = int(profile.get("size") or 0)
         if size:
             return FlagFact(meaning, share, round(share * size), size, column,
-                            basis="from the profile's level shares")
-        return FlagFact(meaning, share, column=column, basis="from the profile's level shares")
+                            basis=Text(N_("from the profile's level shares")))
+        return FlagFact(meaning, share, column=column, basis=Text(N_("from the profile's level shares")))
     value = ((profile.get("medians") or {}).get(column) or {}).get("persona")
     if value is None:
-        return FlagFact(meaning, None, column=column, basis=f"column '{column}' not summarised in the profile")
+        return FlagFact(meaning, None, column=column, basis=Text(N_("column '{column}' not summarised in the profile"), column=column))
     if float(value) > 0:  # a median above 0: at least half of the accounts are flagged
-        return FlagFact(meaning, 0.5, column=column, basis="at least half: the persona's median is above 0")
+        return FlagFact(meaning, 0.5, column=column, basis=Text(N_("at least half: the persona's median is above 0")))
     return FlagFact(meaning, None, column=column,
-                    basis=f"fewer than half (median 0 in column '{column}'); exact share not in the profile")
+                    basis=Text(N_("fewer than half (median 0 in column '{column}'); exact share not in the profile"),
+                               column=column))
 
 
 def profile_median(profile: dict[str, Any], column: str | None) -> tuple[float, float] | None:

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.errors import UserError
+from core.i18n import N_
 from portfolio.currency import currency_of_run
 from strategy import audit
 from strategy import tables as t
@@ -29,6 +30,7 @@ from strategy.experiments import (DEFAULT_MIN_EFFECT, DEFAULT_PLANNED_DAYS, Expe
                                   new_experiment_id, share_problems)
 from strategy.guardrails import check_strategy, violations
 from strategy.mapping_view import StaleMappingError, check_reviewed
+from strategy.texts import Term, Text, TextList
 
 if TYPE_CHECKING:
     from strategy.run_view import RunView
@@ -85,21 +87,22 @@ class ExperimentWorkflow:
         profile = run.profile(persona_id)
         champion = self.find_mapping(run, persona_id)
         if champion is None or champion.state not in ("proposed", "approved"):
-            state = "no strategy" if champion is None else f"a {champion.state} strategy"
-            raise UserError(f"persona {persona_id} has {state}; a challenger is proposed beside a "
-                            "proposed or approved champion")
+            state = Text(N_("no strategy")) if champion is None else \
+                Text(N_("a {state} strategy"), state=Term(champion.state))
+            raise UserError(Text(N_("persona {id} has {state}; a challenger is proposed beside a proposed or approved "
+                                    "champion"), id=persona_id, state=state))
         context = self._persona_context(run, persona_id, portfolio)
         problems = share_problems(challenger_share, holdout_share, planned_days, min_effect,
                                   over_indebted=context.over_indebted(self.settings),
                                   settings=self.settings)
         if problems:
-            raise UserError(f"challenger for persona {persona_id} refused: " + "; ".join(problems),
-                            lines=problems)
+            raise UserError(Text(N_("challenger for persona {id} refused: {why}"), id=persona_id,
+                                 why=TextList(problems, "; ")), lines=problems)
         if strategy is None:
             strategy = challenger_variant(champion.strategy, context, self.settings)
         if strategy.content_hash() == champion.strategy_hash:
-            raise UserError(f"the challenger for persona {persona_id} is the champion itself; "
-                            "change something (channel, tone, offer, steps)")
+            raise UserError(Text(N_("the challenger for persona {id} is the champion itself; change something "
+                                    "(channel, tone, offer, steps)"), id=persona_id))
         try:
             with self._write() as conn:
                 return self._propose_locked(conn, actor, run, profile, strategy, champion,
@@ -163,7 +166,7 @@ class ExperimentWorkflow:
             with self._write() as conn:
                 audit.append(conn, actor or User("(not signed in)", "unknown"),
                              "challenger_approval_refused", run_id=run.run_id, persona_id=persona_id,
-                             details={"reasons": refused.lines})
+                             details={"reasons": refused.english_lines})
             raise
 
     def _approve_challenger(self, actor: User, run: "RunView", persona_id: int,
@@ -174,15 +177,15 @@ class ExperimentWorkflow:
         with self._write() as conn:
             row = self._experiment_row(conn, run.run_id, persona_id)
             if row is None:
-                raise UserError(f"persona {persona_id} of run {run.run_id} has no challenger proposed")
+                raise UserError(Text(N_("persona {id} of run {run} has no challenger proposed"), id=persona_id,
+                                     run=run.run_id))
             view = self._experiment_view(conn, row, run, portfolio)
             _check_reviewed(view, expected_version, expected_hash)
             blockers = self._experiment_blockers(conn, actor, view, run, context)
             if blockers:
-                raise UserError(f"approval of the challenger of persona {persona_id} refused: "
-                                + "; ".join(blockers),
-                                lines=[f"approval of the challenger of persona {persona_id} refused: {b}"
-                                       for b in blockers])
+                refused = N_("approval of the challenger of persona {id} refused: {why}")
+                raise UserError(Text(refused, id=persona_id, why=TextList(blockers, "; ")),
+                                lines=[Text(refused, id=persona_id, why=b) for b in blockers])
             rate, source = base_pay_rate(run.profile(persona_id))
             effect = row["min_detectable_effect"] or DEFAULT_MIN_EFFECT
             sample = minimum_sample(rate, effect)
@@ -208,28 +211,28 @@ class ExperimentWorkflow:
                              context: Any) -> list[str]:
         out = []
         if actor.role != "manager":
-            out.append("only a manager may approve")
+            out.append(Text(N_("only a manager may approve")))
         if view.state != "proposed":
-            out.append(f"the experiment is {view.state}, not proposed")
+            out.append(Text(N_("the experiment is {state}, not proposed"), state=Term(view.state)))
         if actor.username == view.proposed_by:
-            out.append(f"{actor.username} proposed this challenger (four-eyes principle)")
+            out.append(Text(N_("{user} proposed this challenger (four-eyes principle)"), user=actor.username))
         elif self._same_person(conn, actor.username, view.proposed_by):
-            out.append(f"{actor.username} and the proposer {view.proposed_by} are identities of the "
-                       "same person (four-eyes principle)")
+            out.append(Text(N_("{user} and the proposer {proposer} are identities of the same person (four-eyes "
+                               "principle)"), user=actor.username, proposer=view.proposed_by))
         champion = self._row(conn, run.run_id, view.persona_id)
         if champion is None or champion["state"] not in ("proposed", "approved"):
-            out.append(f"the champion of persona {view.persona_id} is "
-                       f"{'missing' if champion is None else champion['state']}; a challenger runs "
-                       "beside a proposed or approved champion")
+            out.append(Text(N_("the champion of persona {id} is {state}; a challenger runs beside a proposed or "
+                               "approved champion"), id=view.persona_id,
+                            state=Term("missing" if champion is None else champion["state"])))
         mapping_veto = self._active_veto(conn, run.run_id, view.persona_id)
         if mapping_veto is not None:
             out.append(mapping_veto.statement())
         if view.veto is not None and view.veto.active:
-            out.append("challengers of this persona are vetoed: " + view.veto.statement())
+            out.append(Text(N_("challengers of this persona are vetoed: {veto}"), veto=view.veto.statement()))
         out += share_problems(view.challenger_share, view.holdout_share, view.planned_days,
                               view.min_detectable_effect,
                               over_indebted=context.over_indebted(self.settings), settings=self.settings)
-        out += [f"challenger: {r.message}" for r in violations(view.guardrails)]
+        out += [Text(N_("challenger: {message}"), message=r.message) for r in violations(view.guardrails)]
         return out
 
     # --- reject, veto, end --------------------------------------------------------------------
@@ -240,7 +243,7 @@ class ExperimentWorkflow:
         persona in the run until compliance lifts it (:meth:`lift_challenger_veto`)."""
         require(actor, "reject")
         if not (reason or "").strip():
-            raise UserError("a rejection needs a reason the analyst can act on")
+            raise UserError(Text(N_("a rejection needs a reason the analyst can act on")))
         is_veto = (actor.role == "compliance") if veto is None else bool(veto)
         if is_veto and actor.role != "compliance":
             raise PermissionDenied(f"{actor.username} ({actor.role}) may not veto; only a compliance "
@@ -248,17 +251,19 @@ class ExperimentWorkflow:
         with self._write() as conn:
             row = self._experiment_row(conn, run.run_id, persona_id)
             if row is None:
-                raise UserError(f"persona {persona_id} of run {run.run_id} has no challenger proposed")
+                raise UserError(Text(N_("persona {id} of run {run} has no challenger proposed"), id=persona_id,
+                                     run=run.run_id))
             if expected_version is not None and expected_version != row["version"]:
                 raise StaleMappingError(f"persona {persona_id}'s experiment is at version "
                                         f"{row['version']}, not {expected_version}; reload it")
             allowed = ("proposed", "approved") if actor.role == "compliance" else ("proposed",)
             if row["state"] not in allowed:
-                raise UserError(f"the experiment of persona {persona_id} is {row['state']}; "
-                                f"{actor.role} can reject only a {' or '.join(allowed)} one")
+                raise UserError(Text(N_("the experiment of persona {id} is {state}; {role} can reject only a {allowed} "
+                                        "one"), id=persona_id, state=Term(row["state"]), role=actor.role,
+                                     allowed=TextList((Term(a) for a in allowed), " or ")))
             if self._same_person(conn, actor.username, row["proposed_by"]):
-                raise UserError(f"{actor.username} proposed the challenger of persona {persona_id}; "
-                                "someone else must review it (four-eyes principle)")
+                raise UserError(Text(N_("{user} proposed the challenger of persona {id}; someone else must review it "
+                                        "(four-eyes principle)"), user=actor.username, id=persona_id))
             self._update_experiment(conn, row, actor, state="rejected", reason=reason.strip(),
                                     approved_by=None, approved_at=None, approval_hash=None)
             veto_id = None
@@ -278,11 +283,11 @@ class ExperimentWorkflow:
         if actor is None or actor.role != "compliance":
             raise PermissionDenied("only a compliance reviewer lifts a veto")
         if not (reason or "").strip():
-            raise UserError("lifting a veto needs a reason (what changed, who agreed)")
+            raise UserError(Text(N_("lifting a veto needs a reason (what changed, who agreed)")))
         with self._write() as conn:
             veto = self._active_veto(conn, run.run_id, persona_id, "challenger")
             if veto is None:
-                raise UserError(f"no compliance veto stands on the challengers of persona {persona_id}")
+                raise UserError(Text(N_("no compliance veto stands on the challengers of persona {id}"), id=persona_id))
             conn.execute(update(t.vetoes).where(t.vetoes.c.id == veto.id).values(
                 lifted_by=actor.username, lifted_at=audit.now_utc(), lift_reason=reason.strip()))
             audit.append(conn, actor, "veto_lifted", run_id=run.run_id, persona_id=persona_id,
@@ -294,11 +299,11 @@ class ExperimentWorkflow:
         """A manager ends an approved experiment (all accounts back to the champion)."""
         require(actor, "approve")
         if not (reason or "").strip():
-            raise UserError("ending an experiment needs a reason")
+            raise UserError(Text(N_("ending an experiment needs a reason")))
         with self._write() as conn:
             row = self._experiment_row(conn, run.run_id, persona_id)
             if row is None or row["state"] != "approved":
-                raise UserError(f"persona {persona_id} has no approved experiment to end")
+                raise UserError(Text(N_("persona {id} has no approved experiment to end"), id=persona_id))
             self._update_experiment(conn, row, actor, state="ended", reason=reason.strip())
             audit.append(conn, actor, "challenger_ended", run_id=run.run_id, persona_id=persona_id,
                          content=row["approval_hash"],

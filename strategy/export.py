@@ -44,6 +44,7 @@ import jsonschema
 import pandas as pd
 
 from core.errors import UserError
+from core.i18n import N_
 from strategy import audit
 from strategy.auth import User, require
 from strategy.canonical import canonical_json, sha256_hex
@@ -52,6 +53,7 @@ from strategy.export_tables import (account_table, flat_cells, override_problems
                                     provenance, run_portfolio, to_json_records)
 from strategy.clock import utc_now
 from strategy.run_view import RunView, load_run_view
+from strategy.texts import Term, Text, TextList
 
 if TYPE_CHECKING:
     from strategy.store import ReviewStore
@@ -169,7 +171,7 @@ def export_mappings(store: "ReviewStore", run: RunView | str | Path, actor: User
     except ExportRefused as refused:
         with store.transaction() as conn:
             audit.append(conn, actor, "export_refused", run_id=run.run_id,
-                         details={"format": fmt, "level": level, "reasons": refused.lines})
+                         details={"format": fmt, "level": level, "reasons": refused.english_lines})
         raise
     finally:
         for temp, _final in temps:
@@ -259,13 +261,14 @@ def _trail_refusals(store: "ReviewStore", run: RunView, cfg: Any) -> list[str]:
 
     verified = audit.verify_chain(store)
     if not verified.ok:
-        return [f"the audit log failed verification ({verified.message}); exports are stopped "
-                "until an administrator has investigated"]
+        return [Text(N_("the audit log failed verification ({problem}); exports are stopped until an administrator "
+                        "has investigated"), problem=verified.message)]
     entries = store.audit_entries()
-    lines = [f"the database and the audit log disagree: {line}" for line in reconcile(store, entries)]
+    lines = [Text(N_("the database and the audit log disagree: {problem}"), problem=line)
+             for line in reconcile(store, entries)]
     if getattr(cfg, "require_model_sign_off", True) and sign_off_entry(entries, run.run_id) is None:
-        lines.append(f"the model and explanations of run {run.run_id} are not signed off by a "
-                     "compliance reviewer (Audit page, or ask compliance)")
+        lines.append(Text(N_("the model and explanations of run {run} are not signed off by a compliance reviewer "
+                             "(Audit page, or ask compliance)"), run=run.run_id))
     return lines
 
 
@@ -274,22 +277,25 @@ def _refusals(store: "ReviewStore", run: RunView,
     lines = []
     switch = store.kill_switch()
     if switch.get("on"):
-        lines.append(f"exports are stopped by the kill switch ({switch.get('updated_by')}: "
-                     f"{switch.get('reason') or 'no reason given'})")
+        lines.append(Text(N_("exports are stopped by the kill switch ({user}: {reason})"),
+                          user=switch.get("updated_by"),
+                          reason=switch.get("reason") or Text(N_("no reason given"))))
     mappings = {m.persona_id: m for m in store.list_mappings(run, portfolio)}
     for profile in run.profiles:
         pid, name = int(profile["persona_id"]), profile.get("name", "")
         mapping = mappings.get(pid)
         if mapping is None:
-            lines.append(f"persona {pid} ({name}) has no strategy yet")
+            lines.append(Text(N_("persona {id} ({name}) has no strategy yet"), id=pid, name=name))
         elif mapping.state != "approved":
-            lines.append(f"persona {pid} ({name}) is {mapping.state}, not approved")
+            lines.append(Text(N_("persona {id} ({name}) is {state}, not approved"), id=pid, name=name,
+                              state=Term(mapping.state)))
         elif not mapping.approval_valid:
-            lines.append(f"persona {pid} ({name}): the approval no longer matches its strategy "
-                         "or persona definition")
+            lines.append(Text(N_("persona {id} ({name}): the approval no longer matches its strategy or persona "
+                                 "definition"), id=pid, name=name))
         for result in (mapping.guardrails if mapping else []):
             if not result.passed:
-                lines.append(f"persona {pid} ({name}): {result.message}")
+                lines.append(Text("{persona}: {message}", persona=Text(N_("persona {id} ({name})"), id=pid, name=name),
+                                  message=result.message))
     return lines, mappings
 
 
@@ -302,13 +308,15 @@ def _experiments(store: "ReviewStore", run: RunView,
     for pid, experiment in store.list_experiments(run, portfolio).items():
         if experiment.state != "approved":
             continue
-        where = f"persona {pid}: the challenger of experiment {experiment.experiment_id}"
+        where = Text(N_("persona {id}: the challenger of experiment {experiment}"), id=pid,
+                     experiment=experiment.experiment_id)
         if not experiment.approval_valid:
-            lines.append(f"{where} is approved for another persona definition or other accounts; a "
-                         "manager must review and approve it again (or end it)")
+            lines.append(Text(N_("{where} is approved for another persona definition or other accounts; a manager "
+                                 "must review and approve it again (or end it)"), where=where))
         if experiment.veto is not None and experiment.veto.active:
-            lines.append(f"{where}: {experiment.veto.statement()}")
-        lines += [f"{where}: {r.message}" for r in experiment.guardrails if not r.passed]
+            lines.append(Text("{where}: {veto}", where=where, veto=experiment.veto.statement()))
+        lines += [Text("{where}: {message}", where=where, message=r.message)
+                  for r in experiment.guardrails if not r.passed]
         approved[pid] = experiment
     return lines, approved
 
@@ -322,11 +330,11 @@ def _export_locked(store: "ReviewStore", conn: Any, run: RunView, actor: User, f
     lines, mappings = _refusals(store, run, portfolio)
     experiment_lines, experiments = _experiments(store, run, portfolio)
     lines += experiment_lines + _trail_refusals(store, run, cfg) + list(portfolio_lines)
-    lines = [f"persona {pid}: the approval was voided because the persona's definition or the accounts "
-             "assigned to it changed since approval; a manager must review and approve it again"
+    lines = [Text(N_("persona {id}: the approval was voided because the persona's definition or the accounts "
+                     "assigned to it changed since approval; a manager must review and approve it again"), id=pid)
              for pid in voided] + lines
     if lines:
-        raise ExportRefused("export refused: " + "; ".join(lines), lines=lines)
+        raise ExportRefused(Text(N_("export refused: {reasons}"), reasons=TextList(lines, "; ")), lines=lines)
     personas = persona_table(run, mappings, experiments)
     accounts, held, plan_block = None, None, None
     if level == "accounts":

@@ -19,7 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from portfolio.currency import Currency, format_amount
+from core.i18n import N_
+from portfolio.currency import Currency
 from portfolio.meanings import ColumnMeanings, Meaning, date_value, meanings_by_names
 from strategy.catalogue import Strategy
 from strategy.context import PersonaContext, truthy_value
@@ -29,6 +30,7 @@ from strategy.rulepacks.checks import (  # noqa: F401  (re-exported: callers imp
     HARDSHIP_OFFERS, OPT_OUT_CHANNELS, minimum_balance_text, threshold_currency,
 )
 from strategy.settings import StrategySettings
+from strategy.texts import Money, Term, Text, render, terms
 
 #: Every rule id any rulepack knows: persona-level checks and account-level rules.
 RULE_IDS = ALL_RULE_IDS
@@ -56,8 +58,19 @@ class GuardrailResult:
     kind: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule_id": self.rule_id, "passed": self.passed, "message": self.message,
-                "source": self.source, "kind": self.kind}
+        out = {"rule_id": self.rule_id, "passed": self.passed, "message": str(self.message),
+               "source": self.source, "kind": self.kind}
+        if isinstance(self.message, Text):
+            out["text"] = self.message.to_dict()
+        return out
+
+    def text(self, language: str | None = None) -> str:
+        """The message in the reader's language (``language``, default the current one)."""
+        return render(self.message, language)
+
+    def source_text(self, language: str | None = None) -> str:
+        """The rule's source in the reader's language."""
+        return render(Text(self.source), language) if self.source else ""
 
 
 def resolve_rulepack(rulepack: RulePack | str | None, settings: StrategySettings | None = None,
@@ -96,10 +109,10 @@ def check_strategy(strategy: Strategy, persona_context: PersonaContext | None = 
     for check in pack.checks:
         rule = pack.rule(check.rule_id)
         passed, detail = check.check(strategy, context, cfg, pack)
-        verdict = "passed" if passed else "VIOLATED"
-        results.append(GuardrailResult(rule.rule_id, passed,
-                                       f"{rule.title} {verdict}: {detail} ({rule.citation()})",
-                                       rule.source, rule.kind))
+        message = Text(N_("{title} passed: {detail} ({citation})") if passed else
+                       N_("{title} VIOLATED: {detail} ({citation})"),
+                       title=rule.title_text(), detail=detail, citation=rule.citation())
+        results.append(GuardrailResult(rule.rule_id, passed, message, rule.source, rule.kind))
     return results
 
 
@@ -176,39 +189,48 @@ def account_protections(account: dict[str, Any] | pd.Series, meanings: Any = Non
         column = known.column_for(meaning)
         return column is not None and truthy_value(row.get(column))
 
-    def because(rule_id: str, what: str) -> None:
-        out[rule_id] = f"{what} ({pack.rule(rule_id).citation()})"
+    def because(rule_id: str, what: Text) -> None:
+        out[rule_id] = Text("{what} ({citation})", what=what, citation=pack.rule(rule_id).citation())
 
     if flagged(Meaning.INSOLVENCY):
-        because("insolvency_stop", "insolvency proceedings: collection stops")
+        because("insolvency_stop", Text(N_("insolvency proceedings: collection stops")))
     if flagged(Meaning.DISPUTE):
-        because("dispute_hold", "the debtor disputes the claim: Mahnsperre until resolved, no dunning "
-                "escalation, agency, court or credit-bureau step")
+        because("dispute_hold", Text(N_("the debtor disputes the claim: Mahnsperre until resolved, no dunning "
+                                        "escalation, agency, court or credit-bureau step")))
     if flagged(Meaning.OVER_INDEBTED):
         referral = pack.modules.get("hardship_referral")
-        because("hardship_protection", "over-indebted: referral" + (f" to {referral}" if referral else "")
-                + ", a payment plan and a gentle tone; no agency, court or credit-bureau step")
+        because("hardship_protection",
+                Text(N_("over-indebted: referral to {referral}, a payment plan and a gentle tone; no agency, court "
+                        "or credit-bureau step"), referral=Text(referral)) if referral else
+                Text(N_("over-indebted: referral, a payment plan and a gentle tone; no agency, court or "
+                        "credit-bureau step")))
     end, barred, basis = account_limitation(row, known, today)
     if barred:
-        because("time_barred", f"time-barred ({basis}"
-                + (f"; limitation ended {end:%d.%m.%Y}" if end else "") + "): voluntary payment only")
+        because("time_barred", Text(N_("time-barred ({basis}; limitation ended {end}): voluntary payment only"),
+                                    basis=basis, end=f"{end:%d.%m.%Y}") if end else
+                Text(N_("time-barred ({basis}): voluntary payment only"), basis=basis))
     objected = [ch for ch in Meaning.CHANNELS if flagged(Meaning.opt_out(ch))]
     if objected:
-        because("channel_objection", f"objected to {', '.join(objected)}: never used")
+        because("channel_objection", Text(N_("objected to {channels}: never used"), channels=terms(objected)))
     if pack.contact.whatsapp_needs_opt_in and not flagged(Meaning.opt_in("whatsapp")):
-        because("whatsapp_opt_in", "no WhatsApp opt-in on file: WhatsApp not used")
+        because("whatsapp_opt_in", Text(N_("no WhatsApp opt-in on file: WhatsApp not used")))
     talked = known.column_for(Meaning.LAST_CONVERSATION_ON)
     spoke_on = date_value(row.get(talked)) if talked is not None else None
     quiet = pack.contact.quiet_days_after_conversation
     if spoke_on is not None and quiet and today < spoke_on + timedelta(days=quiet + 1):
-        because("quiet_period", f"conversation on {spoke_on:%d.%m.%Y}: no contact before "
-                f"{spoke_on + timedelta(days=quiet + 1):%d.%m.%Y}")
+        because("quiet_period", Text(N_("conversation on {spoken}: no contact before {until}"),
+                                     spoken=f"{spoke_on:%d.%m.%Y}",
+                                     until=f"{spoke_on + timedelta(days=quiet + 1):%d.%m.%Y}"))
     balance = _number(row.get("balance"))
     if balance is not None and threshold_currency(currency, cfg)[0] \
             and balance < cfg.legal_escalation_min_balance_eur:
-        because("minimum_balance_enforcement", f"balance {format_amount(balance, currency)} below "
-                f"{minimum_balance_text(cfg, currency)} (proportionality)")
+        because("minimum_balance_enforcement", _small_balance(balance, currency, cfg))
     return out
+
+
+def _small_balance(balance: float, currency: Currency | None, cfg: StrategySettings) -> Text:
+    return Text(N_("balance {balance} below {minimum} (proportionality)"), balance=Money(balance, currency),
+                minimum=minimum_balance_text(cfg, currency))
 
 
 def account_block_map(strategy: Strategy, account: dict[str, Any],
@@ -237,12 +259,14 @@ def account_block_map(strategy: Strategy, account: dict[str, Any],
         if rule_id == "whatsapp_opt_in" and strategy.channel != "whatsapp":
             continue
         if rule_id == "minimum_balance_enforcement":
-            reason = reason.split(" (", 1)[0] + " (proportionality)"
+            what = reason.params.get("what") if isinstance(reason, Text) else None
+            reason = what if isinstance(what, Text) else reason.split(" (", 1)[0] + " (proportionality)"
         for step in BLOCKED_STEPS.get(rule_id, ()):
             if step == "channel":
-                blocks.setdefault("channel", f"channel {strategy.channel}: {reason}")
+                blocks.setdefault("channel", Text(N_("channel {channel}: {reason}"), channel=Term(strategy.channel),
+                                                  reason=reason))
             elif has.get(step):
-                blocks.setdefault(step, f"{step}: {reason}")
+                blocks.setdefault(step, Text("{step}: {reason}", step=Term(step), reason=reason))
     return blocks
 
 

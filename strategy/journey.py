@@ -30,7 +30,7 @@ from strategy.catalogue import ACTIONS, STEP_CHANNELS, Step, Strategy, export_ch
 
 __all__ = ["ACTIONS", "STEP_CHANNELS", "Step", "journey_of", "offer_terms", "instalment_terms",
            "deferral_terms", "abwendung_terms", "referral_offer", "instalment_schedule",
-           "describe_steps", "reminder_label", "is_german", "is_utility", "REMINDER_GAP_DAYS", "BUREAU_AFTER_FIRST_REMINDER_DAYS",
+           "describe_steps", "describe_steps_text", "reminder_label", "is_german", "is_utility", "REMINDER_GAP_DAYS", "BUREAU_AFTER_FIRST_REMINDER_DAYS",
            "THREAT_BEFORE_DISCONNECTION_DAYS", "NOTICE_BEFORE_DISCONNECTION_WORKING_DAYS"]
 
 REMINDER_GAP_DAYS = 14  #: days between two reminders and between the last reminder and a handover
@@ -278,3 +278,25 @@ def describe_steps(steps: Any) -> str:
         extra = f", offer: {offer.get('name') or offer.get('kind')}" if isinstance(offer, dict) else ""
         parts.append(f"{when}: {data['action']}{how}, {data.get('label') or data['action']}{extra}")
     return "; ".join(parts) if parts else "no steps"
+
+
+def describe_steps_text(steps: Any) -> Any:
+    """:func:`describe_steps` as a :class:`~strategy.texts.Text` (the same English; ``render()`` in the
+    reader's language). For what is shown to a person; the account plan keeps the fast plain text."""
+    from core.i18n import N_
+    from strategy.texts import Term, Text, TextList
+
+    parts = []
+    for step in steps:
+        data = step.to_dict() if isinstance(step, Step) else dict(step)
+        when = (Text(N_("day {day} ({date})"), day=data["day"], date=str(data["date"])) if data.get("date") else
+                Text(N_("day {day}"), day=data["day"]))
+        how = Text(N_(" by {channel}"), channel=Term(data["channel"])) if data.get("channel") else \
+            Text(N_(" (no contact)"))
+        offer = data.get("offer")
+        extra = Text(N_(", offer: {offer}"), offer=str(offer["name"]) if offer.get("name") else Term(
+            str(offer.get("kind")))) if isinstance(offer, dict) else ""
+        label = data.get("label") or Term(data["action"])
+        parts.append(Text("{when}: {action}{how}, {label}{extra}", when=when, action=Term(data["action"]), how=how,
+                          label=label, extra=extra))
+    return TextList(parts, "; ") if parts else Text(N_("no steps"))

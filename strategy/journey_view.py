@@ -12,10 +12,15 @@ from typing import Any
 
 import pandas as pd
 
+from core.i18n import N_
 from strategy.catalogue import Strategy
-from strategy.journey import journey_of
+from strategy.journey import describe_steps_text, journey_of
+from strategy.texts import Text, render
 
 PREVIEW_COLUMNS = ("account_id", "rules changed", "steps executed", "needs_review")
+STOPPED = Text(N_("stopped: insolvency proceedings (no collection steps)"))
+HOLDOUT = Text(N_("holdout arm of a champion/challenger experiment"))
+HOLDOUT_ONLY = Text(N_("holdout (champion/challenger experiment): no collection contact"))
 
 
 def journey_table(strategy: Strategy, rulepack: Any) -> pd.DataFrame:
@@ -51,12 +56,36 @@ def persona_preview(run: Any, persona_id: int, strategy: Strategy, rulepack: Any
     plan = plan_accounts({int(persona_id): strategy}, accounts, meanings, rulepack, start or date.today(),
                          settings=settings, currency=currency_of_run(run.meta))
     changed = plan[plan["rules_applied"].map(lambda rules: bool(rules))]
+    shown = changed.head(limit)
     preview = pd.DataFrame({
-        "account_id": changed["account_id"].astype(str),
-        "rules changed": changed["rules_applied"].map(lambda rules: ", ".join(map(str, rules))),
-        "steps executed": changed["strategy_executed"].astype(str),
-        "needs_review": changed["needs_review"].astype(bool),
+        "account_id": shown["account_id"].astype(str),
+        "rules changed": shown["rules_applied"].map(lambda rules: rule_titles(rules, rulepack)),
+        "steps executed": [executed_text(steps, rules) for steps, rules in zip(shown["steps"], shown["rules_applied"])],
+        "needs_review": shown["needs_review"].astype(bool),
     }, columns=list(PREVIEW_COLUMNS))
     preview.attrs["accounts"] = len(plan)
     preview.attrs["changed"] = len(changed)
-    return preview.head(limit).reset_index(drop=True)
+    return preview.reset_index(drop=True)
+
+
+def rule_titles(rule_ids: Any, rulepack: Any) -> str:
+    """The rules' titles in the reader's language ("Offene Bestreitung: Mahnsperre, ..."); the id where
+    the pack has no such rule."""
+    titles = []
+    for rule_id in rule_ids:
+        try:
+            titles.append(render(rulepack.rule(rule_id).title_text()))
+        except Exception:  # a rule the pack does not define (holdout): its id
+            titles.append(render(HOLDOUT) if rule_id == "holdout" else str(rule_id))
+    return ", ".join(titles)
+
+
+def executed_text(steps: Any, rules: Any) -> str:
+    """What an account receives, in the reader's language (the account plan's ``strategy_executed``)."""
+    steps = list(steps) if steps is not None else []
+    if "insolvency_stop" in (rules or ()):
+        return render(STOPPED)
+    if "holdout" in (rules or ()):
+        return render(Text(N_("holdout (champion/challenger experiment): no collection contact; only {steps}"),
+                           steps=describe_steps_text(steps)) if steps else HOLDOUT_ONLY)
+    return render(describe_steps_text(steps))

@@ -35,9 +35,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.i18n import N_, persona_name
 from portfolio.roles import Role
 from strategy.readout import account_outcomes, json_safe
 from strategy.settings import normalise_channel_costs
+from strategy.texts import Text, TextList
 
 BUCKETS = ("current", "1-30", "31-60", "61-90", "91-180", "181-360", ">360")
 _EDGES = (0, 30, 60, 90, 180, 360)
@@ -88,7 +90,7 @@ def kpis(chain: list[Any], outcomes: dict[str, pd.DataFrame], *,
         frame = account_outcomes(run, payments, (experiments or {}).get(run.run_id, {}),
                                  arms=(arms or {}).get(run.run_id), window=window)
         frame = _with_next_month(frame, run, following)
-        names = {int(p["persona_id"]): str(p.get("name") or "") for p in run.profiles}
+        names = {int(p["persona_id"]): persona_name(p) for p in run.profiles}
         context = {"month": position + 1, "run_id": run.run_id, "has_payments": payments is not None,
                    "following": following, "costs": costs, "contacts": (contacts or {}).get(run.run_id) or {}}
         for persona_id, arm, group in _groups(frame):
@@ -161,6 +163,11 @@ def _groups(frame: pd.DataFrame):
 
 
 # ---------------------------------------------------------------------------- one group
+def _not_available(why: str) -> Text:
+    """"not available: <why>" (``why`` marked with ``N_``); shown in the reader's language."""
+    return Text(N_("not available: {why}"), why=Text(why))
+
+
 def _row(kpi: str, value: float | None, numerator: float | None, denominator: float | None, note: str = "",
          from_bucket: str | None = None, to_bucket: str | None = None) -> dict[str, Any]:
     return {"kpi": kpi, "from_bucket": from_bucket, "to_bucket": to_bucket, "value": value,
@@ -176,65 +183,69 @@ def _group_kpis(group: pd.DataFrame, persona_id: int | None, arm: str, context: 
 
 def _recovery(group: pd.DataFrame, context: dict) -> dict[str, Any]:
     if not context["has_payments"]:
-        return _row("recovery_rate", None, None, None, "not available: no payments loaded for this run")
+        return _row("recovery_rate", None, None, None, _not_available(N_("no payments loaded for this run")))
     balance = group["balance"]
     if balance.isna().any() or balance.sum() <= 0:
         return _row("recovery_rate", None, float(group["net"].sum()), None,
-                    "not available: the run keeps no opening balance for these accounts")
+                    _not_available(N_("the run keeps no opening balance for these accounts")))
     collected, opening = float(group["net"].sum()), float(balance.sum())
-    return _row("recovery_rate", collected / opening, collected, opening, "collected / opening balance")
+    return _row("recovery_rate", collected / opening, collected, opening, Text(N_("collected / opening balance")))
 
 
 def _cure(group: pd.DataFrame, context: dict) -> dict[str, Any]:
     has_next = context["following"] is not None
     if not context["has_payments"] and not has_next:
-        return _row("cure_rate", None, None, None, "not available: no payments loaded and no next month yet")
+        return _row("cure_rate", None, None, None,
+                    _not_available(N_("no payments loaded and no next month yet")))
     # who can be cured: accounts past due at the start (all of them when the run keeps no days past due)
     group = group[group["bucket"].ne("current")]
     cured = pd.Series(False, index=group.index)
     evidence = []
     if context["has_payments"]:
         cured |= group["paid_in_full"].fillna(False).astype(bool)
-        evidence.append("paid in full")
+        evidence.append(Text(N_("paid in full")))
     if has_next:
         cured |= group["next_bucket"].eq("current")
-        evidence.append("current next month")
+        evidence.append(Text(N_("current next month")))
     n = len(group)
-    missing = "" if len(evidence) == 2 else (" (no next month yet)" if not has_next else " (no payments loaded)")
-    return _row("cure_rate", float(cured.sum()) / n if n else None, float(cured.sum()), float(n),
-                " or ".join(evidence) + missing)
+    missing = "" if len(evidence) == 2 else (Text(N_(" (no next month yet)")) if not has_next else
+                                              Text(N_(" (no payments loaded)")))
+    note = Text("{evidence}{missing}", evidence=TextList(evidence, " or ") if len(evidence) < 2 else
+                Text(N_("{first} or {second}"), first=evidence[0], second=evidence[1]), missing=missing)
+    return _row("cure_rate", float(cured.sum()) / n if n else None, float(cured.sum()), float(n), note)
 
 
 def _promise_kept(context: dict) -> dict[str, Any]:
     return _row("promise_kept_rate", None, None, None,
-                "not available: the portfolio has no column of promises made (the column model knows broken "
-                "promises only), so no kept share can be computed")
+                _not_available(N_("the portfolio has no column of promises made (the column model knows broken "
+                                  "promises only), so no kept share can be computed")))
 
 
 def _costs(group: pd.DataFrame, persona_id: int | None, arm: str, context: dict) -> list[dict[str, Any]]:
     costs, contacts = context["costs"], context["contacts"]
     if not costs:
-        note = "not available: no cost per channel configured"
+        note = _not_available(N_("no cost per channel configured"))
         return [_row("contact_cost", None, None, None, note), _row("cost_per_eur_collected", None, None, None, note)]
     total = 0.0
     for (pid, arm_name), part in group.groupby(["persona_id", "arm"]):
         per_account = contacts.get((int(pid), str(arm_name)))
         if per_account is None or any(count and channel not in costs for channel, count in per_account.items()):
-            note = "not available: the journeys of these arms were not given or use a channel without a cost"
+            note = _not_available(N_("the journeys of these arms were not given or use a channel without a cost"))
             return [_row("contact_cost", None, None, None, note), _row("cost_per_eur_collected", None, None, None, note)]
         total += len(part) * sum(count * costs[channel] for channel, count in per_account.items())
     collected = float(group["net"].sum())
     per_eur = total / collected if context["has_payments"] and collected > 0 else None
-    note = "" if per_eur is not None else "not available: nothing collected"
-    return [_row("contact_cost", round(total, 2), round(total, 2), None, "planned contacts x cost per contact"),
+    note = "" if per_eur is not None else _not_available(N_("nothing collected"))
+    return [_row("contact_cost", round(total, 2), round(total, 2), None,
+                 Text(N_("planned contacts x cost per contact"))),
             _row("cost_per_eur_collected", per_eur, round(total, 2), collected if per_eur else None, note)]
 
 
 def _rolls(group: pd.DataFrame, context: dict) -> list[dict[str, Any]]:
     if context["following"] is None:
-        return [_row("roll_rate", None, None, None, "not available: no next month applied to this run yet")]
+        return [_row("roll_rate", None, None, None, _not_available(N_("no next month applied to this run yet")))]
     if group["bucket"].isna().all():
-        return [_row("roll_rate", None, None, None, "not available: the run keeps no days past due")]
+        return [_row("roll_rate", None, None, None, _not_available(N_("the run keeps no days past due")))]
     rows = []
     order = {b: i for i, b in enumerate(BUCKETS)}
     for from_bucket in BUCKETS:
@@ -251,5 +262,5 @@ def _rolls(group: pd.DataFrame, context: dict) -> list[dict[str, Any]]:
                 rows.append(_row("roll_rate", count / n, float(count), float(n), "", from_bucket, to_bucket))
         worse = int(known["next_bucket"].map(lambda b: b in order and order[b] > order[from_bucket]).sum())
         rows.append(_row("roll_forward_rate", worse / n, float(worse), float(n),
-                         "share in a worse bucket next month", from_bucket, None))
+                         Text(N_("share in a worse bucket next month")), from_bucket, None))
     return rows

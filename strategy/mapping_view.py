@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.errors import UserError
+from core.i18n import N_, persona_name
 from strategy.auth import User
 from strategy.canonical import content_hash
 from strategy.catalogue import Strategy
 from strategy.guardrails import GuardrailResult, violations
+from strategy.texts import Term, Text
 
 if TYPE_CHECKING:
     from strategy.run_view import RunView
@@ -57,10 +59,12 @@ class Veto:
     def statement(self) -> str:
         """``"compliance veto by carol at 2026-…: <reason>; it stands until compliance lifts it"``."""
         if not self.active:
-            return (f"compliance veto by {self.vetoed_by} ({self.reason}) lifted by {self.lifted_by} "
-                    f"at {self.lifted_at}: {self.lift_reason}")
-        return (f"compliance veto by {self.vetoed_by} at {self.vetoed_at}: {self.reason}; it stands "
-                "until a compliance reviewer lifts it, whatever version is proposed")
+            return Text(N_("compliance veto by {user} ({reason}) lifted by {lifter} at {time}: {why}"),
+                        user=self.vetoed_by, reason=self.reason, lifter=self.lifted_by, time=self.lifted_at,
+                        why=self.lift_reason)
+        return Text(N_("compliance veto by {user} at {time}: {reason}; it stands until a compliance reviewer lifts "
+                       "it, whatever version is proposed"), user=self.vetoed_by, time=self.vetoed_at,
+                    reason=self.reason)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "strategy_sha256": self.strategy_sha256, "reason": self.reason,
@@ -107,11 +111,12 @@ class MappingView:
         """Why ``user`` may not approve this mapping now (empty list: they may)."""
         out = []
         if user is None or user.role != "manager":
-            out.append("only a manager may approve")
+            out.append(Text(N_("only a manager may approve")))
         if self.state != "proposed":
-            out.append(f"the mapping is {self.state}, not proposed")
+            out.append(Text(N_("the mapping is {state}, not proposed"), state=Term(self.state)))
         if user is not None and user.username in {self.proposed_by, self.last_edited_by}:
-            out.append(f"{user.username} proposed or last edited this mapping (four-eyes principle)")
+            out.append(Text(N_("{user} proposed or last edited this mapping (four-eyes principle)"),
+                            user=user.username))
         if self.veto is not None and self.veto.active:
             out.append(self.veto.statement())
         out += [r.message for r in violations(self.guardrails)]
@@ -132,22 +137,42 @@ def check_reviewed(view: Any, expected_version: int | None, expected_hash: str |
     ``view`` has ``version``, ``version_hash``, ``updated_by`` and ``updated_at``; ``subject`` names what
     is approved ("persona 3", "the challenger of persona 3"), ``thing`` what holds the versions ("the
     mapping", "the experiment")."""
-    current = (f"version {view.version} (hash {(view.version_hash or '')[:16]}, last changed "
-               f"by {view.updated_by} at {view.updated_at})")
+    current = Text(N_("version {version} (hash {hash}, last changed by {user} at {time})"), version=view.version,
+                   hash=(view.version_hash or "")[:16], user=view.updated_by, time=view.updated_at)
+    subject, thing = _words(subject), _words(thing)
     if expected_version is None and expected_hash is None:
-        raise UserError(f"approval of {subject} refused: say which version you reviewed; "
-                        f"{thing} is at {current}")
+        raise UserError(Text(N_("approval of {subject} refused: say which version you reviewed; {thing} is at "
+                                "{current}"), subject=subject, thing=thing, current=current))
     if expected_version is not None and int(expected_version) != view.version:
-        raise StaleMappingError(
-            f"approval of {subject} refused: you reviewed version {expected_version}, but "
-            f"{thing} was changed by {view.updated_by} at {view.updated_at} and is now at "
-            f"{current}; reload it, review version {view.version} and approve that")
+        raise StaleMappingError(Text(
+            N_("approval of {subject} refused: you reviewed version {expected}, but {thing} was changed by {user} at "
+               "{time} and is now at {current}; reload it, review version {version} and approve that"),
+            subject=subject, expected=expected_version, thing=thing, user=view.updated_by, time=view.updated_at,
+            current=current, version=view.version))
     if expected_hash is not None:
         prefix = checked_hash_prefix(expected_hash)
         if not (view.version_hash or "").startswith(prefix):
-            raise StaleMappingError(
-                f"approval of {subject} refused: hash {prefix[:16]} is not the current content; "
-                f"{thing} is at {current}; reload it, review it and approve that")
+            raise StaleMappingError(Text(
+                N_("approval of {subject} refused: hash {prefix} is not the current content; {thing} is at "
+                   "{current}; reload it, review it and approve that"),
+                subject=subject, prefix=prefix[:16], thing=thing, current=current))
+
+
+def _words(text: Any) -> Any:
+    """"persona 3", "the mapping" ... as texts of the reader's language (a text already is one)."""
+    if hasattr(text, "render"):
+        return text
+    match = re.fullmatch(r"persona (\d+)", str(text))
+    if match:
+        return Text(N_("persona {id}"), id=int(match.group(1)))
+    match = re.fullmatch(r"the challenger of persona (\d+)", str(text))
+    if match:
+        return Text(N_("the challenger of persona {id}"), id=int(match.group(1)))
+    return Text(THINGS[str(text)]) if str(text) in THINGS else text
+
+
+#: What holds the versions, in words (``check_reviewed``'s ``thing``).
+THINGS = {"the mapping": N_("the mapping"), "the experiment": N_("the experiment")}
 
 
 def checked_hash_prefix(given: str) -> str:
@@ -175,7 +200,7 @@ def review_record(run: "RunView", mapping: MappingView | None, persona_id: int) 
     """
     profile = run.profile(persona_id)
     record: dict[str, Any] = {
-        "persona_id": int(persona_id), "persona_name": str(profile.get("name", "")),
+        "persona_id": int(persona_id), "persona_name": persona_name(profile),
         "accounts": profile.get("size"), "share_accounts": _share(profile.get("share_accounts")),
         "share_balance": _share(profile.get("share_balance")),
         "needs_review_accounts": profile.get("needs_review_count"),

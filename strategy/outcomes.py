@@ -25,9 +25,11 @@ from pathlib import Path
 import pandas as pd
 
 from core.errors import UserError
+from core.i18n import N_
 from portfolio.payments import ACCOUNT_ID, AMOUNT, COLUMNS, PAID_ON, PaymentsFile
 from runs import RunFolder, open_run
 from runs.folder import OUTCOMES, attach
+from strategy.texts import Text
 
 _LOAD = re.compile(rf"^{OUTCOMES}/payments-(\d+)\.parquet$")
 
@@ -43,17 +45,19 @@ class SavedOutcomes:
     def lines(self) -> list[str]:
         note = self.note
         rows = note["rows"]
-        out = [f"saved as {OUTCOMES}/{self.path.name} (load {self.load}); the read-out reads every load of this run "
-               f"together, and a file already loaded is refused"]
-        out.append(f"{rows['saved']:,} payments saved for {note['accounts_in_run']:,} of the run's accounts "
-                   f"({note['payments_in_run']:,} payments), total {note['total_amount']:,.2f}")
+        out = [Text(N_("saved as {file} (load {load}); the read-out reads every load of this run together, and a "
+                       "file already loaded is refused"), file=f"{OUTCOMES}/{self.path.name}", load=self.load)]
+        out.append(Text(N_("{saved:,} payments saved for {accounts:,} of the run's accounts ({payments:,} payments), "
+                           "total {total:,.2f}"), saved=int(rows["saved"]), accounts=int(note["accounts_in_run"]),
+                        payments=int(note["payments_in_run"]), total=float(note["total_amount"])))
         if rows["repeated_earlier_loads"]:
-            out.append(f"warning: {rows['repeated_earlier_loads']:,} rows repeat payments of an earlier load (same account, "
-                       "date and amount) and were left out: the exports overlap")
+            out.append(Text(N_("warning: {n:,} rows repeat payments of an earlier load (same account, date and amount) "
+                               "and were left out: the exports overlap"), n=int(rows["repeated_earlier_loads"])))
         if note["payments_not_in_run"]:
-            out.append(f"warning: {note['payments_not_in_run']:,} payments are for {note['accounts_not_in_run']:,} "
-                       f"accounts this run does not hold (e.g. {', '.join(note['examples_not_in_run'])}); kept, "
-                       "but the read-out ignores them")
+            out.append(Text(N_("warning: {payments:,} payments are for {accounts:,} accounts this run does not hold (e.g. "
+                               "{examples}); kept, but the read-out ignores them"),
+                            payments=int(note["payments_not_in_run"]), accounts=int(note["accounts_not_in_run"]),
+                            examples=", ".join(note["examples_not_in_run"])))
         return out
 
 
@@ -77,21 +81,24 @@ def save_outcomes_report(run_dir: str | Path | RunFolder, payments: PaymentsFile
     notes = load_notes(folder)
     for note in notes:
         if note.get("sha256") == payments.sha256:
-            raise UserError(f"{payments.source_name}: this file (SHA-256 {payments.sha256[:12]}…) was loaded into run "
-                            f"{folder.run_id} already as load {note['load']} ({note.get('file')}, "
-                            f"{note.get('loaded_at')}); it is not loaded twice. Load only new payment files.")
+            raise UserError(Text(N_("{file}: this file (SHA-256 {sha}…) was loaded into run {run} already as load {load} "
+                                    "({name}, {time}); it is not loaded twice. Load only new payment files."),
+                                 file=payments.source_name, sha=payments.sha256[:12], run=folder.run_id,
+                                 load=note["load"], name=note.get("file"), time=note.get("loaded_at")))
     earlier = read_outcomes(folder)
     frame = payments.frame[list(COLUMNS)].copy()
     frame, repeated = _without_earlier_rows(frame, earlier)
     if frame.empty:
-        raise UserError(f"{payments.source_name}: every payment in it was loaded before (same account, date and "
-                        f"amount as an earlier load of run {folder.run_id}); nothing was saved.")
+        raise UserError(Text(N_("{file}: every payment in it was loaded before (same account, date and amount as an "
+                                "earlier load of run {run}); nothing was saved."), file=payments.source_name,
+                             run=folder.run_id))
     accounts = set(folder.read_parquet("accounts.parquet", columns=["account_id"])["account_id"].astype(str))
     in_run = frame[ACCOUNT_ID].isin(accounts)
     if not in_run.any():
         examples = ", ".join(frame[ACCOUNT_ID].drop_duplicates().head(3))
-        raise UserError(f"{payments.source_name}: none of its {frame[ACCOUNT_ID].nunique():,} account ids (e.g. "
-                        f"{examples}) is an account of run {folder.run_id}; wrong run or wrong file? Nothing was saved.")
+        raise UserError(Text(N_("{file}: none of its {n:,} account ids (e.g. {examples}) is an account of run {run}; "
+                                "wrong run or wrong file? Nothing was saved."), file=payments.source_name,
+                             n=int(frame[ACCOUNT_ID].nunique()), examples=examples, run=folder.run_id))
     load = max((int(n["load"]) for n in notes), default=0) + 1
     outside = frame.loc[~in_run, ACCOUNT_ID]
     note = {

@@ -24,7 +24,8 @@ from typing import Any
 
 import pandas as pd
 
-from portfolio.currency import Currency, format_amount
+from core.i18n import N_
+from portfolio.currency import Currency
 from portfolio.meanings import ColumnMeanings, Meaning, detect_meanings
 from strategy.catalogue import Strategy
 from strategy.contact_history import (ChannelEvidence, best_channel, best_hour, best_payment_method,
@@ -32,8 +33,9 @@ from strategy.contact_history import (ChannelEvidence, best_channel, best_hour, 
 from strategy.context import (UNKNOWN, PersonaContext, context_from_profile, persona_rows, profile_median,
                               resolve_meanings)
 from strategy.guardrails import RULE_IDS, GuardrailResult, check_strategy, repair, violations
-from strategy.journey import describe_steps, journey_of
+from strategy.journey import describe_steps_text, journey_of
 from strategy.settings import StrategySettings
+from strategy.texts import Money, Term, Text, TextList, Words
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,8 @@ def _propose_one(profile: dict[str, Any], rows: pd.DataFrame | None, cfg: Strate
     strategy, notes = _make_compliant(strategy, ctx, cfg)
     evidence += notes
     results = check_strategy(strategy, ctx, cfg)
-    evidence += [f"Not compliant, needs a person's decision: {r.message}" for r in violations(results)]
+    evidence += [Text(N_("Not compliant, needs a person's decision: {message}"), message=r.message)
+                 for r in violations(results)]
     axes = {"risk": risk, "ability_to_pay": ability, "willingness_to_pay": willingness,
             "contactability": contactability}
     rationale = (f"{risk} risk, {ability} ability and {willingness} willingness to pay, "
@@ -124,7 +127,7 @@ def _propose_one(profile: dict[str, Any], rows: pd.DataFrame | None, cfg: Strate
     strategy = strategy.with_changes(rationale=rationale)
     journey = journey_of(strategy, rulepack)
     effect = expected_effect(strategy, channels, profile, cfg)
-    evidence += [f"Journey: {describe_steps(journey)}", effect]
+    evidence += [Text(N_("Journey: {steps}"), steps=describe_steps_text(journey)), effect]
     return Proposal(ctx.persona_id, ctx.name, strategy, axes, tuple(evidence), tuple(channels),
                     tuple(results), effect, journey)
 
@@ -139,19 +142,20 @@ def expected_effect(strategy: Strategy, channels: list[ChannelEvidence], profile
     """
     chosen = next((c for c in channels if c.channel == strategy.channel and c.enough), None)
     if chosen is not None:
-        text = (f"Expected effect: {chosen.rate:.1%} of {strategy.channel} contacts got a response in "
-                f"this persona (95% CI {chosen.ci_low:.1%}-{chosen.ci_high:.1%}, {chosen.attempts} "
-                "attempts); that is a response rate, not a payment rate. The effect of the offer and of "
-                "the later steps on payment is unknown: no result of this strategy (champion/challenger "
-                "test) is in the data")
+        text = Text(N_("Expected effect: {rate:.1%} of {channel} contacts got a response in this persona (95% CI "
+                       "{low:.1%}-{high:.1%}, {attempts} attempts); that is a response rate, not a payment rate. "
+                       "The effect of the offer and of the later steps on payment is unknown: no result of this "
+                       "strategy (champion/challenger test) is in the data"),
+                    rate=chosen.rate, channel=Term(strategy.channel), low=chosen.ci_low, high=chosen.ci_high,
+                    attempts=chosen.attempts)
     else:
-        text = (f"Expected effect: unknown — the portfolio holds no evidence on the {strategy.channel} "
-                f"channel (at least {cfg.min_sample_size} contact attempts) or on this strategy's "
-                "results, so no effect is claimed")
+        text = Text(N_("Expected effect: unknown — the portfolio holds no evidence on the {channel} channel (at "
+                       "least {minimum} contact attempts) or on this strategy's results, so no effect is claimed"),
+                    channel=Term(strategy.channel), minimum=cfg.min_sample_size)
     pay_rate = profile.get("pay_rate")
     if isinstance(pay_rate, (int, float)) and pay_rate == pay_rate:
-        text += (f". The persona's observed pay rate of {pay_rate:.0%} was under its past treatment and "
-                 "is not a forecast for this strategy")
+        text = Text(N_("{text}. The persona's observed pay rate of {rate:.0%} was under its past treatment and "
+                       "is not a forecast for this strategy"), text=text, rate=float(pay_rate))
     return text
 
 
@@ -159,19 +163,22 @@ def _risk_level(profile: dict[str, Any], evidence: list[str]) -> str:
     risk = profile.get("mean_risk_score")
     if risk is not None:
         level = "high" if risk >= 0.6 else "low" if risk < 0.35 else "medium"
-        evidence.append(f"Risk level {level}: mean risk score {risk:.2f} (probability of not paying)")
+        evidence.append(Text(N_("Risk level {level}: mean risk score {risk:.2f} (probability of not paying)"),
+                             level=Term(level), risk=float(risk)))
         return level
     pay_rate = profile.get("pay_rate")
     if pay_rate is not None:
         level = "high" if pay_rate < 0.35 else "low" if pay_rate >= 0.65 else "medium"
-        evidence.append(f"Risk level {level}: {pay_rate:.0%} of the persona paid")
+        evidence.append(Text(N_("Risk level {level}: {rate:.0%} of the persona paid"), level=Term(level),
+                             rate=float(pay_rate)))
         return level
     dpd = profile_median(profile, "days_past_due")
     if dpd is not None:
         level = "high" if dpd[0] >= 90 else "low" if dpd[0] <= 30 else "medium"
-        evidence.append(f"Risk level {level}: median {dpd[0]:.0f} days past due")
+        evidence.append(Text(N_("Risk level {level}: median {days:.0f} days past due"), level=Term(level),
+                             days=float(dpd[0])))
         return level
-    evidence.append("Risk level medium: no risk score, pay rate or days past due in the profile")
+    evidence.append(Text(N_("Risk level medium: no risk score, pay rate or days past due in the profile")))
     return "medium"
 
 
@@ -180,20 +187,22 @@ def _median(profile: dict[str, Any], rows: pd.DataFrame | None, meanings: Column
     """(persona median, portfolio median) of the column with ``meaning``, or why there is none."""
     column = meanings.column_for(meaning)
     if column is None:
-        return UNKNOWN
+        return Text(UNKNOWN)
     found = profile_median(profile, column)
     if found is None and rows is not None and column in rows.columns:
         values = pd.to_numeric(rows[column], errors="coerce").dropna()
         found = (float(values.median()), float("nan")) if len(values) else None
-    return found if found is not None else f"column '{column}' not summarised in the profile"
+    return found if found is not None else Text(N_("column '{column}' not summarised in the profile"),
+                                                column=column)
 
 
 def _ability(profile: dict[str, Any], rows: pd.DataFrame | None, ctx: PersonaContext,
              cfg: StrategySettings, meanings: ColumnMeanings, evidence: list[str]) -> str:
     if ctx.over_indebted(cfg):
-        named = "the persona is named as over-indebted; " if ctx.hardship_by_name else ""
-        evidence.append(f"Ability to pay low: {named}{ctx.hardship_statement()} (over-indebted persona, "
-                        f"threshold {cfg.hardship_share_threshold:.0%})")
+        named = Text(N_("the persona is named as over-indebted; ")) if ctx.hardship_by_name else ""
+        evidence.append(Text(N_("Ability to pay low: {named}{facts} (over-indebted persona, threshold "
+                                "{threshold:.0%})"), named=named, facts=ctx.hardship_statement(),
+                             threshold=cfg.hardship_share_threshold))
         return "low"
     balance = profile_median(profile, "balance")
     partial = _median(profile, rows, meanings, Meaning.PARTIAL_PAYMENT_RATIO)
@@ -204,15 +213,15 @@ def _ability(profile: dict[str, Any], rows: pd.DataFrame | None, ctx: PersonaCon
     facts = []
     if balance is not None:
         unit = ctx.currency or Currency()
-        note = f"; {unit.note()}" if unit.note() else ""
-        facts.append(f"median balance {format_amount(balance[0], unit)} "
-                     f"(portfolio {format_amount(balance[1], unit)}{note})")
-    facts.append(f"partial-payment ratio {partial[0]:.2f}" if isinstance(partial, tuple)
-                 else f"partial-payment ratio: {partial}")
-    facts.append(f"median payments so far {prior[0]:.0f}" if isinstance(prior, tuple)
-                 else f"payments so far: {prior}")
+        note = Text("; {note}", note=Words({"en": unit.note("en"), "de": unit.note("de")})) if unit.note() else ""
+        facts.append(Text(N_("median balance {balance} (portfolio {portfolio}{note})"),
+                          balance=Money(balance[0], unit), portfolio=Money(balance[1], unit), note=note))
+    facts.append(Text(N_("partial-payment ratio {ratio:.2f}"), ratio=float(partial[0])) if isinstance(partial, tuple)
+                 else Text(N_("partial-payment ratio: {why}"), why=partial))
+    facts.append(Text(N_("median payments so far {n:.0f}"), n=float(prior[0])) if isinstance(prior, tuple)
+                 else Text(N_("payments so far: {why}"), why=prior))
     facts.append(ctx.hardship_statement())
-    evidence.append(f"Ability to pay {level}: " + ", ".join(facts))
+    evidence.append(Text(N_("Ability to pay {level}: {facts}"), level=Term(level), facts=TextList(facts)))
     return level
 
 
@@ -225,34 +234,34 @@ def _willingness(profile: dict[str, Any], rows: pd.DataFrame | None, ctx: Person
     facts = [dispute.statement()]
     if isinstance(broken, tuple):
         persona, portfolio = broken[0], 0.0 if math.isnan(broken[1]) else broken[1]
-        shown = "" if math.isnan(broken[1]) else f" (portfolio {broken[1]:.1f})"
-        facts.insert(0, f"median broken promises {persona:.1f}{shown}")
+        shown = "" if math.isnan(broken[1]) else Text(N_(" (portfolio {n:.1f})"), n=float(broken[1]))
+        facts.insert(0, Text(N_("median broken promises {n:.1f}{portfolio}"), n=float(persona), portfolio=shown))
         if persona >= 2 or (persona > 0 and persona >= 2 * portfolio):
             level = "low"
         elif persona == 0 and disputes is not None and disputes < 0.1:
             level = "high"
     else:
-        facts.insert(0, f"broken promises: {broken}")
+        facts.insert(0, Text(N_("broken promises: {why}"), why=broken))
     if disputes is not None and disputes >= 0.2:
         level = "low"
-    evidence.append(f"Willingness to pay {level}: " + ", ".join(facts))
+    evidence.append(Text(N_("Willingness to pay {level}: {facts}"), level=Term(level), facts=TextList(facts)))
     return level
 
 
 def _contactability(channels: list[ChannelEvidence], best: ChannelEvidence | None,
                     cfg: StrategySettings, evidence: list[str], have_rows: bool) -> str:
     if not channels:
-        why = (f"contact attempts and responses per channel: {UNKNOWN}" if have_rows else
-               "the portfolio's accounts were not given, so no contact history was read")
-        evidence.append(f"Contactability unknown: {why}; channel chosen from the risk level")
+        why = (Text(N_("contact attempts and responses per channel: {unknown}"), unknown=Text(UNKNOWN)) if have_rows
+               else Text(N_("the portfolio's accounts were not given, so no contact history was read")))
+        evidence.append(Text(N_("Contactability unknown: {why}; channel chosen from the risk level"), why=why))
         return "unknown"
     evidence += [e.statement(cfg.min_sample_size) for e in channels]
     if best is None:
-        evidence.append("Contactability unknown: no channel has enough attempts to compare")
+        evidence.append(Text(N_("Contactability unknown: no channel has enough attempts to compare")))
         return "unknown"
     level = "high" if best.ci_low >= 0.3 else "low" if best.ci_low < 0.1 else "medium"
-    evidence.append(f"Contactability {level}: best channel {best.channel} (highest lower 95% bound, "
-                    f"{best.ci_low:.1%})")
+    evidence.append(Text(N_("Contactability {level}: best channel {channel} (highest lower 95% bound, {low:.1%})"),
+                         level=Term(level), channel=Term(best.channel), low=best.ci_low))
     return level
 
 
@@ -288,7 +297,8 @@ def _apply_contact_evidence(strategy: Strategy, best: ChannelEvidence | None,
     changes: dict[str, Any] = {}
     if best is not None and strategy.offer != "hardship_referral" and best.channel != strategy.channel:
         changes["channel"] = best.channel
-        evidence.append(f"Channel {best.channel} instead of {strategy.channel}: best observed response")
+        evidence.append(Text(N_("Channel {channel} instead of {before}: best observed response"),
+                             channel=Term(best.channel), before=Term(strategy.channel)))
         if best.channel == "phone":
             changes.update(contacts_per_week=3, max_call_attempts_per_7_days=3)
         elif strategy.channel == "phone":
@@ -299,11 +309,12 @@ def _apply_contact_evidence(strategy: Strategy, best: ChannelEvidence | None,
             start = max(cfg.earliest_contact_hour, min(hour[0] - 1, cfg.latest_contact_hour - 3))
             changes.update(contact_start_hour=start,
                            contact_end_hour=min(cfg.latest_contact_hour, start + 3))
-            evidence.append(f"Contact window {start:02d}:00-{start + 3:02d}:00: {hour[1]}")
+            evidence.append(Text(N_("Contact window {window}: {why}"), window=f"{start:02d}:00-{start + 3:02d}:00",
+                                 why=hour[1]))
         method = best_payment_method(rows, cfg, meanings)
         if method is not None:
             changes["payment_method"] = method[0]
-            evidence.append(f"Payment method offered first: {method[1]}")
+            evidence.append(Text(N_("Payment method offered first: {why}"), why=method[1]))
     return strategy.with_changes(**changes) if changes else strategy
 
 
@@ -324,7 +335,7 @@ def _make_compliant(strategy: Strategy, ctx: PersonaContext,
         if not fixable:
             break
         rule, changes = fixable[0]
-        notes.append(f"Adjusted for guardrail {rule.rule_id}: {rule.message}")
+        notes.append(Text(N_("Adjusted for guardrail {rule}: {message}"), rule=rule.rule_id, message=rule.message))
         strategy = strategy.with_changes(**changes)
     return strategy, notes
 

@@ -11,6 +11,8 @@ from core.errors import UserError
 from strategy import tables as t
 from strategy.catalogue import Strategy
 from strategy.mapping_view import Veto
+from strategy.texts import stored_evidence
+from core.i18n import persona_name
 
 if TYPE_CHECKING:
     from strategy.run_view import RunView
@@ -57,7 +59,7 @@ class MappingQueries:
         for profile in run.profiles:
             pid = int(profile["persona_id"])
             mapping = by_id.get(pid)
-            record: dict[str, Any] = {"persona_id": pid, "persona_name": profile.get("name"),
+            record: dict[str, Any] = {"persona_id": pid, "persona_name": persona_name(profile),
                                       "size": profile.get("size"),
                                       "state": mapping.state if mapping else "none",
                                       "version": mapping.version if mapping else 0}
@@ -78,7 +80,7 @@ class MappingQueries:
                 t.strategy_versions.c.persona_id == int(persona_id))
                 .order_by(t.strategy_versions.c.id)).all()
         return [{"strategy_version_id": r.id, "strategy": Strategy.from_dict(json.loads(r.content)),
-                 "content_hash": r.content_hash, "evidence": json.loads(r.evidence),
+                 "content_hash": r.content_hash, "evidence": stored_evidence(dict(r._mapping)),
                  "created_by": r.created_by, "created_at": r.created_at} for r in rows]
 
     def vetoes(self, run_id: str, persona_id: int | None = None, *,

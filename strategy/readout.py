@@ -31,11 +31,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.i18n import N_, persona_name
 from portfolio.payments import ACCOUNT_ID, AMOUNT, PAID_ON
 from portfolio.roles import Role
 from strategy.arms import ArmConfig, arms_of_accounts
 from strategy.power import minimum_sample_per_arm, newcombe_interval, wilson_interval
 from strategy.settings import normalise_channel_costs
+from strategy.texts import Text, terms
 
 ARM_ORDER = ("champion", "challenger", "holdout")
 BOOTSTRAP_RESAMPLES = 2_000
@@ -124,7 +126,7 @@ def readout(run: Any, payments: pd.DataFrame, experiments: dict[int, Any], *,
         First and last payment date counted (inclusive); default every payment loaded.
     """
     accounts = account_outcomes(run, payments, experiments, arms=arms, window=window)
-    names = {int(p["persona_id"]): str(p.get("name") or f"persona {p['persona_id']}") for p in run.profiles}
+    names = {int(p["persona_id"]): persona_name(p) for p in run.profiles}
     costs = normalise_channel_costs(costs or {})
     notes = []
     rows = _arm_rows(accounts, names, costs, contacts or {}, notes)
@@ -132,12 +134,12 @@ def readout(run: Any, payments: pd.DataFrame, experiments: dict[int, Any], *,
     used = _in_window(payments, window)
     in_run = used[ACCOUNT_ID].astype(str).isin(set(accounts[ACCOUNT_ID]))
     if (~in_run).any():
-        notes.append(f"{int((~in_run).sum()):,} payments for {used.loc[~in_run, ACCOUNT_ID].nunique():,} accounts "
-                     "this run does not hold are ignored")
+        notes.append(Text(N_("{payments:,} payments for {accounts:,} accounts this run does not hold are ignored"),
+                          payments=int((~in_run).sum()), accounts=int(used.loc[~in_run, ACCOUNT_ID].nunique())))
     if accounts["balance"].isna().all():
-        notes.append("the run keeps no portfolio with balances: collected per € is not available")
+        notes.append(Text(N_("the run keeps no portfolio with balances: collected per € is not available")))
     if not experiments:
-        notes.append("no approved champion/challenger experiment in this run: every account is champion")
+        notes.append(Text(N_("no approved champion/challenger experiment in this run: every account is champion")))
     summary = {"payments_used": int(in_run.sum()), "payments_outside_run": int((~in_run).sum()),
                "accounts": int(len(accounts)), "accounts_paying": int(accounts["paid"].sum()),
                "collected": round(float(accounts["net"].sum()), 2)}
@@ -218,14 +220,14 @@ def _arm_rows(accounts: pd.DataFrame, names: dict[int, str], costs: dict[str, fl
             "collected_per_eur": collected / balance if balance else None, "contact_cost": cost,
             "cost_per_eur_collected": cost / collected if cost is not None and collected > 0 else None})
     if not costs:
-        notes.append("no cost per channel configured (StrategySettings.channel_costs, PERSONAS_CHANNEL_COSTS or "
-                     "--cost CHANNEL=EUR): contact cost is not available")
+        notes.append(Text(N_("no cost per channel configured (StrategySettings.channel_costs, PERSONAS_CHANNEL_COSTS "
+                             "or --cost CHANNEL=EUR): contact cost is not available")))
     elif not contacts:
-        notes.append("no approved journey of these personas was found (the review database, --db): contact cost "
-                     "is not available")
+        notes.append(Text(N_("no approved journey of these personas was found (the review database, --db): contact "
+                             "cost is not available")))
     if missing_costs:
-        notes.append(f"no cost configured for {', '.join(sorted(missing_costs))}: contact cost of arms using it "
-                     "is not available")
+        notes.append(Text(N_("no cost configured for {channels}: contact cost of arms using it is not available"),
+                          channels=terms(sorted(missing_costs))))
     table = pd.DataFrame.from_records(records)
     table["_order"] = table["arm"].map({a: i for i, a in enumerate(ARM_ORDER)})
     return table.sort_values(["persona_id", "_order"]).drop(columns="_order").reset_index(drop=True)
@@ -280,15 +282,16 @@ def _differences(accounts: pd.DataFrame, experiments: dict[int, Any], names: dic
 def _needed(experiment: Any, champion: pd.DataFrame) -> tuple[int, str]:
     stored = getattr(experiment, "min_sample_per_arm", None)
     if stored:
-        return int(stored), "stored with the experiment"
+        return int(stored), Text(N_("stored with the experiment"))
     effect = getattr(experiment, "min_detectable_effect", None) or DEFAULT_MIN_EFFECT
     base = getattr(experiment, "base_pay_rate", None)
     if base is None:
         base = float(champion["paid"].mean()) if len(champion) else 0.0
-        where = f"computed from the champion's pay rate {base:.1%}"
+        where = Text(N_("computed from the champion's pay rate {rate:.1%}"), rate=float(base))
     else:
-        where = f"computed from the stored base pay rate {base:.1%}"
-    return minimum_sample_per_arm(float(base), float(effect)), f"{where} and an effect of {effect:g}"
+        where = Text(N_("computed from the stored base pay rate {rate:.1%}"), rate=float(base))
+    return minimum_sample_per_arm(float(base), float(effect)), Text(N_("{where} and an effect of {effect:g}"),
+                                                                   where=where, effect=float(effect))
 
 
 def _compare(persona_id: int, names: dict[int, str], experiment: Any, arm_a: pd.DataFrame, arm_b: pd.DataFrame,
@@ -311,18 +314,26 @@ def _compare(persona_id: int, names: dict[int, str], experiment: Any, arm_a: pd.
             "collected_verdict": verdict(smaller, needed, ratio_low, ratio_high, a_wins, b_wins)}
 
 
+#: The verdicts in words (the English is what the read-out has always written; ``render()`` shows them).
+VERDICTS = {"challenger better": N_("challenger better"), "champion better": N_("champion better"),
+            "holdout better": N_("holdout better"), "no difference": N_("no difference"),
+            "not available": N_("not available")}
+
+
 def verdict(n: int, needed: int, low: float | None, high: float | None, a_wins: str = "challenger better",
             b_wins: str = "champion better") -> str:
-    """"too few accounts (n of N needed)" below the minimum sample; else the side the 95 % interval favours."""
+    """"too few accounts (n of N needed)" below the minimum sample; else the side the 95 % interval favours.
+
+    A :class:`~strategy.texts.Text`: the English sentence as a string, ``render()`` in the reader's language."""
     if n < needed:
-        return f"too few accounts ({n:,} of {needed:,} needed)"
+        return Text(N_("too few accounts ({n:,} of {needed:,} needed)"), n=int(n), needed=int(needed))
     if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
-        return "not available"
+        return Text(VERDICTS["not available"])
     if low > 0:
-        return a_wins
+        return Text(VERDICTS.get(a_wins, a_wins))
     if high < 0:
-        return b_wins
-    return "no difference"
+        return Text(VERDICTS.get(b_wins, b_wins))
+    return Text(VERDICTS["no difference"])
 
 
 def ratio_difference_interval(net_a: np.ndarray, balance_a: np.ndarray, net_b: np.ndarray, balance_b: np.ndarray,

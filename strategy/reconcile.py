@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from core.i18n import N_
 from strategy import tables as t
+from strategy.texts import Text
 from strategy.users import credential_digest
 
 if TYPE_CHECKING:
@@ -73,16 +75,17 @@ def approval_problems(store: "ReviewStore", entries: list["AuditEntry"],
     lines = []
     for row in rows:
         latest = decisions.get((row.run_id, int(row.persona_id)))
-        where = f"persona {row.persona_id} of run {row.run_id}"
+        where = Text(N_("persona {id} of run {run}"), id=row.persona_id, run=row.run_id)
         if latest is None or latest.action not in APPROVING:
-            lines.append(f"{where} is approved in the database (by {row.approved_by}) but the "
-                         "audit log records no such approval"
-                         + (f" (its newest decision is {latest.action} by {latest.user})"
-                            if latest else ""))
+            lines.append(Text(N_("{where} is approved in the database (by {user}) but the audit log records no such "
+                                 "approval{newest}"), where=where, user=row.approved_by,
+                              newest=Text(N_(" (its newest decision is {action} by {user})"), action=latest.action,
+                                          user=latest.user) if latest else ""))
         elif latest.content_hash != row.approval_hash or latest.user != row.approved_by:
-            lines.append(f"{where}: the approval in the database (by {row.approved_by}, "
-                         f"{str(row.approval_hash)[:12]}) differs from audit entry {latest.seq} "
-                         f"(by {latest.user}, {str(latest.content_hash)[:12]})")
+            lines.append(Text(N_("{where}: the approval in the database (by {user}, {hash}) differs from audit entry "
+                                 "{seq} (by {logged_by}, {logged_hash})"), where=where, user=row.approved_by,
+                              hash=str(row.approval_hash)[:12], seq=latest.seq, logged_by=latest.user,
+                              logged_hash=str(latest.content_hash)[:12]))
     return lines
 
 
@@ -107,8 +110,9 @@ def experiment_problems(store: "ReviewStore", entries: list["AuditEntry"]) -> li
             entry.details.get("approved_by") if entry.action == "experiment_carried_over" else entry.user)
         if entry is None or entry.action not in ("challenger_approved", "experiment_carried_over") \
                 or entry.content_hash != row.approval_hash or approver != row.approved_by:
-            lines.append(f"the experiment of persona {row.persona_id} of run {row.run_id} is approved in "
-                         f"the database (by {row.approved_by}) but the audit log records no such approval")
+            lines.append(Text(N_("the experiment of persona {id} of run {run} is approved in the database (by {user}) "
+                                 "but the audit log records no such approval"), id=row.persona_id, run=row.run_id,
+                              user=row.approved_by))
     return lines
 
 
@@ -128,8 +132,8 @@ def _sign_off_problems(store: "ReviewStore", entries: list["AuditEntry"]) -> lis
     for row in rows:
         entry = sign_off_entry(entries, row.run_id)
         if entry is None or entry.user != row.model_signed_off_by:
-            lines.append(f"run {row.run_id} is marked as signed off by {row.model_signed_off_by} "
-                         "but the audit log records no such sign-off")
+            lines.append(Text(N_("run {run} is marked as signed off by {user} but the audit log records no such "
+                                 "sign-off"), run=row.run_id, user=row.model_signed_off_by))
     return lines
 
 
@@ -140,12 +144,14 @@ def _kill_switch_problems(store: "ReviewStore", entries: list["AuditEntry"]) -> 
             expected, reason, seq = e.action == "kill_switch_on", e.details.get("reason", ""), e.seq
     actual = store.kill_switch()
     if bool(actual.get("on")) != expected:
-        said = f"entry {seq} turned it {'on' if expected else 'off'}" if seq else \
-            "it was never switched"
-        return [f"the kill switch is {'on' if actual.get('on') else 'off'} in the database but "
-                f"the audit log says it is {'on' if expected else 'off'} ({said})"]
+        said = (Text(N_("entry {seq} turned it on"), seq=seq) if expected else
+                Text(N_("entry {seq} turned it off"), seq=seq)) if seq else Text(N_("it was never switched"))
+        message = (N_("the kill switch is on in the database but the audit log says it is off ({said})")
+                   if actual.get("on") else
+                   N_("the kill switch is off in the database but the audit log says it is on ({said})"))
+        return [Text(message, said=said)]
     if expected and actual.get("reason", "") != reason:
-        return ["the kill switch's reason in the database differs from the audit log's"]
+        return [Text(N_("the kill switch's reason in the database differs from the audit log's"))]
     return []
 
 
@@ -175,18 +181,18 @@ def _user_problems(store: "ReviewStore", entries: list["AuditEntry"]) -> list[st
     for name in sorted(set(expected) | set(rows)):
         want, row = expected.get(name), rows.get(name)
         if want is None:
-            lines.append(f"user {name} ({row.role}) is in the users table but no audit entry "
-                         "added them")
+            lines.append(Text(N_("user {name} ({role}) is in the users table but no audit entry added them"),
+                              name=name, role=row.role))
         elif row is None:
-            lines.append(f"user {name} is missing from the users table but no audit entry "
-                         "removed them")
+            lines.append(Text(N_("user {name} is missing from the users table but no audit entry removed them"),
+                              name=name))
         elif row.role != want["role"] or bool(row.disabled) != bool(want["disabled"]):
             lines.append(f"user {name} is {row.role}{', disabled' if row.disabled else ''} in the "
                          f"users table but the audit log says {want['role']}"
                          f"{', disabled' if want['disabled'] else ''}")
         elif want["credential"] is not _UNKNOWN and \
                 credential_digest(row.password_hash) != want["credential"]:
-            lines.append(f"user {name}'s password hash was replaced without an audit entry")
+            lines.append(Text(N_("user {name}'s password hash was replaced without an audit entry"), name=name))
     return lines
 
 

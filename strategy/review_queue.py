@@ -27,11 +27,13 @@ import pandas as pd
 from sqlalchemy import Connection, insert, or_, select, update
 
 from core.errors import UserError
+from core.i18n import N_
 from strategy import audit
 from strategy import tables as t
 from strategy.auth import PermissionDenied, User, require
 from strategy.catalogue import Strategy
 from strategy.context import truthy
+from strategy.texts import Text, TextList
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -43,6 +45,27 @@ if TYPE_CHECKING:
 ACCOUNT_REVIEW_ROLES = ("manager", "compliance")
 OVERRIDE_STATUSES = ("pending", "approved", "declined", "superseded")
 HELD_COLUMNS = ["account_id", "reason"]
+#: Why the persona model flags an account (the plan's ``review_reason`` when no account plan is at hand).
+PERSONA_UNCERTAIN = N_("persona assignment uncertain")
+
+
+def _review_reasons() -> dict[str, Any]:
+    from strategy.account_plan import REVIEW_TEXTS
+
+    return {str(text): text for text in (*REVIEW_TEXTS, Text(PERSONA_UNCERTAIN))}
+
+
+class _Reasons(dict):
+    """English review reasons -> their texts (built on first use: the account plan imports this module's
+    neighbours)."""
+
+    def get(self, key, default=None):  # noqa: D401
+        if not self:
+            self.update(_review_reasons())
+        return super().get(key, default)
+
+
+REVIEW_REASONS = _Reasons()
 OVERRIDE_COLUMNS = ["id", "run_id", "account_id", "persona_id", "strategy_version_id", "reason",
                     "created_by", "created_at", "status", "decided_by", "decided_at",
                     "decision_reason", "strategy"]
@@ -105,7 +128,7 @@ class AccountReview:
             with self._write() as conn:
                 audit.append(conn, actor or User("(not signed in)", "unknown"), "approval_refused",
                              run_id=run.run_id,
-                             details={"override_id": int(override_id), "reasons": refused.lines})
+                             details={"override_id": int(override_id), "reasons": refused.english_lines})
             raise
 
     def decline_override(self, actor: User, run: "RunView", override_id: int,
@@ -303,18 +326,19 @@ def held_accounts(store: "ReviewStore", run_id: str, plan: pd.DataFrame) -> pd.D
     pending = store.pending_overrides(run_id)
     for row in pending.itertuples(index=False):
         reasons.setdefault(str(row.account_id), []).append(
-            f"override {row.id} by {row.created_by} waits for a second person to approve it")
+            Text(N_("override {id} by {user} waits for a second person to approve it"), id=row.id,
+                 user=row.created_by))
     unaudited = _unaudited_decisions(store, run_id)
     for row in store.account_overrides(run_id).itertuples(index=False):
         if int(row.id) in unaudited["override"]:
             reasons.setdefault(str(row.account_id), []).append(
-                f"override {row.id} is marked approved by {row.decided_by} but the audit log "
-                "records no such approval")
+                Text(N_("override {id} is marked approved by {user} but the audit log records no such approval"),
+                     id=row.id, user=row.decided_by))
     if "needs_review" in plan.columns:
         flagged = _flags(plan["needs_review"])
         if flagged.any():
             _needs_review_reasons(store, run_id, plan[flagged], unaudited["clearance"], reasons)
-    out = [(a, "; ".join(dict.fromkeys(reasons[a]))) for a in dict.fromkeys(ids) if a in reasons]
+    out = [(a, TextList(dict.fromkeys(reasons[a]), "; ")) for a in dict.fromkeys(ids) if a in reasons]
     return pd.DataFrame(out, columns=HELD_COLUMNS)
 
 
@@ -328,16 +352,17 @@ def _needs_review_reasons(store: "ReviewStore", run_id: str, flagged: pd.DataFra
     for account_id, persona_id, review_reason in zip(flagged["account_id"].astype(str),
                                                      flagged["persona_id"], why):
         text = str(review_reason).strip() if isinstance(review_reason, str) else ""
-        flagged_as = f"needs review ({text})" if text else "needs review"
+        shown = review_reason if hasattr(review_reason, "render") else REVIEW_REASONS.get(text, text)
+        flagged_as = Text(N_("needs review ({why})"), why=shown) if text else Text(N_("needs review"))
         clearance = latest.get(account_id)
         expected = overridden.get(account_id) or personas.get(_int_or_none(persona_id))
         if clearance is None:
             reasons.setdefault(account_id, []).append(
-                f"{flagged_as}: not yet cleared by a person")
+                Text(N_("{flagged}: not yet cleared by a person"), flagged=flagged_as))
         elif clearance.strategy_sha256 != expected:
             reasons.setdefault(account_id, []).append(
-                f"{flagged_as}: cleared by {clearance.cleared_by} at {clearance.cleared_at} for a "
-                "strategy that has changed since; needs a new look")
+                Text(N_("{flagged}: cleared by {user} at {time} for a strategy that has changed since; needs a new "
+                        "look"), flagged=flagged_as, user=clearance.cleared_by, time=clearance.cleared_at))
 
 
 def _unaudited_decisions(store: "ReviewStore", run_id: str) -> dict[str, set[int]]:
@@ -364,7 +389,7 @@ def review_plan(run: "RunView", store: "ReviewStore | None" = None) -> pd.DataFr
     plan = pd.DataFrame({"account_id": accounts["account_id"].astype(str).to_numpy(),
                          "persona_id": accounts["persona_id"].astype(int).to_numpy(),
                          "needs_review": flag,
-                         "review_reason": np.where(flag, "persona assignment uncertain", "")})
+                         "review_reason": np.where(flag, PERSONA_UNCERTAIN, "")})
     if store is not None:
         latest = {str(r.account_id): r.persona_id for r in
                   store.account_overrides(run.run_id).itertuples(index=False)}  # later rows win

@@ -48,7 +48,9 @@ _ADDED_COLUMNS = (("users", "person", "VARCHAR(200)"),
                   ("account_overrides", "decided_by", "VARCHAR(200)"),
                   ("account_overrides", "decided_at", "VARCHAR(40)"),
                   ("account_overrides", "decision_reason", "TEXT"),
-                  ("vetoes", "scope", "VARCHAR(20)"))
+                  ("vetoes", "scope", "VARCHAR(20)"),
+                  ("strategy_versions", "evidence_codes", "TEXT"),
+                  ("mappings", "reason_text", "TEXT"))
 
 
 def normalise_url(db: str | Path | None) -> str:

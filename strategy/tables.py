@@ -75,6 +75,9 @@ strategy_versions = Table(
     Column("content_hash", String(64), nullable=False),
     Column("content", Text, nullable=False),          # canonical JSON of Strategy.to_dict()
     Column("evidence", Text, nullable=False, default="[]"),
+    # The evidence's language-neutral form (``strategy.texts``: one {"code", "params"} or null per
+    # line), so a German reader reads it in German; NULL for versions stored before it existed.
+    Column("evidence_codes", Text, nullable=True),
     Column("created_by", String(200), nullable=False),
     Column("created_at", String(40), nullable=False),
 )
@@ -95,6 +98,9 @@ mappings = Table(
     Column("version", Integer, nullable=False),
     Column("updated_by", String(200), nullable=False),
     Column("updated_at", String(40), nullable=False),
+    # The reason's language-neutral form when the app wrote it (carry-over: ``strategy.texts``);
+    # NULL for a reason a person typed and for rows from before it existed.
+    Column("reason_text", Text, nullable=True),
     UniqueConstraint("run_id", "persona_id", name="uq_mapping_run_persona"),
 )
 

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.errors import UserError
+from core.i18n import N_, persona_name
 from portfolio.currency import currency_of_run
 from strategy import audit
 from strategy import tables as t
@@ -30,6 +31,7 @@ from strategy.canonical import canonical_json
 from strategy.catalogue import Strategy
 from strategy.context import context_from_profile, persona_rows, roles_of_run
 from strategy.guardrails import check_strategy
+from strategy.texts import Text, TextList, evidence_codes, stored_evidence, stored_reason
 from strategy.mapping_view import STATES, MappingView, StaleMappingError, Veto, approval_hash, check_reviewed
 
 __all__ = ["STATES", "MappingView", "MappingWorkflow", "StaleMappingError", "Veto", "approval_hash"]
@@ -40,12 +42,14 @@ if TYPE_CHECKING:
     from strategy.run_view import RunView
     from strategy.settings import StrategySettings
 
+
 def _scope_is(scope: str) -> Any:
     """Vetoes of ``scope``: ``"mapping"`` (also rows from before vetoes had a scope) or
     ``"challenger"``."""
     if scope == "mapping":
         return or_(t.vetoes.c.scope.is_(None), t.vetoes.c.scope == "mapping")
     return t.vetoes.c.scope == scope
+
 
 
 class MappingWorkflow:
@@ -132,7 +136,7 @@ class MappingWorkflow:
         with self._write() as conn:
             audit.append(conn, actor or User("(not signed in)", "unknown"), "approval_refused",
                          run_id=run.run_id, persona_id=persona_id,
-                         details={"reasons": refused.lines})
+                         details={"reasons": refused.english_lines})
 
     def _approve(self, actor: User, run: "RunView", persona_id: int, expected_version: int | None,
                  expected_hash: str | None, portfolio: pd.DataFrame | None) -> MappingView:
@@ -146,12 +150,12 @@ class MappingWorkflow:
             blockers = view.approval_blockers(actor)
             if any(self._same_person(conn, actor.username, other) and actor.username != other
                    for other in {row["proposed_by"], row["last_edited_by"]} if other):
-                blockers.append(f"{actor.username} and the proposer or last editor are identities "
-                                "of the same person (four-eyes principle)")
+                blockers.append(Text(N_("{user} and the proposer or last editor are identities of the same "
+                                        "person (four-eyes principle)"), user=actor.username))
             if blockers:
-                raise UserError(f"approval of persona {persona_id} refused: " + "; ".join(blockers),
-                                lines=[f"approval of persona {persona_id} refused: {b}"
-                                       for b in blockers])
+                refused = N_("approval of persona {id} refused: {why}")
+                raise UserError(Text(refused, id=persona_id, why=TextList(blockers, "; ")),
+                                lines=[Text(refused, id=persona_id, why=b) for b in blockers])
             bound = approval_hash(run, persona_id, view.strategy_hash)
             now = audit.now_utc()
             self._update(conn, row, actor, state="approved", approved_by=actor.username,
@@ -295,8 +299,7 @@ class MappingWorkflow:
             else:
                 self._locked_row(conn, run.run_id, persona_id, expected_version, strategy)
                 if evidence is None:
-                    evidence = json.loads(self._version(conn, existing["strategy_version_id"])
-                                          ["evidence"])
+                    evidence = stored_evidence(self._version(conn, existing["strategy_version_id"]))
             version_id = self._insert_version(conn, actor, run.run_id, persona_id, strategy,
                                               list(evidence or []))
             new_state = state or ("draft" if existing and existing["state"] == "draft"
@@ -338,6 +341,8 @@ class MappingWorkflow:
 
     @staticmethod
     def _update(conn: Connection, row: dict[str, Any], actor: User, **values: Any) -> None:
+        if "reason" in values:  # a new reason (typed, or none) replaces the app's words about the old one
+            values.setdefault("reason_text", None)
         result = conn.execute(update(t.mappings).where(
             t.mappings.c.id == row["id"], t.mappings.c.version == row["version"]).values(
             version=row["version"] + 1, updated_by=actor.username, updated_at=audit.now_utc(),
@@ -359,7 +364,7 @@ class MappingWorkflow:
         result = conn.execute(insert(t.strategy_versions).values(
             run_id=run_id, persona_id=int(persona_id), content_hash=strategy.content_hash(),
             content=strategy.canonical_json(), evidence=canonical_json(evidence),
-            created_by=actor.username, created_at=audit.now_utc()))
+            evidence_codes=evidence_codes(evidence), created_by=actor.username, created_at=audit.now_utc()))
         return int(result.inserted_primary_key[0])
 
     @staticmethod
@@ -377,7 +382,7 @@ class MappingWorkflow:
         name, guardrails, valid, version_hash = "", [], None, None
         if run is not None and row["persona_id"] in run.persona_ids:
             profile = run.profile(row["persona_id"])
-            name = str(profile.get("name", ""))
+            name = persona_name(profile)
             rows = persona_rows(run.accounts if portfolio is not None else None, portfolio,
                                 row["persona_id"])
             guardrails = check_strategy(
@@ -391,9 +396,9 @@ class MappingWorkflow:
             run_id=row["run_id"], persona_id=row["persona_id"], persona_name=name,
             state=row["state"], version=row["version"], strategy=strategy,
             strategy_version_id=row["strategy_version_id"], strategy_hash=version["content_hash"],
-            evidence=json.loads(version["evidence"]), proposed_by=row["proposed_by"],
+            evidence=stored_evidence(version), proposed_by=row["proposed_by"],
             last_edited_by=row["last_edited_by"], approved_by=row["approved_by"],
             approved_at=row["approved_at"], approval_hash=row["approval_hash"],
-            reason=row["reason"], updated_by=row["updated_by"], updated_at=row["updated_at"],
+            reason=stored_reason(row), updated_by=row["updated_by"], updated_at=row["updated_at"],
             guardrails=guardrails, approval_valid=valid, version_hash=version_hash,
             veto=self._active_veto(conn, row["run_id"], row["persona_id"]))

@@ -42,8 +42,17 @@ class RuleInfo:
         return self.kind.replace("_", " ")
 
     def citation(self) -> str:
-        """``"§ 214 BGB; law"``: the source and the kind, as messages end."""
-        return f"{self.source}; {self.kind_label}"
+        """``"§ 214 BGB; law"``: the source and the kind, as messages end (a :class:`~strategy.texts.Text`:
+        German for a German reader)."""
+        from strategy.texts import Term, Text
+
+        return Text("{source}; {kind}", source=Text(self.source), kind=Term(self.kind_label))
+
+    def title_text(self):
+        """The rule's title in the reader's language at display (``render()``); English as a string."""
+        from strategy.texts import Text
+
+        return Text(self.title)
 
     def to_dict(self) -> dict[str, str]:
         return {"rule_id": self.rule_id, "kind": self.kind, "source": self.source, "title": self.title}

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from core.i18n import N_
 from strategy.contact_calendar import add_working_days, is_working_day
 
 if TYPE_CHECKING:
@@ -16,10 +17,10 @@ if TYPE_CHECKING:
 
 #: What a hardship referral says (Schuldnerberatung for everyone; for energy debts the Härtefonds
 #: and the Jobcenter / Sozialamt).
-HARDSHIP_REFERRAL = ("free debt advice (Schuldnerberatung of the Verbraucherzentrale, Caritas, Diakonie, AWO or "
-                     "the municipality); for energy debts also the supplier's or the Land's Härtefonds where one "
-                     "exists, and the Jobcenter (§ 22 Abs. 8 SGB II, arrears as a loan) or the Sozialamt "
-                     "(§ 36 SGB XII)")
+HARDSHIP_REFERRAL = N_("free debt advice (Schuldnerberatung of the Verbraucherzentrale, Caritas, Diakonie, AWO or "
+                       "the municipality); for energy debts also the supplier's or the Land's Härtefonds where one "
+                       "exists, and the Jobcenter (§ 22 Abs. 8 SGB II, arrears as a loan) or the Sozialamt "
+                       "(§ 36 SGB XII)")
 
 
 @dataclass(frozen=True)

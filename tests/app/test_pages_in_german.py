@@ -222,7 +222,7 @@ def test_the_personas_page_in_german_before_and_after_find_personas(german):
     before = _shown(at)
     assert _english_terms(before) == []
     assert at.button(key="find_personas").label == "Personas finden"
-    assert at.selectbox(key="language_choice").value == "de", "persona names follow a German user by default"
+    assert not at.selectbox, "persona names follow the page's language: no selector, no run per language"
     assert any("Personas finden" in i.value for i in at.info), "nothing runs until the button is pressed"
 
     at.button(key="find_personas").click().run()
@@ -240,6 +240,59 @@ def test_the_personas_page_in_german_before_and_after_find_personas(german):
     review = next(t for t in at.tabs if t.label == "Zu prüfen").dataframe[0]
     columns = json.loads(review.proto.columns)  # the column config the browser receives
     assert columns["membership_probability"]["label"] == "Zugehörigkeitswahrscheinlichkeit", columns
+
+
+def _card_names(at: AppTest) -> dict[int, str]:
+    """The persona cards' headings ``**<id> · <name>**`` as ``{id: name}``."""
+    found = (re.fullmatch(r"\*\*(\d+) · (.+)\*\*", m.value) for m in at.markdown)
+    return {int(m.group(1)): m.group(2).replace("\\", "") for m in found if m}
+
+
+def test_switching_the_language_relabels_the_run_and_never_makes_a_new_one(monkeypatch):
+    """Issue 18: a run found in English is the same run in German (same folder, same fingerprint, no
+    new run in the workspace); only the names and the words around them change."""
+    from app_pages._state import PIPELINE_CALLS, list_runs
+    from application.pipeline import load_run
+    from runs import manifest_fingerprint
+    from strategy.auth import User
+
+    monkeypatch.delenv("PERSONAS_LANGUAGE", raising=False)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.context = {"locale": "en-US"}
+    at.session_state["user"] = User("ana", "analyst")
+    at.session_state["portfolio_choice"] = _small_portfolio(500, seed=78)
+    at.run()
+    at.switch_page("app_pages/2_personas.py").run()
+    at.button(key="find_personas").click().run()
+    assert not at.exception, at.exception
+    calls, runs = PIPELINE_CALLS["count"], [r["run_id"] for r in list_runs()]
+    run_dir = at.session_state["run_dir"]
+    fingerprint = manifest_fingerprint(run_dir)
+    english = _card_names(at)
+    assert len(runs) == 1 and english
+
+    at.switch_page("app_pages/7_account.py").run()
+    next(s for s in at.selectbox if s.label == "Language of the app").set_value("de").run()
+    assert not at.exception, at.exception
+    at.switch_page("app_pages/2_personas.py").run()
+    assert not at.exception, at.exception
+    german = _card_names(at)
+    assert [t.value for t in at.title] == ["Personas"] and any(m.label == "Anteil Rauschen" for m in at.metric)
+    assert PIPELINE_CALLS["count"] == calls, "nothing recomputed"
+    assert [r["run_id"] for r in list_runs()] == runs, "no new run in the workspace"
+    assert at.session_state["run_dir"] == run_dir and manifest_fingerprint(run_dir) == fingerprint
+    profiles = load_run(run_dir).profiles
+    assert english == {p["persona_id"]: p["names"]["en"] for p in profiles}
+    assert german == {p["persona_id"]: p["names"]["de"] for p in profiles} and german != english
+    legend = json.loads(next(t for t in at.tabs if t.label == "Karte").get("vega_lite_chart")[0].proto.spec)
+    domain = legend["encoding"]["color"]["scale"]["domain"]
+    assert domain == [f"{pid}: {name}" for pid, name in sorted(german.items())], "the map legend in German"
+
+    at.switch_page("app_pages/7_account.py").run()  # and back: the same run, in English again
+    next(s for s in at.selectbox if s.label == "Sprache der App").set_value("en").run()
+    at.switch_page("app_pages/2_personas.py").run()
+    assert _card_names(at) == english and PIPELINE_CALLS["count"] == calls
+    assert [r["run_id"] for r in list_runs()] == runs
 
 
 @pytest.fixture(scope="module")
@@ -275,7 +328,10 @@ def test_the_strategies_page_in_german(german, review_desk):
     assert [t.value for t in at.title] == ["Strategien"]
     assert {m.label for m in at.metric} >= {"Vorgeschlagen", "Freigegeben", "Abgelehnt", "Ohne Strategie"}
     assert any(b.label == "Freigeben" for b in at.button)
-    assert any(s.label == "Persona" and "(vorgeschlagen)" in s.format_func(s.value) for s in at.selectbox)
+    from core.i18n import use_language
+
+    with use_language("de"):  # a widget's format_func runs here, in the test's thread, not in the page's rerun
+        assert any(s.label == "Persona" and "(vorgeschlagen)" in s.format_func(s.value) for s in at.selectbox)
     assert _english_terms(_shown(at)) == [], _english_terms(_shown(at))
     analyst = review_desk.open("ana", "app_pages/4_strategies.py")
     assert any(b.label == "Änderungen speichern" for b in analyst.button)

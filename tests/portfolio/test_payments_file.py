@@ -180,3 +180,18 @@ def test_any_payments_text_ends_in_payments_or_a_user_error(rows, encoding):
     assert frame["account_id"].notna().all() and frame["paid_on"].notna().all()
     assert np.isfinite(frame["amount"].to_numpy()).all()
     assert payments.report.n_rows_usable == len(frame) <= payments.report.n_rows_read
+
+
+def test_a_german_reader_gets_the_report_in_german_and_the_stored_summary_stays_english():
+    data = (GERMAN + "000127;31.02.2026;5,00;Tippfehler\n").encode("utf-8")
+    payments = _load(data)
+    english, german = payments.lines(), payments.lines("de")
+    assert english[-1].startswith("summary: 5 rows read, 1 excluded, 4 used (account id = 'Kontonummer'")
+    assert german[-1].startswith("Zusammenfassung: 5 Zeilen gelesen, 1 ausgeschlossen, 4 verwendet "
+                                 "(Kontonummer = 'Kontonummer', Zahlungsdatum = 'Buchungsdatum'")
+    assert "Zahlungen vom 15.03.2026 bis 18.03.2026, gesamt 1.202,06" in german[-1]
+    assert any(line.startswith("Fehler: Spalte 'Buchungsdatum' (Zahlungsdatum): 1 Wert ist kein Datum") and
+               "Zeile 6" in line for line in german)
+    assert any("als Rückbuchungen behalten, zusammen -50,00" in line for line in german)
+    summary = payments.summary()
+    assert all(p["message"].isascii() or "Rückbuchungen" in p["message"] for p in summary["problems"])

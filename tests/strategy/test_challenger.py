@@ -175,7 +175,7 @@ def test_cli_proposes_shows_and_approves_a_challenger(cli, capsys):
     out = capsys.readouterr().out
     record = show(cli, capsys, 0)["experiment"]
     assert record["state"] == "approved" and record["min_sample_per_arm"] > 0
-    assert f"minimum sample {record['min_sample_per_arm']} accounts per arm" in out
+    assert f"minimum sample {record['min_sample_per_arm']:,} accounts per arm" in out
     assert cli("max", "show", "0") == 0
     text = capsys.readouterr().out
     assert "challenger: experiment" in text and "champion 75% / challenger 20% / holdout 5%" in text
