@@ -200,7 +200,9 @@ def _summary(result, out: Path, seconds: float) -> None:
         print("  " + _("truth ARI {ari} against {column}").format(
             ari=format_number(m["truth_ari"], decimals=3), column=result.meta["parameters"]["settings"]["truth_col"]))
     if meta.get("settings_search"):
-        print("  " + _("settings: {reason}").format(reason=meta["settings_search"]["reason"]))
+        from personas.search import reason_text as search_reason  # stored English, or its message in the language
+
+        print("  " + _("settings: {reason}").format(reason=search_reason(meta["settings_search"])))
     for profile in result.profiles:
         print(f"  {profile['persona_id']:>3}  {format_percent(profile['share_accounts']):>6}  {profile['name']}")
     model = meta.get("model") or {}

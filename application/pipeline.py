@@ -32,6 +32,7 @@ from application.run_portfolio import RunPortfolio, run_portfolio
 from personas.settings import RunSettings
 from application.numba_cache import enable_disk_cache
 from core.errors import UserError
+from core.i18n import N_, _
 from portfolio.columns import column_records
 from portfolio.currency import portfolio_currency
 from portfolio.target import TargetCoding, check_target
@@ -39,6 +40,16 @@ from runs import PORTFOLIO, RunFolder, new_run_id, open_run, save_run
 
 Progress = Callable[[str, float], None] | None
 MIN_ROWS = 50
+# Stages the domain packages report in English (personas.discovery, explain.risk): translated when passed on.
+STAGE_TEXTS = frozenset((N_("discovery: UMAP embedding"), N_("discovery: HDBSCAN"), N_("discovery: consolidation"),
+                         N_("shap"), N_("fairness")))
+
+
+def stage_text(stage: str) -> str:
+    """A stage reported by a domain package in the current language (a stage not listed stays as it is)."""
+    return _(stage) if stage in STAGE_TEXTS else stage
+
+
 LIBRARIES = ("umap-learn", "hdbscan", "scikit-learn", "pandas", "numpy", "pyarrow", "numba", "pynndescent")
 
 
@@ -114,7 +125,7 @@ def run_pipeline(portfolio: Any, settings: RunSettings | None = None, progress: 
     report = progress or (lambda stage, fraction: None)
     enable_disk_cache()  # compiled once per machine, not once per process (application/numba_cache.py)
     lap = _Laps()
-    report("validation", 0.0)
+    report(_("validation"), 0.0)
     frame = _validated_frame(portfolio, settings)
     lap("validation")
 
@@ -126,12 +137,12 @@ def run_pipeline(portfolio: Any, settings: RunSettings | None = None, progress: 
         if risk_step is not None:
             risk_step.cancel()
         raise
-    report("done", 1.0)
+    report(_("done"), 1.0)
     return result
 
 
 def _personas_and_risk(portfolio, frame, settings, risk_step, report, lap) -> RunResult:
-    report("features", 0.03)
+    report(_("features"), 0.03)
     columns = [c for c in feature_columns(frame, portfolio.roles) if c not in (settings.truth_col, settings.target)]
     sample = stratified_sample(frame, settings.max_fit_rows, settings.seed)
     d = settings.discovery
@@ -142,20 +153,20 @@ def _personas_and_risk(portfolio, frame, settings, risk_step, report, lap) -> Ru
     lap("features")
 
     def discovery_progress(stage: str, fraction: float) -> None:
-        report(stage, 0.08 + 0.62 * fraction)
+        report(stage_text(stage), 0.08 + 0.62 * fraction)
 
     model = PersonaModel(d, seed=settings.seed).fit(X[sample], X_embed, progress=discovery_progress)
     accounts = _assign_all(model, X, sample, frame)
     lap("discovery")
 
-    report("map", 0.72)
+    report(_("map"), 0.72)
     display = stratified_sample(frame, d.display_rows, settings.seed + 7)
     xy = map_coordinates(X[display], settings.seed)
     accounts["x"], accounts["y"] = np.nan, np.nan
     accounts.loc[accounts.index[display], ["x", "y"]] = xy
     lap("map")
 
-    report("profiles", 0.82)
+    report(_("profiles"), 0.82)
     outcomes = outcome_columns(frame, portfolio.roles, settings.target, settings.target_event)
     profiles = build_profiles(frame, accounts, builder, X, outcomes)
     by_language = names_in_languages(profiles, settings.language)  # every run names personas in en and de
@@ -264,10 +275,10 @@ def _finish_risk(risk_step: RiskStep | None, accounts: pd.DataFrame, settings: R
     """Collect the risk step started before discovery; merge scores and reasons into ``accounts``."""
     if risk_step is None:
         return None, dict(RISK_SKIPPED)
-    report("risk model, SHAP and fairness" + (" (finishing in the second process)"
-                                              if risk_step.mode == "child process" else ""), 0.86)
+    report(_("risk model, SHAP and fairness (finishing in the second process)") if risk_step.mode == "child process"
+           else _("risk model, SHAP and fairness"), 0.86)
     risk = risk_step.result(accounts["persona_id"].to_numpy(),
-                            progress=lambda stage, fraction: report(stage, 0.86 + 0.13 * fraction))
+                            progress=lambda stage, fraction: report(stage_text(stage), 0.86 + 0.13 * fraction))
     scores = risk.scores[["account_id", "risk_score", "reasons"]].copy()
     scores["account_id"] = scores["account_id"].astype(str)
     merged = accounts[["account_id"]].merge(scores, on="account_id", how="left")

@@ -38,7 +38,7 @@ LANGUAGES: dict[str, str] = {"en": "English", "de": "Deutsch"}
 ENV_VAR = "PERSONAS_LANGUAGE"
 #: Files and folders whose strings go into the catalogue (relative to the repository).
 EXTRACT_PATHS = ("app.py", "app_pages", "application", "core", "explain", "personas", "portfolio", "runs",
-                 "strategy")
+                 "sample_data", "strategy")
 
 _language: ContextVar[str | None] = ContextVar("personas_language", default=None)
 

@@ -27,6 +27,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from core.formats import format_count
+from core.i18n import _
+
 # Tableau 20 reordered so the first ten are the strong hues: persona 0..9 get distinct colours.
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
            "#9c755f", "#bab0ac", "#a0cbe8", "#ffbe7d", "#ff9d9a", "#86bcb6", "#8cd17d", "#f1ce63",
@@ -247,7 +250,7 @@ def persona_scale(accounts: pd.DataFrame) -> alt.Scale:
 
 
 def _legend() -> alt.Legend:
-    return alt.Legend(title="Persona", orient="bottom", columns=2)
+    return alt.Legend(title=_("Persona"), orient="bottom", columns=2)
 
 
 def point_chart(points: pd.DataFrame, scale: alt.Scale, n_accounts: int) -> alt.Chart:
@@ -256,11 +259,19 @@ def point_chart(points: pd.DataFrame, scale: alt.Scale, n_accounts: int) -> alt.
         x=alt.X("x:Q", axis=None, scale=alt.Scale(zero=False)),
         y=alt.Y("y:Q", axis=None, scale=alt.Scale(zero=False)),
         color=alt.Color("persona:N", scale=scale, legend=_legend()),
-        tooltip=[alt.Tooltip("persona:N"), alt.Tooltip("balance:Q", format=",.2f"),
-                 alt.Tooltip("days_past_due:Q"), alt.Tooltip("membership_probability:Q", format=".2f"),
-                 alt.Tooltip("needs_review:N")],
-    ).properties(height=520, title=f"{len(points):,} of {n_accounts:,} accounts drawn as points"
-                                   + (" (display sample)" if len(points) < n_accounts else "")).interactive()
+        tooltip=[alt.Tooltip("persona:N", title=_("Persona")),
+                 alt.Tooltip("balance:Q", title=_("Balance"), format=",.2f"),
+                 alt.Tooltip("days_past_due:Q", title=_("Days past due")),
+                 alt.Tooltip("membership_probability:Q", title=_("Membership probability"), format=".2f"),
+                 alt.Tooltip("needs_review:N", title=_("Needs review"))],
+    ).properties(height=520, title=_point_title(len(points), n_accounts)).interactive()
+
+
+def _point_title(shown: int, n_accounts: int) -> str:
+    values = {"shown": format_count(shown), "total": format_count(n_accounts)}
+    if shown < n_accounts:
+        return _("{shown} of {total} accounts drawn as points (display sample)").format(**values)
+    return _("{shown} of {total} accounts drawn as points").format(**values)
 
 
 def cell_chart(cells: pd.DataFrame, scale: alt.Scale) -> alt.Chart:
@@ -275,9 +286,9 @@ def cell_chart(cells: pd.DataFrame, scale: alt.Scale) -> alt.Chart:
         y=alt.Y("y0:Q", axis=None, scale=alt.Scale(zero=False)), y2="y1:Q",
         color=alt.Color("persona:N", scale=scale, legend=_legend()),
         opacity=alt.Opacity("dominant_share:Q", scale=alt.Scale(domain=[0, 1], range=[0.25, 1]), legend=None),
-        tooltip=[alt.Tooltip("persona:N", title="most common persona"),
-                 alt.Tooltip("dominant_share:Q", title="its share of the cell", format=".0%"),
-                 alt.Tooltip("count:Q", title="accounts", format=","),
-                 alt.Tooltip("needs_review_count:Q", title="need review", format=",")],
-    ).properties(height=520, title=f"{int(cells['count'].sum()):,} accounts drawn as {len(cells):,} cells "
-                                   "(aggregated on the server)").interactive()
+        tooltip=[alt.Tooltip("persona:N", title=_("most common persona")),
+                 alt.Tooltip("dominant_share:Q", title=_("its share of the cell"), format=".0%"),
+                 alt.Tooltip("count:Q", title=_("accounts"), format=","),
+                 alt.Tooltip("needs_review_count:Q", title=_("need review"), format=",")],
+    ).properties(height=520, title=_("{total} accounts drawn as {cells} cells (aggregated on the server)").format(
+        total=format_count(int(cells["count"].sum())), cells=format_count(len(cells)))).interactive()

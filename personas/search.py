@@ -21,6 +21,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from core.errors import Message, Number, from_plain, to_plain
+from core.i18n import N_, _
 from personas.settings import DiscoverySettings
 
 WEIGHTS = {"stability_ari": 0.5, "relative_validity": 0.3, "not_noise": 0.2}
@@ -29,7 +31,7 @@ WEIGHTS = {"stability_ari": 0.5, "relative_validity": 0.3, "not_noise": 0.2}
 def _subsamples(n: int, rows: int, count: int, seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     size = min(rows, max(2, int(0.8 * n)))
-    return [np.sort(rng.choice(n, size=size, replace=False)) for _ in range(count)]
+    return [np.sort(rng.choice(n, size=size, replace=False)) for _sample in range(count)]
 
 
 def _pairwise_ari(samples: list[np.ndarray], labels: list[np.ndarray]) -> float:
@@ -59,7 +61,8 @@ def search_settings(X: np.ndarray, settings: DiscoverySettings, seed: int,
     -------
     dict with ``table`` (list of row dicts: n_neighbors, min_cluster_share, min_cluster_size,
     personas, noise_share, stability_ari, relative_validity, score, chosen), ``chosen`` (the chosen
-    row) and ``reason`` (one sentence for the analyst).
+    row), ``reason`` (one sentence for the analyst, in English) and ``reason_message`` (the same as
+    ``core.errors.to_plain`` of a message: render it with :func:`reason_text`).
     """
     from personas.discovery import hdbscan_labels, umap_embedding
 
@@ -73,7 +76,8 @@ def search_settings(X: np.ndarray, settings: DiscoverySettings, seed: int,
     for n_neighbors in grid_nn:
         embeddings = []
         for r, rows in enumerate(samples):
-            report(f"settings search: UMAP {done + 1} of {steps}", 0.05 + 0.6 * done / steps)
+            report(_("settings search: UMAP {done} of {steps}").format(done=done + 1, steps=steps),
+                   0.05 + 0.6 * done / steps)
             embeddings.append(umap_embedding(X[rows], n_neighbors=n_neighbors,
                                              n_components=settings.n_components,
                                              n_epochs=settings.search_n_epochs,
@@ -109,20 +113,35 @@ def _choose(table: list[dict[str, Any]], settings: DiscoverySettings) -> dict[st
                                             r["min_cluster_share"] == settings.min_cluster_share,
                                             r["n_neighbors"] == settings.n_neighbors,
                                             r["min_cluster_share"]))
-        reason = (f"highest combined score {best['score']:.3f} = 0.5 x stability "
-                  f"{best['stability_ari']:.2f} + 0.3 x relative validity "
-                  f"{max(best['relative_validity'] or 0, 0):.2f} + 0.2 x (1 - noise share "
-                  f"{best['noise_share']:.2f}) among {len(table)} settings tried, each on sub-samples of "
-                  f"{settings.search_rows:,} accounts (the final fit's own figures are in the metrics)")
+        reason = Message(N_("highest combined score {score} = 0.5 x stability {stability} + 0.3 x relative "
+                            "validity {validity} + 0.2 x (1 - noise share {noise}) among {tried} settings tried, "
+                            "each on sub-samples of {rows} accounts (the final fit's own figures are in the "
+                            "metrics)"),
+                         score=Number(best["score"], 3), stability=Number(best["stability_ari"], 2),
+                         validity=Number(max(best["relative_validity"] or 0, 0), 2),
+                         noise=Number(best["noise_share"], 2), tried=len(table), rows=int(settings.search_rows))
     else:
         best = next((r for r in table if r["n_neighbors"] == settings.n_neighbors
                      and r["min_cluster_share"] == settings.min_cluster_share), table[0])
-        reason = "no setting gave two or more stable personas; the configured defaults were kept"
+        reason = Message(N_("no setting gave two or more stable personas; the configured defaults were kept"))
     if len(table) == 1:
-        reason = "settings search skipped (--no-search); stability measured for the configured setting"
+        reason = Message(N_("settings search skipped (--no-search); stability measured for the configured setting"))
     for row in table:
         row["chosen"] = row is best
         for key in ("score", "stability_ari"):
             if isinstance(row[key], float) and np.isnan(row[key]):
                 row[key] = None
-    return {"table": table, "chosen": best, "reason": reason}
+    # run.json keeps the English sentence ("reason") and adds its language-neutral form beside it.
+    return {"table": table, "chosen": best, "reason": reason.english, "reason_message": to_plain(reason)}
+
+
+def reason_text(search: dict[str, Any] | None, language: str | None = None) -> str:
+    """The settings search's reason (``run.json`` ``settings_search``) in ``language`` (default: the
+    current one); a run saved without ``reason_message`` shows its English ``reason``."""
+    search = search or {}
+    stored = search.get("reason_message")
+    if isinstance(stored, dict) and "message" in stored:
+        message = from_plain(stored)
+        if isinstance(message, Message):
+            return message.render(language)
+    return str(search.get("reason") or "")

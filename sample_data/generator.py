@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from core.errors import UserError
+from core.errors import Message, UserError
+from core.i18n import N_
 
 _STR = np.dtypes.StringDType()
 _ARROW_TO_STR = {pa.string(): pd.StringDtype("pyarrow", na_value=np.nan),
@@ -462,20 +463,22 @@ def write_portfolio(frame: pd.DataFrame, path: str | os.PathLike, *, german_form
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise UserError(f"{path.name}: unsupported file type {suffix or '(none)'!r}; "
-                        f"use one of {', '.join(SUPPORTED_SUFFIXES)}")
+        raise UserError(Message(N_("{file}: unsupported file type {suffix}; use one of {suffixes}"), file=path.name,
+                                suffix=repr(suffix or "(none)"), suffixes=", ".join(SUPPORTED_SUFFIXES)))
     if suffix == ".xlsx" and len(frame) > _EXCEL_MAX_ROWS:
-        raise UserError(f"{path.name}: {len(frame):,} rows do not fit in one Excel sheet "
-                        f"(max {_EXCEL_MAX_ROWS:,}); write .csv or .parquet instead")
+        raise UserError(Message(N_("{file}: {rows} rows do not fit in one Excel sheet (max {limit}); write .csv or "
+                                   ".parquet instead"), file=path.name, rows=len(frame), limit=_EXCEL_MAX_ROWS))
     if german_format is None:
         german_format = GERMAN_COLUMNS["account_id"] in frame.columns
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise UserError(f"{path}: folder {folder} does not exist; create it or choose another --out")
+        raise UserError(Message(N_("{file}: folder {folder} does not exist; create it or choose another --out"),
+                                file=str(path), folder=str(folder)))
     try:
         handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=folder)
     except OSError as err:
-        raise UserError(f"{path}: cannot write in folder {folder} ({err.strerror}); choose another --out") from err
+        raise UserError(Message(N_("{file}: cannot write in folder {folder} ({reason}); choose another --out"),
+                                file=str(path), folder=str(folder), reason=str(err.strerror))) from err
     os.close(handle)
     try:
         os.chmod(temp_name, 0o666 & ~_current_umask())  # mkstemp makes 0600; give the usual file mode
@@ -490,7 +493,8 @@ def write_portfolio(frame: pd.DataFrame, path: str | os.PathLike, *, german_form
             frame.to_excel(temp_name, index=False, engine="openpyxl")
         os.replace(temp_name, path)
     except OSError as err:
-        raise UserError(f"{path}: cannot write the file ({err.strerror}); choose another --out") from err
+        raise UserError(Message(N_("{file}: cannot write the file ({reason}); choose another --out"),
+                                file=str(path), reason=str(err.strerror))) from err
     finally:
         if os.path.exists(temp_name):
             os.remove(temp_name)

@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.errors import UserError
+from core.errors import Message, UserError
+from core.i18n import N_
 from sample_data.generator import (_ATTEMPT_FOCUS, _ATTEMPTS_PER_30_DAYS, _BEST_HOUR, _BROKEN_PROMISES,
                                    _PAY_INTERCEPT, _PORTAL_LOGINS, _RESPONSE, CHANNELS, GERMAN_COLUMNS,
                                    PAYMENT_METHODS, PERSONA_SHARES, PERSONAS, _sigmoid, generate_portfolio)
@@ -55,7 +56,8 @@ def read_generated(path: str | Path) -> pd.DataFrame:
     """A file written by ``personas sample`` (.csv in either format, .parquet, .xlsx), as written."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"{path}: file not found; give a portfolio written by `personas sample`.")
+        raise UserError(Message(N_("{file}: file not found; give a portfolio written by `personas sample`."),
+                                file=str(path)))
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
@@ -69,12 +71,15 @@ def read_generated(path: str | Path) -> pd.DataFrame:
             frame = (pd.read_csv(path, sep=";", decimal=",", encoding="cp1252", dtype=text) if german
                      else pd.read_csv(path, dtype=text, encoding="utf-8"))
         else:
-            raise UserError(f"{path}: unsupported file type {suffix or '(none)'!r}; use .csv, .parquet or .xlsx.")
+            raise UserError(Message(N_("{file}: unsupported file type {suffix}; use .csv, .parquet or .xlsx."),
+                                    file=str(path), suffix=repr(suffix or "(none)")))
     except (ValueError, OSError, UnicodeDecodeError) as err:
-        raise UserError(f"{path}: cannot be read as a generated portfolio ({err}).") from None
+        raise UserError(Message(N_("{file}: cannot be read as a generated portfolio ({reason})."), file=str(path),
+                                reason=str(err))) from None
     if "true_persona" not in frame.columns:
-        raise UserError(f"{path}: no true_persona column; next month and payments work on a portfolio "
-                        "written by `personas sample` (it plants the archetypes they evolve).")
+        raise UserError(Message(N_("{file}: no true_persona column; next month and payments work on a portfolio "
+                                   "written by `personas sample` (it plants the archetypes they evolve)."),
+                                file=str(path)))
     return frame
 
 
@@ -84,11 +89,12 @@ def _canonical(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     missing = [c for c in ("account_id", "balance", "days_past_due", "paid_90d", "true_persona")
                if c not in frame.columns]
     if missing:
-        raise UserError(f"the portfolio lacks {', '.join(missing)}: give a file written by `personas sample`.")
+        raise UserError(Message(N_("the portfolio lacks {columns}: give a file written by `personas sample`."),
+                                columns=", ".join(missing)))
     unknown = sorted(set(frame["true_persona"].astype(str)) - set(PERSONAS))
     if unknown:
-        raise UserError(f"true_persona holds {', '.join(unknown[:3])}, which the generator never writes "
-                        f"(it writes {', '.join(PERSONAS)}).")
+        raise UserError(Message(N_("true_persona holds {values}, which the generator never writes (it writes "
+                                   "{archetypes})."), values=", ".join(unknown[:3]), archetypes=", ".join(PERSONAS)))
     frame["account_id"] = frame["account_id"].astype(str)
     frame["best_response_hour"] = pd.array(pd.to_numeric(frame["best_response_hour"], errors="coerce")
                                            .round(), dtype="Int64")
@@ -103,15 +109,18 @@ def next_month(base: pd.DataFrame, seed: int = 42, *, month: int = 2, new_share:
     Seeded: the same ``base``, ``seed``, ``month``, ``new_share`` and ``shift`` give the same frame.
     """
     if month < 2:
-        raise UserError(f"--month must be 2 or later (month 1 is the base file), not {month}.")
+        raise UserError(Message(N_("--month must be 2 or later (month 1 is the base file), not {month}."),
+                                month=str(month)))
     if not 0.0 <= new_share <= 1.0:
-        raise UserError(f"--new-share must be between 0 and 1, not {new_share}.")
+        raise UserError(Message(N_("--new-share must be between 0 and 1, not {share}."), share=str(new_share)))
     shift = dict(shift or {})
     for archetype, share in shift.items():
         if archetype not in PERSONAS:
-            raise UserError(f"--shift {archetype}=…: unknown archetype; choose one of {', '.join(PERSONAS)}.")
+            raise UserError(Message(N_("--shift {archetype}=…: unknown archetype; choose one of {archetypes}."),
+                                    archetype=str(archetype), archetypes=", ".join(PERSONAS)))
         if not 0.0 <= share < 1.0:
-            raise UserError(f"--shift {archetype}={share}: the share must be at least 0 and below 1.")
+            raise UserError(Message(N_("--shift {archetype}={share}: the share must be at least 0 and below 1."),
+                                    archetype=str(archetype), share=str(share)))
     frame, german = _canonical(base)
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(month), 17]))
     persona = frame["true_persona"].map({p: i for i, p in enumerate(PERSONAS)}).to_numpy()
@@ -220,7 +229,7 @@ def read_export(path: str | Path) -> pd.DataFrame:
     account_id, persona_id and arm per account."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"{path}: export file not found.")
+        raise UserError(Message(N_("{file}: export file not found."), file=str(path)))
     try:
         if path.suffix.lower() == ".json":
             import json
@@ -230,18 +239,20 @@ def read_export(path: str | Path) -> pd.DataFrame:
         elif path.suffix.lower() == ".csv":
             frame = pd.read_csv(path, dtype={"account_id": str}, encoding="utf-8-sig")
         else:
-            raise UserError(f"{path}: give the account-level export as .csv or .json.")
+            raise UserError(Message(N_("{file}: give the account-level export as .csv or .json."), file=str(path)))
     except (ValueError, OSError, UnicodeDecodeError) as err:
-        raise UserError(f"{path}: cannot be read as an export ({err}).") from None
+        raise UserError(Message(N_("{file}: cannot be read as an export ({reason})."), file=str(path),
+                                reason=str(err))) from None
     missing = [c for c in ("account_id", "persona_id", "arm") if c not in frame.columns]
     if missing:
-        raise UserError(f"{path}: no column {', '.join(missing)}; give an account-level export "
-                        "(`--level accounts`) of a run whose personas have arms.")
+        raise UserError(Message(N_("{file}: no column {columns}; give an account-level export (`--level accounts`) "
+                                   "of a run whose personas have arms."), file=str(path), columns=", ".join(missing)))
     frame = frame[["account_id", "persona_id", "arm"]].copy()
     frame["account_id"] = frame["account_id"].astype(str).str.lstrip("'")  # CSV-injection prefix
     bad = sorted(set(frame["arm"].astype(str)) - {"champion", "challenger", "holdout"})
     if bad:
-        raise UserError(f"{path}: column arm holds {', '.join(bad[:3])}; expected champion, challenger or holdout.")
+        raise UserError(Message(N_("{file}: column arm holds {values}; expected champion, challenger or holdout."),
+                                file=str(path), values=", ".join(bad[:3])))
     return frame
 
 
@@ -250,9 +261,11 @@ def pay_probabilities(portfolio: pd.DataFrame, *, archetype: str = PLANTED_ARCHE
     """Per account: ``p_champion`` (pays within the month under the champion journey), ``p_challenger``
     (``effect`` more for ``archetype``, the same for every other archetype) and ``p_holdout``."""
     if archetype not in PERSONAS:
-        raise UserError(f"--archetype {archetype}: choose one of {', '.join(PERSONAS)}.")
+        raise UserError(Message(N_("--archetype {archetype}: choose one of {archetypes}."), archetype=str(archetype),
+                                archetypes=", ".join(PERSONAS)))
     if not -0.5 <= effect <= 0.5:
-        raise UserError(f"--effect {effect}: give a difference in pay probability between -0.5 and 0.5.")
+        raise UserError(Message(N_("--effect {effect}: give a difference in pay probability between -0.5 and 0.5."),
+                                effect=str(effect)))
     frame, _ = _canonical(portfolio)
     p0 = _sigmoid(_pay_logit(frame) - 0.5)
     planted = (frame["true_persona"].astype(str) == archetype).to_numpy()
@@ -283,8 +296,8 @@ def _matched(portfolio: pd.DataFrame, export: pd.DataFrame, archetype: str, effe
     probs = pay_probabilities(portfolio, archetype=archetype, effect=effect)
     merged = export.merge(probs, on="account_id", how="inner")
     if len(merged) == 0:
-        raise UserError("no account of the export is in the portfolio given; give the portfolio file the "
-                        "exported run was made from.")
+        raise UserError(Message(N_("no account of the export is in the portfolio given; give the portfolio file the "
+                                   "exported run was made from.")))
     return merged
 
 
@@ -318,10 +331,10 @@ def write_payments(frame: pd.DataFrame, path: str | Path, *, language: str = "en
 
     path = Path(path)
     if path.suffix.lower() not in (".csv", ".parquet"):
-        raise UserError(f"--out {path}: give a .csv or .parquet file name.")
+        raise UserError(Message(N_("--out {file}: give a .csv or .parquet file name."), file=str(path)))
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise UserError(f"{path}: folder {folder} does not exist.")
+        raise UserError(Message(N_("{file}: folder {folder} does not exist."), file=str(path), folder=str(folder)))
     names = PAYMENT_HEADERS[language]
     out = frame.rename(columns=dict(zip(PAYMENT_HEADERS["en"], names)))
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
