@@ -214,7 +214,7 @@ def pending_overrides_section(store, user, run) -> None:
     st.markdown(_("**Account overrides waiting for a second person:** {n}").format(n=len(pending)))
     for o in pending.itertuples(index=False):
         st.markdown("- " + _("Override {id}: account {account} → {change}; by {user}: {reason}").format(
-            id=o.id, account=escape_markdown(o.account_id), change=escape_markdown(override_change(o)),
+            id=o.id, account=escape_markdown(o.account_id), change=escape_markdown(render(override_change(o))),
             user=escape_markdown(o.created_by), reason=escape_markdown(o.reason)))
         if o.created_by == user.username:
             st.caption(_("You recorded it: a second person approves it. You may withdraw it."))

@@ -359,6 +359,8 @@ def readout_tables(result: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
                 frame[column] = frame[column].map(verdict_label)
         if "arm" in frame:
             frame["arm"] = frame["arm"].map(arm_label)
+        if "min_sample_source" in frame:
+            frame["min_sample_source"] = frame["min_sample_source"].map(render)
         return frame.rename(columns=lambda c: _(READOUT_COLUMNS[c]) if c in READOUT_COLUMNS
                             else c.replace("_", " ").capitalize())
 

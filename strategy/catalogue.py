@@ -16,7 +16,9 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from core.errors import UserError
+from core.i18n import N_
 from strategy.canonical import canonical_json, sha256_hex
+from strategy.texts import Text, TextList
 
 CHANNELS = ("sms", "email", "letter", "phone", "app_push", "whatsapp")
 TONES = ("friendly", "neutral", "firm")
@@ -83,7 +85,7 @@ class Step:
             object.__setattr__(self, "offer", dict(self.offer))
         problems = _step_problems(self)
         if problems:
-            raise StrategyError("; ".join(problems), lines=problems)
+            raise StrategyError(TextList(problems, "; "), lines=problems)
 
     def __hash__(self) -> int:  # the offer is a dict: hash the canonical form
         return hash(canonical_json(self.to_dict()))
@@ -103,27 +105,31 @@ class Step:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise StrategyError(f"unknown step fields: {', '.join(unknown)}")
+            raise StrategyError(Text(N_("unknown step fields: {fields}"), fields=", ".join(unknown)))
         return cls(**data)
 
 
-def _step_problems(step: Step) -> list[str]:
-    out = []
+def _step_problems(step: Step) -> list[Text]:
+    out: list[Text] = []
     if not _is_int(step.day) or not 0 <= step.day <= 3650:
-        out.append(f"step day must be a whole number of days 0-3650, got {step.day!r}")
+        out.append(Text(N_("step day must be a whole number of days 0-3650, got {value}"), value=repr(step.day)))
     if step.action not in ACTIONS:
-        out.append(f"step action {step.action!r} is not one of {', '.join(ACTIONS)}")
+        out.append(Text(N_("step action {value} is not one of {allowed}"), value=repr(step.action),
+                        allowed=", ".join(ACTIONS)))
     if step.channel is not None and step.channel not in STEP_CHANNELS:
-        out.append(f"step channel {step.channel!r} is not one of {', '.join(STEP_CHANNELS)} or none")
+        out.append(Text(N_("step channel {value} is not one of {allowed} or none"), value=repr(step.channel),
+                        allowed=", ".join(STEP_CHANNELS)))
     if step.tone not in STEP_TONES:
-        out.append(f"step tone {step.tone!r} is not one of {', '.join(STEP_TONES)}")
+        out.append(Text(N_("step tone {value} is not one of {allowed}"), value=repr(step.tone),
+                        allowed=", ".join(STEP_TONES)))
     if not isinstance(step.label, str) or len(step.label) > 300:
-        out.append("step label must be text of at most 300 characters")
+        out.append(Text(N_("step label must be text of at most 300 characters")))
     if step.offer is not None and not isinstance(step.offer, dict):
-        out.append("step offer must be a mapping of terms or none")
+        out.append(Text(N_("step offer must be a mapping of terms or none")))
     bad = [n for n in step.notices if n not in NOTICES]
     if bad:
-        out.append(f"step notices {', '.join(map(str, bad))} are not among {', '.join(NOTICES)}")
+        out.append(Text(N_("step notices {values} are not among {allowed}"), values=", ".join(map(str, bad)),
+                        allowed=", ".join(NOTICES)))
     return out
 
 
@@ -197,7 +203,7 @@ class Strategy:
             object.__setattr__(self, "steps", _steps_of(self.steps))
         problems = _problems(self)
         if problems:
-            raise StrategyError("; ".join(problems), lines=problems)
+            raise StrategyError(TextList(problems, "; "), lines=problems)
 
     # --- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -221,7 +227,7 @@ class Strategy:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise StrategyError(f"unknown strategy fields: {', '.join(unknown)}")
+            raise StrategyError(Text(N_("unknown strategy fields: {fields}"), fields=", ".join(unknown)))
         values = dict(data)
         if isinstance(values.get("contact_weekdays"), str):
             values["contact_weekdays"] = tuple(
@@ -241,12 +247,13 @@ class Strategy:
         return replace(self, **changes)
 
 
-def _problems(s: Strategy) -> list[str]:
-    out: list[str] = []
+def _problems(s: Strategy) -> list[Text]:
+    out: list[Text] = []
 
     def choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
         if value not in allowed:
-            out.append(f"{name} {value!r} is not one of {', '.join(allowed)}")
+            out.append(Text(N_("{name} {value} is not one of {allowed}"), name=name, value=repr(value),
+                            allowed=", ".join(allowed)))
 
     choice("channel", s.channel, CHANNELS)
     choice("tone", s.tone, TONES)
@@ -256,45 +263,46 @@ def _problems(s: Strategy) -> list[str]:
                                  "max_call_attempts_per_7_days", "reminders_sent_before_escalation")
                if not _is_int(getattr(s, name))]
     if not_int:
-        return out + [f"{name} must be a whole number, got {getattr(s, name)!r}" for name in not_int]
+        return out + [Text(N_("{name} must be a whole number, got {value}"), name=name, value=repr(getattr(s, name)))
+                      for name in not_int]
     if not (0 <= s.contact_start_hour < s.contact_end_hour <= 24):
-        out.append(f"contact window {s.contact_start_hour}-{s.contact_end_hour} must satisfy "
-                   "0 <= start < end <= 24")
+        out.append(Text(N_("contact window {start}-{end} must satisfy 0 <= start < end <= 24"),
+                        start=str(s.contact_start_hour), end=str(s.contact_end_hour)))
     bad_days = [d for d in s.contact_weekdays if d not in WEEKDAYS]
     if bad_days or not s.contact_weekdays or len(set(s.contact_weekdays)) != len(s.contact_weekdays):
-        out.append(f"contact_weekdays must be distinct days out of {', '.join(WEEKDAYS)}")
+        out.append(Text(N_("contact_weekdays must be distinct days out of {allowed}"), allowed=", ".join(WEEKDAYS)))
     if not 0 <= s.contacts_per_week <= 21:
-        out.append("contacts_per_week must be between 0 and 21")
+        out.append(Text(N_("contacts_per_week must be between 0 and 21")))
     if s.max_call_attempts_per_7_days < 0 or s.reminders_sent_before_escalation < 0:
-        out.append("call attempts and reminders cannot be negative")
+        out.append(Text(N_("call attempts and reminders cannot be negative")))
     if s.channel == "phone" and s.max_call_attempts_per_7_days < 1:
-        out.append("a phone strategy needs max_call_attempts_per_7_days >= 1")
+        out.append(Text(N_("a phone strategy needs max_call_attempts_per_7_days >= 1")))
     if s.offer == "instalment_plan":
         if not _is_int(s.n_instalments) or not 2 <= s.n_instalments <= 60:
-            out.append("an instalment plan needs n_instalments between 2 and 60")
+            out.append(Text(N_("an instalment plan needs n_instalments between 2 and 60")))
     elif s.n_instalments is not None:
-        out.append("n_instalments is only used with offer instalment_plan")
+        out.append(Text(N_("n_instalments is only used with offer instalment_plan")))
     if s.offer == "settlement_discount":
         if not isinstance(s.discount_pct, (int, float)) or not 0 < s.discount_pct < 100:
-            out.append("a settlement discount needs discount_pct between 0 and 100 (exclusive)")
+            out.append(Text(N_("a settlement discount needs discount_pct between 0 and 100 (exclusive)")))
     elif s.discount_pct is not None:
-        out.append("discount_pct is only used with offer settlement_discount")
+        out.append(Text(N_("discount_pct is only used with offer settlement_discount")))
     if s.offer == "deferral":
         if not _is_int(s.deferral_days) or not 7 <= s.deferral_days <= 180:
-            out.append("a deferral (Stundung) needs deferral_days between 7 and 180")
+            out.append(Text(N_("a deferral (Stundung) needs deferral_days between 7 and 180")))
     elif s.deferral_days is not None:
-        out.append("deferral_days is only used with offer deferral")
+        out.append(Text(N_("deferral_days is only used with offer deferral")))
     if s.escalation == "none":
         if s.escalation_after_days is not None:
-            out.append("escalation_after_days needs an escalation other than none")
+            out.append(Text(N_("escalation_after_days needs an escalation other than none")))
     elif not _is_int(s.escalation_after_days) or s.escalation_after_days < 1:
-        out.append(f"escalation {s.escalation} needs escalation_after_days >= 1")
+        out.append(Text(N_("escalation {escalation} needs escalation_after_days >= 1"), escalation=str(s.escalation)))
     if not isinstance(s.credit_bureau_report, bool) or not isinstance(s.includes_opt_out, bool):
-        out.append("credit_bureau_report and includes_opt_out must be true or false")
+        out.append(Text(N_("credit_bureau_report and includes_opt_out must be true or false")))
     if not isinstance(s.rationale, str) or len(s.rationale) > 4000:
-        out.append("rationale must be text of at most 4000 characters")
+        out.append(Text(N_("rationale must be text of at most 4000 characters")))
     if s.payment_method is not None and not isinstance(s.payment_method, str):
-        out.append("payment_method must be text")
+        out.append(Text(N_("payment_method must be text")))
     return out
 
 
@@ -303,7 +311,7 @@ def _steps_of(value: Any) -> tuple[Step, ...]:
     if value is None:
         return ()
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise StrategyError("steps must be a list of steps")
+        raise StrategyError(Text(N_("steps must be a list of steps")))
     steps = [item if isinstance(item, Step) else Step.from_dict(dict(item)) for item in value]
     return tuple(sorted(steps, key=lambda step: step.day))
 

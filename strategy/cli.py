@@ -462,16 +462,19 @@ def _review_accounts(store, run, user: User, args: argparse.Namespace) -> int:
 
 
 def _print_overrides(store, run) -> int:
-    from strategy.review_queue import override_change
+    from strategy.review_queue import override_change, override_status_text
 
     overrides = store.override_list(run.run_id)
     if overrides.empty:
         print(_("run {run} has no account overrides").format(run=run.run_id))
     for o in overrides.itertuples(index=False):
-        decided = f" by {o.decided_by} at {o.decided_at}" if o.decided_by else ""
-        print(f"{o.id}\taccount {terminal_safe(o.account_id)}\t{override_change(o)}\t{o.status}"
-              f"{decided}\trecorded by {o.created_by} at {o.created_at}\t"
-              f"reason: {terminal_safe(o.reason)}")
+        status = render(override_status_text(o.status))
+        if o.decided_by:
+            status = _("{status} by {user} at {time}").format(status=status, user=o.decided_by, time=o.decided_at)
+        print("\t".join((str(o.id), _("account {account}").format(account=terminal_safe(o.account_id)),
+                         render(override_change(o)), status,
+                         _("recorded by {user} at {time}").format(user=o.created_by, time=o.created_at),
+                         _("reason: {reason}").format(reason=terminal_safe(o.reason)))))
     return 0
 
 
@@ -485,7 +488,7 @@ def _review_queue(store, run, as_json: bool) -> int:
         return 0
     print(_("{n} account(s) held from account-level export").format(n=format_count(len(held))))
     for account_id, reason in zip(held["account_id"], held["reason"]):
-        print(f"{terminal_safe(account_id)}\t{terminal_safe(reason)}")
+        print(f"{terminal_safe(account_id)}\t{terminal_safe(render(reason))}")
     return 0
 
 
@@ -557,7 +560,8 @@ def run_audit_verify(args: argparse.Namespace) -> int:
 
         checked = check_export(store, args.export)
         for line in checked.lines:
-            print(terminal_safe(line) if checked.ok else _("error: {message}").format(message=terminal_safe(line)),
+            print(terminal_safe(render(line)) if checked.ok else
+                  _("error: {message}").format(message=terminal_safe(render(line))),
                   file=sys.stdout if checked.ok else sys.stderr)
         if not checked.ok:
             return 1

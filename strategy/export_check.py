@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import UserError
+from core.i18n import N_
 from strategy.audit import verify_chain
 from strategy.reconcile import DECISIONS
+from strategy.texts import Term, Text
 
 if TYPE_CHECKING:
     from strategy.audit import AuditEntry
@@ -26,7 +28,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class ExportCheck:
-    """What :func:`check_export` found: ``ok`` and one line per finding (``lines``)."""
+    """What :func:`check_export` found: ``ok`` and one line per finding (``lines``: each a
+    :class:`~strategy.texts.Text`, the English line that ``render()`` writes in the reader's language)."""
 
     ok: bool
     lines: list[str] = field(default_factory=list)
@@ -46,9 +49,9 @@ def _target_digest(path: Path) -> tuple[str, str]:
     if path.name.endswith(".provenance.json"):
         try:
             sidecar = json.loads(path.read_text(encoding="utf-8"))
-            return str(sidecar["csv_file_sha256"]), f"the CSV described by {path.name}"
+            return str(sidecar["csv_file_sha256"]), Text(N_("the CSV described by {file}"), file=path.name)
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-            raise UserError(f"{path} is not a provenance file written by this app") from None
+            raise UserError(Text(N_("{file} is not a provenance file written by this app"), file=str(path))) from None
     return _digest(path), path.name
 
 
@@ -56,33 +59,36 @@ def check_export(store: "ReviewStore", file: str | Path) -> ExportCheck:
     """Check ``file`` (an export or its provenance sidecar) against the audit log."""
     path = Path(file)
     if not path.is_file():
-        raise UserError(f"there is no file {path}")
+        raise UserError(Text(N_("there is no file {file}"), file=str(path)))
     chain = verify_chain(store)
     if not chain.ok:
-        return ExportCheck(False, [f"the audit log failed verification: {chain.message}"])
+        return ExportCheck(False, [Text(N_("the audit log failed verification: {problem}"), problem=chain.message)])
     digest, what = _target_digest(path)
     entries = store.audit_entries()
     exports = [e for e in entries if e.action == "exported" and e.content_hash == digest]
     if not exports:
-        return ExportCheck(False, [f"{what} (sha256 {digest[:12]}) matches no export in the audit "
-                                   "log: it was changed after export, or not exported from this "
-                                   "database"])
+        return ExportCheck(False, [Text(N_("{what} (sha256 {digest}) matches no export in the audit log: it was "
+                                           "changed after export, or not exported from this database"),
+                                        what=what, digest=digest[:12])])
     entry = exports[-1]
-    lines = [f"{what} is export entry {entry.seq}: run {entry.run_id}, {entry.details.get('format')}"
-             f" {entry.details.get('level')}, {entry.details.get('rows')} rows, by {entry.user} "
-             f"({entry.role}) at {entry.time}"]
+    lines: list[str] = [Text(N_("{what} is export entry {seq}: run {run}, {format} {level}, {rows} rows, by {user} "
+                                "({role}) at {time}"), what=what, seq=entry.seq, run=entry.run_id,
+                             format=str(entry.details.get("format")), level=str(entry.details.get("level")),
+                             rows=str(entry.details.get("rows")), user=entry.user, role=entry.role,
+                             time=str(entry.time))]
     if entry.details.get("level") == "accounts" and "rulepack" in entry.details:
-        lines.append(f"account rules of the {entry.details['rulepack']} rulepack applied, journeys from "
-                     f"{entry.details.get('journey_start')}; {entry.details.get('held_accounts', 0)} "
-                     "accounts held back for a person's review (listed in the file's provenance)")
+        lines.append(Text(N_("account rules of the {rulepack} rulepack applied, journeys from {start}; {held} "
+                             "accounts held back for a person's review (listed in the file's provenance)"),
+                          rulepack=str(entry.details["rulepack"]), start=str(entry.details.get("journey_start")),
+                          held=str(entry.details.get("held_accounts", 0))))
     approvals = entry.details.get("approvals")
     if approvals is None:
-        return ExportCheck(False, lines + ["the export entry lists no approvals (written by an "
-                                           "older version); its approvals cannot be checked"], entry)
+        return ExportCheck(False, lines + [Text(N_("the export entry lists no approvals (written by an older "
+                                                   "version); its approvals cannot be checked"))], entry)
     problems = _approval_problems(entries, entry, approvals) + _experiment_problems(entries, entry)
     if problems:
         return ExportCheck(False, lines + problems, entry)
-    lines.append(f"its {len(approvals)} approvals match approved entries of the log")
+    lines.append(Text(N_("its {n} approvals match approved entries of the log"), n=str(len(approvals))))
     return ExportCheck(True, lines, entry)
 
 
@@ -98,10 +104,9 @@ def _approval_problems(entries: list["AuditEntry"], export: "AuditEntry",
     for pid_text, approval in sorted(approvals.items(), key=lambda kv: int(kv[0])):
         decision = latest.get(int(pid_text))
         if decision is None or decision.action not in ("approved", "carried_over") or decision.content_hash != approval:
-            found = "nothing" if decision is None else \
-                f"{decision.action} by {decision.user} (entry {decision.seq})"
-            problems.append(f"persona {pid_text}: the exported approval {str(approval)[:12]} is "
-                            f"not the approval in force at export time (the log shows {found})")
+            problems.append(Text(N_("persona {persona}: the exported approval {approval} is not the approval in "
+                                    "force at export time (the log shows {found})"), persona=pid_text,
+                                 approval=str(approval)[:12], found=_found(decision)))
     return problems
 
 
@@ -121,7 +126,15 @@ def _experiment_problems(entries: list["AuditEntry"], export: "AuditEntry") -> l
         decision = latest.get(int(pid_text))
         if decision is None or decision.action not in ("challenger_approved", "experiment_carried_over") \
                 or decision.content_hash != applied.get("approval"):
-            found = "nothing" if decision is None else f"{decision.action} by {decision.user} (entry {decision.seq})"
-            problems.append(f"persona {pid_text}: the exported experiment {applied.get('experiment_id')} is not "
-                            f"the experiment approval in force at export time (the log shows {found})")
+            problems.append(Text(N_("persona {persona}: the exported experiment {experiment} is not the experiment "
+                                    "approval in force at export time (the log shows {found})"), persona=pid_text,
+                                 experiment=str(applied.get("experiment_id")), found=_found(decision)))
     return problems
+
+
+def _found(decision: "AuditEntry | None") -> Text:
+    """What the log shows in force: nothing, or the decision's action, user and entry."""
+    if decision is None:
+        return Text(N_("nothing"))
+    return Text(N_("{action} by {user} (entry {seq})"), action=Term(decision.action), user=decision.user,
+                seq=str(decision.seq))

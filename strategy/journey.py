@@ -22,6 +22,7 @@ Which steps an *account* actually receives is decided by :mod:`strategy.account_
 """
 from __future__ import annotations
 
+import functools
 import math
 from datetime import date, timedelta
 from typing import Any
@@ -30,7 +31,7 @@ from strategy.catalogue import ACTIONS, STEP_CHANNELS, Step, Strategy, export_ch
 
 __all__ = ["ACTIONS", "STEP_CHANNELS", "Step", "journey_of", "offer_terms", "instalment_terms",
            "deferral_terms", "abwendung_terms", "referral_offer", "instalment_schedule",
-           "describe_steps", "describe_steps_text", "reminder_label", "is_german", "is_utility", "REMINDER_GAP_DAYS", "BUREAU_AFTER_FIRST_REMINDER_DAYS",
+           "describe_steps", "describe_steps_text", "reminder_label", "step_label", "step_label_words", "is_german", "is_utility", "REMINDER_GAP_DAYS", "BUREAU_AFTER_FIRST_REMINDER_DAYS",
            "THREAT_BEFORE_DISCONNECTION_DAYS", "NOTICE_BEFORE_DISCONNECTION_WORKING_DAYS"]
 
 REMINDER_GAP_DAYS = 14  #: days between two reminders and between the last reminder and a handover
@@ -78,6 +79,53 @@ def is_german(rulepack: Any) -> bool:
 
 def _labels(rulepack: Any) -> dict[str, str]:
     return _LABELS["de" if is_german(rulepack) else "en"]
+
+
+@functools.lru_cache(maxsize=1)
+def _label_keys() -> tuple[dict[str, str], list[tuple["re.Pattern[str]", str]], tuple[str, ...]]:
+    """Every fixed label of either language -> its key; the "{n}. Mahnung" patterns; the bureau suffixes."""
+    import re
+
+    fixed, patterns = {}, []
+    for words in _LABELS.values():
+        for key, label in words.items():
+            if key == "reminder_n":
+                patterns.append((re.compile("^" + re.escape(label).replace(re.escape("{n}"), r"(\d+)") + "$"), key))
+            elif key != "notice_bureau":
+                fixed[label] = key
+    return fixed, patterns, tuple(" " + words["notice_bureau"] for words in _LABELS.values())
+
+
+def step_label(label: Any, language: str | None = None) -> str:
+    """A step label in the reader's ``language`` (default: the current one), whatever the rulepack's
+    language: a label this module wrote ("2. Mahnung", "Reminder 2", "Letzte Mahnung ... mit Hinweis auf
+    ...") is written again in ``language``; a label a person typed is shown as it is. The journey keeps
+    the label it was made with (the keys and the stored data do not change)."""
+    from core.i18n import current_language, resolve_language
+
+    text = "" if label is None else str(label)
+    words = _LABELS.get(resolve_language(language or current_language()), _LABELS["en"])
+    fixed, patterns, suffixes = _label_keys()
+    bureau = next((suffix for suffix in suffixes if text.endswith(suffix)), None)
+    base = text[: -len(bureau)] if bureau else text
+    if base in fixed:
+        shown = words[fixed[base]]
+    else:
+        found = next(((pattern.match(base), key) for pattern, key in patterns if pattern.match(base)), None)
+        if found is None:
+            return text
+        shown = words["reminder_n"].format(n=int(found[0].group(1)))
+    return shown + (" " + words["notice_bureau"] if bureau else "")
+
+
+def step_label_words(label: Any) -> Any:
+    """A step label as :class:`~strategy.texts.Words` (English as its value, each language's label
+    when shown); a label a person typed stays as it is."""
+    from strategy.texts import Words
+
+    text = "" if label is None else str(label)
+    words = {language: step_label(text, language) for language in _LABELS}
+    return text if all(w == text for w in words.values()) else Words(words)
 
 
 def is_utility(rulepack: Any) -> bool:
@@ -296,7 +344,7 @@ def describe_steps_text(steps: Any) -> Any:
         offer = data.get("offer")
         extra = Text(N_(", offer: {offer}"), offer=str(offer["name"]) if offer.get("name") else Term(
             str(offer.get("kind")))) if isinstance(offer, dict) else ""
-        label = data.get("label") or Term(data["action"])
+        label = step_label_words(data["label"]) if data.get("label") else Term(data["action"])
         parts.append(Text("{when}: {action}{how}, {label}{extra}", when=when, action=Term(data["action"]), how=how,
                           label=label, extra=extra))
     return TextList(parts, "; ") if parts else Text(N_("no steps"))

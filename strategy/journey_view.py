@@ -14,7 +14,7 @@ import pandas as pd
 
 from core.i18n import N_
 from strategy.catalogue import Strategy
-from strategy.journey import describe_steps_text, journey_of
+from strategy.journey import describe_steps_text, journey_of, step_label
 from strategy.texts import Text, render
 
 PREVIEW_COLUMNS = ("account_id", "rules changed", "steps executed", "needs_review")
@@ -23,9 +23,12 @@ HOLDOUT = Text(N_("holdout arm of a champion/challenger experiment"))
 HOLDOUT_ONLY = Text(N_("holdout (champion/challenger experiment): no collection contact"))
 
 
-def journey_table(strategy: Strategy, rulepack: Any) -> pd.DataFrame:
-    """One row per step of ``strategy``'s journey: day, step, action, channel, tone."""
-    rows = [{"day": int(step.day), "step": step.label or step.action, "action": step.action,
+def journey_table(strategy: Strategy, rulepack: Any, language: str | None = None) -> pd.DataFrame:
+    """One row per step of ``strategy``'s journey: day, step, action, channel, tone. ``step`` is the
+    step's label in the reader's ``language`` (default: the current one), whatever the rulepack's
+    language; the other columns keep the keys."""
+    rows = [{"day": int(step.day), "step": step_label(step.label, language) if step.label else step.action,
+             "action": step.action,
              "channel": step.channel or "none", "tone": step.tone}
             for step in journey_of(strategy, rulepack)]
     return pd.DataFrame(rows, columns=["day", "step", "action", "channel", "tone"])

@@ -29,7 +29,9 @@ import numpy as np
 import pandas as pd
 
 from portfolio.flags import FALSE_TOKENS, flag_values, is_true_token, token
+from core.i18n import N_
 from portfolio.meanings import ColumnMeanings, Meaning, date_value, date_values
+from strategy.texts import Text
 
 REGULAR_YEARS = 3  #: § 195 BGB
 TITLED_YEARS = 30  #: § 197 Abs. 1 Nr. 3 BGB
@@ -163,33 +165,44 @@ def account_limitation(account: Mapping[str, Any], meanings: Any, today: date) -
 
 def decide(due: date | None, acknowledged: date | None, paid: date | None, *, titled: bool, erp_flag: float,
            today: date, estimated: bool = False) -> tuple[date | None, bool, str]:
-    """One account's ``(limitation date, time-barred, basis)``; ``erp_flag`` is 1.0, 0.0 or NaN."""
+    """One account's ``(limitation date, time-barred, basis)``; ``erp_flag`` is 1.0, 0.0 or NaN.
+
+    The basis is a :class:`~strategy.texts.Text`: its value is the English phrase (stored and
+    exported as before), ``render()`` writes it in the reader's language."""
     end, text = _computed(due, acknowledged, paid, titled, today, estimated)
     barred = end is not None and is_time_barred(end, today)
     if erp_flag == 1.0:
-        return end, True, "ERP flag" + (f"; {text}" if end is not None else "")
+        return end, True, (Text(N_("ERP flag; {basis}"), basis=text) if end is not None else Text(N_("ERP flag")))
     if erp_flag == 0.0 and barred:
-        text += "; the ERP flag says not time-barred: check acknowledgements the portfolio lacks"
+        text = Text(N_("{basis}; the ERP flag says not time-barred: check acknowledgements the portfolio lacks"),
+                    basis=text)
     return end, barred, text
 
 
 def _computed(due: date | None, acknowledged: date | None, paid: date | None, titled: bool, today: date,
-              estimated: bool) -> tuple[date | None, str]:
+              estimated: bool) -> tuple[date | None, Text]:
     if titled:
         if due is None:
-            return None, "titled: 30 years (§ 197 BGB) from the title's date, which the portfolio lacks"
+            return None, Text(N_("titled: 30 years (§ 197 BGB) from the title's date, which the portfolio lacks"))
         # The title came after the due date, so the 30 years end no earlier than this.
         end = add_years(due, TITLED_YEARS)
-        return (None if end < today else end), "titled: 30 years (§ 197 BGB), counted from the due date at the earliest"
+        return (None if end < today else end), Text(
+            N_("titled: 30 years (§ 197 BGB), counted from the due date at the earliest"))
     if due is None:
-        return None, "unknown: no due date"
+        return None, Text(N_("unknown: no due date"))
     end = limitation_date(due, acknowledged=acknowledged, part_payment=paid)
-    what = (f"estimated from days past due (due about {due:%d.%m.%Y}; no due-date column)" if estimated
-            else f"computed from due date {due:%d.%m.%Y}")
-    text = f"{what} (§§ 195, 199 BGB: end of {due.year} + 3 years)"
+    day = f"{due:%d.%m.%Y}"
+    if estimated:
+        text = Text(N_("estimated from days past due (due about {due}; no due-date column) "
+                       "(§§ 195, 199 BGB: end of {year} + 3 years)"), due=day, year=str(due.year))
+    else:
+        text = Text(N_("computed from due date {due} (§§ 195, 199 BGB: end of {year} + 3 years)"),
+                    due=day, year=str(due.year))
     for name, event in (("acknowledgement", acknowledged), ("part-payment", paid)):
         if event is not None and end == restarted_end(event) and end != regular_end(due):
-            return end, text + f"; restarted by {name} on {event:%d.%m.%Y} (§ 212 BGB)"
+            restarted = (N_("{basis}; restarted by acknowledgement on {day} (§ 212 BGB)") if name == "acknowledgement"
+                         else N_("{basis}; restarted by part-payment on {day} (§ 212 BGB)"))
+            return end, Text(restarted, basis=text, day=f"{event:%d.%m.%Y}")
     return end, text
 
 

@@ -31,13 +31,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.i18n import N_, persona_name
+from core.formats import format_date
+from core.i18n import N_, current_language, persona_name, resolve_language, translator
 from portfolio.payments import ACCOUNT_ID, AMOUNT, PAID_ON
 from portfolio.roles import Role
 from strategy.arms import ArmConfig, arms_of_accounts
 from strategy.power import minimum_sample_per_arm, newcombe_interval, wilson_interval
 from strategy.settings import normalise_channel_costs
-from strategy.texts import Text, terms
+from strategy.texts import Text, _Formatter, terms
 
 ARM_ORDER = ("champion", "challenger", "holdout")
 BOOTSTRAP_RESAMPLES = 2_000
@@ -73,32 +74,91 @@ class Readout:
                 "payments": json_safe(self.payments), "methods": dict(METHODS), "notes": list(self.notes),
                 "rows": _records(self.rows), "differences": _records(self.differences)}
 
-    def lines(self) -> list[str]:
-        """The read-out as text: a table per persona, the comparisons and verdicts."""
+    def lines(self, language: str | None = None) -> list[str]:
+        """The read-out as text: a table per persona, the comparisons and verdicts, in ``language``
+        (default: the current one; English is the text as it always was)."""
+        lang = resolve_language(language or current_language())
+        tr = translator(lang)._
+        num = _Formatter(lang).format_field
         pay = self.payments
-        window = f"dated {self.window[0] or '-'} to {self.window[1] or '-'}"
-        out = [f"read-out of run {self.run_id}: {pay['payments_used']:,} payments ({window}) by "
-               f"{pay['accounts_paying']:,} of the run's {pay['accounts']:,} accounts"]
-        out += [f"note: {note}" for note in self.notes]
+
+        def day(value: Any) -> str:
+            return "-" if not value else (str(value) if lang == "en" else format_date(value, lang))
+
+        window = Text(N_("dated {start} to {end}"), start=day(self.window[0]), end=day(self.window[1]))
+        out = [Text(N_("read-out of run {run}: {payments:,} payments ({window}) by {paying:,} of the run's "
+                       "{accounts:,} accounts"), run=self.run_id, payments=pay["payments_used"], window=window,
+                    paying=pay["accounts_paying"], accounts=pay["accounts"]).render(lang)]
+        out += [Text(N_("note: {note}"), note=note).render(lang) for note in self.notes]
+        heads = [tr(N_("arm")), tr(N_("accounts")), tr(N_("pay rate (95% CI)")), tr(N_("collected")),
+                 tr(N_("per € balance")), tr(N_("contact cost"))]
+        unavailable = tr(VERDICTS["not available"])
+        widths = [max(w, len(h) + 1) for w, h in zip((11, 9, 22, 13, 15, 14), heads)]
+        widths[0] = max([widths[0]] + [len(arm_label(arm, lang)) + 1 for arm in self.rows["arm"]])
+        widths[4], widths[5] = (max(w, len(unavailable) + 1) for w in widths[4:6])
+
+        def fmt(value: Any, spec: str) -> str:
+            return unavailable if _missing(value) else num(value, spec)
+
+        def points(value: Any) -> str:
+            if _missing(value):
+                return unavailable
+            return Text(N_("{value:+.1f} points"), value=value * 100).render(lang)
+
         for persona_id, group in self.rows.groupby("persona_id", sort=True):
             out.append("")
-            out.append(f"persona {persona_id} · {group['persona_name'].iloc[0]}")
-            out.append(f"  {'arm':<11}{'accounts':>9}  {'pay rate (95% CI)':<22}{'collected':>13}"
-                       f"{'per € balance':>15}{'contact cost':>14}")
+            out.append(Text(N_("persona {persona} · {name}"), persona=str(persona_id),
+                            name=group["persona_name"].iloc[0]).render(lang))
+            out.append(f"  {heads[0]:<{widths[0]}}{heads[1]:>{widths[1]}}  {heads[2]:<{widths[2]}}"
+                       f"{heads[3]:>{widths[3]}}{heads[4]:>{widths[4]}}{heads[5]:>{widths[5]}}")
             for _, row in group.iterrows():
-                rate = "not available" if row["pay_rate"] is None else (
-                    f"{row['pay_rate']:.1%} ({row['pay_rate_low']:.1%}–{row['pay_rate_high']:.1%})")
-                out.append(f"  {row['arm']:<11}{row['accounts']:>9,}  {rate:<22}{row['collected']:>13,.2f}"
-                           f"{_fmt(row['collected_per_eur'], '.4f'):>15}{_fmt(row['contact_cost'], ',.2f'):>14}")
+                rate = unavailable if _missing(row["pay_rate"]) else (
+                    f"{num(row['pay_rate'], '.1%')} ({num(row['pay_rate_low'], '.1%')}–"
+                    f"{num(row['pay_rate_high'], '.1%')})")
+                out.append(f"  {arm_label(row['arm'], lang):<{widths[0]}}{num(row['accounts'], ','):>{widths[1]}}  "
+                           f"{rate:<{widths[2]}}{num(row['collected'], ',.2f'):>{widths[3]}}"
+                           f"{fmt(row['collected_per_eur'], '.4f'):>{widths[4]}}"
+                           f"{fmt(row['contact_cost'], ',.2f'):>{widths[5]}}")
             for _, diff in self.differences[self.differences["persona_id"] == persona_id].iterrows():
-                out.append(f"  {diff['comparison']}: pay rate {_points(diff['pay_rate_difference'])} "
-                           f"(95% CI {_points(diff['pay_rate_low'])} to {_points(diff['pay_rate_high'])}), "
-                           f"collected per € {_fmt(diff['collected_per_eur_difference'], '+.4f')} (95% CI "
-                           f"{_fmt(diff['collected_per_eur_low'], '+.4f')} to "
-                           f"{_fmt(diff['collected_per_eur_high'], '+.4f')}); minimum sample "
-                           f"{diff['min_sample_per_arm']:,} per arm ({diff['min_sample_source']})")
-                out.append(f"    verdict: {diff['verdict']}")
+                out.append("  " + Text(N_(
+                    "{comparison}: pay rate {points} (95% CI {low} to {high}), collected per € {ratio} (95% CI "
+                    "{ratio_low} to {ratio_high}); minimum sample {needed:,} per arm ({source})"),
+                    comparison=comparison_label(diff["comparison"], lang), points=points(diff["pay_rate_difference"]),
+                    low=points(diff["pay_rate_low"]), high=points(diff["pay_rate_high"]),
+                    ratio=fmt(diff["collected_per_eur_difference"], "+.4f"),
+                    ratio_low=fmt(diff["collected_per_eur_low"], "+.4f"),
+                    ratio_high=fmt(diff["collected_per_eur_high"], "+.4f"), needed=int(diff["min_sample_per_arm"]),
+                    source=diff["min_sample_source"]).render(lang))
+                out.append("    " + Text(N_("verdict: {verdict}"), verdict=_verdict_text(diff["verdict"])).render(lang))
         return out
+
+
+#: The arms in words (the data keeps the keys; champion/challenger stay as the trade says them).
+ARM_LABELS = {"champion": N_("champion"), "challenger": N_("challenger"), "holdout": N_("holdout")}
+
+
+def arm_label(arm: Any, language: str | None = None) -> str:
+    """An arm (``"holdout"``) in ``language``: "Kontrollgruppe" in German; unknown keys as they are."""
+    key = str(arm)
+    if key not in ARM_LABELS:
+        return key
+    return translator(resolve_language(language or current_language()))._(ARM_LABELS[key])
+
+
+def comparison_label(comparison: Any, language: str | None = None) -> str:
+    """A stored comparison (``"challenger − champion"``) with its arms in ``language``."""
+    parts = str(comparison).split(" − ")
+    if len(parts) != 2:
+        return str(comparison)
+    return f"{arm_label(parts[0], language)} − {arm_label(parts[1], language)}"
+
+
+def _verdict_text(value: Any) -> Any:
+    """A verdict as a text that renders: ours, or a stored English verdict (JSON) matched to its message."""
+    if callable(getattr(value, "render", None)):
+        return value
+    text = str(value)
+    return Text(VERDICTS[text]) if text in VERDICTS else text
 
 
 def readout(run: Any, payments: pd.DataFrame, experiments: dict[int, Any], *,
@@ -276,7 +336,10 @@ def _differences(accounts: pd.DataFrame, experiments: dict[int, Any], names: dic
                "pay_rate_a", "pay_rate_b", "pay_rate_difference", "pay_rate_low", "pay_rate_high",
                "collected_per_eur_difference", "collected_per_eur_low", "collected_per_eur_high",
                "min_sample_per_arm", "min_sample_source", "verdict", "collected_verdict"]
-    return pd.DataFrame.from_records(records, columns=columns)
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    for column in ("min_sample_source", "verdict", "collected_verdict"):  # keep the texts (pandas would make str)
+        frame[column] = pd.Series([r[column] for r in records], index=frame.index, dtype=object)
+    return frame
 
 
 def _needed(experiment: Any, champion: pd.DataFrame) -> tuple[int, str]:
@@ -387,16 +450,9 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [json_safe(record) for record in frame.astype(object).to_dict(orient="records")]
 
 
-def _fmt(value: Any, spec: str) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "not available"
-    return format(value, spec)
-
-
-def _points(value: Any) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "not available"
-    return f"{value * 100:+.1f} points"
+def _missing(value: Any) -> bool:
+    """A figure the data cannot fill: ``None`` or NaN (pandas turns ``None`` into NaN in a number column)."""
+    return value is None or (isinstance(value, (float, np.floating)) and not math.isfinite(value))
 
 
 def _iso(value: Any) -> str | None:

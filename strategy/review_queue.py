@@ -33,7 +33,7 @@ from strategy import tables as t
 from strategy.auth import PermissionDenied, User, require
 from strategy.catalogue import Strategy
 from strategy.context import truthy
-from strategy.texts import Text, TextList
+from strategy.texts import Term, Text, TextList
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 #: Roles that may clear a needs_review account or approve another person's override.
 ACCOUNT_REVIEW_ROLES = ("manager", "compliance")
 OVERRIDE_STATUSES = ("pending", "approved", "declined", "superseded")
+#: An override's status in words (the database keeps the keys).
+OVERRIDE_STATUS_WORDS = {"pending": N_("pending"), "approved": N_("approved"), "declined": N_("declined"),
+                         "superseded": N_("superseded")}
 HELD_COLUMNS = ["account_id", "reason"]
 #: Why the persona model flags an account (the plan's ``review_reason`` when no account plan is at hand).
 PERSONA_UNCERTAIN = N_("persona assignment uncertain")
@@ -86,14 +89,14 @@ class AccountReview:
         an earlier pending override of the account is superseded. Returns the override's id."""
         require(actor, "override")
         if not (reason or "").strip():
-            raise UserError("an account override needs a reason")
+            raise UserError(Text(N_("an account override needs a reason")))
         if persona_id is None and strategy is None:
-            raise UserError("an override changes the persona, the strategy, or both")
+            raise UserError(Text(N_("an override changes the persona, the strategy, or both")))
         if persona_id is not None:
             run.profile(persona_id)
         account_id = str(account_id).strip()
         if account_id not in set(run.accounts["account_id"]):
-            raise UserError(f"account {account_id} is not in run {run.run_id}")
+            raise UserError(Text(N_("account {account} is not in run {run}"), account=account_id, run=run.run_id))
         with self._write() as conn:
             self._ensure_run(conn, actor, run)
             version_id = None
@@ -136,7 +139,7 @@ class AccountReview:
         """Drop a pending override (manager or compliance, the author too: a withdrawal); the
         account then follows its persona's strategy again. A reason is required."""
         if not (reason or "").strip():
-            raise UserError("declining an override needs a reason")
+            raise UserError(Text(N_("declining an override needs a reason")))
         return self._decide_override(actor, run, int(override_id), "declined", reason.strip())
 
     def _decide_override(self, actor: User, run: "RunView", override_id: int, status: str,
@@ -147,16 +150,21 @@ class AccountReview:
                 t.account_overrides.c.id == override_id,
                 t.account_overrides.c.run_id == run.run_id)).first()
             if row is None:
-                raise UserError(f"run {run.run_id} has no account override {override_id}")
+                raise UserError(Text(N_("run {run} has no account override {override}"), run=run.run_id,
+                                     override=override_id))
             row = dict(row._mapping)
             current = row["status"] or "pending"
             if current != "pending":
-                raise UserError(f"override {override_id} of account {row['account_id']} is "
-                                f"{current} already" + (f" (by {row['decided_by']})"
-                                                        if row["decided_by"] else ""))
+                state = override_status_text(current)
+                raise UserError(Text(N_("override {override} of account {account} is {state} already (by {user})"),
+                                     override=override_id, account=row["account_id"], state=state,
+                                     user=row["decided_by"]) if row["decided_by"] else
+                                Text(N_("override {override} of account {account} is {state} already"),
+                                     override=override_id, account=row["account_id"], state=state))
             if status == "approved" and self._same_person(conn, actor.username, row["created_by"]):
-                raise UserError(f"{actor.username} recorded override {override_id} (or is the same "
-                                "person); a second person must approve it (four-eyes principle)")
+                raise UserError(Text(N_("{user} recorded override {override} (or is the same person); a second "
+                                        "person must approve it (four-eyes principle)"),
+                                     user=actor.username, override=override_id))
             if status == "approved":
                 self._check_override_strategy(conn, run, row)
             now = audit.now_utc()
@@ -189,9 +197,10 @@ class AccountReview:
                                        roles_of_run(run.meta), currency_of_run(run.meta))
         failed = violations(check_strategy(strategy, context, self.settings))
         if failed:
-            raise UserError(f"override {row['id']} cannot be approved: its strategy fails a "
-                            "guardrail", lines=[f"override {row['id']}: {r.message}"
-                                                for r in failed])
+            raise UserError(Text(N_("override {override} cannot be approved: its strategy fails a guardrail"),
+                                 override=row["id"]),
+                            lines=[Text(N_("override {override}: {problem}"), override=row["id"], problem=r.message)
+                                   for r in failed])
 
     def override_list(self, run_id: str, status: str | None = None) -> pd.DataFrame:
         """Overrides of the run (oldest first) with their status and the strategy dict;
@@ -205,8 +214,8 @@ class AccountReview:
             query = query.where(_pending())
         elif status is not None:
             if status not in OVERRIDE_STATUSES:
-                raise UserError(f"override status {status!r} is not one of "
-                                f"{', '.join(OVERRIDE_STATUSES)}")
+                raise UserError(Text(N_("override status {status} is not one of {allowed}"),
+                                     status=repr(status), allowed=", ".join(OVERRIDE_STATUSES)))
             query = query.where(t.account_overrides.c.status == status)
         with self.engine.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(query)]
@@ -235,11 +244,11 @@ class AccountReview:
             raise PermissionDenied(f"{who} may not clear an account for export; this needs the "
                                    f"role {' or '.join(ACCOUNT_REVIEW_ROLES)}")
         if not (reason or "").strip():
-            raise UserError("clearing an account needs a reason (what you checked)")
+            raise UserError(Text(N_("clearing an account needs a reason (what you checked)")))
         account_id = str(account_id).strip()
         persona_id = run.persona_of(account_id)
         if persona_id is None:
-            raise UserError(f"account {account_id} is not in run {run.run_id}")
+            raise UserError(Text(N_("account {account} is not in run {run}"), account=account_id, run=run.run_id))
         with self._write() as conn:
             self._ensure_run(conn, actor, run)
             approved = self._latest_approved_override(conn, run.run_id, account_id)
@@ -248,9 +257,9 @@ class AccountReview:
             mapping = self._row(conn, run.run_id, persona_id)
             for other in {mapping["proposed_by"], mapping["last_edited_by"]} if mapping else ():
                 if other and self._same_person(conn, actor.username, other):
-                    raise UserError(f"{actor.username} proposed or last edited persona "
-                                    f"{persona_id}'s strategy; someone else must review account "
-                                    f"{account_id} (four-eyes principle)")
+                    raise UserError(Text(N_("{user} proposed or last edited persona {persona}'s strategy; someone "
+                                            "else must review account {account} (four-eyes principle)"),
+                                         user=actor.username, persona=persona_id, account=account_id))
             strategy_hash = _effective_hash(conn, approved, mapping)
             clearance_id = int(conn.execute(insert(t.account_clearances).values(
                 run_id=run.run_id, account_id=account_id, persona_id=persona_id,
@@ -430,12 +439,19 @@ def _int_or_none(value: Any) -> int | None:
 
 def override_change(override: Any) -> str:
     """What an account override changes, in words ("persona 3, channel letter"); ``override`` is a row
-    of ``store.override_list`` (a named tuple or a dict)."""
+    of ``store.override_list`` (a named tuple or a dict). A :class:`~strategy.texts.TextList`: the
+    English words, ``render()`` in the reader's language."""
     get = override.get if isinstance(override, dict) else lambda name: getattr(override, name, None)
     persona, strategy = get("persona_id"), get("strategy")
     change = []
     if persona is not None and persona == persona:  # NaN when the override keeps the persona
-        change.append(f"persona {int(persona)}")
+        change.append(Text(N_("persona {persona}"), persona=str(int(persona))))
     if isinstance(strategy, dict):
-        change.append(f"channel {strategy.get('channel')}")
-    return ", ".join(change)
+        change.append(Text(N_("channel {channel}"), channel=Term(str(strategy.get("channel")))))
+    return TextList(change, ", ")
+
+
+def override_status_text(status: Any) -> Any:
+    """An override's status as a text in the reader's language (an unknown status as it is)."""
+    key = str(status)
+    return Text(OVERRIDE_STATUS_WORDS[key]) if key in OVERRIDE_STATUS_WORDS else key

@@ -31,7 +31,7 @@ from strategy.canonical import canonical_json
 from strategy.catalogue import Strategy
 from strategy.context import context_from_profile, persona_rows, roles_of_run
 from strategy.guardrails import check_strategy
-from strategy.texts import Text, TextList, evidence_codes, stored_evidence, stored_reason
+from strategy.texts import Term, Text, TextList, evidence_codes, stored_evidence, stored_reason
 from strategy.mapping_view import STATES, MappingView, StaleMappingError, Veto, approval_hash, check_reviewed
 
 __all__ = ["STATES", "MappingView", "MappingWorkflow", "StaleMappingError", "Veto", "approval_hash"]
@@ -144,7 +144,8 @@ class MappingWorkflow:
         with self._write() as conn:
             row = self._row(conn, run.run_id, persona_id)
             if row is None:
-                raise UserError(f"persona {persona_id} of run {run.run_id} has no strategy yet")
+                raise UserError(Text(N_("persona {persona} of run {run} has no strategy yet"), persona=persona_id,
+                                     run=run.run_id))
             view = self._view(conn, row, run, portfolio)
             self._check_reviewed_version(view, expected_version, expected_hash)
             blockers = view.approval_blockers(actor)
@@ -185,21 +186,24 @@ class MappingWorkflow:
         """
         require(actor, "reject")
         if not (reason or "").strip():
-            raise UserError("a rejection needs a reason the analyst can act on")
+            raise UserError(Text(N_("a rejection needs a reason the analyst can act on")))
         is_veto = (actor.role == "compliance") if veto is None else bool(veto)
         if is_veto and actor.role != "compliance":
-            raise PermissionDenied(f"{actor.username} ({actor.role}) may not veto; only a "
-                                   "compliance reviewer vetoes (a manager rejects)")
+            raise PermissionDenied(Text(N_("{user} ({role}) may not veto; only a compliance reviewer vetoes "
+                                           "(a manager rejects)"), user=actor.username, role=actor.role))
         with self._write() as conn:
             row = self._locked_row(conn, run.run_id, persona_id, expected_version, None)
             allowed = ("proposed", "approved", "rejected") if actor.role == "compliance" \
                 else ("proposed",)
             if row["state"] not in allowed:
-                raise UserError(f"persona {persona_id} is {row['state']}; {actor.role} can reject "
-                                f"only a {' or '.join(allowed)} mapping")
+                refusal = (N_("persona {persona} is {state}; {role} can reject only a proposed mapping")
+                           if allowed == ("proposed",) else
+                           N_("persona {persona} is {state}; {role} can reject only a proposed or approved or "
+                              "rejected mapping"))
+                raise UserError(Text(refusal, persona=persona_id, state=Term(row["state"]), role=actor.role))
             if actor.username in {row["proposed_by"], row["last_edited_by"]}:
-                raise UserError(f"{actor.username} proposed or last edited persona {persona_id}; "
-                                "someone else must review it (four-eyes principle)")
+                raise UserError(Text(N_("{user} proposed or last edited persona {persona}; someone else must "
+                                        "review it (four-eyes principle)"), user=actor.username, persona=persona_id))
             strategy_hash = self._strategy_hash(conn, row["strategy_version_id"])
             self._update(conn, row, actor, state="rejected", reason=reason.strip(),
                          approved_by=None, approved_at=None, approval_hash=None)
@@ -221,16 +225,17 @@ class MappingWorkflow:
         The mapping keeps its state; a manager may approve a proposed version afterwards.
         """
         if actor is None or actor.role != "compliance":
-            who = "nobody signed in" if actor is None else f"{actor.username} ({actor.role})"
-            raise PermissionDenied(f"{who} may not lift a veto; only a compliance reviewer does")
+            who = Text(N_("nobody signed in")) if actor is None else \
+                Text("{user} ({role})", user=actor.username, role=actor.role)
+            raise PermissionDenied(Text(N_("{who} may not lift a veto; only a compliance reviewer does"), who=who))
         if not (reason or "").strip():
-            raise UserError("lifting a veto needs a reason (what changed, who agreed)")
+            raise UserError(Text(N_("lifting a veto needs a reason (what changed, who agreed)")))
         run.profile(persona_id)
         with self._write() as conn:
             veto = self._active_veto(conn, run.run_id, persona_id)
             if veto is None:
-                raise UserError(f"no compliance veto stands on persona {persona_id} of run "
-                                f"{run.run_id}")
+                raise UserError(Text(N_("no compliance veto stands on persona {persona} of run {run}"),
+                                     persona=persona_id, run=run.run_id))
             now = audit.now_utc()
             conn.execute(update(t.vetoes).where(t.vetoes.c.id == veto.id).values(
                 lifted_by=actor.username, lifted_at=now, lift_reason=reason.strip()))
@@ -281,8 +286,8 @@ class MappingWorkflow:
             return self._save_locked(actor, run, persona_id, strategy, state, action,
                                      expected_version, evidence)
         except IntegrityError:  # PostgreSQL: another session created the mapping meanwhile
-            raise StaleMappingError(f"persona {persona_id}'s mapping was created by someone else "
-                                    "at the same moment; reload it", strategy) from None
+            raise StaleMappingError(Text(N_("persona {persona}'s mapping was created by someone else at the same "
+                                            "moment; reload it"), persona=persona_id), strategy) from None
 
     def _save_locked(self, actor: User, run: "RunView", persona_id: int, strategy: Strategy,
                      state: str | None, action: str, expected_version: int | None,
@@ -292,10 +297,11 @@ class MappingWorkflow:
             existing = self._row(conn, run.run_id, persona_id)
             if existing is None:
                 if expected_version not in (None, 0):
-                    raise StaleMappingError(f"persona {persona_id} has no mapping any more; reload",
-                                            strategy)
+                    raise StaleMappingError(Text(N_("persona {persona} has no mapping any more; reload"),
+                                                 persona=persona_id), strategy)
                 if state is None:
-                    raise UserError(f"persona {persona_id} has no strategy yet; propose one first")
+                    raise UserError(Text(N_("persona {persona} has no strategy yet; propose one first"),
+                                         persona=persona_id))
             else:
                 self._locked_row(conn, run.run_id, persona_id, expected_version, strategy)
                 if evidence is None:
@@ -328,15 +334,17 @@ class MappingWorkflow:
                     expected_version: int | None, attempted: Strategy | None) -> dict[str, Any]:
         row = self._row(conn, run_id, persona_id)
         if row is None:
-            raise UserError(f"persona {persona_id} of run {run_id} has no strategy yet")
+            raise UserError(Text(N_("persona {persona} of run {run} has no strategy yet"), persona=persona_id,
+                                 run=run_id))
         if expected_version is None:
-            raise UserError(f"say which version of persona {persona_id}'s mapping you opened "
-                            f"(it is at version {row['version']})")
+            raise UserError(Text(N_("say which version of persona {persona}'s mapping you opened (it is at "
+                                    "version {version})"), persona=persona_id, version=row["version"]))
         if row["version"] != expected_version:
-            raise StaleMappingError(
-                f"persona {persona_id}'s mapping was changed by {row['updated_by']} at "
-                f"{row['updated_at']} since you opened it (version {expected_version}, now "
-                f"{row['version']}); reload it and apply your change again", attempted)
+            raise StaleMappingError(Text(N_(
+                "persona {persona}'s mapping was changed by {user} at {time} since you opened it (version "
+                "{opened}, now {version}); reload it and apply your change again"), persona=persona_id,
+                user=row["updated_by"], time=str(row["updated_at"]), opened=expected_version,
+                version=row["version"]), attempted)
         return row
 
     @staticmethod
@@ -348,8 +356,8 @@ class MappingWorkflow:
             version=row["version"] + 1, updated_by=actor.username, updated_at=audit.now_utc(),
             **values))
         if result.rowcount != 1:  # only possible without the write lock (e.g. PostgreSQL race)
-            raise StaleMappingError(f"persona {row['persona_id']}'s mapping was changed by someone "
-                                    "else at the same moment; reload it")
+            raise StaleMappingError(Text(N_("persona {persona}'s mapping was changed by someone else at the same "
+                                            "moment; reload it"), persona=row["persona_id"]))
 
     @staticmethod
     def _row(conn: Connection, run_id: str, persona_id: int) -> dict[str, Any] | None:
