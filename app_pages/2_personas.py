@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app_pages._numbers import number_columns
 from app_pages._personas_ui import all_accounts_on_map, finished_run, record_saved_run, run_cached
 from app_pages._state import (browser_time_zone, current_portfolio, current_run, current_settings, current_user,
                               page_language, portfolio_choice, require_role, show_error)
@@ -402,8 +403,10 @@ with tab_review:
                .format(n=format_count(int(run.accounts["needs_review"].sum()), language),
                        shown=format_count(len(review), language)))
     config = {c: review_column_label(str(c)) for c in review.columns}
-    if "membership_probability" in review:
-        config["membership_probability"] = st.column_config.NumberColumn(
-            _("Membership probability"), format="%.2f",
-            help=_("How surely the account belongs to its persona (0 to 1); low values need a person's look."))
+    review, probability = number_columns(
+        review, {"membership_probability": ("decimal", 2)}, language,
+        labels={"membership_probability": _("Membership probability")},
+        helps={"membership_probability": _("How surely the account belongs to its persona (0 to 1); low values "
+                                           "need a person's look.")})
+    config.update(probability)
     st.dataframe(review, hide_index=True, width="stretch", column_config=config)

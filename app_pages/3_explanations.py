@@ -15,6 +15,7 @@ from explain.fairness import cutoff_rule_text, group_label, warning_texts
 from explain.model_card import calibration_reason, card_language, event_word, model_card
 from explain.reasons import feature_label, format_values, top_reasons
 from personas.names import display_name
+from app_pages._numbers import number_columns
 from app_pages._state import current_run, page_language, require_role, show_error
 from core.charts import fit_width
 from core.errors import UserError
@@ -69,18 +70,13 @@ def column_label(key: str) -> str:
     return feature_label(key, language) if "_" in key else key
 
 
-def column_config(frame: pd.DataFrame) -> dict:
-    """Labels and number formats for ``frame`` (shares as percentages, ratios with 3 decimals)."""
-    config = {}
-    for key in frame.columns:
-        name = str(key)
-        if name in PERCENT_COLUMNS:
-            config[key] = st.column_config.NumberColumn(column_label(name), format="percent")
-        elif name in DECIMAL_COLUMNS:
-            config[key] = st.column_config.NumberColumn(column_label(name), format="%.3f")
-        else:
-            config[key] = column_label(name)
-    return config
+def table_args(frame: pd.DataFrame) -> dict:
+    """``st.dataframe`` arguments for ``frame``: labels and number formats (shares as percentages, ratios
+    with 3 decimals; in German written as text, see app_pages/_numbers.py)."""
+    kinds = {key: ("percent", 1) if str(key) in PERCENT_COLUMNS else ("decimal", 3) for key in frame.columns
+             if str(key) in PERCENT_COLUMNS or str(key) in DECIMAL_COLUMNS}
+    shown, numbers = number_columns(frame, kinds, language, labels={key: column_label(str(key)) for key in kinds})
+    return {"data": shown, "column_config": {key: numbers.get(key, column_label(str(key))) for key in frame.columns}}
 
 
 def chart(spec) -> None:
@@ -193,10 +189,11 @@ with tab_perf:
     metrics = risk.metric_table()
     metrics["metric"] = metrics["metric"].map(lambda m: _(METRIC_LABELS[m]) if m in METRIC_LABELS else m)
     level = format_percent(risk.settings.confidence, language, 0)
-    config = {"metric": _("Measure"), "value": st.column_config.NumberColumn(_("Value"), format="%.3f"),
-              "ci_low": st.column_config.NumberColumn(_("{level} interval, low").format(level=level), format="%.3f"),
-              "ci_high": st.column_config.NumberColumn(_("{level} interval, high").format(level=level),
-                                                       format="%.3f")}
+    metrics, config = number_columns(
+        metrics, dict.fromkeys(("value", "ci_low", "ci_high"), ("decimal", 3)), language,
+        {"value": _("Value"), "ci_low": _("{level} interval, low").format(level=level),
+         "ci_high": _("{level} interval, high").format(level=level)})
+    config["metric"] = _("Measure")
     st.dataframe(metrics, hide_index=True, column_config={c: config.get(c, column_label(c)) for c in metrics.columns})
     cal = risk.calibration
     st.caption(_("{folds}-fold stratified cross-validation on {n} accounts (NOT-paid rate {rate}); intervals from "
@@ -216,7 +213,7 @@ with tab_perf:
         chart(charts.gains_chart(risk.gains()))
     with st.expander(_("Lift and gains by decile (decile 1 = riskiest 10 %)")):
         gains = risk.gains()
-        st.dataframe(gains, hide_index=True, column_config=column_config(gains))
+        st.dataframe(**table_args(gains), hide_index=True)
 
 # ---------------------------------------------------------------- drivers (global SHAP)
 with tab_drivers:
@@ -248,7 +245,7 @@ with tab_personas:
         overview = pd.DataFrame({"persona_id": list(risk.persona_risk),
                                  "mean risk score (P NOT paid)": list(risk.persona_risk.values())})
         overview.insert(1, "persona", overview["persona_id"].map(lambda i: names.get(i, f"Persona {i}")))
-        st.dataframe(overview, hide_index=True, column_config=column_config(overview))
+        st.dataframe(**table_args(overview), hide_index=True)
         ids = sorted(table["persona_id"].unique().tolist())
         persona_id = st.selectbox(_("Persona"), ids, format_func=lambda i: names.get(i, f"Persona {i}"),
                                   key="explain_persona")
@@ -307,18 +304,18 @@ with tab_fair:
             if column in summary:
                 summary[column] = summary[column].map(
                     lambda v: ", ".join(group_label(g) for g in v) if isinstance(v, list) else v)
-        st.dataframe(summary, hide_index=True, column_config=column_config(summary))
+        st.dataframe(**table_args(summary), hide_index=True)
         for attribute in [s["attribute"] for s in fairness.summary]:
             st.subheader(attribute)
             chart(charts.fairness_chart(fairness.groups, attribute))
             groups = with_group_labels(fairness.groups[fairness.groups["attribute"] == attribute])
-            st.dataframe(groups, hide_index=True, column_config=column_config(groups))
+            st.dataframe(**table_args(groups), hide_index=True)
         st.subheader(_("Proxy check"))
         st.caption(_("Cross-validated AUC with which the model's features predict each sensitive attribute "
                      "(0.5 = not at all; flagged at {threshold}).").format(
             threshold=format_number(risk.settings.proxy_auc_threshold, language)))
         proxies = with_group_labels(fairness.proxies)
-        st.dataframe(proxies, hide_index=True, column_config=column_config(proxies))
+        st.dataframe(**table_args(proxies), hide_index=True)
 
 # ---------------------------------------------------------------- model card
 with tab_card:

@@ -9,6 +9,7 @@ import json
 
 import streamlit as st
 
+from app_pages._numbers import number_columns
 from app_pages._state import current_run_view, page_language, require_role
 from application.cycle_views import (
     drift_headline,
@@ -70,14 +71,12 @@ with tab_personas:
     share_chart = persona_share_chart(drift)
     st.altair_chart(fit_width(share_chart), width="stretch")
     table = persona_drift_table(drift)
-    # Shares stay numbers (sortable); Streamlit writes the percentages in the browser's locale.
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
-        _("Base share"): st.column_config.NumberColumn(format="percent"),
-        _("New share"): st.column_config.NumberColumn(format="percent"),
-        _("Far from every persona"): st.column_config.NumberColumn(
-            format="percent", help=_("Share of the persona's accounts farther from every reference account "
-                                     "than the persona model's distance limit: behaviour the run has not seen.")),
-    })
+    # English shares stay numbers (sortable); other languages show them as text (app_pages/_numbers.py).
+    table, shares = number_columns(table, dict.fromkeys(
+        (_("Base share"), _("New share"), _("Far from every persona")), ("percent", 1)), language, helps={
+        _("Far from every persona"): _("Share of the persona's accounts farther from every reference account "
+                                       "than the persona model's distance limit: behaviour the run has not seen.")})
+    st.dataframe(table, hide_index=True, width="stretch", column_config=shares)
     far = drift.get("far_from_every_persona") or {}
     if far:
         st.caption(_("Far from every persona: {share} of this month's accounts (base run {base}); {reason}").format(
@@ -87,9 +86,10 @@ with tab_personas:
 with tab_features:
     feature_chart = psi_chart(drift)
     st.altair_chart(fit_width(feature_chart), width="stretch")
-    st.dataframe(feature_drift_table(drift), hide_index=True, width="stretch", column_config={
-        key: (st.column_config.NumberColumn(label, format="%.3f") if key == "PSI"
-              else st.column_config.TextColumn(label)) for key, label in feature_drift_labels().items()})
+    features, psi = number_columns(feature_drift_table(drift), {"PSI": ("decimal", 3)}, language,
+                                   labels=feature_drift_labels())
+    st.dataframe(features, hide_index=True, width="stretch", column_config={
+        key: psi.get(key, st.column_config.TextColumn(label)) for key, label in feature_drift_labels().items()})
     st.caption(_("PSI (population stability index) compares the distribution of each model column with the "
                  "base run: below 0.10 stable, 0.10–0.25 moderate, above 0.25 major."))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages._numbers import number_columns
 from app_pages._state import current_run_view, get_store, page_language, require_role, show_error
 from application.cycle_views import (
     KPI_LABELS,
@@ -113,11 +114,11 @@ with tab_overview:
     if overview.empty:
         st.info(_("No KPI yet: the chain has no month with accounts."))
     else:
-        # Numbers stay numbers (sortable; "not available" stays empty); Streamlit writes the percentages
-        # in the browser's locale.
-        st.dataframe(overview, hide_index=True, width="stretch", column_config={
-            kpi_label(key): st.column_config.NumberColumn(format="percent") for key in PERCENT_KPIS
-            if kpi_label(key) in overview})
+        # English numbers stay numbers (sortable; "not available" stays empty); other languages show the
+        # percentages as text ("–" when not available; app_pages/_numbers.py).
+        overview, percents = number_columns(overview, {kpi_label(key): ("percent", 1) for key in PERCENT_KPIS},
+                                            language)
+        st.dataframe(overview, hide_index=True, width="stretch", column_config=percents)
     for line in unavailable_kpis(table):
         st.caption(escape_markdown(line))
     st.download_button(_("Download the KPI table (CSV)"), **csv_download(table.assign(note=table["note"].map(render)) if "note" in table else table,
