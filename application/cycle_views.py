@@ -17,6 +17,8 @@ import pandas as pd
 
 from core.formats import format_count, format_percent, localise_chart
 from core.i18n import N_, _, ngettext
+from strategy.readout import VERDICTS
+from strategy.readout import arm_label as readout_arm_label
 from strategy.texts import decode_all, render, render_stored
 
 DRIFT_FILE = "drift.json"
@@ -36,11 +38,7 @@ KPI_LABELS = {
 PERCENT_KPIS = {"recovery_rate", "cure_rate", "roll_forward_rate", "promise_kept_rate", "roll_rate"}
 #: Values of drift.json and the read-out shown in words.
 LEVEL_LABELS = {"stable": N_("stable"), "moderate": N_("moderate"), "major": N_("major")}
-ARM_LABELS = {"champion": N_("champion"), "challenger": N_("challenger"), "holdout": N_("holdout"),
-              "all": N_("all arms")}
-VERDICT_LABELS = {"challenger better": N_("challenger better"), "champion better": N_("champion better"),
-                  "holdout better": N_("holdout better"), "no difference": N_("no difference"),
-                  "not available": N_("not available")}
+ALL_ARMS = N_("all arms")  #: the KPI rows over every arm (the arms themselves: strategy.readout.arm_label)
 READOUT_COLUMNS = {
     "persona_id": N_("Persona"), "persona_name": N_("Persona name"), "arm": N_("Arm"), "accounts": N_("Accounts"),
     "paying_accounts": N_("Paying accounts"), "pay_rate": N_("Pay rate"), "pay_rate_low": N_("Pay rate, 95 % low"),
@@ -69,7 +67,7 @@ def level_label(level: str) -> str:
 
 
 def arm_label(arm: str) -> str:
-    return _(ARM_LABELS[arm]) if arm in ARM_LABELS else arm
+    return _(ALL_ARMS) if arm == "all" else readout_arm_label(arm)
 
 
 def verdict_label(verdict: Any) -> Any:
@@ -78,8 +76,8 @@ def verdict_label(verdict: Any) -> Any:
         return verdict
     if hasattr(verdict, "render"):  # the read-out's own text (strategy.readout.verdict)
         return render(verdict)
-    if verdict in VERDICT_LABELS:
-        return _(VERDICT_LABELS[verdict])
+    if verdict in VERDICTS:
+        return _(VERDICTS[verdict])
     few = re.fullmatch(r"too few accounts \(([\d,]+) of ([\d,]+) needed\)", verdict)
     if few:
         n, needed = (int(x.replace(",", "")) for x in few.groups())
