@@ -374,16 +374,25 @@ def _finish_object_column(values: pd.Series) -> pd.Series:
     filled = values.dropna()
     if not (values.dtype == object or pd.api.types.is_string_dtype(values)) or filled.empty:
         return values
-    if filled.map(lambda v: isinstance(v, bool)).all():
+    # A text column (str dtype) holds no booleans or dates: only spreadsheet (object) cells are looked
+    # at one by one, and only when the first one could start such a column (100,000 rows x 15 text
+    # columns: ~1.5 million Python calls saved).
+    cells = filled if values.dtype == object else None
+    if cells is not None and _all_cells(cells, bool):
         return values.astype("boolean") if values.isna().any() else values.astype(bool)
     if looks_like_flag(values):
         flags = as_boolean(values)
         return flags if flags.isna().any() else flags.astype(bool)
-    if values.dtype != object:
+    if cells is None:
         return values
-    if filled.map(lambda v: isinstance(v, (pd.Timestamp, datetime.datetime, datetime.date))).all():
+    if _all_cells(cells, (pd.Timestamp, datetime.datetime, datetime.date)):
         return pd.to_datetime(values, errors="coerce")
     return values.map(lambda v: v if v is None or isinstance(v, str) else str(v)).astype("str").where(values.notna())
+
+
+def _all_cells(cells: pd.Series, kinds: type | tuple[type, ...]) -> bool:
+    """Every cell is an instance of ``kinds`` (the first cell decides quickly when it is not)."""
+    return isinstance(cells.iloc[0], kinds) and bool(cells.map(lambda v: isinstance(v, kinds)).all())
 
 
 def _numbers_as_text(values: pd.Series) -> pd.Series:

@@ -186,6 +186,20 @@ def test_sex_codes_are_not_flags():
     assert not looks_like_flag(pd.Series(["m", "w", "m"]))
 
 
+def test_large_columns_are_judged_as_flags_by_all_their_cells_not_by_the_quick_sample():
+    """Above 2,000 cells a seeded sample rules out names and codes quickly; it must never rule out a
+    flag (with blanks, a few odd cells, one case per block), nor let a name column through."""
+    rng = np.random.default_rng(7)
+    flags = pd.Series(rng.choice(["J", "n", "Ja", " "], size=20_000, p=[0.45, 0.45, 0.06, 0.04]))
+    flags[rng.choice(20_000, size=800, replace=False)] = "unbekannt"  # 4 % odd cells: still a flag
+    blanks = pd.Series(np.where(rng.random(20_000) < 0.9, " ", "x"))   # ticked boxes, 90 % blank
+    names = pd.Series([f"Name {i}" for i in range(20_000)])
+    mostly_odd = flags.where(rng.random(20_000) < 0.8, "vielleicht")   # 20 % odd: not a flag
+
+    assert looks_like_flag(flags) and looks_like_flag(blanks)
+    assert not looks_like_flag(names) and not looks_like_flag(mostly_odd)
+
+
 def test_flag_columns_written_as_text_are_read_as_booleans(tmp_path):
     path = tmp_path / "export.csv"
     path.write_text("Akte;Saldo;Verzugstage;Überschuldet;Bestritten;Markiert\n"
