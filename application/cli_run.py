@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from application.numba_cache import enable_disk_cache_in_background
 from explain.settings import RiskSettings
 from personas.settings import RunSettings
 from core.errors import Message, UsageError, UserError
@@ -135,6 +136,7 @@ def run_command(args: argparse.Namespace) -> int:
         raise UsageError(Message(N_("--currency {value} is not a currency: give a three-letter ISO code "
                                     "such as EUR, USD or CHF."), value=repr(args.currency)))
     started = time.perf_counter()
+    enable_disk_cache_in_background()  # umap-learn's imports and kernels load while the portfolio is read
     if args.target and not args.one_process:
         from application.risk_step import prestart
 

@@ -94,7 +94,9 @@ def _decorators_that_cache():
 
     def caching(decorator):
         def wrapper(*args, **kwargs):
-            kwargs.setdefault("cache", True)
+            caller = sys._getframe(1).f_globals.get("__name__", "")
+            if caller.split(".")[0] in MODULES:  # another thread's own kernels keep their choice
+                kwargs.setdefault("cache", True)
             return decorator(*args, **kwargs)
         return wrapper
 
@@ -105,6 +107,16 @@ def _decorators_that_cache():
     finally:
         for name, decorator in originals.items():
             setattr(numba, name, decorator)
+
+
+def enable_disk_cache_in_background() -> threading.Thread:
+    """:func:`enable_disk_cache` in a daemon thread: importing umap-learn and hdbscan and loading their
+    kernels (~2-3 s in a fresh process) overlaps what the caller does meanwhile, e.g. reading the
+    portfolio, whose parser runs in a child process (``personas run`` calls this first). The
+    pipeline's own call waits for it (same lock)."""
+    thread = threading.Thread(target=enable_disk_cache, name="numba-cache", daemon=True)
+    thread.start()
+    return thread
 
 
 def _enable_dispatchers() -> int:
