@@ -355,13 +355,6 @@ def _snapshot() -> list:
     return json.loads(json.dumps([*choices, _chosen_run_id()], sort_keys=True, default=str))
 
 
-def _verified_run(run_id: str):
-    """The opened, verified run folder of ``run_id`` in this workspace (``runs.open_run``)."""
-    from runs import open_run, run_path
-
-    return open_run(run_path(runs_dir(), run_id))
-
-
 def restore_workspace(user) -> None:
     """Once per Streamlit session and user: bring back the user's upload (read and validated again through
     :func:`current_portfolio`'s cache, like any upload), the choices made for it, and the chosen run when it
@@ -376,11 +369,9 @@ def restore_workspace(user) -> None:
         return
     st.session_state[_RESTORED_FOR] = user.username
     notices: list[str] = []
-    store = get_store()
     try:
-        workspace.sweep_removed_users(store)
-        record = workspace.saved_workspace(store, user.username)
-        data = workspace.read_upload(user.username, record) if record is not None and record.sha256 else None
+        found = workspace.restorable(get_store(), user.username,
+                                     want_upload="portfolio_choice" not in st.session_state)
     except (OSError, UserError, SQLAlchemyError) as err:
         print(f"persona-collections: the workspace of {user.username!r} could not be read: {err}",
               file=sys.stderr, flush=True)
@@ -388,51 +379,37 @@ def restore_workspace(user) -> None:
                                         "the bundled sample is shown.")]
         st.session_state[_REMEMBERED] = None
         return
-    if record is not None:
-        choices = record.choices
-        if "portfolio_choice" not in st.session_state and record.sha256:
-            if data is None:
-                try:  # said once: the next session does not look for it again
-                    workspace.drop_upload(store, user.username)
-                except (OSError, UserError, SQLAlchemyError) as err:
-                    print(f"persona-collections: the upload of {user.username!r} could not be dropped: {err}",
-                          file=sys.stderr, flush=True)
-                notices.append(_("Your upload {name} is no longer in the workspace (or was changed there); the "
-                                 "bundled sample is shown.").format(name=escape_markdown(record.filename)))
-            else:
-                mapping_json = choices.get("mapping_json", "{}") if record.choices_sha256 == record.sha256 else "{}"
-                st.session_state["portfolio_choice"] = PortfolioChoice(data, record.filename, record.sha256,
-                                                                       str(mapping_json))
-                st.session_state["upload_id"] = f"restored:{record.sha256}"
-        if "portfolio_choice" in st.session_state and record.choices_sha256 == _choice_sha256():
-            from application.user_workspace import CHOICE_KEYS
-
-            for key in CHOICE_KEYS:
-                if key in choices and key not in st.session_state:
-                    st.session_state[key] = choices[key]
-        if record.run_id and "run_dir" not in st.session_state:
-            _restore_run(record.run_id, notices)
+    record = found.record
+    if found.lost_upload is not None:
+        notices.append(_("Your upload {name} is no longer in the workspace (or was changed there); the "
+                         "bundled sample is shown.").format(name=escape_markdown(found.lost_upload)))
+    elif found.data is not None:
+        st.session_state["portfolio_choice"] = PortfolioChoice(found.data, record.filename, record.sha256,
+                                                               found.mapping_json)
+        st.session_state["upload_id"] = f"restored:{record.sha256}"
+    if "portfolio_choice" in st.session_state:
+        for key, value in found.choices_for(_choice_sha256()).items():
+            if key not in st.session_state:
+                st.session_state[key] = value
+    if record is not None and record.run_id and "run_dir" not in st.session_state:
+        _restore_run(record.run_id, notices)
     st.session_state[_NOTICES] = notices
     st.session_state[_REMEMBERED] = _snapshot()
 
 
 def _restore_run(run_id: str, notices: list[str]) -> None:
+    from application.user_workspace import verified_run_chain
     from core.i18n import _
 
     try:
-        folder = _verified_run(run_id)
-        root = folder
-        for _depth in range(50):  # an edited run: the Personas page shows it over the run it was edited from
-            if not root.parent_run_id:
-                break
-            root = _verified_run(root.parent_run_id)
+        folder, root = verified_run_chain(runs_dir(), run_id)
     except UserError:
         notices.append(_("The run you had chosen ({run}) is missing or failed its integrity check; it was not "
                          "restored.").format(run=run_id))
         st.session_state[REFUSED_RUNS] = [*st.session_state.get(REFUSED_RUNS, []), str(runs_dir() / run_id)]
         return
     st.session_state["run_dir"] = str(folder.path)
-    if folder.parent_run_id:
+    if folder.parent_run_id:  # an edited run: the Personas page shows it over the run it was edited from
         st.session_state["persona_edited_dir"] = str(folder.path)
         st.session_state["persona_edited_base"] = root.run_id
 

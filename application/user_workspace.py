@@ -27,6 +27,7 @@ import os
 import re
 import secrets
 import stat
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -341,3 +342,64 @@ def sweep_removed_users(store: Any) -> int:
                 _remove_user_dir(entry, is_key=True)
                 swept += 1
     return swept
+
+
+# ---------------------------------------------------------------------------------- restoring a session
+@dataclass(frozen=True)
+class Restorable:
+    """What a new session of a user can take back (:func:`restorable`)."""
+
+    record: SavedWorkspace | None
+    data: bytes | None = None          # the upload's bytes, read back and verified
+    lost_upload: str | None = None     # the original name of an upload whose file is gone (record cleared now)
+
+    @property
+    def mapping_json(self) -> str:
+        """The column mapping kept for the upload (``"{}"`` when the choices were made for other data)."""
+        record = self.record
+        if record is None or record.choices_sha256 != record.sha256:
+            return "{}"
+        return str(record.choices.get("mapping_json", "{}"))
+
+    def choices_for(self, data_sha256: str) -> dict[str, Any]:
+        """The kept session choices (``CHOICE_KEYS``) when they were made for the data ``data_sha256``."""
+        record = self.record
+        if record is None or record.choices_sha256 != data_sha256:
+            return {}
+        return {key: record.choices[key] for key in CHOICE_KEYS if key in record.choices}
+
+
+def restorable(store: Any, username: str, *, want_upload: bool) -> Restorable:
+    """``username``'s record and, with ``want_upload``, the upload's verified bytes; an upload whose file
+    is gone or changed is cleared from the record (said once: the next session does not look again).
+    Users removed since are swept first. Raises ``OSError``, ``UserError`` or SQLAlchemy's errors when
+    the workspace cannot be read."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    sweep_removed_users(store)
+    record = saved_workspace(store, username)
+    if not (want_upload and record is not None and record.sha256):
+        return Restorable(record)
+    data = read_upload(username, record)
+    if data is not None:
+        return Restorable(record, data)
+    try:
+        drop_upload(store, username)
+    except (OSError, UserError, SQLAlchemyError) as err:
+        print(f"persona-collections: the upload of {username!r} could not be dropped: {err}", file=sys.stderr,
+              flush=True)
+    return Restorable(record, lost_upload=record.filename)
+
+
+def verified_run_chain(runs_root: Any, run_id: str) -> tuple[Any, Any]:
+    """``(run, root)``: the verified run folder ``run_id`` and, for an edited run, the verified run it was
+    edited from at the start of its chain (else the run itself). Raises ``UserError`` when any is missing
+    or fails its integrity check."""
+    from runs import open_run, run_path
+
+    folder = root = open_run(run_path(runs_root, run_id))
+    for _depth in range(50):
+        if not root.parent_run_id:
+            break
+        root = open_run(run_path(runs_root, root.parent_run_id))
+    return folder, root
