@@ -31,7 +31,7 @@ from application.risk_step import RISK_SKIPPED, RiskStep, start_risk_step
 from application.run_portfolio import RunPortfolio, run_portfolio
 from personas.settings import RunSettings
 from application.numba_cache import enable_disk_cache
-from core.errors import UserError
+from core.errors import Message, UserError
 from core.i18n import N_, _
 from portfolio.columns import column_records
 from portfolio.currency import portfolio_currency
@@ -194,13 +194,13 @@ def usable_frame(portfolio: Any) -> pd.DataFrame:
     to fix (the run and ``apply`` refuse the same inputs with the same words)."""
     report = getattr(portfolio, "report", None)
     if report is not None and hasattr(report, "is_usable") and not report.is_usable:
-        raise UserError(f"{portfolio.source_name}: the portfolio cannot be used; fix the problems the "
-                        "Portfolio page or `personas validate` lists first.")
+        raise UserError(Message(N_("{file}: the portfolio cannot be used; fix the problems the Portfolio page or "
+                                   "`personas validate` lists first."), file=portfolio.source_name))
     frame = portfolio.frame
     missing = [c for c in ("account_id", "balance", "days_past_due") if c not in frame.columns]
     if missing:
-        raise UserError(f"{portfolio.source_name}: required column(s) {', '.join(missing)} not found; "
-                        "name them in a mapping file (--mapping).")
+        raise UserError(Message(N_("{file}: required column(s) {columns} not found; name them in a mapping file "
+                                   "(--mapping)."), file=portfolio.source_name, columns=", ".join(missing)))
     return frame
 
 
