@@ -152,5 +152,9 @@ def looks_numeric(text: pd.Series, convention: str) -> bool:
 
 
 def has_leading_zeros(text: pd.Series) -> bool:
-    """Whether any cell looks like a code with leading zeros ("00123"): such columns stay text."""
-    return bool(text.dropna().astype("str").str.strip().str.contains(_LEADING_ZERO, regex=True).any())
+    """Whether any cell looks like a code with leading zeros ("00123"): such columns stay text.
+
+    Each distinct cell is looked at once (a column of a few hundred region or product codes repeated
+    over 100,000 rows is a few hundred regular-expression matches, not 100,000)."""
+    distinct = pd.Series(pd.unique(text.dropna().astype("str").to_numpy()), dtype="str")
+    return bool(distinct.str.strip().str.contains(_LEADING_ZERO, regex=True).any())
