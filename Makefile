@@ -25,9 +25,11 @@ run: prepare
 
 # pytest exits 5 when it collected no test; make propagates any non-zero exit.
 # Two workers (pytest-xdist, one per core; a file's tests stay in one worker so its fixtures are built once).
+# Files are handed out in collection order, the slowest first (tests/conftest.py, SLOWEST_FILES_FIRST);
+# xdist's default would hand them out by test count, leaving long files of one or two tests for the end.
 TEST_WORKERS ?= auto
 test: prepare
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 browser-test: $(STAMP)
 	bash scripts/install_browser.sh

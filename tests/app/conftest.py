@@ -5,6 +5,9 @@ slow part; only tests that ask for ``review_desk`` build it). Each test then get
 (``PERSONAS_HOME`` from tests/conftest.py), a copy of the run in it, a fresh review database with
 one user per role, and the run's portfolio chosen as on the Portfolio page, so the guardrails see
 the accounts. The app's store is cached by database URL, so tests never share a database.
+
+The Explanations tests (several files) share one run with a risk model the same way: built once per
+session (``risk_run_source``), copied once per module (``risk_run_dir``).
 """
 from __future__ import annotations
 
@@ -44,6 +47,33 @@ def review_run_source(tmp_path_factory) -> SimpleNamespace:
         run_dir = tmp / "runs" / result.run_id
         result.save(run_dir)
     return SimpleNamespace(run_dir=run_dir, data=data, filename=csv.name, frame=portfolio.frame)
+
+
+@pytest.fixture(scope="session")
+def risk_run_source(tmp_path_factory) -> Path:
+    """A saved run with a risk model on 1,000 generated accounts, made by ``run_pipeline`` once per
+    session (per pytest-xdist worker). The Explanations tests each take their own copy of it
+    (:func:`risk_run_dir`): building it costs about as much as all tests of one of those files."""
+    from application.pipeline import run_pipeline
+    from personas.settings import DiscoverySettings, RunSettings
+    from portfolio.load import load_portfolio
+    from sample_data.generator import generate_portfolio
+
+    tmp = tmp_path_factory.mktemp("risk_run")
+    with pytest.MonkeyPatch.context() as monkeypatch:  # the autouse workspace is per test
+        monkeypatch.setenv("PERSONAS_HOME", str(tmp / "workspace"))
+        result = run_pipeline(load_portfolio(generate_portfolio(1_000, seed=3)), RunSettings(
+            discovery=DiscoverySettings(search=False, stability_resamples=2, n_epochs=100),
+            target="paid_90d", target_event="paid", seed=42))
+        result.save(tmp / "run")
+    return tmp / "run"
+
+
+@pytest.fixture(scope="module")
+def risk_run_dir(risk_run_source, tmp_path_factory) -> Path:
+    """This module's own copy of :func:`risk_run_source`: what a test writes into its run folder stays
+    in its module, as when each module made its own run."""
+    return Path(shutil.copytree(risk_run_source, tmp_path_factory.mktemp("risk_run_copy") / "run"))
 
 
 @dataclass

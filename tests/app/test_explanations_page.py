@@ -16,28 +16,10 @@ PAGE = str(REPO / "app_pages" / "3_explanations.py")
 TIMEOUT_S = 120
 
 
-def _run_with_pipeline(tmp_path: Path) -> Path:
-    from application.pipeline import run_pipeline
-    from personas.settings import DiscoverySettings, RunSettings
-    from portfolio.load import load_portfolio
-    from sample_data.generator import generate_portfolio
-
-    portfolio = load_portfolio(generate_portfolio(1_000, seed=3))
-    result = run_pipeline(portfolio, RunSettings(
-        discovery=DiscoverySettings(search=False, stability_resamples=2, n_epochs=100),
-        target="paid_90d", target_event="paid", seed=42))
-    run_dir = tmp_path / "run"
-    result.save(run_dir)
-    return run_dir
-
-
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    """One saved run with a risk model for all tests here (the pipeline is the slow part)."""
-    tmp_path = tmp_path_factory.mktemp("explanations")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("PERSONAS_HOME", str(tmp_path / "workspace"))
-        yield _run_with_pipeline(tmp_path)
+def run_dir(risk_run_dir):
+    """One saved run with a risk model for all tests here (tests/app/conftest.py, ``risk_run_dir``)."""
+    return risk_run_dir
 
 
 def _page(run_dir: Path | None) -> AppTest:

@@ -12,17 +12,14 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.test_explanations_page import PAGE, TIMEOUT_S, _run_with_pipeline
+from tests.app.test_explanations_page import PAGE, TIMEOUT_S
 from tests.app.test_pages_in_german import _english_terms
 from tests.explain.test_explanations_in_german import _english_phrases
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("explanations_german")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("PERSONAS_HOME", str(tmp_path / "workspace"))
-        yield _run_with_pipeline(tmp_path)
+def run_dir(risk_run_dir):
+    return risk_run_dir
 
 
 @pytest.fixture

@@ -49,17 +49,6 @@ def test_in_german_the_columns_are_text_with_comma_decimals_in_their_place():
 
 
 # ---------------------------------------------------------------- the pages, as a German user
-@pytest.fixture(scope="module")
-def risk_run_dir(tmp_path_factory):
-    """A saved run with a risk model (as tests/app/test_explanations_page.py builds it)."""
-    from tests.app.test_explanations_page import _run_with_pipeline
-
-    tmp_path = tmp_path_factory.mktemp("german_numbers")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("PERSONAS_HOME", str(tmp_path / "workspace"))
-        yield _run_with_pipeline(tmp_path)
-
-
 def _frame(at, *columns: str) -> pd.DataFrame:
     return next(df.value for df in at.dataframe if set(columns) <= set(df.value.columns))
 

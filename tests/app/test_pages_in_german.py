@@ -295,17 +295,6 @@ def test_switching_the_language_relabels_the_run_and_never_makes_a_new_one(monke
     assert [r["run_id"] for r in list_runs()] == runs
 
 
-@pytest.fixture(scope="module")
-def risk_run_dir(tmp_path_factory):
-    """A saved run with a risk model (as tests/app/test_explanations_page.py builds it)."""
-    from tests.app.test_explanations_page import _run_with_pipeline
-
-    tmp_path = tmp_path_factory.mktemp("german_explanations")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("PERSONAS_HOME", str(tmp_path / "workspace"))
-        yield _run_with_pipeline(tmp_path)
-
-
 def test_the_explanations_page_in_german(german, risk_run_dir):
     at = _open("app_pages/3_explanations.py", run_dir=str(risk_run_dir))
     assert [t.value for t in at.title] == ["Erklärungen"]

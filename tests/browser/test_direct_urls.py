@@ -55,7 +55,10 @@ def test_a_signed_out_visitor_typing_a_page_address_sees_no_data(browser, app_se
 def test_a_page_address_always_goes_through_the_sign_in(browser, app_server, path):
     context, page = _visit(browser, f"{app_server.url}/{path}")
     try:
-        assert page.get_by_role("heading", name="Persona collections").count() == 1, \
+        # On a busy machine the sign-in page can still be drawing when the first script run went idle.
+        heading = page.get_by_role("heading", name="Persona collections")
+        wait_visible(page, heading, STEP_MS, f"the sign-in page after opening /{path}")
+        assert heading.count() == 1, \
             f"/{path} did not show the sign-in page: {page.locator('[data-testid=stMain]').inner_text()[:200]}"
     finally:
         context.close()
