@@ -57,6 +57,13 @@ def _safe_folder(folder: Path) -> bool:
             and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and os.access(folder, os.W_OK))
 
 
+def usable_folder() -> str | None:
+    """The folder :func:`enable_disk_cache` would use (``NUMBA_CACHE_DIR`` or :func:`cache_folder`) when it
+    is safe to use, else ``None``; without importing umap-learn (for child processes' environments)."""
+    folder = os.environ.get("NUMBA_CACHE_DIR") or str(cache_folder())
+    return folder if _safe_folder(Path(folder)) else None
+
+
 def enable_disk_cache() -> str | None:
     """Cache umap-learn's kernels on disk from now on in this process; return the folder or ``None``.
 
@@ -66,8 +73,8 @@ def enable_disk_cache() -> str | None:
     with _lock:
         if _state["folder"] is not None:
             return str(_state["folder"])
-        folder = os.environ.get("NUMBA_CACHE_DIR") or str(cache_folder())
-        if not _safe_folder(Path(folder)):
+        folder = usable_folder()
+        if folder is None:
             return None
         os.environ["NUMBA_CACHE_DIR"] = folder
         import numba.core.config as numba_config
