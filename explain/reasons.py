@@ -103,12 +103,37 @@ def format_values(column: str, values: pd.Series, language: str = "en",
 
     Each distinct value is formatted once (a million accounts share far fewer values).
     """
+    codes, shown = _distinct_texts(column, values, language, currency)
+    return shown[codes]
+
+
+def _distinct_texts(column: str, values: pd.Series, language: str,
+                    currency: "Currency | str | None") -> tuple[np.ndarray, np.ndarray]:
+    """``codes`` (one per value) into ``shown`` (the text of each distinct value, missing last)."""
     if len(values) == 0:
-        return np.array([], dtype=object)
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        return np.zeros(0, dtype=np.intp), np.array([], dtype=object)
+    codes, uniques = pd.factorize(_as_written(column, values), use_na_sentinel=True)
     distinct = pd.Series(uniques)
     shown = np.append(_format_each(column, distinct, language, currency), missing_word(language)).astype(object)
-    return shown[codes]
+    return np.where(codes < 0, len(shown) - 1, codes), shown
+
+
+def _is_money(column: str, values: pd.Series) -> bool:
+    return (pd.api.types.is_numeric_dtype(values) and not _is_flag(column, values)
+            and (column in MONEY_COLUMNS or _meaning(column) in MONEY_MEANINGS))
+
+
+def _as_written(column: str, values: pd.Series) -> pd.Series:
+    """Amounts rounded to whole units half up, as :func:`format_amount` writes them, so that amounts
+    written alike are formatted once: the same texts, from far fewer distinct values. Amounts under
+    half a unit (their sign decides between "0" and "-0") and beyond 2^52 (where adding a half is not
+    exact) keep their own value. Other columns are returned as they are."""
+    if not _is_money(column, values):
+        return values
+    numbers = values.to_numpy(dtype=float, na_value=np.nan)
+    whole = np.copysign(np.floor(np.abs(numbers) + 0.5), numbers)
+    exact = (whole != 0) & (np.abs(numbers) < 2.0 ** 52)
+    return pd.Series(np.where(exact, whole, numbers), index=values.index)
 
 
 def _format_each(column: str, values: pd.Series, language: str, currency: "Currency | str | None") -> np.ndarray:
@@ -119,7 +144,7 @@ def _format_each(column: str, values: pd.Series, language: str, currency: "Curre
         return np.array([missing if np.isnan(v) else yes if v == 1 else no if v == 0
                          else format_number(v, language) for v in numbers], dtype=object)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        money = column in MONEY_COLUMNS or _meaning(column) in MONEY_MEANINGS
+        money = _is_money(column, values)
         numbers = values.to_numpy(dtype=float, na_value=np.nan)
         unit = _currency(currency)
         return np.array([format_number(v, language, money, unit) for v in numbers], dtype=object)
@@ -162,26 +187,58 @@ def reasons_from_top(order: np.ndarray, chosen: np.ndarray, feature_values: pd.D
                      language: str = "en", currency: "Currency | str | None" = None) -> np.ndarray:
     """Reason texts from each row's top features: ``order`` (rows x k column positions in ``columns``),
     ``chosen`` (their SHAP values) and the rows' ``feature_values`` (display values, same rows)."""
+    return reason_array(order, chosen, feature_values, columns, language, currency).to_numpy(zero_copy_only=False)
+
+
+def reason_array(order: np.ndarray, chosen: np.ndarray, feature_values: pd.DataFrame, columns: list[str],
+                 language: str = "en", currency: "Currency | str | None" = None) -> "pa.Array":
+    """:func:`reasons_from_top` as Arrow strings (what the run keeps), without a Python string per account.
+
+    A reason ("Balance €1,235 → raises risk") is written once per distinct shown value and direction,
+    and the reasons of a row are joined by Arrow: measured on the generated 1,000,000-account portfolio,
+    the texts of every account took 3.6 CPU-s as Python string sums; the texts are the same.
+    """
+    import pyarrow as pa
+
     n, k = order.shape
+    parts = np.full((k, n), None, dtype=object)  # rank x row: the reason, None when not given
     up, down = direction_words(language)
-    parts = np.full((n, k), "", dtype=object)
     for j, column in enumerate(columns):
         rows, ranks = np.nonzero(order == j)
-        if len(rows) == 0:
-            continue
         value = chosen[rows, ranks]
-        keep = value != 0
+        keep = value != 0  # a feature with a SHAP value of exactly zero is never a reason
         rows, ranks, value = rows[keep], ranks[keep], value[keep]
         if len(rows) == 0:
             continue
-        shown = format_values(column, feature_values[column].iloc[rows], language, currency)
-        arrows = np.where(value > 0, f" → {up}", f" → {down}").astype(object)
-        parts[rows, ranks] = (feature_label(column, language) + " ") + shown + arrows
-    if k == 0:
-        return np.full(n, "", dtype=object)
-    text = parts[:, 0]
-    for r in range(1, k):
-        nxt = parts[:, r]
-        sep = np.where((text != "") & (nxt != ""), "; ", "").astype(object)
-        text = text + sep + nxt
-    return text
+        codes, shown = _distinct_texts(column, feature_values[column].iloc[rows], language, currency)
+        label = feature_label(column, language) + " "
+        raising = np.array([f"{label}{text} → {up}" for text in shown], dtype=object)
+        lowering = np.array([f"{label}{text} → {down}" for text in shown], dtype=object)
+        parts[ranks, rows] = np.where(value > 0, raising[codes], lowering[codes])
+    return _joined(parts) if k else pa.array([""] * n, type=pa.large_string())
+
+
+def _joined(parts: np.ndarray) -> "pa.Array":
+    """Each row's given reasons (rank order) joined by "; ": the rows are grouped by how many reasons
+    they have and each group is joined in one Arrow call."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if parts.shape[1] == 0:
+        return pa.array([], type=pa.large_string())
+    missing = parts == None  # noqa: E711 (element-wise)
+    parts = np.take_along_axis(parts, np.argsort(missing, axis=0, kind="stable"), axis=0)  # given ones first
+    given = (~missing).sum(axis=0)
+    separator = pa.scalar("; ", type=pa.large_string())
+    pieces, positions = [], []
+    for m in range(parts.shape[0], -1, -1):
+        rows = np.flatnonzero(given == m)
+        if len(rows) == 0:
+            continue
+        columns = [pa.array(parts[r, rows], type=pa.large_string()) for r in range(m)]
+        pieces.append(pc.binary_join_element_wise(*columns, separator) if m else
+                      pa.array([""] * len(rows), type=pa.large_string()))
+        positions.append(rows)
+    where = np.empty(parts.shape[1], dtype=np.int64)
+    where[np.concatenate(positions)] = np.arange(parts.shape[1])
+    return pa.concat_arrays(pieces).take(pa.array(where))

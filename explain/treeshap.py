@@ -18,6 +18,7 @@ table look-up per leaf feature (:func:`contributions`, numba). Measured on the p
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -58,22 +59,35 @@ class TreeTables:
     feat_local: np.ndarray           # for each leaf feature: its position among its tree's features
 
 
-def _leaf_table(value: float, zero: np.ndarray) -> np.ndarray:
-    """Shapley values of one leaf's product game for every pattern: shape (2^d, d)."""
-    d = len(zero)
+@functools.lru_cache(maxsize=None)
+def _patterns_and_weights(d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every bit pattern of ``d`` features (2^d x d, 0/1) and the Shapley weights m!(d-m-1)!/d!."""
     patterns = ((np.arange(2 ** d)[:, None] >> np.arange(d)[None, :]) & 1).astype(float)
     weights = np.array([math.factorial(m) * math.factorial(d - m - 1) / math.factorial(d) for m in range(d)])
+    patterns.flags.writeable = weights.flags.writeable = False
+    return patterns, weights
+
+
+def _leaf_table(value: float, zero: np.ndarray) -> np.ndarray:
+    """Shapley values of one leaf's product game for every pattern: shape (2^d, d).
+
+    The d games "all features but u" are built together, one step per feature g (every game but g's
+    own takes it in), with the same arithmetic per element as building them one by one: the tables are
+    bit for bit the same with d instead of d^2 numpy steps (measured on the 100,000-account model's
+    2,115 leaves: :func:`prepare` 0.23 CPU-s instead of 0.30-0.33, tables identical).
+    """
+    d = len(zero)
+    patterns, weights = _patterns_and_weights(d)
+    poly = np.zeros((d, 2 ** d, d))
+    poly[:, :, 0] = 1.0  # poly[u, :, m]: weighted sum over subsets S of the features but u with |S| = m
+    for g in range(d):
+        others = np.arange(d) != g
+        shifted = np.zeros((d - 1, 2 ** d, d))
+        shifted[:, :, 1:] = poly[others, :, :-1]
+        poly[others] = poly[others] * zero[g] + patterns[:, g:g + 1] * shifted
     out = np.empty((2 ** d, d))
     for u in range(d):
-        poly = np.zeros((2 ** d, d))
-        poly[:, 0] = 1.0  # poly[:, m]: weighted sum over subsets S of the other features with |S| = m
-        for g in range(d):
-            if g == u:
-                continue
-            shifted = np.zeros_like(poly)
-            shifted[:, 1:] = poly[:, :-1]
-            poly = poly * zero[g] + patterns[:, g:g + 1] * shifted
-        out[:, u] = value * (patterns[:, u] - zero[u]) * (poly @ weights)
+        out[:, u] = value * (patterns[:, u] - zero[u]) * (poly[u] @ weights)
     return out
 
 

@@ -104,3 +104,20 @@ def test_flags_read_as_yes_or_no():
     assert top_reasons(shap_values, values)[0] == "Disputed yes → raises risk; Over-indebted no → lowers risk"
     assert top_reasons(shap_values, values, language="de")[0] == (
         "Forderung bestritten ja → erhöht das Risiko; Überschuldung nein → senkt das Risiko")
+
+
+def test_rows_with_three_two_one_and_no_reasons_are_joined_in_one_call():
+    """Reasons are written once per shown value and joined per row (explain.reasons.reason_array)."""
+    shap_values = pd.DataFrame({"balance": [0.5, 0.0, 0.0, 0.0, -0.2],
+                                "days_past_due": [0.4, -0.3, 0.0, 0.0, 0.0],
+                                "region": [-0.1, 0.2, 0.7, 0.0, 0.0]})
+    values = pd.DataFrame({"balance": [1234.5, 10.0, 0.0, 5.0, 1234.6],
+                           "days_past_due": [30.0, 30.0, 1.0, 2.0, 3.0],
+                           "region": ["Bayern", "Bayern", "Bayern", "Berlin", "Berlin"]})
+    assert top_reasons(shap_values, values, currency="EUR") == [
+        "Balance €1,235 → raises risk; Days past due 30 → raises risk; Region Bayern → lowers risk",
+        "Days past due 30 → lowers risk; Region Bayern → raises risk",
+        "Region Bayern → raises risk",
+        "",
+        "Balance €1,235 → lowers risk",
+    ]

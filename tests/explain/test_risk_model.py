@@ -193,3 +193,20 @@ def test_german_erp_export_is_modelled_and_audited_under_its_own_column_names():
     ages = result.fairness.groups[result.fairness.groups["attribute"] == "Alter"]["group"].tolist()
     assert ages == ["18–29", "30–44", "45–59", "60+"]
     assert result.scores["reasons"].str.contains("Verzugstage|Offener Betrag|Gebrochene").any()
+
+
+def test_a_released_frame_gives_the_same_result_and_is_emptied(generator_portfolio):
+    """release_frame: the risk step's own copy of the portfolio loses its columns after the fit
+    (memory of the risk process at 1,000,000 accounts); nothing the result holds changes."""
+    p = generator_portfolio
+    settings = RiskSettings(bootstrap_resamples=10, shap_max_rows=500)
+    kept = fit_risk_model(p.frame, p.roles, target="paid_90d", settings=settings)
+    given = p.frame.copy()
+    released = fit_risk_model(given, p.roles, target="paid_90d", settings=settings, release_frame=True)
+    assert list(given.columns) == [] and len(p.frame.columns) > 20
+    pd.testing.assert_frame_equal(released.scores, kept.scores)
+    pd.testing.assert_frame_equal(released.shap.values, kept.shap.values, check_exact=True)
+    pd.testing.assert_frame_equal(released.fairness.proxies, kept.fairness.proxies)
+    assert released.excluded_columns == kept.excluded_columns
+    assert released.guardrail_columns == kept.guardrail_columns
+    assert released.rows_source is None and kept.rows_source is not None

@@ -127,3 +127,37 @@ def test_chunked_threaded_reasons_equal_one_pass(risk_5k, generator_portfolio):
     assert one.reasons.to_pylist() == many.reasons.to_pylist()
     assert len(many.values) == 700 and many.sampled
     pd.testing.assert_frame_equal(many.values, one.values.loc[many.values.index], check_exact=True)
+
+
+def test_the_fitted_matrix_gives_the_same_values_and_reasons_as_encoding_again(risk_5k, generator_portfolio):
+    """compute_shap(encoded=...) slices the matrix the model was fitted on instead of encoding again."""
+    frame = generator_portfolio.frame.reset_index(drop=True)
+    ids = frame["account_id"].astype(str)
+    again = compute_shap(risk_5k.model, frame, ids, cap=800, seed=3, chunk_rows=1_300)
+    sliced = compute_shap(risk_5k.model, frame, ids, cap=800, seed=3, chunk_rows=1_300,
+                          encoded=risk_5k.model.matrix(frame))
+    pd.testing.assert_frame_equal(sliced.values, again.values, check_exact=True)
+    pd.testing.assert_frame_equal(sliced.feature_values, again.feature_values)
+    assert sliced.reasons.to_pylist() == again.reasons.to_pylist()
+    with pytest.raises(ValueError, match="rows"):
+        compute_shap(risk_5k.model, frame, ids, cap=10, seed=3, encoded=risk_5k.model.matrix(frame.iloc[:10]))
+
+
+def test_leaf_tables_are_the_games_built_one_by_one():
+    """The d games of a leaf built together equal the direct sum over subsets (Shapley's formula)."""
+    import itertools
+    import math
+
+    rng = np.random.default_rng(5)
+    for d in (1, 2, 4):
+        zero, value = rng.uniform(0.1, 0.9, d), 1.7
+        table = treeshap._leaf_table(value, zero)
+        for pattern in range(2 ** d):
+            s = [(pattern >> g) & 1 for g in range(d)]
+            v = lambda subset: value * math.prod(s[g] if g in subset else zero[g] for g in range(d))  # noqa: E731
+            for u in range(d):
+                others = [g for g in range(d) if g != u]
+                expected = sum(math.factorial(len(c)) * math.factorial(d - len(c) - 1) / math.factorial(d)
+                               * (v(set(c) | {u}) - v(set(c)))
+                               for m in range(d) for c in itertools.combinations(others, m))
+                assert abs(table[pattern, u] - expected) <= 1e-12
