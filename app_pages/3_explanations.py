@@ -125,13 +125,10 @@ def with_group_labels(frame: pd.DataFrame) -> pd.DataFrame:
 def data_summary_of(run) -> dict | None:
     """What the model card's Data section lists, for a saved run (which keeps it only in its stored card):
     rebuilt from the open portfolio when it is the run's own; ``None`` otherwise."""
-    from app_pages._state import current_portfolio
+    from app_pages._state import portfolio_of
 
-    try:
-        portfolio = current_portfolio()
-    except UserError:
-        return None
-    if portfolio.sha256 != run.meta.get("data_sha256"):
+    portfolio = portfolio_of(run)
+    if portfolio is None:
         return None
     try:
         from application.pipeline import _data_summary

@@ -275,15 +275,19 @@ def current_run_view():
     return _run_view(*key) if key else None
 
 
-def portfolio_frame_for(run_view):
-    """The portfolio frame the run was made from, when it is the chosen one (for guardrail checks)."""
+def portfolio_of(run):
+    """The chosen portfolio when it is the one ``run`` (a run or run view) was made from, else ``None``."""
     try:
         portfolio = current_portfolio()
     except UserError:
         return None
-    if portfolio.sha256 != run_view.meta.get("data_sha256"):
-        return None
-    return portfolio.frame
+    return portfolio if portfolio.sha256 == run.meta.get("data_sha256") else None
+
+
+def portfolio_frame_for(run_view):
+    """The portfolio frame the run was made from, when it is the chosen one (for guardrail checks)."""
+    portfolio = portfolio_of(run_view)
+    return portfolio.frame if portfolio is not None else None
 
 
 def list_runs() -> list[dict[str, Any]]:

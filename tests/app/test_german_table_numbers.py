@@ -114,19 +114,10 @@ def test_the_kpi_overview_writes_german_percentages_and_a_dash_when_not_availabl
 def test_the_personas_review_table_writes_german_probabilities(monkeypatch):
     import json
 
-    from streamlit.testing.v1 import AppTest
-
-    from strategy.auth import User
-    from tests.app.test_pages_in_german import APP, TIMEOUT_S, _small_portfolio
+    from tests.app.test_pages_in_german import personas_found
 
     monkeypatch.setenv("PERSONAS_LANGUAGE", "de")
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
-    at.session_state["user"] = User("ana", "analyst")
-    at.session_state["portfolio_choice"] = _small_portfolio(500, seed=77)
-    at.run()
-    at.switch_page("app_pages/2_personas.py").run()
-    at.button(key="find_personas").click().run()
-    assert not at.exception, at.exception
+    at = personas_found(500, seed=77)
     review = next(t for t in at.tabs if t.label == "Zu prüfen").dataframe[0]
     probabilities = review.value["membership_probability"]
     assert len(probabilities) and all(re.fullmatch(r"[01],\d\d", v) for v in probabilities), probabilities.tolist()

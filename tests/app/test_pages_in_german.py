@@ -210,6 +210,23 @@ def _small_portfolio(rows: int, seed: int):
     return PortfolioChoice(data, "klein.csv", hashlib.sha256(data).hexdigest(), currency="EUR")
 
 
+def personas_found(rows: int, seed: int, context: dict | None = None) -> AppTest:
+    """An analyst's app after "Find personas" on a small generated portfolio (the page in the language
+    the environment or ``context`` gives)."""
+    from strategy.auth import User
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    if context is not None:
+        at.context = context
+    at.session_state["user"] = User("ana", "analyst")
+    at.session_state["portfolio_choice"] = _small_portfolio(rows, seed=seed)
+    at.run()
+    at.switch_page("app_pages/2_personas.py").run()
+    at.button(key="find_personas").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
 def test_the_personas_page_in_german_before_and_after_find_personas(german):
     from strategy.auth import User
 
@@ -254,17 +271,9 @@ def test_switching_the_language_relabels_the_run_and_never_makes_a_new_one(monke
     from app_pages._state import PIPELINE_CALLS, list_runs
     from application.pipeline import load_run
     from runs import manifest_fingerprint
-    from strategy.auth import User
 
     monkeypatch.delenv("PERSONAS_LANGUAGE", raising=False)
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
-    at.context = {"locale": "en-US"}
-    at.session_state["user"] = User("ana", "analyst")
-    at.session_state["portfolio_choice"] = _small_portfolio(500, seed=78)
-    at.run()
-    at.switch_page("app_pages/2_personas.py").run()
-    at.button(key="find_personas").click().run()
-    assert not at.exception, at.exception
+    at = personas_found(500, seed=78, context={"locale": "en-US"})
     calls, runs = PIPELINE_CALLS["count"], [r["run_id"] for r in list_runs()]
     run_dir = at.session_state["run_dir"]
     fingerprint = manifest_fingerprint(run_dir)
