@@ -403,7 +403,8 @@ def _fit(frame, roles, target, target_event, persona_ids, settings, progress, re
         progress("fairness", 1.0)
     result = RiskResult(
         target=target, target_event=target_event, settings=settings, features=features,
-        categorical_features=encoder.categorical, excluded_columns=excluded, n_accounts=len(frame), not_paid_rate=float(event.mean()), scores=scores, metrics=metrics,
+        categorical_features=encoder.categorical, excluded_columns=excluded, n_accounts=len(frame),
+        not_paid_rate=float(event.mean()), scores=scores, metrics=metrics,
         metrics_uncalibrated=point_metrics(event, fit.oof_uncalibrated), calibration=fit.calibration.to_dict(),
         curves=curves, shap=shap_table, persona_table=None, persona_risk={},
         fairness=fairness, model=fit.model, cv_iterations=fit.iterations, fit_rows=fit.fit_rows,

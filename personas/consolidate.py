@@ -62,8 +62,8 @@ runs at least as good as both baselines 17 -> 19 of 22, mean truth ARI 0.874 -> 
 0.743, no run lower). Before them the merge test joined over-indebted with chronic arrears and
 temporarily strained with disputing (redundant features seed 7: four personas for six, truth ARI
 0.65, settled), and a clump of forgetful payers with one broken promise stayed a persona (few
-personas seed 4: four for three, 0.93). With them: 0.79 (not settled) and 0.99. Measured and not kept: splitting by the shape alone (2-means or tree
-children shaped like two groups: redundant features seed 5 fell from 0.77 to 0.69), a valley that
+personas seed 4: four for three, 0.93). With them: 0.79 (not settled) and 0.99. Measured and not
+kept: splitting by the shape alone (2-means or tree children shaped like two groups: redundant features seed 5 fell from 0.77 to 0.69), a valley that
 vanishes without one *family* of correlated columns (true pairs reach 0.92 as well), reassigning
 accounts by a Gaussian per persona after consolidation (+0.02 on redundant features, -0.03 on the
 sector world).

@@ -210,8 +210,8 @@ def two_behaviours(Z: np.ndarray, seed: int, plain: np.ndarray | None = None) ->
     persona, many personas; 0.12 for one holding three); personas of one behaviour up to 0.06, but
     then with a second group under 30 % of the persona (a tail: a sector, heavy tails; hence
     :data:`MIXTURE_MIN_SHARE`), and 0.023 once on a persona of 80 % one behaviour that was cut
-    (redundant features seed 3, truth ARI -0.004). On the recovery suite's 5,000-account worlds (seeds 1 and 2) the missing at
-    random pair gained only 0.003 on 1,700 accounts and stays joined: the test needs accounts.
+    (redundant features seed 3, truth ARI -0.004). On the recovery suite's 5,000-account worlds (seeds
+    1 and 2) the missing at random pair gained only 0.003 on 1,700 accounts and stays joined: the test needs accounts.
 
     Returns ``{"gain": float or None, "halves": 0/1 per row or None, "columns": n}``; None with too
     few accounts or columns.
