@@ -24,6 +24,7 @@ pytestmark = pytest.mark.browser
 def applied_month(app_server, monkeypatch, tmp_path):
     """Month 1 run (approved by the manager), month 2 applied with carry-over, payments loaded in month 2."""
     from application.apply import apply_run
+    from application.user_workspace import save_run_choice
     from application.pipeline import run_pipeline
     from core.workspace import database_url, runs_dir
     from personas.settings import RunSettings
@@ -55,6 +56,10 @@ def applied_month(app_server, monkeypatch, tmp_path):
             store.approve(manager, view, mapping.persona_id, expected_version=mapping.version, portfolio=frame)
         result = apply_run(base_dir, load_portfolio(next_month(month1, 21), filename="monat2.csv"),
                            out_dir=runs_dir() / new_run_id(), store=store)
+        # The server is shared with the other browser tests, and a signed-in user gets back the run they
+        # chose last (application.user_workspace): the manager's earlier choice there must not decide
+        # which run this test reads. Forget it, so the sidebar opens on the newest run, the applied month.
+        save_run_choice(store, "manager", None)
     finally:
         store.close()
     paying = result.accounts["account_id"].astype(str).sample(frac=0.3, random_state=2)
