@@ -86,6 +86,12 @@ def _export(store: ReviewStore, run, export_dir: Path, step: int) -> None:
     export_mappings(store, run, MANAGER, fmt=fmt, out=export_dir / f"mappings_{step}.{fmt}")
 
 
+def lift_standing_vetoes(store: ReviewStore, run) -> None:
+    """Lift the vetoes an earlier, killed worker left standing, so that approvals can go on."""
+    for veto in store.vetoes(run.run_id, active_only=True):
+        store.lift_veto(COMPLIANCE, run, veto.persona_id, "crash test: veto of a killed worker answered")
+
+
 def work(db: Path, run_dir: Path, export_dir: Path) -> None:
     store = ReviewStore(db)
     run = load_run_view(run_dir)
@@ -93,6 +99,7 @@ def work(db: Path, run_dir: Path, export_dir: Path) -> None:
     def committed() -> None:
         print(f"committed {store.audit_head()[0]}", flush=True)
 
+    lift_standing_vetoes(store, run)  # a kill between a veto and its lift leaves it standing, by design
     print("ready", flush=True)
     for step in itertools.count():
         analyst = ANALYSTS[step % 2]
