@@ -86,10 +86,14 @@ def _export(store: ReviewStore, run, export_dir: Path, step: int) -> None:
     export_mappings(store, run, MANAGER, fmt=fmt, out=export_dir / f"mappings_{step}.{fmt}")
 
 
-def lift_standing_vetoes(store: ReviewStore, run) -> None:
-    """Lift the vetoes an earlier, killed worker left standing, so that approvals can go on."""
+def undo_what_a_kill_left_on(store: ReviewStore, run) -> None:
+    """Lift the vetoes and the kill switch an earlier, killed worker left on, so that approvals and
+    exports can go on (a kill between a veto and its lift, or between switch on and off, leaves them
+    standing, by design)."""
     for veto in store.vetoes(run.run_id, active_only=True):
         store.lift_veto(COMPLIANCE, run, veto.persona_id, "crash test: veto of a killed worker answered")
+    if store.kill_switch().get("on"):
+        store.set_kill_switch(COMPLIANCE, False)
 
 
 def work(db: Path, run_dir: Path, export_dir: Path) -> None:
@@ -99,7 +103,7 @@ def work(db: Path, run_dir: Path, export_dir: Path) -> None:
     def committed() -> None:
         print(f"committed {store.audit_head()[0]}", flush=True)
 
-    lift_standing_vetoes(store, run)  # a kill between a veto and its lift leaves it standing, by design
+    undo_what_a_kill_left_on(store, run)
     print("ready", flush=True)
     for step in itertools.count():
         analyst = ANALYSTS[step % 2]
