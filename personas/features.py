@@ -21,7 +21,10 @@ behaviour, not merely in product, region or data quality:
   is kept (missingness is behaviour) the value is filled with the observed median instead
   (``missing_fill``), because the flag already says what matters and values borrowed from
   different look-alike groups cut the persona into pieces (recovery suite, missing by persona).
-  Builders saved without ``missing_fill`` keep the look-alike imputation they were fitted with.
+  Builders saved without ``missing_fill`` keep the look-alike imputation they were fitted with;
+* a column that is a step function of a finer one (a dunning level cut from days past due,
+  :func:`personas.structure.coarse_copies`) is left out of the distances (``copy_of``, minimal
+  weight): it says nothing the days do not, and its layers cut personas apart.
 
 Measured on the recovery suite (``benchmarks.recovery``; numbers in the README): a behaviour-free
 column at full weight split every persona (five planted personas became 22 with a four-level region);
@@ -38,7 +41,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from personas.structure import STRUCTURE_ROWS, correlation_ratio, flag_weight, impute, learn_structure
+from personas.structure import (NUMERIC_MIN_WEIGHT, STRUCTURE_ROWS, coarse_copies, correlation_ratio, flag_weight,
+                                 group_moments, impute, learn_structure)
 
 REQUIRED_FEATURES = ("balance", "days_past_due")
 OTHER_LEVEL = "other"
@@ -225,9 +229,14 @@ class FeatureBuilder:
         if not numeric:  # nothing to learn from: categoricals keep their one-hot weights
             return
         Z = np.column_stack([self._scaled_numeric(s, frame[s["column"]]) for s in numeric])
-        learned = learn_structure(Z, indicators)
-        for spec, eta2, miss, weight, copies in zip(numeric, learned["numeric"], learned["missing"],
-                                                    learned["weights"], learned["redundancy"]):
+        coarse = coarse_copies(Z)
+        for j, i in coarse.items():  # a dunning level cut from days past due: in the profiles only
+            numeric[j].update(copy_of=numeric[i]["column"], relevance=0.0, redundancy=1.0,
+                              weight=NUMERIC_MIN_WEIGHT, missing_weight=0.0)
+        kept = [j for j in range(len(numeric)) if j not in coarse]
+        learned = learn_structure(Z[:, kept], indicators)
+        for spec, eta2, miss, weight, copies in zip([numeric[j] for j in kept], learned["numeric"],
+                                                    learned["missing"], learned["weights"], learned["redundancy"]):
             # a behaviour measured twice (gross and net balance) weighs like one measured once
             spec["relevance"], spec["redundancy"] = round(float(eta2), 4), round(float(copies), 3)
             spec["weight"] = round(float(weight) / math.sqrt(copies), 4)
@@ -245,9 +254,11 @@ class FeatureBuilder:
             # what the profiles see for a present level (> 0 for every level, so shares stay countable)
             spec["weight"] = max(float(max(values)), 1e-3)
         if any(s["missing_indicator"] for s in numeric):
+            centroids, spread = group_moments(Z, learned["labels"]) if coarse else \
+                (learned["centroids"], learned["spread"])
             self.imputer_ = {"columns": [s["column"] for s in numeric],
-                             "centroids": np.round(learned["centroids"], 6).tolist(),
-                             "spread": np.round(learned["spread"], 6).tolist()}
+                             "centroids": np.round(centroids, 6).tolist(),
+                             "spread": np.round(spread, 6).tolist()}
 
     @staticmethod
     def _output_names(spec: dict[str, Any]) -> list[str]:
@@ -416,6 +427,9 @@ class FeatureBuilder:
             return (f"0/1 flag for {', '.join(kept)} (goes with behaviour); other levels not in the "
                     "distances (shown in the profiles)")
         text = "0/1 flag" if spec.get("binary") else ("log1p, " if spec["log"] else "") + "robust scaling"
+        if spec.get("copy_of"):
+            return text + (f", a step function of {spec['copy_of']} (a coarser copy of it): not in the "
+                           "distances (shown in the profiles)")
         if "relevance" in spec:
             text += f", weight {spec.get('weight', 1.0):.2f}"
             if spec.get("redundancy", 1.0) >= 1.5:

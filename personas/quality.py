@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from personas.structure import step_kappa
+
 #: Accounts k-means is fitted on (a fixed-size sample of the fitted, non-noise accounts).
 SAMPLE_ROWS = 5_000
 #: k-means restarts: with 3 the agreement moved by up to 0.2 between samples (local optima), with 10
@@ -171,23 +173,8 @@ def mixture_columns(Z: np.ndarray, plain: np.ndarray | None = None) -> np.ndarra
 
 def steps_of(coarse: np.ndarray, fine: np.ndarray) -> bool:
     """Is ``coarse`` (a column of few values) a step function of ``fine``, e.g. dunning level of days?
-
-    The accounts sorted by ``fine`` are given the levels of ``coarse`` in that order (as many of each
-    as ``coarse`` has, rising or falling); when that rebuilds ``coarse`` far beyond chance (Cohen's
-    kappa >= :data:`MIXTURE_STEP_KAPPA`), the two are one behaviour. A rank correlation misses it
-    when one level holds most accounts (long-standing payers: 85 % at dunning level 0, Spearman 0.63).
-    """
-    values, counts = np.unique(coarse, return_counts=True)
-    if len(values) > MIXTURE_STEP_LEVELS or len(values) < 2:
-        return False
-    chance = float(np.sum((counts / len(coarse)) ** 2))
-    order = np.argsort(fine, kind="stable")
-    best = 0.0
-    for ranked in (values, values[::-1]):
-        rebuilt = np.empty(len(coarse))
-        rebuilt[order] = np.repeat(ranked, counts if ranked is values else counts[::-1])
-        best = max(best, float(np.mean(rebuilt == coarse)))
-    return (best - chance) / (1.0 - chance) >= MIXTURE_STEP_KAPPA
+    (:func:`personas.structure.step_kappa` at least :data:`MIXTURE_STEP_KAPPA`: the two are one behaviour.)"""
+    return step_kappa(coarse, fine, MIXTURE_STEP_LEVELS) >= MIXTURE_STEP_KAPPA
 
 
 def two_behaviours(Z: np.ndarray, seed: int, plain: np.ndarray | None = None) -> dict[str, Any]:

@@ -46,6 +46,15 @@ STRUCTURE_ROWS = 4_000
 NUMERIC_FULL_ETA2 = 0.20
 NUMERIC_MIN_WEIGHT = 0.02
 FLAG_RAMP = (0.10, 0.30)
+#: A coarse copy: a column of at most this many values ...
+COPY_MAX_LEVELS = 12
+#: ... that a column with at least this many times as many values rebuilds as a step function ...
+COPY_FINER = 4
+#: ... with Cohen's kappa at least this (:func:`step_kappa`). A dunning level cut from days past due
+#: rebuilds at 1.000 (recovery suite, redundant features); no other pair of the suite's worlds, the
+#: UCI data or the sample comes near it but the sample's time-barred flag (0.945-0.985 from days past
+#: due: the legal status also depends on interruptions, so it carries more than the days).
+COPY_KAPPA = 0.99
 
 
 def correlation_ratio(codes: np.ndarray, values: np.ndarray) -> float:
@@ -145,6 +154,53 @@ def impute(Z: np.ndarray, centroids: np.ndarray, weights: np.ndarray,
     return out
 
 
+def step_kappa(coarse: np.ndarray, fine: np.ndarray, max_levels: int = COPY_MAX_LEVELS) -> float:
+    """How well ``fine`` rebuilds ``coarse`` (a column of few values) as a step function (0..1, or 0
+    when ``coarse`` has more than ``max_levels`` values or only one).
+
+    The accounts sorted by ``fine`` are given the levels of ``coarse`` in that order (as many of each
+    as ``coarse`` has, rising or falling); the result is Cohen's kappa of that rebuilt column against
+    ``coarse``: 1 for a dunning level cut from days past due. A rank correlation misses it when one
+    level holds most accounts (long-standing payers: 85 % at dunning level 0, Spearman 0.63).
+    """
+    values, counts = np.unique(coarse, return_counts=True)
+    if len(values) > max_levels or len(values) < 2:
+        return 0.0
+    chance = float(np.sum((counts / len(coarse)) ** 2))
+    order = np.argsort(fine, kind="stable")
+    best = 0.0
+    for ranked in (values, values[::-1]):
+        rebuilt = np.empty(len(coarse))
+        rebuilt[order] = np.repeat(ranked, counts if ranked is values else counts[::-1])
+        best = max(best, float(np.mean(rebuilt == coarse)))
+    return (best - chance) / (1.0 - chance)
+
+
+def coarse_copies(Z: np.ndarray) -> dict[int, int]:
+    """Columns that are a step function of a finer column: ``{coarse column: finer column}``.
+
+    A dunning level cut from days past due says nothing the days do not, but its few values are
+    layers with empty space between them, and UMAP + HDBSCAN cut personas along those layers
+    (recovery suite, redundant features seeds 3 / 4 / 5 / 7: truth ARI 0.76 / 0.83 / 0.80 / 0.76 with
+    the level, 0.84 / 0.84 / 0.83 / 0.80 without it, against k-means' 0.81 / 0.82 / 0.81 / 0.81).
+    Such a column is left out of the distances; the profiles still show it.
+    """
+    observed = ~np.isnan(Z)
+    distinct = [len(np.unique(Z[observed[:, j], j])) for j in range(Z.shape[1])]
+    copies: dict[int, int] = {}
+    for j in range(Z.shape[1]):
+        if not 2 <= distinct[j] <= COPY_MAX_LEVELS:
+            continue
+        for i in np.argsort([-d for d in distinct], kind="stable"):
+            both = observed[:, i] & observed[:, j]
+            if i == j or i in copies or distinct[i] < COPY_FINER * distinct[j] or both.sum() < 50:
+                continue
+            if step_kappa(Z[both, j], Z[both, i]) >= COPY_KAPPA:
+                copies[j] = int(i)
+                break
+    return copies
+
+
 def learn_structure(Z: np.ndarray, indicators: dict[str, np.ndarray], seed: int = 0) -> dict[str, Any]:
     """Relevance of every numeric column, missing indicator and categorical level.
 
@@ -159,8 +215,8 @@ def learn_structure(Z: np.ndarray, indicators: dict[str, np.ndarray], seed: int 
     -------
     dict with ``numeric`` (eta squared per column), ``missing`` (eta squared of each column's missing
     indicator, None without missing values), ``levels`` ({name: eta squared}), ``weights`` (numeric
-    weights 0..1), ``redundancy`` (copies per column) and ``centroids`` / ``spread`` (k x p: mean and
-    standard deviation per group, for imputation).
+    weights 0..1), ``redundancy`` (copies per column), ``centroids`` / ``spread`` (k x p: mean and
+    standard deviation per group, for imputation) and ``labels`` (the groups).
     """
     n, p = Z.shape
     missing = np.isnan(Z)
@@ -186,7 +242,7 @@ def learn_structure(Z: np.ndarray, indicators: dict[str, np.ndarray], seed: int 
     levels = {name: beyond_chance(correlation_ratio(labels, values.astype(float)), k, n)
               for name, values in indicators.items()}
     return {"numeric": numeric, "missing": missing_eta2, "levels": levels, "weights": weights.tolist(),
-            "redundancy": redundancy.tolist(), "centroids": centroids, "spread": spread}
+            "redundancy": redundancy.tolist(), "centroids": centroids, "spread": spread, "labels": labels}
 
 
 def within_group_redundancy(Z: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> np.ndarray:

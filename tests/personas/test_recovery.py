@@ -125,6 +125,18 @@ def test_a_behaviour_measured_three_times_weighs_like_one():
     assert weight["Kontaktquote"] > 0.9
 
 
+def test_a_dunning_level_cut_from_days_past_due_is_left_out_of_the_distances():
+    builder, _ = _builder("redundant_features")
+    spec = next(s for s in builder.specs_ if s["column"] == "Mahnstufe")
+    assert spec["copy_of"] in ("days_past_due", "Wochen im Verzug")  # both rebuild it exactly
+    assert spec["weight"] <= 0.02
+    assert "step function of" in FeatureBuilder.describe(spec)
+    weight = {s["column"]: s["weight"] for s in builder.specs_}
+    days = [weight[c] ** 2 for c in ("days_past_due", "Wochen im Verzug")]
+    assert 0.7 < sum(days) < 1.3  # the days weigh like one behaviour without the level counted as a copy
+    assert "Mahnstufe" in builder.feature_names_out_  # still in the matrix, so the profiles show it
+
+
 def test_the_verdict_says_not_settled_below_the_threshold():
     from personas.views import settled_verdict
 

@@ -1,0 +1,42 @@
+"""Coarse copies: a column that is a step function of a finer one is found, nothing else is."""
+from __future__ import annotations
+
+import numpy as np
+
+from personas.structure import coarse_copies, step_kappa
+
+
+def _days(rng: np.random.Generator, n: int) -> np.ndarray:
+    return np.round(rng.gamma(2.0, 30.0, n))
+
+
+def test_a_dunning_level_cut_from_days_is_a_coarse_copy_even_when_most_accounts_share_one_level():
+    rng = np.random.default_rng(0)
+    days = np.concatenate([rng.integers(0, 10, 1700), _days(rng, 300)]).astype(float)  # 85 % at level 0
+    level = np.searchsorted([14, 30, 60, 90], days, side="right").astype(float)
+    balance = rng.lognormal(6, 1, len(days))
+    assert step_kappa(level, days) > 0.99
+    assert coarse_copies(np.column_stack([balance, days, level])) == {2: 1}
+
+
+def test_a_falling_step_function_and_missing_values_are_still_a_copy():
+    rng = np.random.default_rng(1)
+    days = _days(rng, 2000)
+    level = 4.0 - np.searchsorted([14, 30, 60, 90], days, side="right")
+    days[rng.random(2000) < 0.2] = np.nan
+    level[rng.random(2000) < 0.1] = np.nan
+    assert coarse_copies(np.column_stack([days, level])) == {1: 0}
+
+
+def test_related_counts_flags_with_more_to_them_and_equally_fine_columns_are_not_copies():
+    rng = np.random.default_rng(2)
+    n = 3000
+    payments_year = rng.poisson(6, n).astype(float)
+    payments_quarter = rng.binomial(payments_year.astype(int), 0.25).astype(float)  # related, not derived
+    days = _days(rng, n)
+    barred = ((days > 150) & (rng.random(n) < 0.9)).astype(float)  # mostly the days, not only
+    pay_now = rng.integers(-2, 9, n).astype(float)
+    days_again = np.clip(pay_now, 0, None) * 30  # exactly derived, but as fine as its source
+    Z = np.column_stack([payments_year, payments_quarter, days, barred, pay_now, days_again])
+    assert coarse_copies(Z) == {}
+    assert step_kappa(np.arange(n, dtype=float), days) == 0.0  # too many values to be a level
