@@ -41,6 +41,8 @@ few_personas             3 personas, 5,000 accounts, with an irrelevant categori
 kitchen_sink             German, 7 personas, everything at once: a sector tied to one persona, an
                          irrelevant region, two noise columns, a redundant column, heavy tails, MAR
                          and persona-driven missingness.
+large_portfolio          The kitchen sink at 200,000 accounts (50,000 quick): the app fits on a
+                         sample and assigns every other account; that must hold at scale.
 =======================  ==========================================================================
 """
 from __future__ import annotations
@@ -298,6 +300,8 @@ WORLDS: tuple[World, ...] = (
           "three personas must not be cut into many", few_personas),
     World("kitchen_sink", "German, every difficulty at once", "de", 7, 15_000, 7_500,
           "all of the above together", kitchen_sink),
+    World("large_portfolio", "German, every difficulty at once, 200,000 accounts", "de", 7, 200_000, 50_000,
+          "the sampled fit and the assignment of every other account hold at scale", kitchen_sink),
 )
 
 
