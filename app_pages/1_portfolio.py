@@ -2,11 +2,6 @@
 see the validation report with the rows excluded per reason, and choose the outcome for the risk model."""
 from __future__ import annotations
 
-import json
-import re
-
-import altair as alt
-import pandas as pd
 import streamlit as st
 
 from app_pages._state import (
@@ -21,23 +16,15 @@ from app_pages._state import (
     set_portfolio_choice,
     show_error,
 )
+from application import portfolio_page as facts
 from core.errors import UserError
-from core.formats import csv_download, format_count, localise_chart
-from core.i18n import N_, _
+from core.formats import csv_download, format_count
+from core.i18n import _
 from core.text import escape_markdown
-from portfolio.columns import column_table, mapping_changes, meaning_options, meanings_of
+from portfolio.columns import mapping_changes, meaning_options
 from portfolio.mask import mask_pii
-from portfolio.reason_text import reason_text
-from portfolio.report import excluded_reason_text, rows_summary
-from portfolio.validate import app_text
-from portfolio.target import check_target, target_values
+from portfolio.target import EVENTS, check_target, target_values
 from strategy.escape import escape_frame
-
-EVENT_WORDS = {"paid": N_("the account was paid"), "default": N_("the account was not paid")}
-CODING_WORDS = {"paid": N_("the account was paid"), "default": N_("the account was NOT paid")}
-ROLE_OPTIONS = ["account_id", "balance", "days_past_due", "feature", "pii", "sensitive", "target",
-                "truth", "excluded"]
-
 
 
 def _outcome_coding(portfolio, target: str) -> None:
@@ -45,29 +32,20 @@ def _outcome_coding(portfolio, target: str) -> None:
 
     Checked here as ``personas validate --target`` checks it, so a run never starts on a column it
     cannot read."""
-    not_paid = meanings_of(portfolio.roles).get(target) == "outcome.not_paid"
-    event = st.session_state.get("target_event", "default" if not_paid else "paid")
-    values = target_values(portfolio.frame, target)
-    if values.zero_one or len(values.counts) != 2:
+    event = st.session_state.get("target_event", facts.default_event(portfolio.roles, target))
+    question = facts.event_question(target_values(portfolio.frame, target))
+    if question.value_label is None:
         st.session_state.pop("target_event_value", None)
-        label = _("In that column, 1 (yes) means")
     else:
-        shown = [values.shown[k] for k in sorted(values.counts)]
-        current = st.session_state.get("target_event_value")
-        listing = _(" and ").join(
-            _("'{value}' ({n} rows)").format(value=values.shown[k], n=format_count(n))
-            for k, n in sorted(values.counts.items(), key=lambda kv: -kv[1]))
         st.session_state["target_event_value"] = st.selectbox(
-            _("'{column}' holds {values}: which value is the event?").format(column=target, values=listing),
-            shown, index=shown.index(current) if current in shown else None, placeholder=_("choose a value"),
+            question.value_label, question.options, placeholder=_("choose a value"),
+            index=question.index_of(st.session_state.get("target_event_value")),
             help=_("Nothing is guessed: name the value that records the event chosen below."))
-        label = _("That value means")
     st.session_state["target_event"] = st.radio(
-        label, ["paid", "default"], horizontal=True, index=0 if event == "paid" else 1,
-        format_func=lambda v: _(EVENT_WORDS[v]))
-    if len(values.counts) == 2 and not values.zero_one and st.session_state["target_event_value"] is None:
-        st.warning(_("Choose which value of '{column}' is the event; until then the risk model cannot run.")
-                   .format(column=target))
+        question.event_label, list(EVENTS), horizontal=True, index=0 if event == "paid" else 1,
+        format_func=facts.event_text)
+    if question.value_label is not None and st.session_state["target_event_value"] is None:
+        st.warning(question.unanswered)
         return
     try:
         coding = check_target(portfolio.frame, target, event=st.session_state["target_event"],
@@ -76,12 +54,7 @@ def _outcome_coding(portfolio, target: str) -> None:
     except UserError as err:
         show_error(err)
     else:
-        v = coding.values
-        st.caption(_("Outcome '{column}': '{event}' = {meaning} ({n} rows), '{other}' = the opposite ({m} rows). "
-                     "The risk score is the probability of NOT paying.").format(
-            column=coding.column, event=v.shown[coding.event_value], meaning=_(CODING_WORDS[coding.event]),
-            n=format_count(v.counts[coding.event_value]), other=v.shown[coding.other_value],
-            m=format_count(v.counts[coding.other_value])))
+        st.caption(facts.coding_caption(coding))
 
 
 def _page_link(page: str, label: str, icon: str) -> None:
@@ -96,31 +69,20 @@ def _page_link(page: str, label: str, icon: str) -> None:
 
 def _currency_choice(portfolio) -> None:
     """The run's currency with its reason; a setting when the portfolio has no currency column."""
-    from portfolio.currency import normalise_code
-
     currency = current_currency(portfolio)
-    if currency.source == "column":
-        st.caption(_("Currency: **{code}** (from the portfolio's currency column, the same on every row).")
-                   .format(code=currency.code))
-        return
-    if currency.is_mixed:
-        counts = re.search(r"\(([^()]*)\)", currency.reason)
-        st.warning(_("Mixed currencies ({counts}): amounts cannot be summed or compared, so they are shown "
-                     "without a currency.").format(counts=counts.group(1) if counts else "?"))
+    fixed = facts.fixed_currency_note(currency)
+    if fixed is not None:
+        kind, text = fixed
+        getattr(st, kind)(text)  # "caption" or "warning"
         return
     typed = st.text_input(_("Currency of the amounts (ISO code, e.g. EUR)"), value=currency.code or "",
                           help=_("The portfolio has no currency column. Leave empty if you do not know: "
                                  "amounts are then shown without a currency, never as €."))
-    code = normalise_code(typed) if typed.strip() else None
-    if typed.strip() and code is None:
-        st.error(_("'{typed}' is not a currency code; give three letters such as EUR, USD or CHF.")
-                 .format(typed=typed))
+    code, error = facts.typed_currency(typed)
+    if error:
+        st.error(error)
     st.session_state["amount_unit_choice"] = code or ""
-    if code is None and not typed.strip():
-        st.caption(_("Currency unknown: amounts are shown without a currency."))
-    else:
-        st.caption(_("Currency: **{code}** (set for this portfolio).").format(
-            code=current_currency(portfolio).label(page_language())))
+    st.caption(facts.currency_caption(typed, current_currency(portfolio).label(page_language())))
 
 
 user = require_role()
@@ -164,28 +126,21 @@ if st.session_state.pop("_upload_unkept", False):
 
 report = portfolio.report
 roles = portfolio.roles
-left, mid, right = st.columns(3)
-left.metric(_("Rows read"), format_count(report.n_rows_read))
-if report.is_usable:
-    mid.metric(_("Usable rows"), format_count(report.n_rows_usable))
-    right.metric(_("Excluded rows"), format_count(len(report.excluded_rows)))
-else:  # no row can be used until the blocking problems are fixed: never a count beside "cannot be used"
-    mid.metric(_("Usable rows"), format_count(0),
-               help=_("None until the blocking problems under Validation are fixed."))
+for place, (label, value, help_text) in zip(st.columns(3), facts.row_metrics(report)):
+    place.metric(label, value, help=help_text)
 
 # ---------------------------------------------------------------- column roles and meanings
 st.subheader(_("Column roles"))
 st.caption(_("Every column with its role, its collections meaning and why it was decided so. Change a role or "
              "a meaning to correct it (the same as a --mapping file on the command line). PII and protected "
              "attributes never feed the personas or the risk model; outcome and truth columns only evaluate."))
-role_table = column_table(roles, report)
-role_table["reason"] = role_table["reason"].map(lambda reason: reason_text(reason, language))  # shown only
+role_table = facts.role_table(roles, report, language)
 edited = st.data_editor(
     role_table, hide_index=True, width="stretch", key="role_editor",
     column_order=["name", "role", "meaning", "reason"], disabled=["name", "reason"],
     column_config={
         "name": st.column_config.TextColumn(_("Column")),
-        "role": st.column_config.SelectboxColumn(_("Role"), options=ROLE_OPTIONS, required=True),
+        "role": st.column_config.SelectboxColumn(_("Role"), options=facts.ROLE_OPTIONS, required=True),
         "meaning": st.column_config.SelectboxColumn(
             _("Meaning"), options=[""] + meaning_options(),
             help=_("What the column means for collections (dispute, opt-out per channel …); empty: none")),
@@ -194,8 +149,7 @@ edited = st.data_editor(
 )
 changed = mapping_changes(role_table, edited)
 if changed and st.button(_("Apply changes"), type="primary"):
-    mapping = {**json.loads(choice.mapping_json), **changed}
-    set_portfolio_choice(choice.data, choice.filename, mapping)
+    set_portfolio_choice(choice.data, choice.filename, facts.merged_mapping(choice.mapping_json, changed))
     st.rerun()
 if report.generated_ids:
     st.info(_("This file has no account id column: each row's number in the file is its id (`row_2` is row 2). "
@@ -203,22 +157,14 @@ if report.generated_ids:
 
 # ---------------------------------------------------------------- validation
 st.subheader(_("Validation"))
-if not report.problems:
-    st.success(_("No problems found."))
-for problem in report.errors:
-    st.error(app_text(problem, language))
-for problem in report.warnings:
-    st.warning(app_text(problem, language))
-excluded_counts = report.excluded_by_reason()
-if excluded_counts:
-    st.markdown(_("**Rows excluded, per reason** ({summary})").format(
-        summary=rows_summary(report.rows_section(), language)))
-    st.dataframe(pd.DataFrame({"reason": [excluded_reason_text(r, language) for r in excluded_counts],
-                               "rows": list(excluded_counts.values())}),
+for kind, text in facts.problem_messages(report, language):
+    getattr(st, kind)(text)
+if report.excluded_by_reason():
+    st.markdown(facts.excluded_heading(report, language))
+    st.dataframe(facts.excluded_counts_table(report, language),
                  hide_index=True, column_config={"reason": st.column_config.TextColumn(_("Reason")),
                                                  "rows": st.column_config.NumberColumn(_("Rows"))})
-    excluded_rows = report.excluded_rows.assign(
-        reason=report.excluded_rows["reason"].map(lambda reason: excluded_reason_text(reason, language)))
+    excluded_rows = facts.excluded_rows_table(report, language)
     # Cells are the file's own text: formula triggers are escaped (CWE-1236).
     st.download_button(_("Download excluded rows (CSV)"),
                        **csv_download(escape_frame(excluded_rows), "excluded_rows", language))
@@ -229,22 +175,15 @@ if excluded_counts:
             "column": st.column_config.TextColumn(_("Column")),
             "reason": st.column_config.TextColumn(_("Reason"))})
 if not report.is_usable:
-    if any(problem.code == "missing_column" for problem in report.errors):
-        st.error(_("This portfolio cannot be used until the blocking problems above are fixed: give the missing "
-                   "columns their roles in the column table above, or upload a corrected file."))
-    else:
-        st.error(_("This portfolio cannot be used until the blocking problems above are fixed: correct the file "
-                   "and upload it again."))
+    st.error(facts.unusable_text(report))
     st.stop()
 
 # ---------------------------------------------------------------- outcome for the risk model
 st.subheader(_("Risk model outcome"))
 targets = list(roles.targets)
 if targets:
-    options = [_("(none: personas only)")] + targets
-    current = st.session_state.get("target")
-    picked = st.selectbox(_("Outcome column the risk model learns from"), options,
-                          index=options.index(current) if current in options else 0,
+    options, index = facts.outcome_options(targets, st.session_state.get("target"))
+    picked = st.selectbox(_("Outcome column the risk model learns from"), options, index=index,
                           help=_("Nothing is guessed: pick the column that records whether the account paid."))
     st.session_state["target"] = None if picked == options[0] else picked
     if st.session_state["target"]:
@@ -259,22 +198,12 @@ st.subheader(_("Overview"))
 _currency_choice(portfolio)
 currency = current_currency(portfolio)
 frame = portfolio.frame
-chart_rows = frame.sample(min(len(frame), 5000), random_state=0) if len(frame) > 5000 else frame
+balance_chart, days_chart, sample_note = facts.overview_charts(frame, currency, language)
 c1, c2 = st.columns(2)
-c1.altair_chart(localise_chart(
-    alt.Chart(chart_rows[["balance"]]).mark_bar().encode(
-        alt.X("balance:Q", bin=alt.Bin(maxbins=40),
-              title=_("Balance ({currency})").format(currency=currency.label(language))),
-        alt.Y("count()", title=_("Accounts"))
-    ).properties(title=_("Balance")), language, currency), width="stretch")
-c2.altair_chart(localise_chart(
-    alt.Chart(chart_rows[["days_past_due"]]).mark_bar().encode(
-        alt.X("days_past_due:Q", bin=alt.Bin(maxbins=40), title=_("Days past due")),
-        alt.Y("count()", title=_("Accounts")),
-    ).properties(title=_("Days past due")), language), width="stretch")
-if len(frame) > len(chart_rows):
-    st.caption(_("Charts drawn from a random sample of {n} of {total} accounts.").format(
-        n=format_count(len(chart_rows)), total=format_count(len(frame))))
+c1.altair_chart(balance_chart, width="stretch")
+c2.altair_chart(days_chart, width="stretch")
+if sample_note:
+    st.caption(sample_note)
 with st.expander(_("First rows (personal data masked)")):
     st.dataframe(mask_pii(frame.head(50), roles), hide_index=True)
 
@@ -287,14 +216,11 @@ def _apply_section(portfolio) -> None:
     """Next month: give this file's accounts the personas, risk scores and approved strategies of a saved run."""
     from app_pages._state import current_user, get_store, list_runs
     from application.apply import apply_run
-    from core.workspace import runs_dir
-    from runs import new_run_id
 
-    runs = [r for r in list_runs() if not r["problem"]]
-    if not runs:
+    labels = facts.run_labels(list_runs())
+    if not labels:
         st.caption(_("No saved run yet: find personas first; next month, apply that run to the new file here."))
         return
-    labels = {r["run_dir"]: r["label"] for r in runs}
     base_dir = st.selectbox(_("Run whose personas and approved strategies this file inherits"), list(labels),
                             format_func=labels.get, key="apply_base")
     st.caption(_("The run's fitted models assign personas and risk scores (nothing is refitted); a drift report "
@@ -304,7 +230,7 @@ def _apply_section(portfolio) -> None:
     user = current_user()
     bar = st.progress(0.0, text=_("Applying the run…"))
     try:
-        result = apply_run(base_dir, portfolio, out_dir=runs_dir() / new_run_id(), store=get_store(), actor=user,
+        result = apply_run(base_dir, portfolio, out_dir=facts.new_run_folder(), store=get_store(), actor=user,
                            progress=lambda stage, fraction: bar.progress(min(1.0, fraction), text=stage))
     except UserError as err:
         bar.empty()
@@ -315,12 +241,8 @@ def _apply_section(portfolio) -> None:
 
     record_saved_run(result.path)  # the new run is an audit entry under the analyst's name
     st.session_state["run_dir"] = str(result.path)
-    carried = (result.carry or {}).get("carried", [])
-    review = (result.carry or {}).get("review", [])
-    (st.warning if result.review_needed else st.success)(
-        _("New run `{run}` for {n} accounts: approvals carried over for {carried} persona(s), {review} back to "
-          "review. See the Drift page.").format(run=result.run_id, n=format_count(len(result.accounts)),
-                                               carried=len(carried), review=len(review)))
+    review_needed, text = facts.applied_run_message(result)
+    (st.warning if review_needed else st.success)(text)
     _page_link("app_pages/8_drift.py", _("Open the drift report"), "📈")
 
 

@@ -30,7 +30,7 @@ from portfolio.report import ROW_CONVENTION, rows_text
 MIN_PER_OUTCOME = 5
 EVENTS = ("paid", "default")
 _YES_WORDS = ("1", "yes", "y", "ja", "j", "true", "paid", "bezahlt", "good", "gut")
-_EVENT_WORDS = {"paid": N_("the account was paid"), "default": N_("the account was NOT paid")}
+EVENT_WORDS = {"paid": N_("the account was paid"), "default": N_("the account was NOT paid")}
 
 
 def value_key(value: Any) -> str:
@@ -102,7 +102,7 @@ class TargetCoding:
         event, other = self.event_value, self.other_value
         return Message(N_("outcome '{column}': '{event}' = {meaning} ({n} rows), '{other}' = the opposite "
                           "({m} rows)"), column=self.column, event=v.shown[event],
-                       meaning=Message(_EVENT_WORDS[self.event]), n=int(v.counts[event]), other=v.shown[other],
+                       meaning=Message(EVENT_WORDS[self.event]), n=int(v.counts[event]), other=v.shown[other],
                        m=int(v.counts[other]))
 
     def to_dict(self) -> dict[str, Any]:
@@ -219,7 +219,7 @@ def _event_key(values: TargetValues, event: str, event_value: Any, where: Messag
         "{where} holds {values}, not 0/1, so it is unclear which value means '{event}'. Name it: "
         "--target-event-value {quoted} if '{example}' means the account was paid, or --target-event default "
         "--target-event-value {quoted} if it means the account was NOT paid."), where=where,
-        values=values.listing(), event=Message(_EVENT_WORDS[event]), quoted=_quoted(example), example=example))
+        values=values.listing(), event=Message(EVENT_WORDS[event]), quoted=_quoted(example), example=example))
 
 
 def _quoted(text: str) -> str:
