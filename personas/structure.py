@@ -163,16 +163,17 @@ def step_kappa(coarse: np.ndarray, fine: np.ndarray, max_levels: int = COPY_MAX_
     ``coarse``: 1 for a dunning level cut from days past due. A rank correlation misses it when one
     level holds most accounts (long-standing payers: 85 % at dunning level 0, Spearman 0.63).
     """
-    values, counts = np.unique(coarse, return_counts=True)
+    return _kappa_in_order(np.asarray(coarse)[np.argsort(fine, kind="stable")], max_levels)
+
+
+def _kappa_in_order(ordered: np.ndarray, max_levels: int) -> float:
+    """:func:`step_kappa` of a coarse column already sorted by the finer one."""
+    values, counts = np.unique(ordered, return_counts=True)
     if len(values) > max_levels or len(values) < 2:
         return 0.0
-    chance = float(np.sum((counts / len(coarse)) ** 2))
-    order = np.argsort(fine, kind="stable")
-    best = 0.0
-    for ranked in (values, values[::-1]):
-        rebuilt = np.empty(len(coarse))
-        rebuilt[order] = np.repeat(ranked, counts if ranked is values else counts[::-1])
-        best = max(best, float(np.mean(rebuilt == coarse)))
+    chance = float(np.sum((counts / len(ordered)) ** 2))
+    best = max(float(np.mean(np.repeat(values, counts) == ordered)),
+               float(np.mean(np.repeat(values[::-1], counts[::-1]) == ordered)))
     return (best - chance) / (1.0 - chance)
 
 
@@ -186,18 +187,29 @@ def coarse_copies(Z: np.ndarray) -> dict[int, int]:
     Such a column is left out of the distances; the profiles still show it.
     """
     observed = ~np.isnan(Z)
-    distinct = [len(np.unique(Z[observed[:, j], j])) for j in range(Z.shape[1])]
+    distinct = np.array([len(np.unique(Z[observed[:, j], j])) for j in range(Z.shape[1])])
+    coarse = np.flatnonzero((distinct >= 2) & (distinct <= COPY_MAX_LEVELS))
     copies: dict[int, int] = {}
-    for j in range(Z.shape[1]):
-        if not 2 <= distinct[j] <= COPY_MAX_LEVELS:
+    if not len(coarse):
+        return copies
+    for i in np.argsort(-distinct, kind="stable"):  # finest first: the copy is of the finest column
+        candidates = [j for j in coarse if j != i and j not in copies and i not in copies
+                      and distinct[i] >= COPY_FINER * distinct[j]]
+        if not candidates:
             continue
-        for i in np.argsort([-d for d in distinct], kind="stable"):
-            both = observed[:, i] & observed[:, j]
-            if i == j or i in copies or distinct[i] < COPY_FINER * distinct[j] or both.sum() < 50:
+        order = np.argsort(Z[:, i], kind="stable")  # missing values of the finer column sort last
+        ordered = Z[order][:, candidates]
+        seen = observed[order][:, candidates] & observed[order, i][:, None]
+        # A step function changes level (levels - 1) times along the finer column; a column that
+        # changes far more often between neighbouring accounts cannot reach the kappa. One vectorised
+        # count for all candidates: a wide export has hundreds of pairs.
+        changes = ((ordered[1:] != ordered[:-1]) & seen[1:] & seen[:-1]).sum(axis=0)
+        n_seen = seen.sum(axis=0)
+        for k, j in enumerate(candidates):
+            if n_seen[k] < 50 or changes[k] > distinct[j] + 2 * (1.0 - COPY_KAPPA) * n_seen[k]:
                 continue
-            if step_kappa(Z[both, j], Z[both, i]) >= COPY_KAPPA:
-                copies[j] = int(i)
-                break
+            if _kappa_in_order(ordered[seen[:, k], k], COPY_MAX_LEVELS) >= COPY_KAPPA:
+                copies[int(j)] = int(i)
     return copies
 
 

@@ -40,3 +40,11 @@ def test_related_counts_flags_with_more_to_them_and_equally_fine_columns_are_not
     Z = np.column_stack([payments_year, payments_quarter, days, barred, pay_now, days_again])
     assert coarse_copies(Z) == {}
     assert step_kappa(np.arange(n, dtype=float), days) == 0.0  # too many values to be a level
+
+
+def test_in_a_wide_export_only_the_planted_copy_is_found():
+    """200 columns, 100 of them with few values: every pair is a candidate, one is a copy."""
+    rng = np.random.default_rng(3)
+    Z = np.column_stack([rng.normal(size=(4000, 100)), rng.integers(0, 10, (4000, 100)).astype(float)])
+    Z[:, 150] = np.searchsorted([-1.0, 0.0, 1.0], Z[:, 7])  # one planted copy among them
+    assert coarse_copies(Z) == {150: 7}
