@@ -74,13 +74,21 @@ def test_the_personas_page_shows_a_run_and_records_a_rename_without_exceptions()
     assert any(m.label == "Personas" for m in at.metric)
     assert "run_dir" in at.session_state
 
+    # The run's own verdict, as run.json has it: a warning saying NOT settled below the threshold.
+    from application.pipeline import load_run
+
+    metrics = load_run(at.session_state["run_dir"]).meta["metrics"]
+    shown = (at.success if metrics["settled"] else at.warning)
+    verdict = next(v.value for v in shown if "settled" in v.value)
+    assert ("NOT settled" in verdict) is (not metrics["settled"])
+    assert f"{metrics['confidence']:.2f}" in verdict
+
     next(t for t in at.text_input if t.label == "New name").input("Early small payers")
     next(b for b in at.button if b.label == "Rename").click()
     at.run()
     assert not at.exception, at.exception
     assert "persona_edited_dir" in at.session_state
     assert any("Early small payers" in m.value for m in at.markdown)
-    from application.pipeline import load_run
 
     renamed = next(p for p in load_run(at.session_state["persona_edited_dir"]).profiles
                    if p["name"] == "Early small payers")
