@@ -41,8 +41,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from personas.structure import (NUMERIC_MIN_WEIGHT, STRUCTURE_ROWS, coarse_copies, correlation_ratio, flag_weight,
-                                 group_moments, impute, learn_structure)
+from personas.structure import (NUMERIC_MIN_WEIGHT, STRUCTURE_ROWS, categorical_copies, coarse_copies,
+                                 correlation_ratio, flag_weight, group_moments, impute, learn_structure)
 
 REQUIRED_FEATURES = ("balance", "days_past_due")
 OTHER_LEVEL = "other"
@@ -222,13 +222,18 @@ class FeatureBuilder:
             frame = frame.iloc[np.sort(np.random.default_rng(0).choice(len(frame), STRUCTURE_ROWS, replace=False))]
         numeric = [s for s in self.specs_ if s["kind"] == "numeric"]
         categorical = [s for s in self.specs_ if s["kind"] == "categorical"]
-        indicators = {}
-        for spec in categorical:
-            onehot = self._transform_categorical(spec, frame[spec["column"]]) > 0
-            indicators.update({(spec["column"], level): onehot[:, i] for i, level in enumerate(spec["levels"])})
         if not numeric:  # nothing to learn from: categoricals keep their one-hot weights
             return
         Z = np.column_stack([self._scaled_numeric(s, frame[s["column"]]) for s in numeric])
+        onehots = {s["column"]: self._transform_categorical(s, frame[s["column"]]) > 0 for s in categorical}
+        codes = {c: np.where(o.any(axis=1), o.argmax(axis=1), -1) for c, o in onehots.items()}
+        for column, i in categorical_copies(codes, Z).items():  # "1. Mahnung", "2. Mahnung" of the days
+            spec = next(s for s in categorical if s["column"] == column)
+            spec.update(copy_of=numeric[i]["column"], relevance=0.0, weight=1e-3,
+                        level_values=[0.0] * len(spec["levels"]))
+            categorical.remove(spec)
+        indicators = {(s["column"], level): onehots[s["column"]][:, i]
+                      for s in categorical for i, level in enumerate(s["levels"])}
         coarse = coarse_copies(Z)
         for j, i in coarse.items():  # a dunning level cut from days past due: in the profiles only
             numeric[j].update(copy_of=numeric[i]["column"], relevance=0.0, redundancy=1.0,
@@ -417,6 +422,9 @@ class FeatureBuilder:
     @staticmethod
     def describe(spec: dict[str, Any]) -> str:
         """How one column enters the matrix, in words (``run.json`` ``columns.used[].transform``)."""
+        if spec["kind"] == "categorical" and spec.get("copy_of"):
+            return (f"levels are steps of {spec['copy_of']} (a coarser copy of it): not in the distances "
+                    "(shown in the profiles)")
         if spec["kind"] == "categorical":
             values = spec.get("level_values") or [spec["weight"]] * len(spec["levels"])
             if "level_relevance" not in spec:

@@ -213,6 +213,42 @@ def coarse_copies(Z: np.ndarray) -> dict[int, int]:
     return copies
 
 
+def categorical_copies(codes: dict[Any, np.ndarray], Z: np.ndarray) -> dict[Any, int]:
+    """Categoricals whose levels are steps of a finer numeric column: ``{name: finer column}``.
+
+    The text form of :func:`coarse_copies`: a German export writes the dunning level as "1. Mahnung",
+    "2. Mahnung", "Inkasso". Its levels have no order of their own, so they are put in the order the
+    finer column gives them (each level's mean position along it) and then tested like a numeric
+    level. Each level kept as a flag cut personas at the steps (recovery suite, redundant features
+    with the level as text, seeds 3 / 4: 14 personas for 6, truth ARI 0.51 / 0.48 against k-means'
+    0.82 / 0.83). ``codes``: name -> level code per account (-1 = missing or a level not kept).
+    """
+    observed = ~np.isnan(Z)
+    distinct = np.array([len(np.unique(Z[observed[:, j], j])) for j in range(Z.shape[1])])
+    found: dict[Any, int] = {}
+    for name, code in codes.items():
+        code = np.asarray(code, dtype=np.int64)
+        n_levels = len(np.unique(code[code >= 0]))
+        if not 2 <= n_levels <= COPY_MAX_LEVELS:
+            continue
+        for i in np.argsort(-distinct, kind="stable"):
+            if distinct[i] < COPY_FINER * n_levels:
+                break
+            keep = observed[:, i] & (code >= 0)
+            if keep.sum() < 50:
+                continue
+            ordered = code[keep][np.argsort(Z[keep, i], kind="stable")]
+            counts = np.bincount(ordered)
+            position = np.bincount(ordered, weights=np.arange(len(ordered), dtype=np.float64))
+            mean_position = np.where(counts > 0, position / np.maximum(counts, 1), np.inf)
+            rank = np.empty(len(counts), dtype=np.float64)
+            rank[np.argsort(mean_position, kind="stable")] = np.arange(len(counts))
+            if _kappa_in_order(rank[ordered], COPY_MAX_LEVELS) >= COPY_KAPPA:
+                found[name] = int(i)
+                break
+    return found
+
+
 def learn_structure(Z: np.ndarray, indicators: dict[str, np.ndarray], seed: int = 0) -> dict[str, Any]:
     """Relevance of every numeric column, missing indicator and categorical level.
 

@@ -137,6 +137,21 @@ def test_a_dunning_level_cut_from_days_past_due_is_left_out_of_the_distances():
     assert "Mahnstufe" in builder.feature_names_out_  # still in the matrix, so the profiles show it
 
 
+def test_a_dunning_level_written_as_text_is_left_out_of_the_distances_too():
+    from portfolio.load import load_portfolio
+
+    frame = world("redundant_features").make(ROWS, 11)
+    frame["Mahnstufe"] = frame["Mahnstufe"].map({0: "keine", 1: "1. Mahnung", 2: "2. Mahnung", 3: "3. Mahnung",
+                                                 4: "Inkasso"})
+    portfolio = load_portfolio(frame, filename="mahnstufe_text.csv")
+    columns = [c for c in feature_columns(portfolio.frame, portfolio.roles) if c != "true_persona"]
+    builder = FeatureBuilder(columns).fit(portfolio.frame)
+    spec = next(s for s in builder.specs_ if s["column"] == "Mahnstufe")
+    assert spec["kind"] == "categorical" and spec["copy_of"] in ("days_past_due", "Wochen im Verzug")
+    assert not any(name.startswith("Mahnstufe") for name in builder.feature_names_out_)  # no level as a flag
+    assert "steps of" in FeatureBuilder.describe(spec)
+
+
 def test_the_verdict_says_not_settled_below_the_threshold():
     from personas.views import settled_verdict
 

@@ -48,3 +48,18 @@ def test_in_a_wide_export_only_the_planted_copy_is_found():
     Z = np.column_stack([rng.normal(size=(4000, 100)), rng.integers(0, 10, (4000, 100)).astype(float)])
     Z[:, 150] = np.searchsorted([-1.0, 0.0, 1.0], Z[:, 7])  # one planted copy among them
     assert coarse_copies(Z) == {150: 7}
+
+
+def test_a_dunning_level_written_as_text_is_a_copy_whatever_order_its_codes_have():
+    from personas.structure import categorical_copies
+
+    rng = np.random.default_rng(4)
+    days = _days(rng, 3000)
+    step = np.searchsorted([14, 30, 60, 90], days, side="right")
+    # codes as a one-hot encoder gives them: alphabetical ("1. Mahnung" < "2. Mahnung" < "Inkasso" < "keine")
+    text_code = np.array([3, 0, 1, 4, 2])[step]
+    text_code[rng.random(3000) < 0.1] = -1  # missing
+    region = rng.integers(0, 5, 3000)  # independent of everything
+    balance = rng.lognormal(6, 1, 3000)
+    Z = np.column_stack([balance, days])
+    assert categorical_copies({"Mahnstufe": text_code, "Bundesland": region}, Z) == {"Mahnstufe": 1}
