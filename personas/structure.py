@@ -50,11 +50,16 @@ FLAG_RAMP = (0.10, 0.30)
 COPY_MAX_LEVELS = 12
 #: ... that a column with at least this many times as many values rebuilds as a step function ...
 COPY_FINER = 4
-#: ... with Cohen's kappa at least this (:func:`step_kappa`). A dunning level cut from days past due
-#: rebuilds at 1.000 (recovery suite, redundant features); no other pair of the suite's worlds, the
-#: UCI data or the sample comes near it but the sample's time-barred flag (0.945-0.985 from days past
-#: due: the legal status also depends on interruptions, so it carries more than the days).
-COPY_KAPPA = 0.99
+#: ... with Cohen's kappa at least this (:func:`step_kappa`). Measured: a dunning level cut from days
+#: past due rebuilds at 1.000 (recovery suite, redundant features), 0.956 when 2 % of accounts lag one
+#: level behind (dunning runs on a schedule; not caught at 0.99: truth ARI 0.785 / 0.799 against
+#: k-means' 0.81 / 0.82 on seeds 3 / 4), 0.888 with 5 % and 0.785 with 10 % behind (the layers blur;
+#: the app beats k-means there without this rule). The sample generator's time-barred flag rebuilds
+#: at 0.945-0.985 from days past due (1.7 % of accounts); left out, the generator's planted personas
+#: are found better (5,000 / 100,000 accounts: 10 -> 8 personas, truth ARI 0.864 / 0.865 -> 0.893 /
+#: 0.894; the guardrails still read the flag per account). Every other pair of the suite's worlds, the
+#: UCI data and the sample stays below 0.71, so 0.90 sits in an empty gap.
+COPY_KAPPA = 0.90
 
 
 def correlation_ratio(codes: np.ndarray, values: np.ndarray) -> float:
