@@ -45,7 +45,7 @@ bench-speed: prepare
 	$(PY) -m benchmarks.run
 	$(PY) -m benchmarks.warmup_check --prepared
 
-# planted personas on 12 portfolio worlds + the UCI data; BENCH_ARGS=--quick for a shorter run (~4 min)
+# planted personas on 12 portfolio worlds + the UCI data; BENCH_ARGS=--quick for a ~3-minute run (half sizes, one seed)
 bench-recovery: $(STAMP)
 	$(PY) -m benchmarks.recovery $(BENCH_ARGS)
 
