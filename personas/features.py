@@ -22,9 +22,10 @@ behaviour, not merely in product, region or data quality:
   (``missing_fill``), because the flag already says what matters and values borrowed from
   different look-alike groups cut the persona into pieces (recovery suite, missing by persona).
   Builders saved without ``missing_fill`` keep the look-alike imputation they were fitted with;
-* a column that is a step function of a finer one (a dunning level cut from days past due,
-  :func:`personas.structure.coarse_copies`) is left out of the distances (``copy_of``, minimal
-  weight): it says nothing the days do not, and its layers cut personas apart.
+* a column that is (nearly) a step function of a finer one (a dunning level cut from days past due,
+  :func:`personas.structure.coarse_copies`; written as text, "1. Mahnung", or as a J/N flag:
+  :func:`personas.structure.categorical_copies`) is left out of the distances (``copy_of``, minimal
+  weight): it says little the days do not, and its layers cut personas apart.
 
 Measured on the recovery suite (``benchmarks.recovery``; numbers in the README): a behaviour-free
 column at full weight split every persona (five planted personas became 22 with a four-level region);
@@ -65,6 +66,16 @@ def _is_categorical(series: pd.Series) -> bool:
 
 
 _correlation_ratio = correlation_ratio  # the name older code imports
+
+
+def _level_codes(spec: dict[str, Any], onehot: np.ndarray) -> np.ndarray:
+    """Each account's level of a categorical (-1 for none and for :data:`MISSING_LEVEL`: a value that
+    is not there is no step of anything, and a J/N flag cut from days past due stays a copy of the
+    days when some accounts have no flag)."""
+    codes = np.where(onehot.any(axis=1), onehot.argmax(axis=1), -1)
+    if MISSING_LEVEL in spec["levels"]:
+        codes[codes == spec["levels"].index(MISSING_LEVEL)] = -1
+    return codes
 
 
 class FeatureBuilder:
@@ -226,7 +237,7 @@ class FeatureBuilder:
             return
         Z = np.column_stack([self._scaled_numeric(s, frame[s["column"]]) for s in numeric])
         onehots = {s["column"]: self._transform_categorical(s, frame[s["column"]]) > 0 for s in categorical}
-        codes = {c: np.where(o.any(axis=1), o.argmax(axis=1), -1) for c, o in onehots.items()}
+        codes = {s["column"]: _level_codes(s, onehots[s["column"]]) for s in categorical}
         for column, i in categorical_copies(codes, Z).items():  # "1. Mahnung", "2. Mahnung" of the days
             spec = next(s for s in categorical if s["column"] == column)
             spec.update(copy_of=numeric[i]["column"], relevance=0.0, weight=1e-3,
@@ -423,8 +434,8 @@ class FeatureBuilder:
     def describe(spec: dict[str, Any]) -> str:
         """How one column enters the matrix, in words (``run.json`` ``columns.used[].transform``)."""
         if spec["kind"] == "categorical" and spec.get("copy_of"):
-            return (f"levels are steps of {spec['copy_of']} (a coarser copy of it): not in the distances "
-                    "(shown in the profiles)")
+            return (f"levels are (nearly) steps of {spec['copy_of']} (a coarser copy of it): not in the "
+                    "distances (shown in the profiles)")
         if spec["kind"] == "categorical":
             values = spec.get("level_values") or [spec["weight"]] * len(spec["levels"])
             if "level_relevance" not in spec:
@@ -436,8 +447,8 @@ class FeatureBuilder:
                     "distances (shown in the profiles)")
         text = "0/1 flag" if spec.get("binary") else ("log1p, " if spec["log"] else "") + "robust scaling"
         if spec.get("copy_of"):
-            return text + (f", a step function of {spec['copy_of']} (a coarser copy of it): not in the "
-                           "distances (shown in the profiles)")
+            return text + (f", (nearly) a step function of {spec['copy_of']} (a coarser copy of it): not in "
+                           "the distances (shown in the profiles)")
         if "relevance" in spec:
             text += f", weight {spec.get('weight', 1.0):.2f}"
             if spec.get("redundancy", 1.0) >= 1.5:

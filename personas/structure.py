@@ -182,6 +182,12 @@ def _kappa_in_order(ordered: np.ndarray, max_levels: int) -> float:
     return (best - chance) / (1.0 - chance)
 
 
+def _distinct_values(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where ``Z`` is observed, and how many distinct observed values each column has."""
+    observed = ~np.isnan(Z)
+    return observed, np.array([len(np.unique(Z[observed[:, j], j])) for j in range(Z.shape[1])])
+
+
 def coarse_copies(Z: np.ndarray) -> dict[int, int]:
     """Columns that are a step function of a finer column: ``{coarse column: finer column}``.
 
@@ -191,8 +197,7 @@ def coarse_copies(Z: np.ndarray) -> dict[int, int]:
     the level, 0.84 / 0.84 / 0.83 / 0.80 without it, against k-means' 0.81 / 0.82 / 0.81 / 0.81).
     Such a column is left out of the distances; the profiles still show it.
     """
-    observed = ~np.isnan(Z)
-    distinct = np.array([len(np.unique(Z[observed[:, j], j])) for j in range(Z.shape[1])])
+    observed, distinct = _distinct_values(Z)
     coarse = np.flatnonzero((distinct >= 2) & (distinct <= COPY_MAX_LEVELS))
     copies: dict[int, int] = {}
     if not len(coarse):
@@ -228,8 +233,7 @@ def categorical_copies(codes: dict[Any, np.ndarray], Z: np.ndarray) -> dict[Any,
     with the level as text, seeds 3 / 4: 14 personas for 6, truth ARI 0.51 / 0.48 against k-means'
     0.82 / 0.83). ``codes``: name -> level code per account (-1 = missing or a level not kept).
     """
-    observed = ~np.isnan(Z)
-    distinct = np.array([len(np.unique(Z[observed[:, j], j])) for j in range(Z.shape[1])])
+    observed, distinct = _distinct_values(Z)
     found: dict[Any, int] = {}
     for name, code in codes.items():
         code = np.asarray(code, dtype=np.int64)

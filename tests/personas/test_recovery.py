@@ -152,6 +152,20 @@ def test_a_dunning_level_written_as_text_is_left_out_of_the_distances_too():
     assert "steps of" in FeatureBuilder.describe(spec)
 
 
+def test_a_j_n_flag_cut_from_days_past_due_with_missing_values_is_a_copy_too():
+    from portfolio.load import load_portfolio
+
+    frame = world("redundant_features").make(ROWS, 11)
+    frame["Inkasso"] = np.where(frame["Verzugstage"] > 90, "J", "N")
+    frame.loc[frame.sample(frac=0.1, random_state=1).index, "Inkasso"] = None  # 10 % without a flag
+    portfolio = load_portfolio(frame, filename="inkasso_flag.csv")
+    columns = [c for c in feature_columns(portfolio.frame, portfolio.roles) if c != "true_persona"]
+    builder = FeatureBuilder(columns).fit(portfolio.frame)
+    spec = next(s for s in builder.specs_ if s["column"] == "Inkasso")
+    assert spec["copy_of"] in ("days_past_due", "Wochen im Verzug")
+    assert not any(name.startswith("Inkasso") for name in builder.feature_names_out_)
+
+
 def test_the_verdict_says_not_settled_below_the_threshold():
     from personas.views import settled_verdict
 
