@@ -13,6 +13,13 @@ never in the workspace, in a sub-folder per Python, numba, umap-learn and pynnde
 itself also checks each entry against its source file's time stamp and size and ignores stale ones).
 A folder not owned by this user or writable by others is not used: numba then compiles in memory,
 which is correct, merely slower.
+
+Entries are found by package, not by the absolute folder a library is installed in
+(:func:`install_portable_locator`): numba's own locator files each kernel under a hash of its source
+file's folder, so a new virtual environment with the very same library versions (a fresh clone's
+``make prepare``, CI, a reinstalled app) found nothing and compiled everything again (19.9 s measured
+for a clean clone's ``make prepare``). Whether an entry still fits its source is numba's own check,
+a SHA-256 of the source file's content, which does not depend on where the file lies.
 """
 from __future__ import annotations
 
@@ -80,6 +87,7 @@ def enable_disk_cache() -> str | None:
         import numba.core.config as numba_config
 
         numba_config.CACHE_DIR = folder
+        install_portable_locator()
         _state["dispatchers"] = _enable_dispatchers()
         _state["folder"] = folder
         return folder
@@ -148,6 +156,52 @@ def _enable_dispatchers() -> int:
                 except Exception:  # a function numba cannot cache compiles in memory, as before
                     continue
     return enabled
+
+
+def package_of(module: str, py_file: str) -> str | None:
+    """The dotted package that holds ``module``'s source file ``py_file`` (``umap.layouts`` in
+    ``.../umap/layouts.py``: ``umap``), or ``None`` when the file is not where the module's name says
+    (``__main__``, a notebook cell, a frozen or zipped module): those keep numba's own locator."""
+    parts = module.split(".") if module else []
+    path = Path(py_file)
+    if not parts or parts[0] == "__main__" or path.suffix != ".py":
+        return None
+    if path.name == "__init__.py":
+        tail, package = [*parts, "__init__.py"], parts
+    else:
+        tail, package = [*parts[:-1], f"{parts[-1]}.py"], parts[:-1] or parts
+    if list(path.parts[-len(tail):]) != tail:
+        return None
+    return ".".join(package)
+
+
+def install_portable_locator() -> None:
+    """Make numba file cached kernels under ``<cache folder>/pkg-<package>`` (idempotent, this process).
+
+    Same folder for the same package wherever it is installed; numba still loads an entry only when
+    its source file's SHA-256 equals the one stored with it, so a changed library compiles afresh.
+    Functions outside a package (see :func:`package_of`) keep numba's own locator.
+    """
+    from numba.core import caching, config
+
+    if any(getattr(cls, "_persona_portable", False) for cls in caching.CacheImpl._locator_classes):
+        return
+
+    class PortableCacheLocator(caching.UserProvidedCacheLocator):
+        _persona_portable = True
+
+        def __init__(self, py_func, py_file):
+            super().__init__(py_func, py_file)
+            package = package_of(getattr(py_func, "__module__", "") or "", py_file)
+            self._cache_path = os.path.join(config.CACHE_DIR, f"pkg-{package}")
+
+        @classmethod
+        def from_function(cls, py_func, py_file):
+            if not config.CACHE_DIR or package_of(getattr(py_func, "__module__", "") or "", py_file) is None:
+                return None
+            return super().from_function(py_func, py_file)
+
+    caching.CacheImpl._locator_classes.insert(0, PortableCacheLocator)
 
 
 def status() -> dict[str, object]:

@@ -374,7 +374,10 @@ def _get_ready() -> None:
     """
     import explain.risk  # noqa: F401
     import skops.io  # noqa: F401
+    from application.numba_cache import install_portable_locator
     from explain.treeshap import warm_up
+
+    install_portable_locator()  # the kernel's cache entry is found whatever folder the app is installed in
 
     warm_up()
 

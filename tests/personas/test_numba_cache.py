@@ -68,3 +68,65 @@ def test_a_cache_folder_in_the_workspace_or_writable_by_others_is_not_used(tmp_p
     shared.chmod(0o777)
     assert not _safe_folder(shared)
     assert _safe_folder(tmp_path / "mine")
+
+
+KERNEL_MODULE = '''
+import numba
+
+@numba.njit(cache=True)
+def kernel(x):
+    return x * {factor} + 1
+'''
+USE_KERNEL = """
+import json, sys
+from application.numba_cache import install_portable_locator
+install_portable_locator()
+sys.path.insert(0, sys.argv[1])
+from nbpkg.kernels import kernel
+value = kernel(20)
+print(json.dumps({"value": value, "hits": sum(kernel.stats.cache_hits.values()),
+                  "misses": sum(kernel.stats.cache_misses.values())}))
+"""
+
+
+def _kernel_in(folder: Path, factor: int) -> Path:
+    package = folder / "nbpkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "kernels.py").write_text(KERNEL_MODULE.format(factor=factor), encoding="utf-8")
+    return folder
+
+
+def _use_kernel(folder: Path, cache: Path) -> dict:
+    import json
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache), PYTHONPATH=str(REPO))
+    done = subprocess.run([sys.executable, "-c", USE_KERNEL, str(folder)], cwd=REPO, capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_kernel_cached_in_one_installation_is_loaded_in_another_folder_and_a_changed_one_compiles(tmp_path):
+    """A fresh clone's venv holds the same libraries in another folder: their kernels are found in the
+    cache by package (``pkg-nbpkg``), not by folder. A changed source file is never served a stale entry:
+    numba compares the source's SHA-256 and compiles it afresh."""
+    cache = tmp_path / "cache"
+    first = _use_kernel(_kernel_in(tmp_path / "install-a", factor=2), cache)
+    assert first == {"value": 41, "hits": 0, "misses": 1}
+    assert [p.name for p in cache.iterdir()] == ["pkg-nbpkg"]
+    elsewhere = _use_kernel(_kernel_in(tmp_path / "install-b", factor=2), cache)
+    assert elsewhere == {"value": 41, "hits": 1, "misses": 0}
+    changed = _use_kernel(_kernel_in(tmp_path / "install-c", factor=3), cache)
+    assert changed == {"value": 61, "hits": 0, "misses": 1}
+
+
+def test_only_a_module_found_where_its_name_says_is_filed_by_package():
+    from application.numba_cache import package_of
+
+    assert package_of("umap.layouts", "/venv/lib/site-packages/umap/layouts.py") == "umap"
+    assert package_of("umap", "/venv/lib/site-packages/umap/__init__.py") == "umap"
+    assert package_of("explain.treeshap", "/clone/explain/treeshap.py") == "explain"
+    assert package_of("__main__", "/clone/script.py") is None
+    assert package_of("umap.layouts", "/somewhere/else/layouts.py") is None
+    assert package_of("umap.layouts", "/venv/umap/layouts.pyc") is None
