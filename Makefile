@@ -8,11 +8,15 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: prepare run test browser-test fuzz bench sample clean
 
+# uv (pinned) installs the pinned requirements in seconds where pip took ~40 s; pip does it if uv cannot.
+UV_VERSION := 0.13.8
+UV         := $(VENV)/bin/uv
+
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip install --quiet uv==$(UV_VERSION) || true
+	$(UV) pip install --quiet --python $(PY) -r requirements.txt || $(PY) -m pip install --quiet -r requirements.txt
+	$(UV) pip install --quiet --python $(PY) --no-deps -e . || $(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 # Compiled numba kernels, once per machine and library version (outside the workspace).
