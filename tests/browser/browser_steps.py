@@ -25,25 +25,32 @@ EXCEPTION_BOX = '[data-testid="stException"]'
 
 
 # ---------------------------------------------------------------- waiting and checking
-def wait_until_idle(page: Page, timeout_ms: int = STEP_MS) -> None:
-    """Wait until the script run has finished: no "Running…" status widget, no skeleton, no spinner.
+#: Streamlit's own record of the script run on its root element (``data-test-script-state``): it says
+#: "running" from the server's first word about a run, while the status widget appears only 500 ms later.
+SCRIPT_BUSY = ", ".join(f'[data-testid="stApp"][data-test-script-state="{state}"]'
+                        for state in ("running", "rerunRequested", "stopRequested"))
+#: How long the page must stay idle before it counts: a click's rerun reaches the server and comes back
+#: as "running" in well under this, even on a busy machine.
+IDLE_FOR_S = 0.4
 
-    Streamlit shows the status widget only after a short delay, so idleness must hold for a moment
-    before it counts.
-    """
+
+def wait_until_idle(page: Page, timeout_ms: int = STEP_MS) -> None:
+    """Wait until the script run has finished: the app's root says no script is running, and no
+    "Running…" status widget, skeleton or spinner is shown, for :data:`IDLE_FOR_S` in a row (a click's
+    rerun may not have reached the server yet when the wait starts)."""
     deadline = time.monotonic() + timeout_ms / 1000
     quiet_since = None
     busy = (f'{STATUS_WIDGET}, [data-testid="stSkeleton"], [data-testid="stSpinner"], '
-            f'[data-testid="stAppSkeleton"]')
+            f'[data-testid="stAppSkeleton"], {SCRIPT_BUSY}')
     while time.monotonic() < deadline:
         assert_no_exception(page, "a running page")
         if page.locator(busy).count() == 0:
             quiet_since = quiet_since or time.monotonic()
-            if time.monotonic() - quiet_since >= 0.8:
+            if time.monotonic() - quiet_since >= IDLE_FOR_S:
                 return
         else:
             quiet_since = None
-        page.wait_for_timeout(200)
+        page.wait_for_timeout(100)
     raise AssertionError(f"the app was still running after {timeout_ms / 1000:.0f} s")
 
 
