@@ -29,7 +29,7 @@ import secrets
 import stat
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, Text, delete, insert, select, update
@@ -41,6 +41,9 @@ from core.workspace import workspace_dir
 from strategy.preferences import create_once
 
 UPLOADS = "uploads"
+#: Days a kept upload (personal data of debtors) stays in the workspace before it is deleted
+#: (:func:`sweep_expired_uploads`); ``PERSONAS_UPLOAD_MAX_DAYS`` sets another whole number of days.
+UPLOAD_MAX_DAYS = 30
 #: Extensions an upload is stored under (its format is read from the recorded original name).
 EXTENSIONS = ("csv", "txt", "xlsx", "parquet")
 #: Session choices kept with the upload (``st.session_state`` keys; JSON values only).
@@ -344,6 +347,43 @@ def sweep_removed_users(store: Any) -> int:
     return swept
 
 
+def upload_max_days() -> int:
+    """Days an upload is kept: ``PERSONAS_UPLOAD_MAX_DAYS`` (a whole number of at least 1) or
+    :data:`UPLOAD_MAX_DAYS`. A value that is not such a number is said on the server console and the
+    default applies (a typo must not keep debtors' data for ever, nor delete it at once)."""
+    raw = os.environ.get("PERSONAS_UPLOAD_MAX_DAYS", "").strip()
+    if not raw:
+        return UPLOAD_MAX_DAYS
+    if raw.isdigit() and int(raw) >= 1:
+        return int(raw)
+    print(f"persona-collections: PERSONAS_UPLOAD_MAX_DAYS={raw!r} is not a whole number of days of at least 1; "
+          f"kept uploads are deleted after {UPLOAD_MAX_DAYS} days", file=sys.stderr, flush=True)
+    return UPLOAD_MAX_DAYS
+
+
+def sweep_expired_uploads(store: Any, now: datetime | None = None) -> dict[str, str]:
+    """Delete every kept upload older than :func:`upload_max_days` (file and the record's upload; the
+    user's chosen run stays); ``{username: original file name}`` of those deleted. An upload whose
+    time stamp cannot be read counts as expired: it is personal data of unknown age."""
+    limit = (now or datetime.now(timezone.utc)) - timedelta(days=upload_max_days())
+    engine = _engine(store)
+    ensure_table(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(select(user_workspace.c.username, user_workspace.c.filename,
+                                   user_workspace.c.uploaded_at).where(user_workspace.c.sha256.is_not(None))).all()
+    expired = {}
+    for row in rows:
+        try:
+            uploaded = datetime.fromisoformat(row.uploaded_at)
+            uploaded = uploaded if uploaded.tzinfo else uploaded.replace(tzinfo=timezone.utc)
+        except (TypeError, ValueError):
+            uploaded = None
+        if uploaded is None or uploaded < limit:
+            drop_upload(store, row.username)
+            expired[row.username] = row.filename or ""
+    return expired
+
+
 # ---------------------------------------------------------------------------------- restoring a session
 @dataclass(frozen=True)
 class Restorable:
@@ -352,6 +392,7 @@ class Restorable:
     record: SavedWorkspace | None
     data: bytes | None = None          # the upload's bytes, read back and verified
     lost_upload: str | None = None     # the original name of an upload whose file is gone (record cleared now)
+    expired_upload: str | None = None  # the original name of an upload deleted now for its age
 
     @property
     def mapping_json(self) -> str:
@@ -372,12 +413,15 @@ class Restorable:
 def restorable(store: Any, username: str, *, want_upload: bool) -> Restorable:
     """``username``'s record and, with ``want_upload``, the upload's verified bytes; an upload whose file
     is gone or changed is cleared from the record (said once: the next session does not look again).
-    Users removed since are swept first. Raises ``OSError``, ``UserError`` or SQLAlchemy's errors when
-    the workspace cannot be read."""
+    Users removed since, and every user's upload older than :func:`upload_max_days`, are swept first.
+    Raises ``OSError``, ``UserError`` or SQLAlchemy's errors when the workspace cannot be read."""
     from sqlalchemy.exc import SQLAlchemyError
 
     sweep_removed_users(store)
+    expired = sweep_expired_uploads(store)
     record = saved_workspace(store, username)
+    if username in expired:
+        return Restorable(record, expired_upload=expired[username])
     if not (want_upload and record is not None and record.sha256):
         return Restorable(record)
     data = read_upload(username, record)

@@ -301,10 +301,15 @@ def restoration(found: Any, session: Mapping[str, Any], runs_root: Path) -> Rest
     that holds ``session``: the upload (unless the session already chose a file), the choices made for
     the chosen data (never over a choice the session already holds), and the chosen run when it still
     verifies."""
+    from application.user_workspace import upload_max_days
     from core.text import escape_markdown
 
     record, updates, notices = found.record, {}, []
-    if found.lost_upload is not None:
+    if found.expired_upload is not None:
+        notices.append(_("Your upload {name} was kept for {days} days and has now been deleted (it holds "
+                         "debtors' personal data); upload it again to go on. The bundled sample is shown.")
+                       .format(name=escape_markdown(found.expired_upload), days=upload_max_days()))
+    elif found.lost_upload is not None:
         notices.append(_("Your upload {name} is no longer in the workspace (or was changed there); the "
                          "bundled sample is shown.").format(name=escape_markdown(found.lost_upload)))
     elif found.data is not None:

@@ -213,6 +213,62 @@ def test_a_lost_upload_is_said_once_and_the_sample_stays(store):
                                    "there); the bundled sample is shown."]
 
 
+def _age_upload(store, username: str, days: float) -> None:
+    """Make ``username``'s kept upload ``days`` old (as if it had been uploaded then)."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import update
+
+    then = (datetime.now(timezone.utc) - timedelta(days=days)).isoformat(timespec="seconds")
+    with store.engine.begin() as conn:
+        conn.execute(update(user_workspace.user_workspace).where(user_workspace.user_workspace.c.username == username)
+                     .values(uploaded_at=then))
+
+
+def test_an_upload_older_than_the_retention_is_deleted_with_its_choices_and_the_user_is_told_once(store):
+    fabricated_run(RUN_A)
+    kept = user_workspace.save_upload(store, "ann", CSV, "old_export.csv")
+    user_workspace.save_choices(store, "ann", kept.sha256, {"mapping_json": "{}", "target": "paid_90d"})
+    user_workspace.save_run_choice(store, "ann", RUN_A)
+    fresh = user_workspace.save_upload(store, "root", b"account_id,balance\nR1,1\n", "new.csv")
+    _age_upload(store, "ann", 31)
+    _age_upload(store, "root", 29)
+    updates = ws.restored_session(store, "ann", {}, runs_dir())
+    assert "portfolio_choice" not in updates and "target" not in updates
+    assert updates[ws.NOTICES] == ["Your upload old\\_export.csv was kept for 30 days and has now been deleted (it "
+                                   "holds debtors' personal data); upload it again to go on. The bundled sample is "
+                                   "shown."]
+    assert updates["run_dir"] == str(runs_dir() / RUN_A), "the chosen run is a decision record: it stays"
+    assert not user_workspace.upload_path("ann", kept).exists()
+    record = user_workspace.saved_workspace(store, "ann")
+    assert record.sha256 is None and not record.choices
+    assert user_workspace.read_upload("root", fresh) == b"account_id,balance\nR1,1\n", "29 days: still kept"
+    assert ws.restored_session(store, "ann", {}, runs_dir())[ws.NOTICES] == [], "said once"
+
+
+def test_the_retention_can_be_set_in_days_and_a_wrong_value_keeps_the_default(store, monkeypatch, capsys):
+    user_workspace.save_upload(store, "ann", CSV, "export.csv")
+    _age_upload(store, "ann", 8)
+    monkeypatch.setenv("PERSONAS_UPLOAD_MAX_DAYS", "10")
+    assert user_workspace.sweep_expired_uploads(store) == {}
+    monkeypatch.setenv("PERSONAS_UPLOAD_MAX_DAYS", "7")
+    assert user_workspace.sweep_expired_uploads(store) == {"ann": "export.csv"}
+    for wrong in ("0", "-3", "two weeks", "1.5"):
+        monkeypatch.setenv("PERSONAS_UPLOAD_MAX_DAYS", wrong)
+        assert user_workspace.upload_max_days() == 30
+        assert f"PERSONAS_UPLOAD_MAX_DAYS={wrong!r} is not a whole number of days" in capsys.readouterr().err
+
+
+def test_an_upload_of_unknown_age_counts_as_expired(store):
+    from sqlalchemy import update
+
+    kept = user_workspace.save_upload(store, "ann", CSV, "export.csv")
+    with store.engine.begin() as conn:
+        conn.execute(update(user_workspace.user_workspace).values(uploaded_at="not a date"))
+    assert user_workspace.sweep_expired_uploads(store) == {"ann": "export.csv"}
+    assert not user_workspace.upload_path("ann", kept).exists()
+
+
 def test_an_unreadable_workspace_is_said_in_one_line_and_nothing_is_remembered(store, monkeypatch, capsys):
     def unreadable(*args, **kwargs):
         raise OSError("disk gone")
