@@ -149,3 +149,37 @@ def _empty_cookie_jars():
     from tests.fake_browser import COOKIE_JARS
 
     COOKIE_JARS.clear()
+
+
+@pytest.fixture(scope="session")
+def _postgres_server():
+    """One throw-away PostgreSQL server per test process (tests/pg_server.py), started on first use."""
+    from tests.pg_server import PostgresServer, server_programs
+
+    programs = server_programs()
+    if programs is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL's server programs (initdb, pg_ctl) are not installed: CI must run the review "
+                        "store on PostgreSQL. Install them: apt-get install postgresql")
+        pytest.skip("PostgreSQL's server programs (initdb, pg_ctl) are not installed (apt-get install postgresql)")
+    server = PostgresServer(programs)
+    server.start()
+    yield server
+    server.stop()
+
+
+def pytest_generate_tests(metafunc):
+    """Tests using ``review_db_url`` run on SQLite; in a module that sets ``ALSO_ON_POSTGRESQL = True``
+    (the review store's own behaviour: workflow, vetoes, audit chain, export, ...) on PostgreSQL too."""
+    if "review_db_kind" in metafunc.fixturenames:
+        kinds = ["sqlite", "postgresql"] if getattr(metafunc.module, "ALSO_ON_POSTGRESQL", False) else ["sqlite"]
+        metafunc.parametrize("review_db_kind", kinds)
+
+
+@pytest.fixture
+def review_db_url(request, tmp_path, review_db_kind):
+    """The review store's database: a SQLite file, or a database of its own on a real PostgreSQL server
+    (``PERSONAS_DB_URL=postgresql+psycopg://...`` is documented, so it is tested, see above)."""
+    if review_db_kind == "sqlite":
+        return str(tmp_path / "review.db")
+    return request.getfixturevalue("_postgres_server").new_database()

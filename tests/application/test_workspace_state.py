@@ -22,6 +22,8 @@ from strategy.store import ReviewStore
 from tests.run_factory import save_fabricated_run
 from tests.user_factory import add_users
 
+ALSO_ON_POSTGRESQL = True  # the store's behaviour on a real PostgreSQL server too (tests/conftest.py)
+
 RUN_A = "20261130-080000-aaaaaaaaaa"
 RUN_B = "20261201-080000-bbbbbbbbbb"
 ANN = User("ann", "analyst")
@@ -29,8 +31,9 @@ CSV = b"account_id,balance\nK1,10.5\nK2,20\n"
 
 
 @pytest.fixture
-def store(tmp_path):
-    review = ReviewStore(tmp_path / "review.db")
+def store(review_db_url):
+    """The review store on SQLite, and on PostgreSQL (tests/conftest.py ``review_db_url``)."""
+    review = ReviewStore(review_db_url)
     add_users(review, (User("root", "admin"), ANN))
     yield review
     review.close()

@@ -139,9 +139,20 @@ def db_path(tmp_path) -> Path:
 
 
 @pytest.fixture
-def store(db_path):
-    """A store with users of every role (no passwords: password checks have their own tests)."""
-    review = ReviewStore(db_path)
+def store(review_db_url):
+    """A store with users of every role (no passwords: password checks have their own tests), on SQLite
+    and on PostgreSQL (tests/conftest.py ``review_db_url``)."""
+    review = ReviewStore(review_db_url)
     add_users(review, (ADMIN, ANALYST, ANALYST2, MANAGER, MANAGER2, COMPLIANCE))
     yield review
     review.close()
+
+
+def raw_sql(store: ReviewStore, *statements: str, **params) -> None:
+    """Write straight into the store's database, past the store (what someone with database access
+    could do): SQL both SQLite and PostgreSQL accept (quote ``"user"``: a reserved word in PostgreSQL)."""
+    from sqlalchemy import text
+
+    with store.engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement), params)

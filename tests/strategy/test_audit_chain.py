@@ -1,13 +1,13 @@
 """The audit log is a hash chain: any edit, deletion or reordering is detected."""
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
-from tests.strategy.conftest import ANALYST, MANAGER
+from tests.strategy.conftest import ANALYST, MANAGER, raw_sql
 from strategy.audit import GENESIS_HASH, verify_chain
 from strategy.catalogue import Strategy
+
+ALSO_ON_POSTGRESQL = True  # the store's behaviour on a real PostgreSQL server too (tests/conftest.py)
 
 
 @pytest.fixture
@@ -20,12 +20,6 @@ def busy_store(store, run):
     return store
 
 
-def _sql(db_path, *statements):
-    with sqlite3.connect(db_path) as conn:
-        for statement in statements:
-            conn.execute(statement)
-
-
 def test_an_intact_log_verifies_and_links_each_entry_to_the_previous(busy_store):
     entries = busy_store.audit_entries()
     assert entries[0].prev_hash == GENESIS_HASH
@@ -34,36 +28,36 @@ def test_an_intact_log_verifies_and_links_each_entry_to_the_previous(busy_store)
     assert (result.ok, result.first_bad_seq, result.head_hash) == (True, None, entries[-1].entry_hash)
 
 
-def test_editing_an_entry_is_detected(busy_store, db_path):
-    _sql(db_path, "UPDATE audit_log SET user = 'mallory' WHERE seq = 8")
+def test_editing_an_entry_is_detected(busy_store):
+    raw_sql(busy_store, "UPDATE audit_log SET \"user\" = 'mallory' WHERE seq = 8")
     result = verify_chain(busy_store)
     assert (result.ok, result.first_bad_seq) == (False, 8)
     assert "altered" in result.message
 
 
-def test_editing_an_entry_and_its_hash_is_detected_by_the_next_link(busy_store, db_path):
-    _sql(db_path, "UPDATE audit_log SET details = '{}', entry_hash = 'f' || substr(entry_hash, 2) "
+def test_editing_an_entry_and_its_hash_is_detected_by_the_next_link(busy_store):
+    raw_sql(busy_store, "UPDATE audit_log SET details = '{}', entry_hash = 'f' || substr(entry_hash, 2) "
                   "WHERE seq = 5")
     result = verify_chain(busy_store)
     assert not result.ok and result.first_bad_seq == 5
 
 
-def test_deleting_an_entry_is_detected(busy_store, db_path):
-    _sql(db_path, "DELETE FROM audit_log WHERE seq = 4")
+def test_deleting_an_entry_is_detected(busy_store):
+    raw_sql(busy_store, "DELETE FROM audit_log WHERE seq = 4")
     result = verify_chain(busy_store)
     assert (result.ok, result.first_bad_seq) == (False, 4)
     assert "missing" in result.message
 
 
-def test_deleting_the_newest_entry_is_detected(busy_store, db_path):
+def test_deleting_the_newest_entry_is_detected(busy_store):
     last = busy_store.audit_entries()[-1].seq
-    _sql(db_path, f"DELETE FROM audit_log WHERE seq = {last}")
+    raw_sql(busy_store, f"DELETE FROM audit_log WHERE seq = {last}")
     result = verify_chain(busy_store)
     assert not result.ok and result.first_bad_seq == last
 
 
-def test_swapping_two_entries_is_detected(busy_store, db_path):
-    _sql(db_path, "UPDATE audit_log SET seq = -1 WHERE seq = 3",
+def test_swapping_two_entries_is_detected(busy_store):
+    raw_sql(busy_store, "UPDATE audit_log SET seq = -1 WHERE seq = 3",
          "UPDATE audit_log SET seq = 3 WHERE seq = 4",
          "UPDATE audit_log SET seq = 4 WHERE seq = -1")
     result = verify_chain(busy_store)

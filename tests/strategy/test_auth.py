@@ -8,6 +8,8 @@ from core.errors import UserError
 from strategy.auth import PermissionDenied, User, authenticate, operator_user, role_for_identity
 from strategy.store import ReviewStore
 
+ALSO_ON_POSTGRESQL = True  # the store's behaviour on a real PostgreSQL server too (tests/conftest.py)
+
 
 @pytest.fixture
 def fresh(db_path):

@@ -9,6 +9,8 @@ from tests.strategy.conftest import ANALYST, COMPLIANCE, MANAGER
 from strategy.auth import PermissionDenied
 from strategy.catalogue import Strategy, StrategyError
 
+ALSO_ON_POSTGRESQL = True  # the store's behaviour on a real PostgreSQL server too (tests/conftest.py)
+
 PLAN = Strategy(channel="letter", offer="instalment_plan", n_instalments=6, rationale="Raten")
 
 

@@ -14,6 +14,8 @@ from strategy.mapping_view import StaleMappingError
 from strategy.proposals import propose_strategies
 from tests.strategy.conftest import ADMIN, ANALYST, ANALYST2, COMPLIANCE, MANAGER, MANAGER2
 
+ALSO_ON_POSTGRESQL = True  # the store's behaviour on a real PostgreSQL server too (tests/conftest.py)
+
 
 @pytest.fixture
 def champions(store, run):

@@ -20,6 +20,8 @@ from strategy.store import ReviewStore
 from runs import RunFolderError, new_run_id
 from tests.run_factory import save_fabricated_run
 
+ALSO_ON_POSTGRESQL = True  # the store's behaviour on a real PostgreSQL server too (tests/conftest.py)
+
 NASTY = ["=HYPERLINK(\"http://evil\",\"x\")", "+SUM(A1)", "-2+3", "@cmd", "\tTAB", "\rCR",
          "\x00NUL", "'=already escaped"]
 
@@ -87,10 +89,10 @@ def test_export_is_refused_while_the_kill_switch_is_on(store, run, portfolio_fra
     assert export_mappings(store, run, MANAGER, fmt="json", out=tmp_path / "out.json").rows == 4
 
 
-def test_export_is_refused_when_a_guardrail_fails_at_export(store, db_path, run, portfolio_frame,
+def test_export_is_refused_when_a_guardrail_fails_at_export(store, run, portfolio_frame,
                                                           tmp_path):
     approve_all(store, run, portfolio_frame)
-    stricter = ReviewStore(db_path, settings=StrategySettings(legal_escalation_min_balance_eur=5000))
+    stricter = ReviewStore(store.url, settings=StrategySettings(legal_escalation_min_balance_eur=5000))
     with pytest.raises(ExportRefused, match="persona 2 .*No legal escalation for small balances"):
         export_mappings(stricter, run, MANAGER, fmt="csv", out=tmp_path / "out.csv")
 

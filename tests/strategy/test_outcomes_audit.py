@@ -7,6 +7,8 @@ from application.cli import main
 from strategy.outcomes import keep_payments, read_outcomes
 from tests.strategy.conftest import ANALYST
 
+ALSO_ON_POSTGRESQL = True  # the store's behaviour on a real PostgreSQL server too (tests/conftest.py)
+
 
 def _payments(run) -> bytes:
     ids = run.accounts["account_id"].astype(str).head(40)
@@ -24,9 +26,9 @@ def test_keep_payments_keeps_the_file_and_records_who_loaded_it(run, store):
     assert store.verify_audit().ok
 
 
-def test_cli_load_is_recorded_as_the_operator(run, run_dir, db_path, store, tmp_path):
+def test_cli_load_is_recorded_as_the_operator(run, run_dir, store, tmp_path):
     path = tmp_path / "zahlungen.csv"
     path.write_bytes(_payments(run))
-    assert main(["outcomes", "load", str(run_dir), str(path), "--db", str(db_path)]) == 0
+    assert main(["outcomes", "load", str(run_dir), str(path), "--db", store.url]) == 0
     (entry,) = store.audit_entries(action="outcomes_loaded")
     assert entry.role == "operator" and entry.details["load"] == 1

@@ -40,7 +40,7 @@ def approved_experiment(run, store):
     return experiments_for_run(store, run.run_id)[0]
 
 
-def test_load_then_readout_names_no_winner_below_the_minimum_sample(run, run_dir, db_path, tmp_path, capsys,
+def test_load_then_readout_names_no_winner_below_the_minimum_sample(run, run_dir, store, tmp_path, capsys,
                                                                       approved_experiment):
     file = _payments_file(tmp_path / "zahlungen.csv", run.accounts["account_id"].tolist())
     assert main(["outcomes", "load", str(run_dir), str(file)]) == 0
@@ -48,7 +48,7 @@ def test_load_then_readout_names_no_winner_below_the_minimum_sample(run, run_dir
     assert "saved as outcomes/payments-1.parquet (load 1)" in out and "a file already loaded is refused" in out
     assert open_run(run_dir).has("outcomes/payments-1.parquet")
 
-    assert main(["readout", str(run_dir), "--db", str(db_path), "--cost", "letter=0.85,email=0.01,sms=0.09",
+    assert main(["readout", str(run_dir), "--db", store.url, "--cost", "letter=0.85,email=0.01,sms=0.09",
                  "--cost", "phone=1.5,push=0.01,whatsapp=0.02", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     persona = [r for r in data["rows"] if r["persona_id"] == 0]
@@ -59,7 +59,7 @@ def test_load_then_readout_names_no_winner_below_the_minimum_sample(run, run_dir
     assert needed and difference["min_sample_per_arm"] == needed
     assert difference["verdict"] == f"too few accounts ({difference['accounts_a']:,} of {needed:,} needed)"
 
-    assert main(["readout", str(run_dir), "--db", str(db_path)]) == 0
+    assert main(["readout", str(run_dir), "--db", store.url]) == 0
     text = capsys.readouterr().out
     assert "challenger − champion: pay rate" in text and "verdict: too few accounts" in text
 

@@ -1,16 +1,16 @@
 """An account override needs a second person; needs_review accounts wait for a person (held_accounts)."""
 from __future__ import annotations
 
-import sqlite3
-
 import pandas as pd
 import pytest
 
-from tests.strategy.conftest import ANALYST, COMPLIANCE, MANAGER, MANAGER2
+from tests.strategy.conftest import ANALYST, COMPLIANCE, MANAGER, MANAGER2, raw_sql
 from core.errors import UserError
 from strategy.auth import PermissionDenied, User
 from strategy.catalogue import Strategy
 from strategy.review_queue import held_accounts, review_plan
+
+ALSO_ON_POSTGRESQL = True  # the store's behaviour on a real PostgreSQL server too (tests/conftest.py)
 
 SMS = Strategy(channel="sms", offer="payment_link", tone="friendly", rationale="cheap and read")
 
@@ -111,11 +111,9 @@ def test_an_override_strategy_that_fails_a_guardrail_cannot_be_approved(store, r
 
 
 def test_an_approval_written_into_the_database_without_the_audit_log_does_not_count(
-        store, run, db_path):
+        store, run):
     override_id = store.override_account(MANAGER, run, "A00001", persona_id=1, reason="asked")
-    with sqlite3.connect(db_path) as conn:
-        conn.execute("UPDATE account_overrides SET status='approved', decided_by='dave' "
-                     "WHERE id=?", (override_id,))
+    raw_sql(store, "UPDATE account_overrides SET status='approved', decided_by='dave' WHERE id=:id", id=override_id)
     assert "audit log records no such approval" in held(store, run, plan_of(run))["A00001"]
 
 

@@ -12,6 +12,8 @@ from strategy.catalogue import Strategy
 from strategy.store import ReviewStore
 from strategy.workflow import StaleMappingError
 
+ALSO_ON_POSTGRESQL = True  # the store's behaviour on a real PostgreSQL server too (tests/conftest.py)
+
 SMS = Strategy(channel="sms", offer="payment_link", tone="friendly", rationale="cheap and read")
 
 

@@ -13,6 +13,8 @@ from strategy.run_view import load_run_view
 from strategy.store import ReviewStore
 from strategy.workflow import StaleMappingError
 
+ALSO_ON_POSTGRESQL = True  # the store's behaviour on a real PostgreSQL server too (tests/conftest.py)
+
 SMS = Strategy(channel="sms", offer="payment_link", tone="friendly", rationale="cheap and read")
 
 
@@ -95,9 +97,9 @@ def test_a_guardrail_violation_blocks_approval_naming_the_rule(store, run):
         store.approve(MANAGER, run, 0, expected_version=mapping.version)
 
 
-def test_a_stale_save_is_refused_and_nothing_is_lost(store, db_path, run):
+def test_a_stale_save_is_refused_and_nothing_is_lost(store, run):
     opened = store.propose(ANALYST, run, 0, SMS)
-    first, second = ReviewStore(db_path), ReviewStore(db_path)  # two sessions, same version open
+    first, second = ReviewStore(store.url), ReviewStore(store.url)  # two sessions, same version open
     first.edit(ANALYST, run, 0, SMS.with_changes(contacts_per_week=3),
                expected_version=opened.version)
     mine = SMS.with_changes(tone="neutral")
@@ -110,12 +112,12 @@ def test_a_stale_save_is_refused_and_nothing_is_lost(store, db_path, run):
     first.close(), second.close()
 
 
-def test_concurrent_threads_never_both_save_the_same_version(store, db_path, run):
+def test_concurrent_threads_never_both_save_the_same_version(store, run):
     from concurrent.futures import ThreadPoolExecutor
     opened = store.propose(ANALYST, run, 0, SMS)
 
     def save(n: int) -> str:
-        session = ReviewStore(db_path)
+        session = ReviewStore(store.url)
         try:
             session.edit(ANALYST, run, 0, SMS.with_changes(contacts_per_week=n),
                          expected_version=opened.version)

@@ -10,6 +10,8 @@ from strategy.export import ExportRefused, export_mappings
 from strategy.run_view import load_run_view
 from tests.run_factory import save_fabricated_run
 
+ALSO_ON_POSTGRESQL = True  # the store's behaviour on a real PostgreSQL server too (tests/conftest.py)
+
 
 def _approve(store, run, persona_ids, portfolio):
     for proposal in propose_strategies(run.profiles, run.accounts, portfolio):
