@@ -62,7 +62,7 @@ def wait_visible(page: Page, locator: Locator, timeout_ms: int = STEP_MS, what: 
         if target.is_visible():
             return target
         assert_no_exception(page, f"waiting for {what or locator}")
-        page.wait_for_timeout(250)
+        page.wait_for_timeout(100)
     shot = save_failure_screenshot(page)
     raise AssertionError(f"not visible after {timeout_ms / 1000:.0f} s: {what or locator} (see {shot})")
 
@@ -106,7 +106,7 @@ class Journey:
             " return m ? m.scrollHeight : document.body.scrollHeight; }")
         size = self.page.viewport_size or VIEWPORT
         self.page.set_viewport_size({"width": size["width"], "height": min(max(size["height"], height), 6000)})
-        self.page.wait_for_timeout(400)
+        self.page.wait_for_timeout(200)  # the taller window's re-layout (the picture is for people, not asserted)
         self.page.screenshot(path=str(path), full_page=True)
         self.page.set_viewport_size(size)
         return path
