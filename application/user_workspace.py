@@ -379,7 +379,12 @@ def sweep_expired_uploads(store: Any, now: datetime | None = None) -> dict[str, 
         except (TypeError, ValueError):
             uploaded = None
         if uploaded is None or uploaded < limit:
-            drop_upload(store, row.username)
+            try:
+                drop_upload(store, row.username)
+            except (OSError, UserError) as err:  # one user's folder must not stop everyone's sign-in
+                print(f"persona-collections: the expired upload of {row.username!r} could not be deleted: {err}",
+                      file=sys.stderr, flush=True)
+                continue
             expired[row.username] = row.filename or ""
     return expired
 

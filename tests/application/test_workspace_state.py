@@ -272,6 +272,23 @@ def test_an_upload_of_unknown_age_counts_as_expired(store):
     assert not user_workspace.upload_path("ann", kept).exists()
 
 
+def test_an_expired_upload_that_cannot_be_deleted_is_logged_and_the_others_still_go(store, monkeypatch, capsys):
+    kept = {name: user_workspace.save_upload(store, name, CSV + name.encode(), f"{name}.csv") for name in ("ann", "root")}
+    for name in kept:
+        _age_upload(store, name, 40)
+    real = user_workspace.drop_upload
+
+    def stuck_for_ann(store_or_engine, username):
+        if username == "ann":
+            raise PermissionError("Permission denied")
+        return real(store_or_engine, username)
+
+    monkeypatch.setattr(user_workspace, "drop_upload", stuck_for_ann)
+    assert user_workspace.sweep_expired_uploads(store) == {"root": "root.csv"}
+    assert "the expired upload of 'ann' could not be deleted: Permission denied" in capsys.readouterr().err
+    assert not user_workspace.upload_path("root", kept["root"]).exists()
+
+
 def test_an_unreadable_workspace_is_said_in_one_line_and_nothing_is_remembered(store, monkeypatch, capsys):
     def unreadable(*args, **kwargs):
         raise OSError("disk gone")
