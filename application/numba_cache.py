@@ -10,7 +10,7 @@ numba cannot cache is left on the path.
 
 A compiled cache is code: it lives in ``PERSONAS_CACHE_DIR`` (default ``~/.cache/persona-collections``),
 never in the workspace, in a sub-folder per Python, numba, umap-learn and pynndescent version (numba
-itself also checks each entry against its source file's time stamp and size and ignores stale ones).
+itself also checks each entry against a SHA-256 of its source file and ignores stale ones).
 A folder not owned by this user or writable by others is not used: numba then compiles in memory,
 which is correct, merely slower.
 
