@@ -191,4 +191,4 @@ def review_db_url(request, tmp_path, review_db_kind):
     (``PERSONAS_DB_URL=postgresql+psycopg://...`` is documented, so it is tested, see above)."""
     if review_db_kind == "sqlite":
         return str(tmp_path / "review.db")
-    return request.getfixturevalue("_postgres_server").new_database()
+    return request.getfixturevalue("_postgres_server").new_schema_url()

@@ -3,8 +3,8 @@
 ``PERSONAS_DB_URL=postgresql+psycopg://...`` is a documented way to run the app; these tests hold that
 claim to a real server, not a mock. The server is PostgreSQL's own ``initdb`` + ``pg_ctl`` in a temporary
 folder, listening on a Unix socket only (no TCP port), with trust authentication for its one local
-user; one per test process, each test in a schema of its own (:meth:`PostgresServer.new_database`). It runs as the ``postgres`` system
-user when the tests run as root (PostgreSQL refuses to run as root).
+user; one per test process, each test in a schema of its own (:meth:`PostgresServer.new_schema_url`).
+It runs as the ``postgres`` system user when the tests run as root (PostgreSQL refuses to run as root).
 
 Where PostgreSQL's server programs are not installed the tests are skipped with the reason, except
 under ``CI=true``, where that is a failure: CI must exercise the PostgreSQL path (the machine's image
@@ -34,13 +34,13 @@ def server_programs() -> Path | None:
 
 
 class PostgresServer:
-    """Start with :meth:`start`, stop with :meth:`stop`; :meth:`new_database` gives a fresh database's URL."""
+    """Start with :meth:`start`, stop with :meth:`stop`; :meth:`new_schema_url` gives each test its own database."""
 
     def __init__(self, programs: Path) -> None:
         self.programs = programs
         self.folder = Path(tempfile.mkdtemp(prefix="personas-pg-"))
         self.data = self.folder / "data"
-        self.port = 50_000 + os.getpid() % 10_000  # only names the socket file: no TCP port is opened
+        self.port = 5432  # only names the socket file in this server's own folder: no TCP port is opened
         self._as_postgres = os.geteuid() == 0
         self._database_ready = False
 
@@ -73,7 +73,7 @@ class PostgresServer:
                              autocommit=True) as conn:
             conn.execute(statement)
 
-    def new_database(self) -> str:
+    def new_schema_url(self) -> str:
         """The URL of a database of its own for one test: a new, empty schema in the server's one test
         database, first on the connection's search path. (A schema rather than a ``CREATE DATABASE`` per
         test: that forces a checkpoint, 0.3 s once earlier tests have written.)"""
