@@ -106,7 +106,8 @@ class Journey:
             " return m ? m.scrollHeight : document.body.scrollHeight; }")
         size = self.page.viewport_size or VIEWPORT
         self.page.set_viewport_size({"width": size["width"], "height": min(max(size["height"], height), 6000)})
-        self.page.wait_for_timeout(200)  # the taller window's re-layout (the picture is for people, not asserted)
+        # The taller window's re-layout: two animation frames (the picture is for people, not asserted).
+        self.page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
         self.page.screenshot(path=str(path), full_page=True)
         self.page.set_viewport_size(size)
         return path
