@@ -306,8 +306,8 @@ def restoration(found: Any, session: Mapping[str, Any], runs_root: Path) -> Rest
 
     record, updates, notices = found.record, {}, []
     if found.expired_upload is not None:
-        notices.append(_("Your upload {name} was kept for {days} days and has now been deleted (it holds "
-                         "debtors' personal data); upload it again to go on. The bundled sample is shown.")
+        notices.append(_("Your upload {name} has been deleted: uploads are kept for at most {days} days (they "
+                         "hold debtors' personal data). Upload it again to go on; the bundled sample is shown.")
                        .format(name=escape_markdown(found.expired_upload), days=upload_max_days()))
     elif found.lost_upload is not None:
         notices.append(_("Your upload {name} is no longer in the workspace (or was changed there); the "

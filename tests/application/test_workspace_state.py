@@ -238,9 +238,9 @@ def test_an_upload_older_than_the_retention_is_deleted_with_its_choices_and_the_
     _age_upload(store, "root", 29)
     updates = ws.restored_session(store, "ann", {}, runs_dir())
     assert "portfolio_choice" not in updates and "target" not in updates
-    assert updates[ws.NOTICES] == ["Your upload old\\_export.csv was kept for 30 days and has now been deleted (it "
-                                   "holds debtors' personal data); upload it again to go on. The bundled sample is "
-                                   "shown."]
+    assert updates[ws.NOTICES] == ["Your upload old\\_export.csv has been deleted: uploads are kept for at most 30 "
+                                   "days (they hold debtors' personal data). Upload it again to go on; the bundled "
+                                   "sample is shown."]
     assert updates["run_dir"] == str(runs_dir() / RUN_A), "the chosen run is a decision record: it stays"
     assert not user_workspace.upload_path("ann", kept).exists()
     record = user_workspace.saved_workspace(store, "ann")
