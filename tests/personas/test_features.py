@@ -92,3 +92,30 @@ def test_text_with_too_many_values_is_left_out_with_a_reason():
     builder = FeatureBuilder(["balance", "days_past_due", "note"]).fit(frame)
     assert "note" in builder.excluded_ and "distinct values" in builder.excluded_["note"]
     assert isinstance(pd.Series(builder.excluded_).iloc[0], str)
+
+
+def test_a_text_column_is_coded_through_its_distinct_values_exactly_as_value_by_value():
+    """The fast path for text columns gives every value the level the value-by-value path gives it:
+    missing values, values outside the levels (pooled as "other" only when that is a level) and a
+    value that reads like another type."""
+    from personas.features import MISSING_LEVEL, OTHER_LEVEL, _value_levels
+
+    values = ["Bayern", None, "Berlin", "Hamburg", "1", "Bayern", None, "1.0", "Saarland"]
+    text = pd.Series(values, dtype="str")
+    as_objects = pd.Series(values, dtype="object")
+    for levels in (["Bayern", "Berlin", "1"], ["Bayern", "Berlin", OTHER_LEVEL],
+                   ["Bayern", MISSING_LEVEL, OTHER_LEVEL], ["Berlin", MISSING_LEVEL]):
+        fast = _value_levels(text, levels)
+        assert fast.tolist() == _value_levels(as_objects, levels).tolist(), levels
+    assert _value_levels(text, ["Bayern", MISSING_LEVEL, OTHER_LEVEL]).tolist() == [0, 1, 2, 2, 2, 0, 1, 2, 2]
+    assert _value_levels(text, ["Berlin", "1"]).tolist() == [-1, -1, 0, -1, 1, -1, -1, -1, -1]
+
+
+def test_the_matrix_is_float32_with_the_same_values_as_stacking_in_float64_first():
+    from personas.features import _stack_float32
+
+    rng = np.random.default_rng(5)
+    blocks = [rng.normal(size=(50, 1)) * 1e3, rng.random((50, 3)) > 0.5, rng.normal(size=(50, 2)) / 7]
+    stacked = _stack_float32(blocks)
+    assert stacked.dtype == np.float32 and stacked.flags.c_contiguous
+    assert np.array_equal(stacked, np.hstack(blocks).astype(np.float32))
