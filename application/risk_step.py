@@ -110,9 +110,9 @@ class RiskStep:
         """
         from contextlib import nullcontext
 
-        from threadpoolctl import threadpool_limits
+        from core.threads import limit_threads
 
-        return threadpool_limits(1) if self._process is not None else nullcontext()
+        return limit_threads(1) if self._process is not None else nullcontext()
 
     def cancel(self) -> None:
         """Stop the child (discovery failed, so its result is not wanted)."""

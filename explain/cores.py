@@ -25,7 +25,7 @@ def fit_threads() -> Iterator[None]:
     if threads_hook is None:
         yield
         return
-    from threadpoolctl import threadpool_limits
+    from core.threads import limit_threads
 
-    with threadpool_limits(threads_now(1)) if threads_now(1) > 1 else nullcontext():
+    with limit_threads(threads_now(1)) if threads_now(1) > 1 else nullcontext():
         yield

@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 from sklearn.ensemble import HistGradientBoostingClassifier
 from scipy.stats import norm, rankdata
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from core.i18n import N_, _, current_language, use_language
+from core.threads import limit_threads
 from explain.settings import RiskSettings
 from portfolio.vocabulary import Protected, protected_meaning
 
@@ -231,7 +231,7 @@ def fairness_report(frame: pd.DataFrame, sensitive: list[str], risk: np.ndarray,
 
     ``meanings`` (column -> meaning, from the portfolio's roles) says which column is an age.
     """
-    with threadpool_limits(settings.thread_count(len(frame))):
+    with limit_threads(settings.thread_count(len(frame))):
         return _fairness_report(frame, sensitive, risk, event, features, settings, meanings or {})
 
 
@@ -436,7 +436,7 @@ def proxy_check(column: str, groups: np.ndarray, features: pd.DataFrame, table: 
             rows.append((feature, _binned_auc(X[feature].to_numpy(), y, folds)))
         model = HistGradientBoostingClassifier(max_iter=40, max_leaf_nodes=8, max_bins=32, early_stopping=False,
                                                random_state=settings.seed)
-        with threadpool_limits(settings.thread_count(len(used))):  # threads for the rows fitted, not the portfolio
+        with limit_threads(settings.thread_count(len(used))):  # threads for the rows fitted, not the portfolio
             proba = cross_val_predict(model, X, y, cv=splitter, method="predict_proba")
         rows.append(("(all features)", _macro_auc(y, proba)))
     table_out = pd.DataFrame(rows, columns=["feature", "auc"])

@@ -17,8 +17,8 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
+from core.threads import limit_threads
 from explain.fairness import FairnessReport, fairness_report
 from explain.features import (FeatureEncoder, check_both_outcomes, event_vector, forbidden_columns,
                               guardrail_columns, model_features)
@@ -209,7 +209,7 @@ class RiskResult:
 
         Unlike the run's own scores these are not out-of-fold (the model never saw these accounts).
         """
-        with threadpool_limits(self.settings.thread_count(len(frame))):
+        with limit_threads(self.settings.thread_count(len(frame))):
             return self._score(frame)
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -361,7 +361,7 @@ def fit_risk_model(frame: pd.DataFrame, roles: Any, target: str, target_event: s
         beside the run's persona profiles, where the whole run's memory peaks.
     """
     settings = (settings or RiskSettings()).resolved(len(frame))
-    with threadpool_limits(settings.thread_count(len(frame))):
+    with limit_threads(settings.thread_count(len(frame))):
         return _fit(frame, roles, target, target_event, persona_ids, settings, progress, release_frame)
 
 

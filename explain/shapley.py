@@ -294,7 +294,7 @@ def _in_threads(one_chunk: Callable[[int, int], None], starts: list[int], worker
     """
     import queue
 
-    from threadpoolctl import threadpool_limits
+    from core.threads import limit_threads
 
     todo: "queue.Queue[tuple[int, int]]" = queue.Queue()
     for item in enumerate(starts):
@@ -302,7 +302,7 @@ def _in_threads(one_chunk: Callable[[int, int], None], starts: list[int], worker
     failures: list[BaseException] = []
 
     def work(slot: int) -> None:
-        with threadpool_limits(1, user_api="openmp"):  # this thread's own OpenMP setting
+        with limit_threads(1, user_api="openmp"):  # this thread's own OpenMP setting
             _work(slot)
 
     def _work(slot: int) -> None:

@@ -380,7 +380,8 @@ def split_by_kmeans(labels: np.ndarray, Z: np.ndarray, rng: np.random.Generator,
     their density valley lies across HDBSCAN's cluster tree (kitchen sink, missing by persona).
     """
     from sklearn.cluster import KMeans
-    from threadpoolctl import threadpool_limits
+
+    from core.threads import limit_threads
 
     labels = labels.copy()
     queue = [int(p) for p in np.unique(labels[labels >= 0])]
@@ -391,7 +392,7 @@ def split_by_kmeans(labels: np.ndarray, Z: np.ndarray, rng: np.random.Generator,
         members = np.flatnonzero(labels == persona)
         if len(members) < 2 * min_size:
             continue
-        with threadpool_limits(1):
+        with limit_threads(1):
             halves = KMeans(2, n_init=3, random_state=int(rng.integers(1 << 30))).fit_predict(Z[members])
         sizes = np.bincount(halves, minlength=2)
         if sizes.min() < min_size:
@@ -411,11 +412,12 @@ def holds_two_groups(members: np.ndarray, seed: int) -> bool:
     """A 2-means cut of these accounts is shaped like two groups (:func:`two_groups`), with both
     halves at least :data:`KMEANS_MIN_SHARE` of them."""
     from sklearn.cluster import KMeans
-    from threadpoolctl import threadpool_limits
+
+    from core.threads import limit_threads
 
     if len(members) < 60:
         return False
-    with threadpool_limits(1):
+    with limit_threads(1):
         halves = KMeans(2, n_init=3, random_state=seed % (1 << 30)).fit_predict(members)
     if np.bincount(halves, minlength=2).min() < max(15, KMEANS_MIN_SHARE * len(members)):
         return False

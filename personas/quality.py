@@ -63,7 +63,8 @@ def kmeans_check(labels: np.ndarray, Z: np.ndarray, seed: int) -> dict[str, Any]
     """
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score
-    from threadpoolctl import threadpool_limits
+
+    from core.threads import limit_threads
 
     labels = np.asarray(labels)
     kept = np.flatnonzero(labels >= 0)
@@ -74,7 +75,7 @@ def kmeans_check(labels: np.ndarray, Z: np.ndarray, seed: int) -> dict[str, Any]
     rows = np.sort(rng.choice(kept, size=min(SAMPLE_ROWS, len(kept)), replace=False))
     sample = np.asarray(Z[rows], dtype=np.float64)
     mine = labels[rows]
-    with threadpool_limits(1):
+    with limit_threads(1):
         theirs = KMeans(len(personas), n_init=N_INIT, random_state=seed % (1 << 31)).fit_predict(sample)
     best = _explained(theirs, sample)
     return {"kmeans_agreement": round(float(adjusted_rand_score(mine, theirs)), 4),
@@ -204,7 +205,8 @@ def two_behaviours(Z: np.ndarray, seed: int, plain: np.ndarray | None = None) ->
     few accounts or columns.
     """
     from sklearn.mixture import GaussianMixture
-    from threadpoolctl import threadpool_limits
+
+    from core.threads import limit_threads
 
     Z = np.asarray(Z, dtype=np.float64)
     columns = mixture_columns(Z, plain)
@@ -218,7 +220,7 @@ def two_behaviours(Z: np.ndarray, seed: int, plain: np.ndarray | None = None) ->
                                random_state=seed % (1 << 31))
 
     gains = []
-    with threadpool_limits(1):
+    with limit_threads(1):
         for _repeat in range(MIXTURE_REPEATS):
             order = rng.permutation(len(U))[:MIXTURE_ROWS]
             folds = (order[: len(order) // 2], order[len(order) // 2:])

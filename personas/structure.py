@@ -97,12 +97,13 @@ def numeric_weight(eta2: float) -> float:
 def over_segment(Z: np.ndarray, seed: int = 0) -> np.ndarray:
     """k-means labels of an over-segmentation of ``Z`` (no NaN)."""
     from sklearn.cluster import KMeans
-    from threadpoolctl import threadpool_limits
+
+    from core.threads import limit_threads
 
     k = int(min(OVER_CLUSTERS, max(2, len(Z) // 50)))
     # One thread: these fits are small and run once per column; OpenMP threads that spin-wait cost
     # 10-25x their work when the cores are busy (26 fits on 1,000 rows: 5.4 s -> 0.2 s under load).
-    with warnings.catch_warnings(), threadpool_limits(1):
+    with warnings.catch_warnings(), limit_threads(1):
         warnings.simplefilter("ignore")
         return KMeans(k, n_init=1, max_iter=100, random_state=seed).fit_predict(Z).astype(np.int64)
 
