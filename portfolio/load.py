@@ -93,7 +93,8 @@ def load_portfolio(source: str | os.PathLike | bytes | BinaryIO | pd.DataFrame, 
         suspect_rows=result.suspect_rows if result else None,
         row_numbers=result.row_numbers if result else None, settings=settings)
     usable = checked.usable.to_numpy(dtype=bool)
-    frame = _infinite_as_missing(checked.frame[usable].reset_index(drop=True))
+    kept = checked.frame if usable.all() else checked.frame[usable]  # all usable (the usual case): no copy
+    frame = _infinite_as_missing(kept.reset_index(drop=True))
     row_numbers = pd.Series(checked.row_numbers[usable], name="row")
     return Portfolio(frame=frame, roles=checked.roles or roles, report=checked.report, sha256=sha256,
                      source_name=name, row_numbers=row_numbers, read=result)

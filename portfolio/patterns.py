@@ -11,6 +11,8 @@ import re
 
 import pandas as pd
 
+from portfolio.numbers import filled_sample
+
 #: Share of sampled non-empty values that must match a pattern.
 CONTENT_SHARE = 0.5
 #: Values sampled per column.
@@ -25,11 +27,7 @@ _DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/%d", "%m/%d/%Y", "%d
 
 def sample_text(values: pd.Series, size: int = SAMPLE_SIZE) -> list[str]:
     """Up to ``size`` non-empty values as stripped text, spread over the column (deterministic)."""
-    filled = values.dropna()
-    if filled.empty:
-        return []
-    step = max(len(filled) // size, 1)
-    return [str(v).strip() for v in filled.iloc[::step].head(size) if str(v).strip()]
+    return [str(v).strip() for v in filled_sample(values, size) if str(v).strip()]
 
 
 def iban_is_valid(text: str) -> bool:
@@ -43,6 +41,8 @@ def iban_is_valid(text: str) -> bool:
 
 
 def _parse_date(text: str) -> datetime.date | None:
+    if not (text[:1].isdigit() or text[:1] == " "):
+        return None  # every format starts with a day, month or year (strptime: a digit or a space)
     text = text[:10] if re.match(r"^\d{4}-\d{2}-\d{2}[T ]", text) else text
     for fmt in _DATE_FORMATS:
         try:

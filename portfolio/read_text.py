@@ -88,7 +88,24 @@ def decode(data: bytes, name: str) -> DecodedText:
         return DecodedText(data.decode("latin-1"), "latin-1")
 
 
+def _has_utf8_sequence(data: bytes, chunk: int = 4 * 2**20) -> bool:
+    """Whether a UTF-8 multi-byte character could start anywhere (a lead byte C2-F4 followed by a
+    continuation byte 80-BF). Without one no line can be non-ASCII UTF-8, so a Windows-1252 file need
+    not be decoded line by line (~0.3-0.7 s at 100,000 rows; this check takes ~0.03 s). Chunks keep the
+    positions array small whatever the bytes are."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    for start in range(0, max(len(raw) - 1, 0), chunk):
+        part = raw[start:start + chunk + 1]  # one byte of overlap: a pair may straddle two chunks
+        lead = np.flatnonzero(part[:-1] >= 0xC2)
+        follow = part[lead[part[lead] <= 0xF4] + 1]
+        if ((follow >= 0x80) & (follow <= 0xBF)).any():
+            return True
+    return False
+
+
 def _decode_mixed(data: bytes, name: str) -> DecodedText | None:
+    if not _has_utf8_sequence(data):
+        return None
     lines = data.split(b"\n")
     utf8_lines: list[int] = []
     legacy_lines: list[int] = []

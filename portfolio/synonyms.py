@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
 # camelCase boundaries become spaces before lower-casing ("daysPastDue" -> "days past due").
@@ -27,7 +28,23 @@ def normalise_name(name: object) -> str:
     >>> normalise_name("Überfälligkeit (in Tagen)")
     'ueberfaelligkeit tagen'
     """
-    text = _CAMEL.sub(" ", str(name)).translate(_UMLAUTS).lower()
+    text = str(name)
+    return _normalise_cached(text) if len(text) <= _CACHED_NAME_CHARS else _normalise_text(text)
+
+
+#: Longer names (hostile headers) are normalised every time rather than kept in the cache.
+_CACHED_NAME_CHARS = 200
+
+
+@lru_cache(maxsize=4096)
+def _normalise_cached(name: str) -> str:
+    """Role detection compares every column with hundreds of synonyms and normalises the same few
+    hundred names ~18,000 times per file: each is worked out once."""
+    return _normalise_text(name)
+
+
+def _normalise_text(name: str) -> str:
+    text = _CAMEL.sub(" ", name).translate(_UMLAUTS).lower()
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     words = [w for w in _NON_ALNUM.sub(" ", text).split() if w not in _UNIT_WORDS]
     return " ".join(words)

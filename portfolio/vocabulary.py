@@ -154,20 +154,28 @@ PROTECTED_LEVELS: dict[str, frozenset[str]] = {
 }
 #: Share of the filled values that must be such levels.
 PROTECTED_LEVEL_SHARE = 0.95
+_ALL_LEVELS = frozenset().union(*PROTECTED_LEVELS.values())
 
 
 def protected_by_content(values: pd.Series) -> tuple[str, str] | None:
     """``(meaning, "values ...")`` when a text column's levels are those of sex or marital status."""
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         return None
+    text = values.dropna().astype("str")
+    if _mostly_not_levels(text):
+        return None
     # Distinct cells are counted first and only they are normalised (same counts, far fewer string calls).
-    raw = values.dropna().astype("str").value_counts(sort=False)
+    raw = text.value_counts(sort=False)
     keys = raw.index.str.strip().str.lower().str.rstrip(".")
-    counts = pd.Series(raw.to_numpy(), index=keys).groupby(level=0, sort=False).sum()
-    counts = counts[counts.index != ""].sort_values(ascending=False, kind="stable")
-    filled = int(counts.sum())
+    tallies = raw.to_numpy()
+    filled = int(tallies[(keys != "")].sum())
     if filled < 10:
         return None
+    # Only keys that are levels are grouped and ranked (a column of 100,000 names has none): the same
+    # counts in the same order as ranking every key and keeping the levels.
+    levels_seen = keys.isin(_ALL_LEVELS)
+    counts = pd.Series(tallies[levels_seen], index=keys[levels_seen]).groupby(level=0, sort=False).sum()
+    counts = counts.sort_values(ascending=False, kind="stable")
     for meaning, levels in PROTECTED_LEVELS.items():
         known = counts[counts.index.isin(levels)]
         if len(known) < 2 or known.sum() < PROTECTED_LEVEL_SHARE * filled:
@@ -178,6 +186,14 @@ def protected_by_content(values: pd.Series) -> tuple[str, str] | None:
         shown = ", ".join(map(str, known.index[:4]))
         return meaning, f"values ({shown}) that say {meaning.split('.')[1].replace('_', ' ')}"
     return None
+
+
+def _mostly_not_levels(text: pd.Series) -> bool:
+    """Whether more cells than ``1 - PROTECTED_LEVEL_SHARE`` of them hold a digit or an "@" (ids, e-mail
+    addresses, phone numbers, IBANs, streets). No level holds one, so such a column cannot reach the
+    share, and its values need not be counted (a hash of every distinct cell: ~0.3 s per column at
+    1,000,000 rows)."""
+    return bool(text.str.contains("[0-9@]", regex=True).sum() > (1 - PROTECTED_LEVEL_SHARE) * len(text))
 
 
 #: A full date of birth identifies a person: personal data (masked), and it reveals age.
@@ -238,13 +254,6 @@ def outcome_by_name(name: object, values: pd.Series | None = None) -> tuple[str,
     words = name_words(name)
     if first_match(words, NOT_AN_OUTCOME):
         return None
-    filled = values.dropna() if values is not None else pd.Series(dtype="float64")
-    try:
-        two_valued = filled.nunique() == 2
-    except TypeError:
-        two_valued = filled.astype("str").nunique() == 2
-    amounts = (pd.api.types.is_numeric_dtype(filled) and not pd.api.types.is_bool_dtype(filled)
-               and not two_valued and len(filled) > 0)
     not_default = first_match(words, NOT_A_DEFAULT_EVENT)
     found = first_match(words, NOT_PAID_STRONG)
     if found and not not_default:
@@ -252,9 +261,24 @@ def outcome_by_name(name: object, values: pd.Series | None = None) -> tuple[str,
     for synonyms, meaning in ((PAID_STRONG, Outcome.PAID), (GENERIC_OUTCOME, Outcome.UNKNOWN_DIRECTION)):
         found = first_match(words, synonyms)
         if found:
+            two_valued, amounts = _value_shape(values)
             amount = first_match(words, AMOUNT_WORDS)
             return (Outcome.AMOUNT if (amount and not two_valued) or amounts else meaning), found
     found = first_match(words, NOT_PAID_WEAK)
-    if found and two_valued and not not_default:
+    if found and not not_default and _value_shape(values)[0]:
         return (Outcome.NOT_PAID if found != "credit risk" else Outcome.UNKNOWN_DIRECTION), found
     return None
+
+
+def _value_shape(values: pd.Series | None) -> tuple[bool, bool]:
+    """``(two_valued, amounts)``: whether the column holds exactly two values, and whether it holds
+    numbers with more. Worked out only once a name says an outcome: counting the distinct values is
+    the expensive part (~0.07 s per column at 1,000,000 rows)."""
+    filled = values.dropna() if values is not None else pd.Series(dtype="float64")
+    try:
+        two_valued = filled.nunique() == 2
+    except TypeError:
+        two_valued = filled.astype("str").nunique() == 2
+    amounts = (pd.api.types.is_numeric_dtype(filled) and not pd.api.types.is_bool_dtype(filled)
+               and not two_valued and len(filled) > 0)
+    return two_valued, amounts
