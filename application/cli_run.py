@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-from application.numba_cache import enable_disk_cache_in_background
 from explain.settings import RiskSettings
 from personas.settings import RunSettings
 from core.errors import Message, UsageError, UserError
@@ -123,7 +122,7 @@ def _progress(stage: str, fraction: float) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from application.pipeline import run_pipeline, target_coding
+    from application.pipeline import run_pipeline, start_early, target_coding
 
     if args.max_fit_rows < 100:
         raise UsageError(Message(N_("--max-fit-rows must be at least 100, not {value}."),
@@ -136,11 +135,7 @@ def run_command(args: argparse.Namespace) -> int:
         raise UsageError(Message(N_("--currency {value} is not a currency: give a three-letter ISO code "
                                     "such as EUR, USD or CHF."), value=repr(args.currency)))
     started = time.perf_counter()
-    enable_disk_cache_in_background()  # umap-learn's imports and kernels load while the portfolio is read
-    if args.target and not args.one_process:
-        from application.risk_step import prestart
-
-        prestart()  # the risk process imports while the portfolio is read (ended if the run does not use it)
+    start_early(risk_process=bool(args.target) and not args.one_process)  # overlaps reading the portfolio
     portfolio = load_checked_portfolio(args.file, args.mapping)
     settings = RunSettings(target=args.target, target_event=args.target_event,
                            target_event_value=args.target_event_value, truth_col=args.truth_col,

@@ -182,14 +182,12 @@ def _start(options: dict[str, Any], parallel_umap: bool = False) -> float | None
 def measure_app(rows: int, seed: int, data: Path, options: dict[str, Any]) -> dict[str, Any]:
     """The app's full ``run``: load_portfolio (read + validate) and run_pipeline with the target."""
     warm = _start(options)
-    if options.get("prestart", True):
-        # What `personas run` does first with a target: start the risk-model process so that its imports
-        # overlap this process's imports and reading the portfolio (application.risk_step.prestart).
-        from application.risk_step import prestart
+    from application.pipeline import run_pipeline, start_early
 
-        prestart()
+    # What `personas run` does first: umap-learn's imports and kernels in a thread and (with a target)
+    # the risk-model process, both overlapping the reading of the portfolio (application.pipeline.start_early).
+    start_early(risk_process=options.get("prestart", True))
     from portfolio.load import load_portfolio
-    from application.pipeline import run_pipeline
     from personas.settings import RunSettings
 
     settings = RunSettings(target="paid_90d", target_event="paid", truth_col="true_persona", seed=seed)

@@ -13,8 +13,9 @@ compiled cache is prepared first (``python -m application.warmup``, what ``make 
 its state is written with the results, as is the load average before and after every measurement
 (other work on the machine slows every figure). Per measurement:
 
-* app: ``application.risk_step.prestart`` (the risk-model process starts importing while this one reads;
-  ``--no-prestart`` leaves it out), ``load_portfolio`` (read + validation) and ``run_pipeline`` with
+* app: ``application.pipeline.start_early`` as ``personas run`` does (umap-learn's imports and kernels in a
+  thread, and the risk-model process, both while the portfolio is read; ``--no-prestart`` leaves the risk
+  process out), ``load_portfolio`` (read + validation) and ``run_pipeline`` with
   target ``paid_90d`` (personas, risk model, SHAP, fairness, profiles) and saving the run;
 * naive: the same features (the app's ``FeatureBuilder``), umap-learn ``fit_transform`` on ALL rows and
   HDBSCAN on that embedding. The baseline is skipped at sizes whose predicted time (a power law
