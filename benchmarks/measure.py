@@ -181,11 +181,12 @@ def _start(options: dict[str, Any], parallel_umap: bool = False) -> float | None
 
 def measure_app(rows: int, seed: int, data: Path, options: dict[str, Any]) -> dict[str, Any]:
     """The app's full ``run``: load_portfolio (read + validate) and run_pipeline with the target."""
-    warm = _start(options)
+    warm = None if options.get("fresh") else _warm_up()
     from application.pipeline import run_pipeline, start_early
 
-    # What `personas run` does first: umap-learn's imports and kernels in a thread and (with a target)
-    # the risk-model process, both overlapping the reading of the portfolio (application.pipeline.start_early).
+    # What `personas run` does first: umap-learn's imports and kernels in a thread (fresh: loaded from the
+    # prepared cache inside the clock; warm: already done) and, with a target, the risk-model process,
+    # both overlapping the reading of the portfolio (application.pipeline.start_early).
     start_early(risk_process=options.get("prestart", True))
     from portfolio.load import load_portfolio
     from personas.settings import RunSettings
