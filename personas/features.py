@@ -500,8 +500,8 @@ def _value_levels(series: pd.Series, levels: list[str]) -> np.ndarray:
 
 def _stack_float32(blocks: list[np.ndarray]) -> np.ndarray:
     """``np.hstack(blocks).astype(float32)`` written block by block into one float32 array: the same
-    values (each float64 rounded once), without the float64 matrix in between (at 1,000,000 accounts
-    a few hundred MB and most of the transform's time)."""
+    values (each float64 rounded once), without the float64 matrix in between (232 MB at 1,000,000
+    accounts of 29 features; stacking and converting it was a third of the transform's time at 100,000)."""
     rows = blocks[0].shape[0] if blocks else 0
     out = np.empty((rows, sum(b.shape[1] for b in blocks)), dtype=np.float32)
     start = 0
