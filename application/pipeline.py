@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import platform
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -170,12 +171,16 @@ def _personas_and_risk(portfolio, frame, settings, risk_step, report, lap) -> Ru
         report(stage_text(stage), 0.08 + 0.62 * fraction)
 
     model = PersonaModel(d, seed=settings.seed).fit(X[sample], X_embed, progress=discovery_progress)
-    accounts = _assign_all(model, X, sample, frame)
-    lap("discovery")
-
-    report(_("map"), 0.72)
     display = stratified_sample(frame, d.display_rows, settings.seed + 7)
-    xy = map_coordinates(X[display], settings.seed)
+    # The map beside the assignment: UMAP holds the GIL for an epoch at a time, the k-NN search of the
+    # assignment releases it, so the two share the cores the risk process has left (same results).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="persona-map") as pool:
+        mapped = pool.submit(_map_on_one_thread, X[display], settings.seed)
+        accounts = _assign_all(model, X, sample, frame,
+                               threads=None if risk_step is None else risk_step.threads_now)
+        lap("discovery")
+        report(_("map"), 0.72)
+        xy = mapped.result()
     accounts["x"], accounts["y"] = np.nan, np.nan
     accounts.loc[accounts.index[display], ["x", "y"]] = xy
     lap("map")
@@ -256,11 +261,22 @@ def _with_coded_target(portfolio: Any, settings: RunSettings) -> pd.DataFrame:
     return frame
 
 
-def _assign_all(model: PersonaModel, X: np.ndarray, sample: np.ndarray, frame: pd.DataFrame) -> pd.DataFrame:
-    """Every account's persona: HDBSCAN's label for clustered fitted accounts, k-NN for the rest."""
+def _map_on_one_thread(X: np.ndarray, seed: int) -> np.ndarray:
+    """The persona map's coordinates, computed on this (new) thread with one OpenMP thread: a new thread
+    starts with OpenMP's default of one per core, which would crowd the assignment's search."""
+    from core.threads import limit_threads
+
+    with limit_threads(1, user_api="openmp"):
+        return map_coordinates(X, seed)
+
+
+def _assign_all(model: PersonaModel, X: np.ndarray, sample: np.ndarray, frame: pd.DataFrame,
+                threads: Callable[[], int | None] | None = None) -> pd.DataFrame:
+    """Every account's persona: HDBSCAN's label for clustered fitted accounts, k-NN for the rest.
+    ``threads``: see :meth:`PersonaModel.assign` (more once the risk process has ended)."""
     given = np.full(len(X), -1, dtype=np.int64)
     given[sample] = model.labels_
-    assigned = model.assign(X, given=given, fitted_rows=sample)  # fitted rows reuse their neighbours
+    assigned = model.assign(X, given=given, fitted_rows=sample, threads=threads)  # fitted rows reuse their neighbours
     noise = np.zeros(len(X), dtype=bool)
     noise[sample] = model.labels_ < 0
     assigned["needs_review"] = assigned["needs_review"].to_numpy() | noise

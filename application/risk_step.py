@@ -114,6 +114,15 @@ class RiskStep:
 
         return limit_threads(1) if self._process is not None else nullcontext()
 
+    def threads_now(self) -> int | None:
+        """OpenMP threads that work whose result does not depend on them (the k-NN assignment) may use
+        now: every core once the child has ended (its answer is in the pipe), else ``None`` (the limit of
+        :meth:`share_cores` holds). Measured at 100,000 accounts, the child ended while consolidation was
+        still running, and the assignment, the map and the profiles had left the second core idle."""
+        if self._process is not None and self._process.poll() is not None:
+            return os.cpu_count() or 1
+        return None
+
     def cancel(self) -> None:
         """Stop the child (discovery failed, so its result is not wanted)."""
         self._idle.set()

@@ -133,6 +133,17 @@ def stratified_sample(frame: pd.DataFrame, n_rows: int, seed: int,
     return np.sort(np.concatenate(chosen))
 
 
+def _openmp_threads(threads: int | None) -> Any:
+    """At most ``threads`` OpenMP threads in the block (``None``: unchanged). BLAS keeps its own limit."""
+    if threads is None:
+        from contextlib import nullcontext
+
+        return nullcontext()
+    from core.threads import limit_threads
+
+    return limit_threads(int(threads), user_api="openmp")
+
+
 # ---------------------------------------------------------------------------- quality of the final fit
 def final_fit_metrics(labels: np.ndarray, X_embed: np.ndarray, validity: float | None, agreement: float,
                       subsamples: dict[str, Any] | None, seed: int, threshold: float,
@@ -366,7 +377,7 @@ class PersonaModel:
 
     # ------------------------------------------------------------------ assign
     def assign(self, X: np.ndarray, given: np.ndarray | None = None,
-               fitted_rows: np.ndarray | None = None) -> pd.DataFrame:
+               fitted_rows: np.ndarray | None = None, threads: Callable[[], int | None] | None = None) -> pd.DataFrame:
         """Most likely persona for every row, in batches.
 
         ``given`` (optional, -1 = none) fixes the persona of some rows (the fitted accounts HDBSCAN
@@ -374,6 +385,9 @@ class PersonaModel:
         ``fitted_rows`` (optional): the positions in ``X`` of the rows this model was fitted on, in
         order; the reference accounts among them reuse the neighbours found while fitting instead of
         being searched again (same neighbours, same result).
+        ``threads`` (optional): asked before each batch, the OpenMP threads the neighbour search may use
+        now (``None``: as set outside). The neighbours are the same on any number of threads: each
+        account's search runs on one thread, in the same order.
 
         Returns
         -------
@@ -390,7 +404,8 @@ class PersonaModel:
         known = self._known_neighbours(X, fitted_rows)
         for start in range(0, len(X), self.settings.batch_rows):
             batch = X[start:start + self.settings.batch_rows]
-            dist, idx = self._neighbours(batch, None if known is None else known[start:start + len(batch)])
+            with _openmp_threads(None if threads is None else threads()):
+                dist, idx = self._neighbours(batch, None if known is None else known[start:start + len(batch)])
             winner, shares = self._vote(dist, idx, n_personas)
             stop = start + len(batch)
             if given is not None:

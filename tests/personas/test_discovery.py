@@ -32,6 +32,22 @@ def test_same_seed_gives_identical_labels():
     assert first.metrics_ == second.metrics_
 
 
+def test_the_assignment_is_the_same_on_any_number_of_threads_asked_before_each_batch():
+    frame = synthetic_frame(1_200, seed=6)
+    builder = FeatureBuilder(feature_columns(frame, synthetic_roles(frame))).fit(frame)
+    X = builder.transform(frame)
+    settings = DiscoverySettings(search=False, stability_resamples=2, search_rows=400, batch_rows=500)
+    model = PersonaModel(settings, seed=3).fit(X[:600])
+    asked = []
+
+    def threads() -> int:
+        asked.append(2 if len(asked) % 2 else 1)  # one batch on one thread, the next on two
+        return asked[-1]
+
+    pd.testing.assert_frame_equal(model.assign(X, threads=threads), model.assign(X))
+    assert len(asked) == 3  # 1,200 rows in batches of 500
+
+
 def test_planted_personas_are_recovered(run_result):
     truth_ari = run_result.meta["metrics"]["truth_ari"]
     print(f"truth ARI {truth_ari:.3f}, stability {run_result.meta['metrics']['stability_ari']}")

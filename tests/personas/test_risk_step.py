@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
 
+import pandas as pd
 import pytest
 
 from persona_helpers import generated_portfolio, small_settings
@@ -72,6 +74,10 @@ def test_the_risk_model_fitted_alongside_discovery_equals_the_one_fitted_in_this
     assert here.meta["model"]["computed_in"].startswith("this process")
     assert child_run.accounts["risk_score"].tolist() == here.accounts["risk_score"].tolist()
     assert child_run.accounts["reasons"].tolist() == here.accounts["reasons"].tolist()
+    # personas and map too: the assignment's search took every core once the child had ended, the map
+    # ran beside it on its own thread; neither may change a result
+    persona_columns = ["persona_id", "membership_probability", "needs_review", "x", "y"]
+    pd.testing.assert_frame_equal(child_run.accounts[persona_columns], here.accounts[persona_columns])
     for name, values in here.risk.metrics.items():  # the last bit of a float sum may follow memory alignment
         assert child_run.risk.metrics[name] == pytest.approx(values, rel=1e-12, abs=1e-12)
     assert child_run.risk.persona_risk == here.risk.persona_risk
@@ -149,6 +155,8 @@ def test_work_here_uses_one_thread_while_the_child_runs_and_the_child_is_stopped
         assert step.mode == "child process"
         with step.share_cores():
             assert {pool["num_threads"] for pool in threadpool_info()} == {1}
+        assert step.threads_now() is None  # the child still runs: the one-thread limit holds
     finally:
         step.cancel()
     assert step._process.poll() is not None
+    assert step.threads_now() == (os.cpu_count() or 1)  # it has ended: its core is free again
