@@ -19,7 +19,6 @@ from core.errors import Message, UsageError, UserError
 from core.formats import format_count, format_number, format_percent
 from core.i18n import N_, _, current_language
 from portfolio.cli import EXIT_RULE, add_target_options, check_target_options
-from portfolio.currency import currency_of_run, normalise_code, portfolio_currency
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -123,6 +122,7 @@ def _progress(stage: str, fraction: float) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     from application.pipeline import run_pipeline, start_early, target_coding
+    from portfolio.currency import normalise_code, portfolio_currency
 
     if args.max_fit_rows < 100:
         raise UsageError(Message(N_("--max-fit-rows must be at least 100, not {value}."),
@@ -174,6 +174,7 @@ def _print_currency(currency) -> None:
 
 def _summary(result, out: Path, seconds: float) -> None:
     from personas.views import settled_verdict
+    from portfolio.currency import currency_of_run
     from portfolio.report import rows_summary
 
     meta, m = result.meta, result.meta["metrics"]

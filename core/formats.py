@@ -23,11 +23,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import sys
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import pandas as pd
 
 from core.i18n import current_language, resolve_language
 
@@ -35,13 +34,19 @@ MISSING = "–"  #: shown for a missing value in either language
 _SYMBOL_CODES = {"€": "EUR", "EURO": "EUR", "$": "USD", "£": "GBP", "¥": "JPY"}
 _SPACES = str.maketrans({"\xa0": " ", "\u202f": " "})
 
+if TYPE_CHECKING:
+    import pandas as pd
+# pandas is imported where a frame or a timestamp is handled, not with this module: every command of the
+# command line formats numbers, and most never touch a frame (``personas users add`` spent ~1 s importing it).
+
 
 def _lang(language: str | None) -> str:
     return resolve_language(language or current_language())
 
 
 def _number(value: Any) -> float | None:
-    if value is None or value is pd.NA or value is pd.NaT:
+    pandas = sys.modules.get("pandas")  # without pandas loaded, no value can be its NA or NaT
+    if value is None or (pandas is not None and (value is pandas.NA or value is pandas.NaT)):
         return None
     try:
         number = float(value)
@@ -128,6 +133,8 @@ def format_percent(value: Any, language: str | None = None, decimals: int = 1) -
 def _timestamp(value: Any) -> pd.Timestamp | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
+    import pandas as pd
+
     try:
         stamp = pd.Timestamp(value)
     except (TypeError, ValueError):
@@ -246,6 +253,8 @@ def csv_bytes(frame: pd.DataFrame, language: str | None = None, *, index: bool =
     comma, dates ``01.12.2026``) or English (``,``, decimal point, ISO dates); UTF-8 with a BOM in both,
     so Excel reads umlauts and € correctly. Escape formula triggers in free text first
     (``strategy.escape.escape_frame``); JSON and Parquet exports never go through here."""
+    import pandas as pd
+
     dialect = CSV_DIALECTS[_lang(language)]
     out = frame.copy()
     for column in out.columns:

@@ -18,10 +18,7 @@ from typing import Any
 
 from core.errors import Message, UsageError, UserError
 from core.i18n import N_, _
-from portfolio.columns import column_records
-from portfolio.load import load_portfolio
-from portfolio.read import DEFAULT_MAX_BYTES
-from portfolio.target import EVENTS, check_target
+from portfolio.constants import DEFAULT_MAX_BYTES, EVENTS
 
 EXIT_RULE = N_("Exit codes (one rule for `validate` and `run` on the same file): 0 when the portfolio "
                "is usable, also with warnings and with rows excluded (listed per reason); 1 when it is "
@@ -80,6 +77,8 @@ def run_validate(args: argparse.Namespace) -> int:
         raise UsageError(Message(N_("--max-mb must be a positive number of megabytes, not {value}."),
                                  value=f"{args.max_mb:g}"))
     check_target_options(args)
+    from portfolio.load import load_portfolio  # pandas and pandera only for a command that reads a file
+
     try:
         portfolio = load_portfolio(path, mapping=args.mapping, sheet=args.sheet,
                                    max_bytes=int(args.max_mb * 2**20))
@@ -105,6 +104,8 @@ def run_validate(args: argparse.Namespace) -> int:
 def _checked_target(portfolio, args) -> tuple[Any, UserError | None]:
     if not args.target or not portfolio.report.is_usable:
         return None, None
+    from portfolio.target import check_target
+
     try:
         return check_target(portfolio.frame, args.target, event=args.target_event,
                             event_value=args.target_event_value, row_numbers=portfolio.row_numbers,
@@ -122,6 +123,8 @@ def validation_json(portfolio, *, target=None, target_error: str | None = None) 
     "target": null | {"column", "event", "event_value", "other_value", "values", "coding"} |
     {"error"}, "generated_ids", "usable", "exit_code"}``.
     """
+    from portfolio.columns import column_records
+
     report = portfolio.report
     problems = [{"severity": p.severity, "code": p.code, "column": p.column, "count": int(p.count),
                  "rows": [int(r) for r in p.rows], "message": p.message} for p in report.problems]
@@ -167,6 +170,7 @@ def _print_errors(lines: list[str]) -> None:
 
 def _print_text(portfolio, target) -> None:
     from core.formats import format_count
+    from portfolio.columns import column_records
     from portfolio.reason_text import reason_text
     from portfolio.report import excluded_reason_text
 

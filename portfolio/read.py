@@ -34,10 +34,10 @@ from portfolio.numbers import (
     stripped_text,
 )
 from portfolio.flags import as_boolean, looks_like_flag
+from portfolio.constants import DEFAULT_MAX_BYTES
 from portfolio.read_guard import DEFAULT_BUDGET, ReadBudget
 from portfolio.synonyms import looks_like_id_name
 
-DEFAULT_MAX_BYTES = 200 * 2**20
 #: Tables wider than this are refused (a portfolio has tens of columns, not thousands).
 MAX_COLUMNS = 1_000
 #: Files with more data rows than this are refused (memory stays bounded).

@@ -22,13 +22,13 @@ import pandas as pd
 
 from core.errors import Joined, Message, PortfolioError
 from core.i18n import N_
+from portfolio.constants import EVENTS
 from portfolio.flags import FALSE_TOKENS, TRUE_TOKENS
 from portfolio.numbers import MISSING_TOKENS
 from portfolio.report import ROW_CONVENTION, rows_text
 
 #: The risk model cross-validates with up to 5 folds: each outcome needs at least this many accounts.
 MIN_PER_OUTCOME = 5
-EVENTS = ("paid", "default")
 _YES_WORDS = ("1", "yes", "y", "ja", "j", "true", "paid", "bezahlt", "good", "gut")
 EVENT_WORDS = {"paid": N_("the account was paid"), "default": N_("the account was NOT paid")}
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from core.errors import Message, UsageError
 from core.i18n import N_, _
 from core.formats import format_count
-from sample_data.generator import SUPPORTED_SUFFIXES, generate_portfolio, write_portfolio
 
 MAX_ROWS = 20_000_000  # beyond this the frame no longer fits comfortably in memory
 
@@ -73,6 +72,8 @@ def run_sample(args: argparse.Namespace) -> int:
     if args.rows > MAX_ROWS:
         raise UsageError(Message(N_("--rows {rows} is more than the supported {limit}"), rows=args.rows,
                                  limit=MAX_ROWS))
+    from sample_data.generator import SUPPORTED_SUFFIXES, generate_portfolio  # numpy and pandas only here
+
     out = Path(args.out)
     if out.suffix.lower() not in SUPPORTED_SUFFIXES:
         suffixes = ", ".join(SUPPORTED_SUFFIXES)
@@ -87,9 +88,15 @@ def run_sample(args: argparse.Namespace) -> int:
         raise UsageError(Message(N_("--shift needs --base (it moves an archetype's share in next month's file)")))
     frame = generate_portfolio(args.rows, args.seed, language=args.language,
                                plant_disparity=args.plant_disparity)
-    write_portfolio(frame, out)
+    _write(frame, out)
     print(_("wrote {n} accounts to {file}").format(n=format_count(len(frame)), file=out), file=sys.stderr)
     return 0
+
+
+def _write(frame, out: Path) -> None:
+    from sample_data.generator import write_portfolio
+
+    write_portfolio(frame, out)
 
 
 def _shifts(values: list[str]) -> dict[str, float]:
@@ -109,7 +116,7 @@ def _next_month(args: argparse.Namespace, out: Path) -> int:
 
     base = read_generated(args.base)
     frame = next_month(base, args.seed, month=args.month, new_share=args.new_share, shift=_shifts(args.shift))
-    write_portfolio(frame, out)
+    _write(frame, out)
     print(_("wrote month {month}: {n} accounts ({base_n} in {base}) to {file}").format(
         month=args.month, n=format_count(len(frame)), base_n=format_count(len(base)), base=args.base, file=out),
         file=sys.stderr)

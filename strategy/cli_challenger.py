@@ -16,7 +16,7 @@ from core.formats import format_count, format_percent
 from core.i18n import N_, _
 from core.text import terminal_safe
 from strategy.auth import PermissionDenied, User
-from strategy.experiments import DEFAULT_MIN_EFFECT, DEFAULT_PLANNED_DAYS
+from strategy.experiment_defaults import DEFAULT_MIN_EFFECT, DEFAULT_PLANNED_DAYS
 from strategy.texts import render_stored
 
 CHALLENGER_ACTIONS = ("propose", "approve", "reject", "lift-veto", "end-experiment")

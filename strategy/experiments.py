@@ -43,6 +43,7 @@ from core.errors import UserError
 from strategy import tables as t
 from strategy.arms import ArmConfig
 from strategy.catalogue import Strategy, StrategyError
+from strategy.experiment_defaults import DEFAULT_MIN_EFFECT, DEFAULT_PLANNED_DAYS
 
 if TYPE_CHECKING:
     from strategy.guardrails import GuardrailResult
@@ -53,8 +54,6 @@ EXPERIMENT_STATES = ("proposed", "approved", "rejected", "ended")
 MAX_CHALLENGER_SHARE = 0.5
 MAX_HOLDOUT_SHARE = 0.2
 MIN_PLANNED_DAYS, MAX_PLANNED_DAYS = 14, 365
-DEFAULT_PLANNED_DAYS = 60
-DEFAULT_MIN_EFFECT = 0.05
 #: Planning assumption when the run has no outcome column: about a third of consumer accounts in
 #: early collections pay within the first months. Shown as "default" wherever it is used.
 DEFAULT_BASE_PAY_RATE = 0.3
