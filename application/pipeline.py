@@ -263,7 +263,10 @@ def _with_coded_target(portfolio: Any, settings: RunSettings) -> pd.DataFrame:
 
 def _map_on_one_thread(X: np.ndarray, seed: int) -> np.ndarray:
     """The persona map's coordinates, computed on this (new) thread with one OpenMP thread: a new thread
-    starts with OpenMP's default of one per core, which would crowd the assignment's search."""
+    starts with OpenMP's default of one per core, which would crowd the assignment's search.
+
+    The fit silences umap-learn's warnings with ``warnings.catch_warnings``, which changes the process's
+    filters: the assignment that runs meanwhile on the calling thread must not do the same."""
     from core.threads import limit_threads
 
     with limit_threads(1, user_api="openmp"):
@@ -364,7 +367,9 @@ def _metrics(model: PersonaModel, accounts: pd.DataFrame, frame: pd.DataFrame, s
         from sklearn.metrics import adjusted_rand_score
 
         truth = frame[settings.truth_col].astype("object").fillna("(missing)").astype(str)
-        metrics["truth_ari"] = float(adjusted_rand_score(truth, accounts["persona_id"]))
+        # as codes: the index depends only on which accounts share a label, and scikit-learn sorts text
+        # labels in Python (0.3-0.6 s at 100,000 accounts, against a few milliseconds for codes)
+        metrics["truth_ari"] = float(adjusted_rand_score(pd.factorize(truth)[0], accounts["persona_id"].to_numpy()))
     return metrics
 
 
