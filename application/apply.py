@@ -287,6 +287,7 @@ def _meta(base: Any, portfolio: Any, accounts: pd.DataFrame, frame: pd.DataFrame
         "data_sha256": portfolio.sha256, "source_name": str(portfolio.source_name), "rows": rows,
         "columns": old["columns"], "roles": portfolio.roles.to_dict() if hasattr(portfolio.roles, "to_dict") else {},
         "parameters": parameters, "seed": old["seed"], "library_versions": old.get("library_versions", {}),
+        "machine": old.get("machine", {}),
         "timings": {}, "metrics": metrics, "settings_search": old.get("settings_search"), "model": model,
         "edits": int(old.get("edits", 0)),
         "applied": {"base_run_id": base.run_id, "drift": DRIFT_FILE, "review_needed": drift["review_needed"],

@@ -111,6 +111,8 @@ def test_run_json_carries_what_the_contract_asks(run_result):
         assert key in meta["metrics"]
     assert "skipped" in meta["model"]
     assert {"validation", "features", "discovery", "profiles"} <= set(meta["timings"])
+    # the processor the kernels were built for: a seed repeats a run only on the same kind
+    assert meta["machine"]["cpu"] not in ("", "unknown") and meta["machine"]["architecture"]
 
 
 def test_profiles_describe_each_persona(run_result):
