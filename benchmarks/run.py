@@ -80,6 +80,7 @@ def run_child(kind: str, rows: int, seed: int, data: Path, out: Path, timeout: f
     out.unlink(missing_ok=True)
     command = [sys.executable, "-m", "benchmarks.measure", kind, "--rows", str(rows), "--seed", str(seed),
                "--data", str(data), "--out", str(out), "--options", json.dumps(options or {})]
+    speed_before = host_speed() if kind != "prepare" else None  # the host drifts within minutes (see host_speed)
     started = time.perf_counter()
     load_before = _load()
     try:
@@ -94,6 +95,7 @@ def run_child(kind: str, rows: int, seed: int, data: Path, out: Path, timeout: f
     result = json.loads(out.read_text(encoding="utf-8"))
     result["process_wall_s"] = round(time.perf_counter() - started, 1)
     result["load_before"], result["load_after"] = load_before, _load()
+    result["host_speed_before"] = speed_before
     return result
 
 
@@ -170,7 +172,42 @@ def machine() -> dict[str, Any]:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     return {"cores": os.cpu_count(), "ram_gb": round(psutil.virtual_memory().total / 2**30, 1), "cpu": cpu,
             "python": platform.python_version(), "platform": platform.platform(), "versions": versions,
-            "load_average_at_start": [round(v, 2) for v in load]}
+            "load_average_at_start": [round(v, 2) for v in load], "speed": host_speed()}
+
+
+def host_speed() -> dict[str, float]:
+    """Three small fixed workloads, so that runs on different hosts of the "same" machine can be compared.
+
+    The app and the naive baseline lean on different parts of a machine: the app on the interpreter and
+    on numba loops over small arrays, the naive baseline's UMAP of every account on random reads from
+    memory. On 2026-12-02 two hosts of this 2-core kind ran the same code at 100,000 accounts in 17.0 s
+    and 35.3 s (app) but 67.5 s and 266 s (naive): a ratio is only comparable with the host's figures
+    beside it. Each figure is the best of three (seconds; lower = faster host), single-threaded. It is
+    taken at the start and again before every measurement: on that second host the Python loop took
+    0.145 to 0.287 s within ten minutes.
+    """
+    import time
+
+    import numpy as np
+
+    from core.threads import limit_threads
+
+    def best(work) -> float:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            work()
+            times.append(time.perf_counter() - started)
+        return round(min(times), 3)
+
+    rng = np.random.default_rng(0)
+    a = rng.random((1_000, 1_000), dtype=np.float32)
+    table = rng.random(50_000_000)  # 400 MB: far larger than any cache
+    where = rng.integers(0, len(table), 5_000_000)
+    with limit_threads(1):
+        return {"python_loop_s": best(lambda: sum(i * i for i in range(2_000_000))),
+                "matrix_product_s": best(lambda: [a @ a for _ in range(10)]),
+                "random_reads_s": best(lambda: table[where].sum())}
 
 
 def _fmt(value: Any, digits: int = 1) -> str:
@@ -241,6 +278,14 @@ def check_targets(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _speed_line(speed: dict[str, float] | None) -> str:
+    if not speed:
+        return "Host speed: not measured."
+    return (f"Host speed (best of three, one thread; lower = faster; compare runs only with these beside them): "
+            f"Python loop {speed['python_loop_s']:.3f} s, ten 1,000² float32 matrix products "
+            f"{speed['matrix_product_s']:.3f} s, 5 million random reads from 400 MB {speed['random_reads_s']:.3f} s.")
+
+
 def markdown(results: dict[str, Any]) -> str:
     m = results["machine"]
     rows = summary_rows(results)
@@ -250,6 +295,7 @@ def markdown(results: dict[str, Any]) -> str:
            f"--sizes {' '.join(str(s) for s in results['sizes'])} --naive-cap {results['naive_cap_s']:.0f}`. "
            f"Numba cache: {'prepared' if cache.get('prepared') else 'NOT prepared'} "
            f"({cache.get('files', 0)} files, {cache.get('mb', 0)} MB in `{cache.get('folder', '?')}`).", "",
+           _speed_line(m.get("speed")), "",
            "| rows | app full run, fresh (s) | app full run, warm (s) | naive persona step, fresh (s) "
            "| naive persona step, warm (s) | ratio fresh | ratio warm | app truth ARI | naive truth ARI "
            "| app peak (GiB) | naive peak (GiB) | accounts with reasons | load avg before (app / app warm / naive / naive warm) |",
@@ -304,6 +350,16 @@ def markdown(results: dict[str, Any]) -> str:
                 text = ", ".join(f"{k} {v:.1f}" for k, v in got["stages_cpu_s"].items() if k != "start")
                 cpu_lines.append(f"* {size:,} rows, {who.replace('_', ' ')}: process {got.get('process_cpu_s', 0):.1f} "
                                  f"+ child processes {got.get('children_cpu_s', 0):.1f}; per stage: {text}")
+    speed_lines = []
+    for size in results["sizes"]:
+        for who in ALL_KINDS:
+            speed = results.get(who, {}).get(str(size), {}).get("host_speed_before")
+            if speed:
+                speed_lines.append(f"* {size:,} rows, {who.replace('_', ' ')}: Python loop {speed['python_loop_s']:.3f}, "
+                                   f"matrix products {speed['matrix_product_s']:.3f}, random reads "
+                                   f"{speed['random_reads_s']:.3f}")
+    if speed_lines:
+        out += ["", "**Host speed just before each figure (s; lower = faster):**", *speed_lines]
     if cpu_lines:
         out += ["", "**CPU seconds (a busy machine inflates these too, but less than the wall times; the app's risk "
                 "model runs in a child process alongside discovery):**", *cpu_lines]
