@@ -120,7 +120,9 @@ class RiskStep:
         :meth:`share_cores` holds). Measured at 100,000 accounts, the child ended while consolidation was
         still running, and the assignment, the map and the profiles had left the second core idle."""
         if self._process is not None and self._process.poll() is not None:
-            return os.cpu_count() or 1
+            from core.threads import usable_cores
+
+            return usable_cores()
         return None
 
     def cancel(self) -> None:

@@ -9,6 +9,7 @@ module can bring an OpenMP or BLAS library that the old controller would not lim
 """
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from typing import Any
@@ -33,3 +34,11 @@ def _current_controller() -> Any:
             _controller = ThreadpoolController()
             _modules_seen = len(sys.modules)
         return _controller
+
+
+def usable_cores() -> int:
+    """Cores this process may run on: its CPU affinity where the system has one (a container pinned to
+    two of a host's 64 cores has two), else ``os.cpu_count()``; what OpenMP takes by default too."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1

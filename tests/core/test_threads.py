@@ -44,3 +44,16 @@ def test_none_changes_nothing():
     before = _threads_by_api()
     with limit_threads(None):
         assert _threads_by_api() == before
+
+
+def test_usable_cores_follow_the_affinity_not_the_host(monkeypatch):
+    """A container pinned to two of a host's 64 cores: two, as OpenMP itself would take."""
+    import os
+
+    from core.threads import usable_cores
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert usable_cores() == 2
+    monkeypatch.delattr(os, "sched_getaffinity")  # a system without affinity (macOS, Windows)
+    assert usable_cores() == 64

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pandas as pd
 import pytest
 
 from persona_helpers import generated_portfolio, small_settings
 from application.pipeline import load_run, run_pipeline
+from core.threads import usable_cores
 
 
 @pytest.fixture(scope="module")
@@ -159,4 +159,4 @@ def test_work_here_uses_one_thread_while_the_child_runs_and_the_child_is_stopped
     finally:
         step.cancel()
     assert step._process.poll() is not None
-    assert step.threads_now() == (os.cpu_count() or 1)  # it has ended: its core is free again
+    assert step.threads_now() == usable_cores()  # it has ended: its core is free again
