@@ -116,7 +116,8 @@ class RiskStep:
 
     def threads_now(self) -> int | None:
         """OpenMP threads that work whose result does not depend on them (the k-NN assignment) may use
-        now: every core once the child has ended (its answer is in the pipe), else ``None`` (the limit of
+        now: every core this process may run on (:func:`core.threads.usable_cores`) once the child has
+        ended (its answer is in the pipe), else ``None`` (the limit of
         :meth:`share_cores` holds). Measured at 100,000 accounts, the child ended while consolidation was
         still running, and the assignment, the map and the profiles had left the second core idle."""
         if self._process is not None and self._process.poll() is not None:
