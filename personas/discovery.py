@@ -133,17 +133,6 @@ def stratified_sample(frame: pd.DataFrame, n_rows: int, seed: int,
     return np.sort(np.concatenate(chosen))
 
 
-def _openmp_threads(threads: int | None) -> Any:
-    """At most ``threads`` OpenMP threads in the block (``None``: unchanged). BLAS keeps its own limit."""
-    if threads is None:
-        from contextlib import nullcontext
-
-        return nullcontext()
-    from core.threads import limit_threads
-
-    return limit_threads(int(threads), user_api="openmp")
-
-
 # ---------------------------------------------------------------------------- quality of the final fit
 def final_fit_metrics(labels: np.ndarray, X_embed: np.ndarray, validity: float | None, agreement: float,
                       subsamples: dict[str, Any] | None, seed: int, threshold: float,
@@ -396,6 +385,8 @@ class PersonaModel:
         ``needs_review`` (probability below ``review_threshold`` or farther from every persona than
         the reference ever is).
         """
+        from core.threads import limit_threads
+
         X = np.asarray(X, dtype=np.float32)
         n_personas = int(max(self.reference_labels_.max(), -1 if given is None else given.max())) + 1
         ids = np.empty(len(X), dtype=np.int64)
@@ -404,7 +395,7 @@ class PersonaModel:
         known = self._known_neighbours(X, fitted_rows)
         for start in range(0, len(X), self.settings.batch_rows):
             batch = X[start:start + self.settings.batch_rows]
-            with _openmp_threads(None if threads is None else threads()):
+            with limit_threads(None if threads is None else threads(), user_api="openmp"):  # None: unchanged
                 dist, idx = self._neighbours(batch, None if known is None else known[start:start + len(batch)])
             winner, shares = self._vote(dist, idx, n_personas)
             stop = start + len(batch)
