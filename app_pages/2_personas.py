@@ -98,7 +98,7 @@ if metrics.get("relative_validity") is not None:
 cols[4].metric(_("Needs review"), format_percent(metrics["needs_review_share"], language),
                help=_("Share of accounts a person should look at: uncertain persona, noise in the fitted sample, "
                       "or far from every persona."))
-settled, verdict = views.settled_verdict(metrics)
+settled, verdict = views.settled_verdict(metrics, names=shown_run.persona_names(run.profiles, language))
 {None: st.info, True: st.success, False: st.warning}[settled](verdict)
 if "truth_ari" in metrics:
     st.caption(_("Agreement with the planted labels (truth ARI): {value}").format(

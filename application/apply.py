@@ -61,7 +61,8 @@ def apply_run(base_dir: str | Path, portfolio: Any, *, out_dir: str | Path, stor
     Raises :class:`core.errors.UserError` (nothing written) when ``out_dir`` exists, the base run does
     not verify or keeps no portfolio, or the portfolio lacks a column the personas are built on.
     """
-    from application.pipeline import RunResult, _apply_names, _carry_risk, _timestamp, assign_frame, load_run
+    from application.pipeline import (RunResult, _apply_names, _carry_risk, _timestamp, assign_frame, load_run,
+                                      missing_cut_metrics)
     from application.run_portfolio import run_portfolio
     from runs import new_run_id, open_run
     from strategy.run_view import load_run_view
@@ -118,6 +119,7 @@ def apply_run(base_dir: str | Path, portfolio: Any, *, out_dir: str | Path, stor
     kept = run_portfolio(portfolio)
     created = datetime.now(timezone.utc)
     meta = _meta(base, portfolio, accounts, frame, new_run_id(created), _timestamp(created), drift, risk)
+    meta["metrics"] = missing_cut_metrics(meta["metrics"], frame, accounts, base.builder, int(base.meta.get("seed", 0)))
     meta["portfolio"] = kept.section(portfolio.sha256)
     meta["timings"] = {"apply": round(time.perf_counter() - started, 3)}
     result = RunResult(meta["run_id"], meta, accounts, profiles, base.model, base.builder, list(base.edits), risk,

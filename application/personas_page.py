@@ -55,6 +55,11 @@ def review_column_label(key: str, language: str) -> str:
     return feature_label(key, language) if key.isidentifier() and key == key.lower() else key
 
 
+def persona_names(profiles: list[dict], language: str) -> dict[int, str]:
+    """``{persona_id: name}`` in ``language`` (the verdict names the personas it asks about)."""
+    return {int(p["persona_id"]): display_name(p, language) for p in profiles}
+
+
 def persona_labels(profiles: list[dict], language: str) -> dict[int, str]:
     """``{persona_id: "id: name"}``, the label of a persona in pickers and as a comparison column."""
     return {p["persona_id"]: f"{p['persona_id']}: {display_name(p, language)}" for p in profiles}

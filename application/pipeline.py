@@ -377,8 +377,9 @@ def _columns_section(frame, roles, builder: FeatureBuilder, settings: RunSetting
     return {"used": used, "excluded": excluded}
 
 
-def _metrics(model: PersonaModel, accounts: pd.DataFrame, frame: pd.DataFrame, settings: RunSettings) -> dict:
-    metrics = dict(model.metrics_)
+def _metrics(model: PersonaModel, accounts: pd.DataFrame, frame: pd.DataFrame, settings: RunSettings,
+             builder: FeatureBuilder) -> dict:
+    metrics = missing_cut_metrics(dict(model.metrics_), frame, accounts, builder, settings.seed)
     metrics["personas"] = int(accounts["persona_id"].nunique())
     metrics["needs_review_share"] = float(accounts["needs_review"].mean())
     if settings.truth_col:
@@ -389,6 +390,15 @@ def _metrics(model: PersonaModel, accounts: pd.DataFrame, frame: pd.DataFrame, s
         # labels in Python (0.3-0.6 s at 100,000 accounts, against a few milliseconds for codes)
         metrics["truth_ari"] = float(adjusted_rand_score(pd.factorize(truth)[0], accounts["persona_id"].to_numpy()))
     return metrics
+
+
+def missing_cut_metrics(metrics: dict, frame: pd.DataFrame, accounts: pd.DataFrame, builder: FeatureBuilder,
+                        seed: int) -> dict:
+    """``metrics`` with the personas told apart only by a missing value (:mod:`personas.missing_cuts`),
+    checked on the accounts as they are now (after an edit or in another month too)."""
+    from personas.missing_cuts import check_run, with_missing_cuts
+
+    return with_missing_cuts(metrics, check_run(frame, accounts["persona_id"].to_numpy(), builder, seed))
 
 
 def _meta(portfolio, settings, frame, builder, model, accounts, timings, outcomes, risk_section) -> dict:
@@ -415,7 +425,7 @@ def _meta(portfolio, settings, frame, builder, model, accounts, timings, outcome
         "library_versions": _versions(),
         "machine": machine(),
         "timings": timings,
-        "metrics": _metrics(model, accounts, frame, settings),
+        "metrics": _metrics(model, accounts, frame, settings, builder),
         "settings_search": model.search_,
         "model": risk_section,
         "edits": 0,
@@ -502,8 +512,9 @@ def apply_edit(result: RunResult, edit: dict[str, Any], portfolio: Any = None) -
     by_language = _rename_changed(model, profiles, _primary_language(result), names_by_language(result.profiles))
     _apply_names(accounts, profiles, model.names_, by_language)
     _carry_risk(profiles, accounts)
-    meta = _edited_meta(result, done,
-                        metrics=dict(result.meta["metrics"], personas=int(accounts["persona_id"].nunique())))
+    metrics = missing_cut_metrics(dict(result.meta["metrics"], personas=int(accounts["persona_id"].nunique())),
+                                  frame, accounts, result.builder, int(result.meta.get("seed", 0)))
+    meta = _edited_meta(result, done, metrics=metrics)
     return RunResult(meta["run_id"], meta, accounts, profiles, model, result.builder,
                      result.edits + [done], result.risk, X, portfolio=result.portfolio)
 

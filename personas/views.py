@@ -11,23 +11,84 @@ from personas.mapview import persona_label
 from personas.names import name_column
 
 
-def settled_verdict(metrics: dict[str, Any], language: str | None = None) -> tuple[bool | None, str]:
+def settled_verdict(metrics: dict[str, Any], language: str | None = None,
+                    names: dict[int, str] | None = None) -> tuple[bool | None, str]:
     """The plain verdict on a run's personas: (settled?, one sentence for the analyst), in ``language``
     (default: the current one).
 
     ``metrics`` is ``run.json`` ``metrics``; the confidence is the final fit's stability, lowered when
     k-means told the same number of personas groups the accounts differently (see
     ``personas.discovery.confidence``; ``confidence_limited_by`` says which). ``None`` for runs saved
-    before the verdict existed.
+    before the verdict existed. Personas told apart only by a missing value (``missing_cuts``,
+    :mod:`personas.missing_cuts`) make a run not settled and are named, by ``names`` (persona id -> name)
+    where given.
     """
     if language is not None:
         with use_language(language):
-            return settled_verdict(metrics)
+            return settled_verdict(metrics, names=names)
+    settled, text = _confidence_verdict(metrics)
+    cuts = metrics.get("missing_cuts") or []
+    if settled is None or not cuts:
+        return settled, text
+    if settled:  # stable, but told apart by a missing value
+        from core.formats import format_number
+
+        text = _("Personas NOT settled, although fits on other sub-samples and seeds find the same personas "
+                 "(confidence {value}, at least {threshold}):").format(
+            value=format_number(metrics["confidence"], decimals=2),
+            threshold=format_number(metrics.get("settled_threshold", 0.8), decimals=2))
+    return False, " ".join([text, *missing_cut_sentences(cuts, names)])
+
+
+def missing_cut_sentences(cuts: list[dict[str, Any]], names: dict[int, str] | None = None,
+                          shown: int = 3) -> list[str]:
+    """One sentence per pair of personas told apart only by a missing value (the first ``shown``), and
+    what to decide, in the current language."""
+    from core.formats import format_count, format_percent
+
+    def label(persona: int) -> str:
+        name = (names or {}).get(int(persona))
+        return persona_label_text(int(persona), name)
+
+    sentences = []
+    for cut in cuts[:shown]:
+        a, b = cut["personas"]
+        share_a, share_b = cut["missing_shares"]
+        if cut.get("valley_ratio_recorded") is None:
+            sentences.append(_("{a} and {b} differ mainly in whether {column} has a value (missing for {share_a} and "
+                               "{share_b} of their accounts); too few of them have one to compare them otherwise.").format(
+                a=label(a), b=label(b), column=cut["column"], share_a=format_percent(share_a, decimals=0),
+                share_b=format_percent(share_b, decimals=0)))
+        else:
+            sentences.append(_("{a} and {b} differ mainly in whether {column} has a value (missing for {share_a} and "
+                               "{share_b} of their accounts); the accounts that have one look alike in both.").format(
+                a=label(a), b=label(b), column=cut["column"], share_a=format_percent(share_a, decimals=0),
+                share_b=format_percent(share_b, decimals=0)))
+    if len(cuts) > shown:
+        sentences.append(_("{n} more such pairs are listed in run.json (metrics, missing_cuts).").format(
+            n=format_count(len(cuts) - shown)))
+    sentences.append(_("Every fit finds such a cut alike, so stability cannot say whether the missing value is "
+                       "behaviour (an account that never answered) or a gap in the export. Decide before acting: "
+                       "keep the personas apart if it is behaviour, merge them on the Edit tab if it is not."))
+    return sentences
+
+
+def persona_label_text(persona: int, name: str | None) -> str:
+    """``Persona 3 (Digital payers)``, or ``Persona 3`` without a name, in the current language."""
+    if name:
+        return _("Persona {id} ({name})").format(id=persona, name=name)
+    return _("Persona {id}").format(id=persona)
+
+
+def _confidence_verdict(metrics: dict[str, Any]) -> tuple[bool | None, str]:
+    """The verdict of the confidence alone (stability, lowered by the k-means agreement), in the current
+    language."""
     from core.formats import format_number
 
-    settled, value = metrics.get("settled"), metrics.get("confidence")
-    threshold = metrics.get("settled_threshold", 0.8)
-    if settled is None or value is None:
+    language = None
+    value, threshold = metrics.get("confidence"), metrics.get("settled_threshold", 0.8)
+    settled = None if metrics.get("settled") is None or value is None else bool(value >= threshold)
+    if settled is None:
         return None, _("Settled: unknown (this run was saved before confidence was measured; find the personas again).")
     shown = {"value": format_number(value, language, decimals=2),
              "threshold": format_number(threshold, language, decimals=2)}
