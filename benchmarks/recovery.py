@@ -131,6 +131,7 @@ def measure_world(world: Any, rows: int, seed: int, naive: bool) -> dict[str, An
            "app_ari": float(ari(truth, labels)), "kmeans_ari": float(ari(truth, found["kmeans"])),
            "gmm_ari": float(ari(truth, found["gmm"])), "app_seconds": round(seconds, 1),
            "confidence": metrics.get("confidence"), "settled": metrics.get("settled"),
+           "missing_cuts": metrics.get("missing_cuts"),
            "stability_ari": metrics.get("stability_ari"), "noise_share": metrics.get("noise_share"),
            "kmeans_agreement": metrics.get("kmeans_agreement"),
            "consolidation": {k: v for k, v in (getattr(result.model, "consolidation_", None) or {}).items()
@@ -178,7 +179,7 @@ def measure_uci(path: Path, seed: int) -> dict[str, Any]:
     return {"source": path.name, "rows": int(len(frame)), "seed": seed, "personas": k,
             "app": outcome_separation(labels, outcome), "kmeans_same_k": outcome_separation(kmeans, outcome),
             "confidence": result.meta["metrics"].get("confidence"), "settled": result.meta["metrics"].get("settled"),
-            "app_seconds": round(seconds, 1), "features_used": used,
+            "missing_cuts": result.meta["metrics"].get("missing_cuts"), "app_seconds": round(seconds, 1), "features_used": used,
             "never_features": [c for c in ("SEX", "AGE", "MARRIAGE", UCI_OUTCOME) if c in used]}
 
 
@@ -211,21 +212,28 @@ def _f(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
+def _cuts(cuts: list[dict[str, Any]] | None) -> str:
+    """Pairs of personas told apart only by a missing value (``personas.missing_cuts``): count and columns."""
+    if cuts is None:
+        return "–"
+    return str(len(cuts)) + (f" ({', '.join(sorted({c['column'] for c in cuts}))})" if cuts else "")
+
+
 def markdown(results: dict[str, Any]) -> str:
     rows, s = results["worlds"], results["summary"]
     out = ["# Persona recovery suite", "",
            f"Run {results['finished_at']} with `python -m benchmarks.recovery {' '.join(results['argv'])}`"
            f" ({results['machine']}); warm (numba compiled before the first run).", "",
            "| world | lang | rows | seed | personas (true) | app ARI | k-means ARI (true k) | GMM ARI (true k) "
-           "| naive ARI (personas) | confidence | settled | app s |",
-           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+           "| naive ARI (personas) | confidence | settled | missing-value cuts | app s |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
     for r in rows:
         best = r["app_ari"] >= max(r["kmeans_ari"], r["gmm_ari"]) - 1e-9
         naive = f"{_f(r.get('naive_ari'))} ({r.get('naive_personas', '–')})" if "naive_ari" in r else "–"
         out.append(f"| {r['world']} | {r['language']} | {r['rows']:,} | {r['seed']} | {r['app_personas']} ({r['true_personas']}) "
                    f"| {'**' if best else ''}{_f(r['app_ari'])}{'**' if best else ''} | {_f(r['kmeans_ari'])} "
                    f"| {_f(r['gmm_ari'])} | {naive} | {_f(r['confidence'], 2)} "
-                   f"| {'yes' if r['settled'] else 'no'} | {r['app_seconds']} |")
+                   f"| {'yes' if r['settled'] else 'no'} | {_cuts(r.get('missing_cuts'))} | {r['app_seconds']} |")
     out += ["", f"**Summary:** app truth ARI mean {_f(s['mean_app_ari'])} (k-means told k {_f(s['mean_kmeans_ari'])}, "
             f"GMM told k {_f(s['mean_gmm_ari'])}, naive {_f(s['mean_naive_ari'])} on the {s.get('naive_runs', '–')} runs "
             f"of at most {NAIVE_MAX_ROWS:,} accounts), worst {_f(s['worst_app_ari'])}; "
@@ -238,7 +246,7 @@ def markdown(results: dict[str, Any]) -> str:
     uci = results.get("uci")
     if uci:
         out += ["", f"**Real data** ({uci['source']}, {uci['rows']:,} rows, seed {uci['seed']}): {uci['personas']} personas "
-                f"(confidence {_f(uci['confidence'], 2)}, {'settled' if uci['settled'] else 'not settled'}); share of outcome "
+                f"(confidence {_f(uci['confidence'], 2)}, {'settled' if uci['settled'] else 'not settled'}, missing-value cuts {_cuts(uci.get('missing_cuts'))}); share of outcome "
                 f"variance explained {uci['app']['variance_share']:.3f} vs k-means same k {uci['kmeans_same_k']['variance_share']:.3f}; "
                 f"AUC of the persona default rate {uci['app']['auc']:.3f} vs {uci['kmeans_same_k']['auc']:.3f}."]
     problems = [f"{r['world']}: {', '.join(r['role_problems'])}" for r in rows if r["role_problems"]]

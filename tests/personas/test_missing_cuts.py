@@ -14,6 +14,9 @@ from personas.missing_cuts import GAP, check_run, missing_cuts, with_missing_cut
 from personas.views import settled_verdict
 
 
+HOUR = {"best_response_hour": [3]}  # the hour's column in the synthetic matrices below
+
+
 def _behaviour(rng: np.random.Generator, n: int, centre: float) -> np.ndarray:
     return rng.normal(centre, 1.0, size=(n, 3))
 
@@ -33,11 +36,12 @@ def _one_group_cut_by_a_gap(seed: int = 0, n: int = 1200):
 
 def test_a_cut_of_one_behaviour_along_a_mostly_missing_column_is_named():
     labels, Z, missing = _one_group_cut_by_a_gap()
-    cuts = missing_cuts(labels, Z, missing, seed=1)
+    cuts = missing_cuts(labels, Z, missing, HOUR, seed=1)
     assert len(cuts) == 1
     cut = cuts[0]
     assert cut["personas"] == [0, 1] and cut["column"] == "best_response_hour"
     assert cut["missing_shares"][0] == 0.0 and cut["missing_shares"][1] > 0.6
+    assert cut["valley_ratio_without"] >= 0.45  # one behaviour without the hour
     assert cut["valley_ratio_recorded"] >= 0.45  # the accounts with an hour are one group cut in two
     assert cut["recorded"][0] == int(np.sum(labels == 0))
 
@@ -48,7 +52,7 @@ def test_a_persona_of_accounts_that_have_no_value_at_all_is_named_too():
     absent = rng.random(n) < 0.4
     Z = np.column_stack([_behaviour(rng, n, 0.0), np.where(absent, 0.0, rng.normal(0, 1, n))])
     labels = absent.astype(int)  # persona 1: exactly the accounts without a value
-    cuts = missing_cuts(labels, Z, {"hour": absent}, seed=0)
+    cuts = missing_cuts(labels, Z, {"hour": absent}, {"hour": [3]}, seed=0)
     assert [c["personas"] for c in cuts] == [[0, 1]]
     assert cuts[0]["missing_shares"] == [0.0, 1.0] and cuts[0]["valley_ratio_recorded"] is None
 
@@ -62,7 +66,20 @@ def test_two_behaviours_that_also_differ_in_missing_values_are_not_named():
     hour = rng.normal(0, 1, 2 * n)
     Z = np.column_stack([behaviour, np.where(absent, 0.0, hour)])
     labels = np.r_[np.zeros(n, int), np.ones(n, int)]
-    assert missing_cuts(labels, Z, {"hour": absent}, seed=0) == []
+    assert missing_cuts(labels, Z, {"hour": absent}, {"hour": [3]}, seed=0) == []
+
+
+def test_responders_in_the_morning_and_in_the_evening_are_two_behaviours_whatever_is_missing():
+    """Alike in every other column, but the accounts that have an hour are two groups (a valley)."""
+    rng = np.random.default_rng(8)
+    n = 700
+    behaviour = _behaviour(rng, 2 * n, 0.0)
+    hour = np.r_[rng.normal(8.0, 1.0, n), rng.normal(20.0, 1.0, n)]
+    absent = np.r_[np.zeros(n, bool), rng.random(n) < 0.7]
+    filled = np.where(absent, np.median(hour[~absent]), hour)
+    Z = np.column_stack([behaviour, (filled - 14.0) / 5.0])
+    labels = np.r_[np.zeros(n, int), np.ones(n, int)]
+    assert missing_cuts(labels, Z, {"best_response_hour": absent}, HOUR, seed=0) == []
 
 
 def test_a_small_difference_in_missing_values_is_not_examined():
@@ -73,12 +90,12 @@ def test_a_small_difference_in_missing_values_is_not_examined():
     absent = absent | ((labels == 0) & (rng.random(len(labels)) < 0.5))
     shares = [absent[labels == p].mean() for p in (0, 1)]
     assert abs(shares[0] - shares[1]) < GAP
-    assert missing_cuts(labels, Z, {"best_response_hour": absent}, seed=1) == []
+    assert missing_cuts(labels, Z, {"best_response_hour": absent}, HOUR, seed=1) == []
 
 
 def test_the_check_repeats_with_the_same_seed():
     labels, Z, missing = _one_group_cut_by_a_gap()
-    assert missing_cuts(labels, Z, missing, seed=4) == missing_cuts(labels, Z, missing, seed=4)
+    assert missing_cuts(labels, Z, missing, HOUR, seed=4) == missing_cuts(labels, Z, missing, HOUR, seed=4)
 
 
 def test_check_run_reads_the_numeric_columns_of_a_fitted_builder():
