@@ -214,6 +214,13 @@ with tab_edit:
                                    max_value=max(1, len(persona_ids)), value=max(1, len(persona_ids) - 1))
         if st.form_submit_button(_("Reduce")):
             _edit(lambda: edits.reduce(int(target_n), user=user))
+    cut_choices = shown_run.open_cut_choices(metrics, run.profiles, language)
+    if cut_choices:
+        with st.form("keep_apart"):
+            cut = st.selectbox(_("Told apart only by a missing value: keep apart (the missing value is behaviour)"),
+                               list(cut_choices))
+            if st.form_submit_button(_("Keep apart")):
+                _edit(lambda: edits.keep_apart(*cut_choices[cut], user=user))
     if run.edits:
         zone = time_zone(browser_time_zone())
         st.dataframe(shown_run.edits_table(run.edits, language, zone), hide_index=True, width="stretch",

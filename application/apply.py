@@ -119,7 +119,8 @@ def apply_run(base_dir: str | Path, portfolio: Any, *, out_dir: str | Path, stor
     kept = run_portfolio(portfolio)
     created = datetime.now(timezone.utc)
     meta = _meta(base, portfolio, accounts, frame, new_run_id(created), _timestamp(created), drift, risk)
-    meta["metrics"] = missing_cut_metrics(meta["metrics"], frame, accounts, base.builder, int(base.meta.get("seed", 0)))
+    meta["metrics"] = missing_cut_metrics(meta["metrics"], frame, accounts, base.builder, int(base.meta.get("seed", 0)),
+                                          list(base.edits))
     meta["portfolio"] = kept.section(portfolio.sha256)
     meta["timings"] = {"apply": round(time.perf_counter() - started, 3)}
     result = RunResult(meta["run_id"], meta, accounts, profiles, base.model, base.builder, list(base.edits), risk,

@@ -1,11 +1,14 @@
-"""``personas edit RUN_DIR --rename ID NAME | --merge ID ID … | --split ID | --reduce N --user NAME --out NEW_DIR``.
+"""``personas edit RUN_DIR --rename ID NAME | --merge ID ID … | --split ID | --reduce N | --keep-apart ID ID COLUMN
+--user NAME --out NEW_DIR``.
 
 An analyst's edit from the command line, the same operation the Personas page performs: it writes a
 *new* run (its own id, ``parent_run_id`` = the edited run, who and when in ``run.json``), so edits can
 be reproduced and reviewed outside the app and approvals of the original run are never touched.
 Merges, splits and reductions recompute profiles on the run's own portfolio: the copy the run keeps
 (``portfolio.parquet``), or, for a run saved before runs kept one, ``--portfolio`` (checked against
-the run's data hash); a rename needs nothing else. The new run keeps the same portfolio copy.
+the run's data hash); a rename needs nothing else. ``--keep-apart`` records the decision that two
+personas the run's verdict names as told apart only by whether COLUMN has a value differ in behaviour
+(:mod:`personas.missing_cuts`); it needs nothing else either. The new run keeps the same portfolio copy.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from core.i18n import N_, _
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``edit`` subcommand."""
     edit = subparsers.add_parser(
-        "edit", help=_("rename, merge, split or reduce personas of a run; writes a new run"),
+        "edit", help=_("rename, merge, split or reduce personas of a run, or keep two apart; writes a new run"),
         description=_("Apply one analyst edit to the run in RUN_DIR and write the result as a new run "
                       "(own id, parent = RUN_DIR's run) to --out. The original run is left as it is."))
     edit.add_argument("run_dir", metavar="RUN_DIR",
@@ -33,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     action.add_argument("--split", type=int, metavar="ID", help=_("split persona ID (into --parts parts)"))
     action.add_argument("--reduce", type=int, metavar="N",
                         help=_("merge the most similar personas until N remain"))
+    action.add_argument("--keep-apart", nargs=3, metavar=("ID", "ID", "COLUMN"),
+                        help=_("decide that two personas told apart only by whether COLUMN has a value differ in "
+                               "behaviour (the run's verdict names such pairs)"))
     edit.add_argument("--parts", type=int, default=2, metavar="K",
                       help=_("with --split: number of parts (default 2)"))
     edit.add_argument("--name", metavar="NAME", help=_("with --merge: name of the merged persona"))
@@ -64,10 +70,13 @@ def edit_command(args: argparse.Namespace) -> int:
         edit = edits.merge(args.merge, user=user, name=args.name)
     elif args.split is not None:
         edit = edits.split(args.split, args.parts, user=user, seed=int(run.meta["seed"]))
+    elif args.keep_apart:
+        ids = [_persona_id(value, "--keep-apart") for value in args.keep_apart[:2]]
+        edit = edits.keep_apart(ids, args.keep_apart[2], user=user)
     else:
         edit = edits.reduce(args.reduce, user=user)
     portfolio = _portfolio(args) if args.portfolio else None
-    if portfolio is None and edit["action"] != "rename" and run.portfolio is None:
+    if portfolio is None and edit["action"] not in ("rename", "keep_apart") and run.portfolio is None:
         raise UsageError(Message(N_("--{action} recomputes the persona profiles and run {run} does not keep its "
                                     "portfolio: give it with --portfolio FILE (and --mapping if the run used one)."),
                                  action=edit["action"], run=run.run_id))
@@ -79,6 +88,11 @@ def edit_command(args: argparse.Namespace) -> int:
         n=format_count(updated.meta["metrics"]["personas"])))
     for profile in updated.profiles:
         print(f"  {profile['persona_id']:>3}  {format_percent(profile['share_accounts']):>6}  {profile['name']}")
+    from personas.names import display_name
+    from personas.views import settled_verdict
+
+    print("  " + settled_verdict(updated.meta["metrics"],
+                                 names={int(p["persona_id"]): display_name(p) for p in updated.profiles})[1])
     print(_("wrote {folder}").format(folder=out))
     return 0
 
@@ -97,12 +111,12 @@ def _record_edit(out: Path, edit: dict) -> None:
         store.close()
 
 
-def _persona_id(text: str) -> int:
+def _persona_id(text: str, option: str = "--rename") -> int:
     try:
         return int(text)
     except ValueError:
-        raise UsageError(Message(N_("--rename: {value} is not a persona id (a whole number)."),
-                                 value=repr(text))) from None
+        raise UsageError(Message(N_("{option}: {value} is not a persona id (a whole number)."),
+                                 option=option, value=repr(text))) from None
 
 
 def _portfolio(args: argparse.Namespace):

@@ -20,7 +20,8 @@ from personas.mapview import PLACEMENT_NEIGHBOURS, POINTS_LIMIT
 from personas.names import display_descriptors, display_name
 
 #: Analyst edits in words (English catalogue source; shown with :func:`edit_label`).
-EDIT_LABELS = {"rename": N_("renamed"), "merge": N_("merged"), "split": N_("split"), "reduce": N_("reduced")}
+EDIT_LABELS = {"rename": N_("renamed"), "merge": N_("merged"), "split": N_("split"), "reduce": N_("reduced"),
+               "keep_apart": N_("kept apart")}
 #: Headers of the settings-search table (shown with :func:`search_column_label`).
 SEARCH_COLUMNS = {"n_neighbors": N_("Neighbours"), "min_cluster_share": N_("Min cluster share"),
                   "min_cluster_size_full": N_("Min cluster size"), "personas": N_("Personas"),
@@ -53,6 +54,17 @@ def review_column_label(key: str, language: str) -> str:
     if key in REVIEW_COLUMNS:
         return _(REVIEW_COLUMNS[key])
     return feature_label(key, language) if key.isidentifier() and key == key.lower() else key
+
+
+def open_cut_choices(metrics: dict[str, Any], profiles: list[dict], language: str) -> dict[str, tuple[list[int], str]]:
+    """The pairs told apart only by a missing value that no one has decided on, for the Edit tab's
+    "keep apart" choice: ``{label: (persona ids, column)}``."""
+    from personas.missing_cuts import open_cuts
+
+    label = persona_labels(profiles, language)
+    return {_("{a} and {b} ({column})").format(a=label.get(c["personas"][0], c["personas"][0]),
+                                               b=label.get(c["personas"][1], c["personas"][1]), column=c["column"]):
+            (list(c["personas"]), c["column"]) for c in open_cuts(metrics.get("missing_cuts"))}
 
 
 def persona_names(profiles: list[dict], language: str) -> dict[int, str]:

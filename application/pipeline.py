@@ -393,12 +393,13 @@ def _metrics(model: PersonaModel, accounts: pd.DataFrame, frame: pd.DataFrame, s
 
 
 def missing_cut_metrics(metrics: dict, frame: pd.DataFrame, accounts: pd.DataFrame, builder: FeatureBuilder,
-                        seed: int) -> dict:
+                        seed: int, edits: list[dict] | tuple = ()) -> dict:
     """``metrics`` with the personas told apart only by a missing value (:mod:`personas.missing_cuts`),
-    checked on the accounts as they are now (after an edit or in another month too)."""
+    checked on the accounts as they are now (after an edit or in another month too), and the analysts'
+    decisions to keep such a pair apart among ``edits``."""
     from personas.missing_cuts import check_run, with_missing_cuts
 
-    return with_missing_cuts(metrics, check_run(frame, accounts["persona_id"].to_numpy(), builder, seed))
+    return with_missing_cuts(metrics, check_run(frame, accounts["persona_id"].to_numpy(), builder, seed), edits)
 
 
 def _meta(portfolio, settings, frame, builder, model, accounts, timings, outcomes, risk_section) -> dict:
@@ -470,12 +471,33 @@ def _edited_meta(result: RunResult, done: dict[str, Any], **changes: Any) -> dic
     return meta
 
 
+def _kept_apart(result: RunResult, edit: dict[str, Any]) -> RunResult:
+    """An analyst's decision that a pair told apart only by a missing value differs in behaviour: the
+    personas stay, the verdict is recomputed with the decision (no portfolio needed)."""
+    from personas.missing_cuts import open_cuts, with_missing_cuts
+
+    model = result.model.copy_for_edit()
+    done = edit_ops.apply_to_model(model, edit)
+    cuts = result.meta["metrics"].get("missing_cuts") or []
+    pair, column = sorted(done["persona_ids"]), done["column"]
+    if not any(sorted(c["personas"]) == pair and c["column"] == column for c in open_cuts(cuts)):
+        raise UserError(Message(N_("Personas {a} and {b} are not told apart by whether {column} has a value in this run "
+                                   "(or that was decided already); nothing to keep apart."),
+                                a=pair[0], b=pair[1], column=column))
+    metrics = with_missing_cuts(result.meta["metrics"], cuts, result.edits + [done])
+    meta = _edited_meta(result, done, metrics=metrics)
+    return RunResult(meta["run_id"], meta, result.accounts.copy(), [dict(p) for p in result.profiles], model,
+                     result.builder, result.edits + [done], result.risk, result.features, portfolio=result.portfolio)
+
+
 def apply_edit(result: RunResult, edit: dict[str, Any], portfolio: Any = None) -> RunResult:
     """Apply one analyst edit (see :mod:`personas.edits`) to a run; returns the updated run.
 
     Merges and renames need nothing else; a split (and new profiles after a merge) needs the
     features, which a loaded run gets from ``portfolio`` (the same data as the run).
     """
+    if edit.get("action") == "keep_apart":
+        return _kept_apart(result, edit)
     if edit.get("action") == "rename":
         model = result.model.copy_for_edit()
         done = edit_ops.apply_to_model(model, edit)
@@ -513,7 +535,8 @@ def apply_edit(result: RunResult, edit: dict[str, Any], portfolio: Any = None) -
     _apply_names(accounts, profiles, model.names_, by_language)
     _carry_risk(profiles, accounts)
     metrics = missing_cut_metrics(dict(result.meta["metrics"], personas=int(accounts["persona_id"].nunique())),
-                                  frame, accounts, result.builder, int(result.meta.get("seed", 0)))
+                                  frame, accounts, result.builder, int(result.meta.get("seed", 0)),
+                                  result.edits + [done])
     meta = _edited_meta(result, done, metrics=metrics)
     return RunResult(meta["run_id"], meta, accounts, profiles, model, result.builder,
                      result.edits + [done], result.risk, X, portfolio=result.portfolio)

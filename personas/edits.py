@@ -13,6 +13,10 @@ record (merge lists of a reduce, the new ids and seed of a split), so replays ar
 * reduce: ``{"n": target count, "merges": [[into, other], ...]}`` - repeatedly merge the two
   personas whose centroids are most similar (cosine similarity around the reference's mean), as
   BERTopic's ``reduce_topics`` does.
+* keep_apart: ``{"persona_ids": [a, b], "column"}`` - the analyst's decision that two personas told
+  apart only by whether ``column`` has a value (:mod:`personas.missing_cuts`) differ in behaviour;
+  the personas do not change, the run's verdict no longer counts that pair against it
+  (:func:`personas.missing_cuts.with_missing_cuts`).
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ import numpy as np
 
 from core.errors import UserError
 
-ACTIONS = ("rename", "merge", "split", "reduce")
+ACTIONS = ("rename", "merge", "split", "reduce", "keep_apart")
 
 
 def now_utc() -> str:
@@ -62,6 +66,13 @@ def reduce(n: int, user: str | None = None) -> dict[str, Any]:
     return _record("reduce", user, n=int(n), merges=None)
 
 
+def keep_apart(persona_ids: list[int], column: str, user: str | None = None) -> dict[str, Any]:
+    ids = sorted({int(p) for p in persona_ids})
+    if len(ids) != 2:
+        raise UserError("Choose the two personas to keep apart.")
+    return _record("keep_apart", user, persona_ids=ids, column=str(column))
+
+
 # ---------------------------------------------------------------------------- applying to a model
 def _check_ids(model: Any, ids: list[int]) -> None:
     present = set(model.persona_ids)
@@ -91,6 +102,8 @@ def apply_to_model(model: Any, edit: dict[str, Any]) -> dict[str, Any]:
         _merge(model, edit["persona_ids"], edit.get("name"))
     elif action == "split":
         edit["new_ids"] = _split(model, edit["persona_id"], edit["parts"], edit["seed"], edit.get("new_ids"))
+    elif action == "keep_apart":  # a decision about the verdict: the personas stay as they are
+        _check_ids(model, edit["persona_ids"])
     else:
         edit["merges"] = _reduce(model, edit["n"], edit.get("merges"))
     return edit

@@ -143,13 +143,43 @@ def check_run(frame: pd.DataFrame, persona_ids: np.ndarray, builder: Any, seed: 
     return missing_cuts(persona_ids[rows], Z, missing, positions, seed)
 
 
-def with_missing_cuts(metrics: dict[str, Any], cuts: list[dict[str, Any]]) -> dict[str, Any]:
+def with_missing_cuts(metrics: dict[str, Any], cuts: list[dict[str, Any]],
+                      edits: list[dict[str, Any]] | tuple = ()) -> dict[str, Any]:
     """``metrics`` (run.json's) with ``missing_cuts`` and the verdict they change: a run with such a cut
-    is not settled, whatever its confidence (``settled`` = confidence >= threshold and no cut).
-    ``confidence_limited_by`` keeps saying what limited the confidence itself."""
+    is not settled, whatever its confidence (``settled`` = confidence >= threshold and no open cut).
+
+    ``edits`` are the run's analyst edits (:mod:`personas.edits`) in order: a ``keep_apart`` decision
+    on a pair and column marks that cut ``kept_apart_by`` (who, ``kept_apart_at`` when) and it no
+    longer counts against the run. A merge, split or reduce after the decision changes personas, so
+    it asks again. ``confidence_limited_by`` keeps saying what limited the confidence itself.
+    """
+    decided = _decisions(edits)
+    marked = []
+    for cut in cuts:
+        cut = {k: v for k, v in cut.items() if k not in ("kept_apart_by", "kept_apart_at")}
+        decision = decided.get((tuple(sorted(cut["personas"])), cut["column"]))
+        if decision is not None:
+            cut.update(kept_apart_by=decision.get("user"), kept_apart_at=decision.get("at"))
+        marked.append(cut)
     out = dict(metrics)
-    out["missing_cuts"] = cuts
+    out["missing_cuts"] = marked
     value, threshold = out.get("confidence"), out.get("settled_threshold")
     if value is not None and threshold is not None:
-        out["settled"] = bool(value >= threshold and not cuts)
+        out["settled"] = bool(value >= threshold and not open_cuts(marked))
     return out
+
+
+def open_cuts(cuts: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The cuts no analyst has decided on (no ``kept_apart_by``)."""
+    return [c for c in cuts or [] if not c.get("kept_apart_by")]
+
+
+def _decisions(edits: list[dict[str, Any]] | tuple) -> dict[tuple[tuple[int, ...], str], dict[str, Any]]:
+    decided: dict[tuple[tuple[int, ...], str], dict[str, Any]] = {}
+    for edit in edits or ():
+        action = edit.get("action")
+        if action in ("merge", "split", "reduce"):
+            decided.clear()  # other personas now: decide again
+        elif action == "keep_apart":
+            decided[(tuple(sorted(int(p) for p in edit["persona_ids"])), str(edit["column"]))] = edit
+    return decided

@@ -26,10 +26,19 @@ def settled_verdict(metrics: dict[str, Any], language: str | None = None,
     if language is not None:
         with use_language(language):
             return settled_verdict(metrics, names=names)
+    from personas.missing_cuts import open_cuts
+
     settled, text = _confidence_verdict(metrics)
     cuts = metrics.get("missing_cuts") or []
     if settled is None or not cuts:
         return settled, text
+    kept = [_("{a} and {b} differ mainly in whether {column} has a value; {user} decided that this is behaviour and "
+              "kept them apart.").format(a=_label(c["personas"][0], names), b=_label(c["personas"][1], names),
+                                           column=c["column"], user=c["kept_apart_by"])
+            for c in cuts if c.get("kept_apart_by")]
+    cuts = open_cuts(cuts)
+    if not cuts:
+        return settled, " ".join([text, *kept])
     if settled:  # stable, but told apart by a missing value
         from core.formats import format_number
 
@@ -37,7 +46,7 @@ def settled_verdict(metrics: dict[str, Any], language: str | None = None,
                  "(confidence {value}, at least {threshold}):").format(
             value=format_number(metrics["confidence"], decimals=2),
             threshold=format_number(metrics.get("settled_threshold", 0.8), decimals=2))
-    return False, " ".join([text, *missing_cut_sentences(cuts, names)])
+    return False, " ".join([text, *missing_cut_sentences(cuts, names), *kept])
 
 
 def missing_cut_sentences(cuts: list[dict[str, Any]], names: dict[int, str] | None = None,
@@ -47,8 +56,7 @@ def missing_cut_sentences(cuts: list[dict[str, Any]], names: dict[int, str] | No
     from core.formats import format_count, format_percent
 
     def label(persona: int) -> str:
-        name = (names or {}).get(int(persona))
-        return persona_label_text(int(persona), name)
+        return _label(persona, names)
 
     sentences = []
     for cut in cuts[:shown]:
@@ -68,9 +76,14 @@ def missing_cut_sentences(cuts: list[dict[str, Any]], names: dict[int, str] | No
         sentences.append(_("{n} more such pairs are listed in run.json (metrics, missing_cuts).").format(
             n=format_count(len(cuts) - shown)))
     sentences.append(_("Every fit finds such a cut alike, so stability cannot say whether the missing value is "
-                       "behaviour (an account that never answered) or a gap in the export. Decide before acting: "
-                       "keep the personas apart if it is behaviour, merge them on the Edit tab if it is not."))
+                       "behaviour (an account that never answered) or a gap in the export. Decide before acting on the "
+                       "Edit tab: keep the personas apart if it is behaviour (recorded with your name), merge them "
+                       "if it is not."))
     return sentences
+
+
+def _label(persona: int, names: dict[int, str] | None) -> str:
+    return persona_label_text(int(persona), (names or {}).get(int(persona)))
 
 
 def persona_label_text(persona: int, name: str | None) -> str:

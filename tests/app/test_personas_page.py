@@ -150,3 +150,36 @@ def test_a_discovery_run_and_a_persona_edit_in_the_app_are_audit_entries():
     assert [(e.user, e.run_id) for e in edited] == [("ana", runs[True])]
     assert edited[0].details["edit"]["action"] == "rename"
     assert edited[0].details["parent_run_id"] == runs[False]
+
+
+def test_a_pair_told_apart_only_by_a_missing_value_is_named_and_the_analyst_can_keep_it_apart():
+    """A German export whose unreachable persona has no contact rate ("Kontaktquote"): the verdict
+    names the pairs that differ only in that, and keeping them apart on the Edit tab is an edit with
+    the analyst's name that the verdict then reports."""
+    from app_pages._state import PortfolioChoice
+    from application.pipeline import load_run
+    from benchmarks.worlds import world
+    from strategy.auth import User
+
+    data = world("missing_by_persona").make(3_000, 11).drop(columns=["true_persona"]).to_csv(index=False).encode()
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT_S)
+    at.session_state["user"] = User("ana", "analyst")
+    at.session_state["portfolio_choice"] = PortfolioChoice(data, "kontaktquote.csv", hashlib.sha256(data).hexdigest())
+    at.run()
+    _find(at)
+    cuts = load_run(at.session_state["run_dir"]).meta["metrics"]["missing_cuts"]
+    assert cuts, "this export's personas differ in whether Kontaktquote has a value"
+    verdict = next(w.value for w in at.warning if "NOT settled" in w.value)
+    assert "differ mainly in whether Kontaktquote has a value" in verdict
+    choice = next(s for s in at.selectbox if s.label.startswith("Told apart only by a missing value"))
+    assert len(choice.options) == len(cuts)
+    for _ in cuts:
+        next(b for b in at.button if b.label == "Keep apart").click()
+        at.run()
+        assert not at.exception, at.exception
+    edited = load_run(at.session_state["persona_edited_dir"])
+    assert [e["action"] for e in edited.edits] == ["keep_apart"] * len(cuts)
+    assert all(c["kept_apart_by"] == "ana" for c in edited.meta["metrics"]["missing_cuts"])
+    shown = [v.value for v in (*at.success, *at.warning) if "settled" in v.value]
+    assert any("ana decided that this is behaviour" in v for v in shown)
+    assert not any(s.label.startswith("Told apart only by a missing value") for s in at.selectbox)

@@ -6,6 +6,8 @@ The blind spot this closes: the 1,000,000-account generator run cut the unreacha
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -130,7 +132,7 @@ def test_a_run_with_a_missing_value_cut_is_not_settled_and_the_verdict_names_the
     settled, text = settled_verdict(flagged, "en", names={3: "Morning responders", 7: "Unreachable"})
     assert settled is False
     assert "Persona 3 (Morning responders) and Persona 7 (Unreachable)" in text
-    assert "best_response_hour" in text and "61%" in text and "merge them on the Edit tab" in text
+    assert "best_response_hour" in text and "61%" in text and "keep the personas apart if it is behaviour" in text
     settled_de, text_de = settled_verdict(flagged, "de")
     assert settled_de is False and "best_response_hour" in text_de and "61 %" in text_de
     assert "NICHT" in text_de and "Bearbeiten" in text_de  # translated, not English
@@ -188,3 +190,83 @@ def test_an_edit_checks_the_edited_personas_again(run_result, train_portfolio):
     metrics = merged.meta["metrics"]
     assert isinstance(metrics["missing_cuts"], list)
     assert metrics["settled"] == (metrics["confidence"] >= metrics["settled_threshold"] and not metrics["missing_cuts"])
+
+
+# ---------------------------------------------------------------------------- the analyst decides
+@pytest.fixture(scope="module")
+def contact_rate_run(tmp_path_factory):
+    """The recovery suite's world of a persona defined by a missing contact rate (German export,
+    3,000 accounts): the unreachable persona and its neighbours differ only in whether
+    "Kontaktquote" has a value, which here is behaviour, so the app must ask rather than decide."""
+    from application.pipeline import run_pipeline
+    from benchmarks.worlds import world
+    from personas.settings import RunSettings
+    from portfolio.load import load_portfolio
+
+    item = world("missing_by_persona")
+    portfolio = load_portfolio(item.make(3_000, 11), filename="kontaktquote.csv")
+    result = run_pipeline(portfolio, RunSettings(truth_col="true_persona", seed=11, language=item.language))
+    folder = tmp_path_factory.mktemp("cuts") / "run"
+    result.save(folder)
+    return folder, portfolio
+
+
+def test_keeping_a_named_pair_apart_is_recorded_and_settles_the_run_when_nothing_else_is_open(contact_rate_run, tmp_path):
+    from application.pipeline import apply_edit, load_run
+    from personas import edits
+
+    folder, portfolio = contact_rate_run
+    run = load_run(folder)
+    metrics = run.meta["metrics"]
+    cuts = metrics["missing_cuts"]
+    assert cuts and {c["column"] for c in cuts} == {"Kontaktquote"}
+    assert metrics["settled"] is False
+    for cut in cuts:
+        run = apply_edit(run, edits.keep_apart(cut["personas"], cut["column"], user="ana"))
+    after = run.meta["metrics"]
+    assert all(c["kept_apart_by"] == "ana" for c in after["missing_cuts"])
+    assert after["settled"] == (after["confidence"] >= after["settled_threshold"])
+    assert run.accounts["persona_id"].equals(load_run(folder).accounts["persona_id"])  # personas unchanged
+    settled, text = settled_verdict(after, "en")
+    assert settled == after["settled"] and "ana decided that this is behaviour" in text
+    saved = run.save(tmp_path / "kept")
+    again = load_run(saved)
+    assert again.meta["metrics"]["missing_cuts"] == after["missing_cuts"]
+    assert [e["action"] for e in again.edits][-len(cuts):] == ["keep_apart"] * len(cuts)
+    # a merge afterwards makes other personas: the check runs again and no decision carries over
+    merged = apply_edit(again, edits.merge([p for p in again.model.persona_ids if p not in cuts[0]["personas"]][:2],
+                                           user="ana"), portfolio)
+    assert not any(c.get("kept_apart_by") for c in merged.meta["metrics"]["missing_cuts"])
+
+
+def test_a_pair_that_is_not_named_cannot_be_kept_apart(contact_rate_run):
+    from application.pipeline import apply_edit, load_run
+    from core.errors import UserError
+    from personas import edits
+
+    run = load_run(contact_rate_run[0])
+    named = {tuple(sorted(c["personas"])) for c in run.meta["metrics"]["missing_cuts"]}
+    ids = run.model.persona_ids
+    other = next((a, b) for a in ids for b in ids if a < b and (a, b) not in named)
+    with pytest.raises(UserError, match="not told apart by whether Kontaktquote has a value"):
+        apply_edit(run, edits.keep_apart(list(other), "Kontaktquote", user="ana"))
+    with pytest.raises(UserError, match="does not exist"):
+        apply_edit(run, edits.keep_apart([0, 99], "Kontaktquote", user="ana"))
+
+
+def test_the_cli_keeps_a_pair_apart_and_prints_the_verdict(contact_rate_run, tmp_path, capsys):
+    from application.cli import main
+
+    folder, _ = contact_rate_run
+    cut = json.loads((folder / "run.json").read_text("utf-8"))["metrics"]["missing_cuts"][0]
+    a, b = cut["personas"]
+    out = tmp_path / "kept"
+    code = main(["edit", str(folder), "--keep-apart", str(a), str(b), cut["column"], "--user", "ana", "--out", str(out),
+                 "--language", "en"])
+    assert code == 0, capsys.readouterr().err
+    kept = json.loads((out / "run.json").read_text("utf-8"))["metrics"]["missing_cuts"]
+    assert [c["kept_apart_by"] for c in kept if sorted(c["personas"]) == sorted([a, b])] == ["ana"]
+    assert "decided that this is behaviour" in capsys.readouterr().out
+    assert main(["edit", str(folder), "--keep-apart", "x", str(b), cut["column"], "--user", "ana",
+                 "--out", str(tmp_path / "bad")]) == 2
+    assert "--keep-apart: 'x' is not a persona id" in capsys.readouterr().err
