@@ -333,6 +333,17 @@ def markdown(results: dict[str, Any]) -> str:
             "competed for the cores and slowed the figure."]
     if notes:
         out += ["", "**Notes:**", *notes]
+    verdicts = []
+    for size in results["sizes"]:
+        got = results.get("app", {}).get(str(size), {})
+        if "settled" in got:
+            cuts = got.get("missing_cuts") or []
+            named = "; ".join(f"{c['personas'][0]} and {c['personas'][1]} by {c['column']}" for c in cuts)
+            verdicts.append(f"* {size:,} rows: {got.get('personas')} personas, confidence {_fmt(got.get('confidence'), 2)}, "
+                            f"{'settled' if got['settled'] else 'not settled'}; pairs told apart only by a missing "
+                            f"value: {len(cuts)}{' (' + named + ')' if named else ''}")
+    if verdicts:
+        out += ["", "**The app's verdict on its personas (fresh runs, `personas.views.settled_verdict`):**", *verdicts]
     stage_lines = []
     for size in results["sizes"]:
         for who in ALL_KINDS:
