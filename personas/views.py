@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from core.i18n import _, use_language
+from core.i18n import N_, _, use_language
 from personas.mapview import persona_label
 from personas.names import name_column
 
@@ -55,23 +55,17 @@ def missing_cut_sentences(cuts: list[dict[str, Any]], names: dict[int, str] | No
     what to decide, in the current language."""
     from core.formats import format_count, format_percent
 
-    def label(persona: int) -> str:
-        return _label(persona, names)
-
     sentences = []
     for cut in cuts[:shown]:
-        a, b = cut["personas"]
-        share_a, share_b = cut["missing_shares"]
-        if cut.get("valley_ratio_recorded") is None:
-            sentences.append(_("{a} and {b} differ mainly in whether {column} has a value (missing for {share_a} and "
-                               "{share_b} of their accounts); too few of them have one to compare them otherwise.").format(
-                a=label(a), b=label(b), column=cut["column"], share_a=format_percent(share_a, decimals=0),
-                share_b=format_percent(share_b, decimals=0)))
-        else:
-            sentences.append(_("{a} and {b} differ mainly in whether {column} has a value (missing for {share_a} and "
-                               "{share_b} of their accounts); the accounts that have one look alike in both.").format(
-                a=label(a), b=label(b), column=cut["column"], share_a=format_percent(share_a, decimals=0),
-                share_b=format_percent(share_b, decimals=0)))
+        (a, b), (share_a, share_b) = cut["personas"], cut["missing_shares"]
+        template = (N_("{a} and {b} differ mainly in whether {column} has a value (missing for {share_a} and {share_b} "
+                       "of their accounts); too few of them have one to compare them otherwise.")
+                    if cut.get("valley_ratio_recorded") is None else
+                    N_("{a} and {b} differ mainly in whether {column} has a value (missing for {share_a} and {share_b} "
+                       "of their accounts); the accounts that have one look alike in both."))
+        sentences.append(_(template).format(a=_label(a, names), b=_label(b, names), column=cut["column"],
+                                            share_a=format_percent(share_a, decimals=0),
+                                            share_b=format_percent(share_b, decimals=0)))
     if len(cuts) > shown:
         sentences.append(_("{n} more such pairs are listed in run.json (metrics, missing_cuts).").format(
             n=format_count(len(cuts) - shown)))
