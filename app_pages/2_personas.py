@@ -152,8 +152,11 @@ persona_ids = [p["persona_id"] for p in run.profiles]
 label = shown_run.persona_labels(run.profiles, language)
 
 
-with tab_compare:
-    chosen = st.multiselect(_("Personas to compare (two or more)"), persona_ids, default=persona_ids[:2],
+cut_choices = shown_run.open_cut_choices(metrics, run.profiles, language)  # pairs the verdict asks about
+
+with tab_compare:  # opens on the first pair the verdict asks about
+    first = next(iter(cut_choices.values()), (persona_ids[:2], None))[0]
+    chosen = st.multiselect(_("Personas to compare (two or more)"), persona_ids, default=first,
                             format_func=label.get, key="compare_ids")
     if len(chosen) >= 2:
         st.dataframe(shown_run.comparison_table(run.profiles, chosen, len(run.accounts), currency, language),
@@ -214,7 +217,6 @@ with tab_edit:
                                    max_value=max(1, len(persona_ids)), value=max(1, len(persona_ids) - 1))
         if st.form_submit_button(_("Reduce")):
             _edit(lambda: edits.reduce(int(target_n), user=user))
-    cut_choices = shown_run.open_cut_choices(metrics, run.profiles, language)
     if cut_choices:
         with st.form("keep_apart"):
             cut = st.selectbox(_("Told apart only by a missing value: keep apart (the missing value is behaviour)"),

@@ -226,7 +226,8 @@ def portfolio_figures(profiles: list[dict], n_accounts: int) -> dict[str, Any]:
 def comparison_table(profiles: list[dict], chosen: list[int], n_accounts: int, currency: Any,
                      language: str) -> pd.DataFrame:
     """Figures (rows) of the chosen personas (columns, labelled by :func:`persona_labels`), with the whole
-    portfolio's beside them; a figure a column lacks is ``MISSING``."""
+    portfolio's beside them: outcomes, medians and the share of accounts without a value per column that
+    has missing values; a figure a column lacks is ``MISSING``."""
     label = persona_labels(profiles, language)
     portfolio_column = _figures_column(portfolio_figures(profiles, n_accounts), currency, language)
     table: dict[str, dict[str, str]] = {}
@@ -237,6 +238,10 @@ def comparison_table(profiles: list[dict], chosen: list[int], n_accounts: int, c
             row = _("Median: {feature}").format(feature=feature_label(feature, language))
             column[row] = median_figure(medians.get("persona"), language)
             portfolio_column[row] = median_figure(medians.get("portfolio"), language)
+        for feature, shares in (p.get("missing_shares") or {}).items():  # what a missing-value cut is about
+            row = _("Without a value: {feature}").format(feature=feature_label(feature, language))
+            column[row] = format_percent(shares.get("persona"), language)
+            portfolio_column[row] = format_percent(shares.get("portfolio"), language)
         table[label[p["persona_id"]]] = column
     frame = pd.DataFrame(table)
     frame[_("Whole portfolio")] = pd.Series(portfolio_column)

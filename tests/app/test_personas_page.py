@@ -171,6 +171,15 @@ def test_a_pair_told_apart_only_by_a_missing_value_is_named_and_the_analyst_can_
     assert cuts, "this export's personas differ in whether Kontaktquote has a value"
     verdict = next(w.value for w in at.warning if "NOT settled" in w.value)
     assert "differ mainly in whether Kontaktquote has a value" in verdict
+    # the Compare tab opens on the first pair the verdict names, with the share of accounts without a value
+    assert at.multiselect(key="compare_ids").value == list(cuts[0]["personas"])
+    compared = at.tabs[2].dataframe[0].value
+    missing_row = next(row for row in compared.index if row.startswith("Without a value:") and "ontakt" in row)
+    from core.formats import format_percent
+
+    # every account of these personas is in the check (under 2,000 each), so the shares are the same
+    assert sorted(compared.loc[missing_row].iloc[:2]) == sorted(format_percent(v, "en")
+                                                                for v in cuts[0]["missing_shares"])
     choice = next(s for s in at.selectbox if s.label.startswith("Told apart only by a missing value"))
     assert len(choice.options) == len(cuts)
     for _ in cuts:
