@@ -22,6 +22,7 @@ from core.i18n import _
 from core.text import escape_markdown
 from core.workspace import runs_dir
 from personas import edits, mapview, views
+from personas.names import display_names
 from portfolio.currency import currency_of_run
 
 require_role()
@@ -98,7 +99,7 @@ if metrics.get("relative_validity") is not None:
 cols[4].metric(_("Needs review"), format_percent(metrics["needs_review_share"], language),
                help=_("Share of accounts a person should look at: uncertain persona, noise in the fitted sample, "
                       "or far from every persona."))
-settled, verdict = views.settled_verdict(metrics, names=shown_run.persona_names(run.profiles, language))
+settled, verdict = views.settled_verdict(metrics, names=display_names(run.profiles, language))
 {None: st.info, True: st.success, False: st.warning}[settled](verdict)
 if "truth_ari" in metrics:
     st.caption(_("Agreement with the planted labels (truth ARI): {value}").format(
@@ -155,7 +156,7 @@ label = shown_run.persona_labels(run.profiles, language)
 cut_choices = shown_run.open_cut_choices(metrics, run.profiles, language)  # pairs the verdict asks about
 
 with tab_compare:  # opens on the first pair the verdict asks about
-    first = next(iter(cut_choices.values()), (persona_ids[:2], None))[0]
+    first = next(iter(cut_choices.values()))[0] if cut_choices else persona_ids[:2]
     chosen = st.multiselect(_("Personas to compare (two or more)"), persona_ids, default=first,
                             format_func=label.get, key="compare_ids")
     if len(chosen) >= 2:

@@ -17,7 +17,6 @@ from app_pages._mapping_table import (
     table_for_editing,
 )
 from app_pages._challenger_ui import challenger_section
-from application.personas_page import persona_names
 from app_pages._strategy_ui import (
     export_section,
     flash,
@@ -34,6 +33,7 @@ from core.errors import UserError
 from core.formats import format_count, format_percent, format_timestamp, localise_chart, time_zone, zone_label
 from core.i18n import _
 from core.text import defang_markdown, escape_markdown
+from personas.names import display_names
 from personas.views import settled_verdict as persona_verdict
 from portfolio.currency import currency_of_run
 from strategy.context import roles_of_run
@@ -68,7 +68,7 @@ st.caption(_("Run `{run}` · {n} personas").format(run=run.run_id, n=len(run.per
            + (_("guardrails checked against the portfolio's accounts") if portfolio is not None else
               _("guardrails checked against the persona profiles (open the run's portfolio on the "
                 "Portfolio page for account-level checks)")))
-settled, verdict = persona_verdict(run.meta.get("metrics") or {}, persona_names(run.profiles, language))
+settled, verdict = persona_verdict(run.meta.get("metrics") or {}, display_names(run.profiles, language))
 if settled is False:  # a strategy per persona is only as firm as the personas
     st.warning(_("Before approving: {verdict}").format(verdict=verdict))
 switch = store.kill_switch()

@@ -88,11 +88,10 @@ def edit_command(args: argparse.Namespace) -> int:
         n=format_count(updated.meta["metrics"]["personas"])))
     for profile in updated.profiles:
         print(f"  {profile['persona_id']:>3}  {format_percent(profile['share_accounts']):>6}  {profile['name']}")
-    from personas.names import display_name
+    from personas.names import display_names
     from personas.views import settled_verdict
 
-    print("  " + settled_verdict(updated.meta["metrics"],
-                                 names={int(p["persona_id"]): display_name(p) for p in updated.profiles})[1])
+    print("  " + settled_verdict(updated.meta["metrics"], names=display_names(updated.profiles))[1])
     print(_("wrote {folder}").format(folder=out))
     return 0
 

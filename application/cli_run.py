@@ -173,7 +173,7 @@ def _print_currency(currency) -> None:
 
 
 def _summary(result, out: Path, seconds: float) -> None:
-    from personas.names import display_name
+    from personas.names import display_names
     from personas.views import settled_verdict
     from portfolio.currency import currency_of_run
     from portfolio.report import rows_summary
@@ -194,7 +194,7 @@ def _summary(result, out: Path, seconds: float) -> None:
                    "{validity} · needs review {review}").format(
         noise=format_percent(m["noise_share"]), stability=stability, validity=validity,
         review=format_percent(m["needs_review_share"])))
-    print(f"  {settled_verdict(m, names={int(p['persona_id']): display_name(p) for p in result.profiles})[1]}")
+    print(f"  {settled_verdict(m, names=display_names(result.profiles))[1]}")
     if "truth_ari" in m:
         print("  " + _("truth ARI {ari} against {column}").format(
             ari=format_number(m["truth_ari"], decimals=3), column=result.meta["parameters"]["settings"]["truth_col"]))

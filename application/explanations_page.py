@@ -20,7 +20,7 @@ from core.i18n import N_, _
 from explain.fairness import cutoff_rule_text, group_label
 from explain.model_card import calibration_reason, card_language, model_card
 from explain.reasons import feature_label, format_values, top_reasons
-from personas.names import display_name
+from personas.names import display_names
 
 METRIC_LABELS = {"roc_auc": N_("ROC AUC"), "pr_auc": N_("PR AUC (event = NOT paid)"),
                  "brier": N_("Brier score (lower is better)"), "log_loss": N_("Log loss (lower is better)"),
@@ -146,7 +146,7 @@ def proxy_caption(threshold: float, language: str) -> str:
 # ---------------------------------------------------------------- personas
 def persona_names(profiles: list[dict] | None) -> dict[int, str]:
     """Each persona's shown name by id (a run without profiles has none: see :func:`persona_name`)."""
-    return {int(p["persona_id"]): display_name(p) for p in (profiles or [])}
+    return display_names(profiles)
 
 
 def persona_name(names: dict[int, str], persona_id: int) -> str:

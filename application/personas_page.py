@@ -67,11 +67,6 @@ def open_cut_choices(metrics: dict[str, Any], profiles: list[dict], language: st
             (list(c["personas"]), c["column"]) for c in open_cuts(metrics.get("missing_cuts"))}
 
 
-def persona_names(profiles: list[dict], language: str) -> dict[int, str]:
-    """``{persona_id: name}`` in ``language`` (the verdict names the personas it asks about)."""
-    return {int(p["persona_id"]): display_name(p, language) for p in profiles}
-
-
 def persona_labels(profiles: list[dict], language: str) -> dict[int, str]:
     """``{persona_id: "id: name"}``, the label of a persona in pickers and as a comparison column."""
     return {p["persona_id"]: f"{p['persona_id']}: {display_name(p, language)}" for p in profiles}

@@ -127,13 +127,10 @@ def check_run(frame: pd.DataFrame, persona_ids: np.ndarray, builder: Any, seed: 
     if len(rows) < 2:
         return []
     rows = np.sort(np.concatenate(rows))
+    from personas.profiles import missing_columns
+
     part = frame.iloc[rows]
-    missing = {}
-    for spec in builder.specs_:
-        if spec["kind"] == "numeric" and spec["column"] in part.columns:
-            absent = pd.to_numeric(part[spec["column"]], errors="coerce").isna().to_numpy(bool)
-            if absent.any():
-                missing[str(spec["column"])] = absent
+    missing = missing_columns(builder, part, kinds=("numeric",))
     if not missing:
         return []
     Z = np.asarray(builder.transform(part, jitter_seed=seed), dtype=np.float64)

@@ -636,6 +636,11 @@ def display_name(profile: dict[str, Any], language: str | None = None) -> str:
     return persona_name(profile, language)
 
 
+def display_names(profiles: list[dict[str, Any]] | None, language: str | None = None) -> dict[int, str]:
+    """Each persona's name by id in ``language`` (default: the current one); none without profiles."""
+    return {int(p["persona_id"]): display_name(p, language) for p in (profiles or [])}
+
+
 def display_descriptors(profile: dict[str, Any], language: str | None = None) -> list[str]:
     """The descriptive list beside the name in ``language`` (the saved one for older runs)."""
     by_language = profile.get("descriptors_by_language") or {}

@@ -141,7 +141,7 @@ def build_profiles(frame: pd.DataFrame, assignments: pd.DataFrame, builder: Feat
     pay = _pay_flags(frame, outcomes)
     recovery = pd.to_numeric(frame[outcomes["recovery"]], errors="coerce") if outcomes["recovery"] else None
     numeric, indicators = _column_stats(frame, builder, X, labels)
-    missing = _missing_columns(builder, frame)
+    missing = missing_columns(builder, frame)
     total_balance = balance.sum() or 1.0
     profiles = []
     for persona in sorted(int(p) for p in np.unique(labels)):
@@ -176,10 +176,11 @@ def build_profiles(frame: pd.DataFrame, assignments: pd.DataFrame, builder: Feat
     return profiles
 
 
-def _missing_columns(builder: FeatureBuilder, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """True where an account has no value, for each used column with any value missing."""
+def missing_columns(builder: FeatureBuilder, frame: pd.DataFrame, kinds: tuple[str, ...] = ("numeric", "categorical")
+                    ) -> dict[str, np.ndarray]:
+    """True where an account has no value, for each used column (of ``kinds``) with any value missing."""
     out = {}
-    for spec in builder.specs_:
+    for spec in (s for s in builder.specs_ if s["kind"] in kinds):
         series = frame[spec["column"]]
         absent = (series.isna() if spec["kind"] == "categorical"
                   else pd.to_numeric(series, errors="coerce").isna()).to_numpy(bool)

@@ -77,14 +77,9 @@ def missing_cut_sentences(cuts: list[dict[str, Any]], names: dict[int, str] | No
 
 
 def _label(persona: int, names: dict[int, str] | None) -> str:
-    return persona_label_text(int(persona), (names or {}).get(int(persona)))
-
-
-def persona_label_text(persona: int, name: str | None) -> str:
     """``Persona 3 (Digital payers)``, or ``Persona 3`` without a name, in the current language."""
-    if name:
-        return _("Persona {id} ({name})").format(id=persona, name=name)
-    return _("Persona {id}").format(id=persona)
+    name = (names or {}).get(int(persona))
+    return _("Persona {id} ({name})").format(id=persona, name=name) if name else _("Persona {id}").format(id=persona)
 
 
 def _confidence_verdict(metrics: dict[str, Any]) -> tuple[bool | None, str]:
@@ -92,18 +87,17 @@ def _confidence_verdict(metrics: dict[str, Any]) -> tuple[bool | None, str]:
     language."""
     from core.formats import format_number
 
-    language = None
     value, threshold = metrics.get("confidence"), metrics.get("settled_threshold", 0.8)
     settled = None if metrics.get("settled") is None or value is None else bool(value >= threshold)
     if settled is None:
         return None, _("Settled: unknown (this run was saved before confidence was measured; find the personas again).")
-    shown = {"value": format_number(value, language, decimals=2),
-             "threshold": format_number(threshold, language, decimals=2)}
+    shown = {"value": format_number(value, decimals=2),
+             "threshold": format_number(threshold, decimals=2)}
     if settled:
         return True, _("Personas settled: confidence {value} (at least {threshold}); fits on other sub-samples and "
                         "seeds find the same personas.").format(**shown)
     if metrics.get("confidence_limited_by") == "kmeans_agreement":
-        agreement = format_number(metrics.get("kmeans_agreement") or 0.0, language, decimals=2)
+        agreement = format_number(metrics.get("kmeans_agreement") or 0.0, decimals=2)
         return False, _("Personas NOT settled: confidence {value} (below {threshold}); k-means told the same number "
                          "of personas groups the accounts differently (agreement {agreement}), so a persona may "
                          "hold several behaviours. Treat them as a draft: try another seed or fewer columns, and "
